@@ -1,0 +1,225 @@
+"""Run configuration: one dataclass per variant, and the schema that validates every field.
+
+The schema (``FIELDS``) is the single source of truth for names, types and allowed values: the
+CLI, config files, the dashboard's widgets and its URL parameters all go through ``coerce``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.errors import ConfigError
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear")
+MLP_TASKS = ("digits", "spirals")
+RNN_TASKS = ("adding", "seq-digits", "temporal-order")
+
+
+@dataclass
+class RunConfig:
+    """Every setting of one variant. Defaults give a small, fast deep-sigmoid MLP on digits."""
+
+    name: str = "variant"  # label shown in tables and legends
+    family: str = "mlp"  # mlp | rnn
+    task: str = "digits"  # digits | spirals (mlp); adding | seq-digits | temporal-order (rnn)
+    # --- deep MLP ---
+    depth: int = 20  # number of hidden layers
+    width: int = 64  # units per hidden layer
+    activation: str = "sigmoid"  # hidden non-linearity (MLP, and the vanilla RNN cell)
+    init: str = "default"  # default (PyTorch's) | normal (mean field) | xavier | he | orthogonal
+    init_gain: float = 1.0  # multiplies the weight scale of any init scheme
+    bias_std: float = 0.0  # std of biases for init=normal (σ_b); other schemes keep their own
+    residual: bool = False  # identity skip around each hidden block of equal width
+    norm: str = "none"  # none | batch | layer, applied to each hidden pre-activation
+    # --- recurrent ---
+    cell: str = "rnn"  # rnn | lstm | gru
+    hidden: int = 64  # hidden units of the recurrent cell
+    seq_len: int = 50  # sequence length T (seq-digits is always 64)
+    recurrent_init: str = "default"  # default | orthogonal | identity (IRNN) | scaled
+    spectral_radius: float = 1.0  # target spectral radius of W_hh for recurrent_init=scaled
+    # --- task ---
+    arms: int = 3  # number of spiral arms (classes) for task=spirals
+    # --- training ---
+    optimizer: str = "momentum"  # sgd | momentum | adam
+    lr: float = 0.05  # learning rate
+    momentum: float = 0.9  # momentum coefficient for optimizer=momentum
+    batch_size: int = 64  # examples per step
+    clip_norm: float = 0.0  # clip the global gradient norm to this value; 0 = off
+    clip_value: float = 0.0  # clamp every gradient entry to ±this value; 0 = off
+    steps: int = 200  # parameter updates
+    seeds: int = 1  # independent initialisations, trained together
+    seed: int = 0  # first seed; the seeds are seed, seed+1, ...
+    data_seed: int = 0  # data order; shared by all variants so only the mitigation differs
+    log_every: int = 10  # record metrics every this many steps (and at step 0 and the end)
+
+    def seed_list(self) -> list[int]:
+        """The initialisation seeds of this variant."""
+        return [self.seed + i for i in range(self.seeds)]
+
+
+@dataclass(frozen=True)
+class Field:
+    """Type and allowed values of one config field."""
+
+    kind: type
+    choices: tuple[str, ...] | None = None
+    lo: float | None = None
+    hi: float | None = None
+    help: str = ""
+
+    def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.kind is bool:
+            return "true or false"
+        what = {int: "an integer", float: "a number", str: "text"}[self.kind]
+        if self.lo is not None and self.hi is not None:
+            return f"{what} from {_fmt(self.lo)} to {_fmt(self.hi)}"
+        return what
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+FIELDS: dict[str, Field] = {
+    "name": Field(str, help="variant label"),
+    "family": Field(str, choices=("mlp", "rnn")),
+    "task": Field(str, choices=MLP_TASKS + RNN_TASKS),
+    "depth": Field(int, lo=1, hi=64),
+    "width": Field(int, lo=4, hi=512),
+    "activation": Field(str, choices=ACTIVATIONS),
+    "init": Field(str, choices=("default", "normal", "xavier", "he", "orthogonal")),
+    "init_gain": Field(float, lo=0.0, hi=20.0),
+    "bias_std": Field(float, lo=0.0, hi=10.0),
+    "residual": Field(bool),
+    "norm": Field(str, choices=("none", "batch", "layer")),
+    "cell": Field(str, choices=("rnn", "lstm", "gru")),
+    "hidden": Field(int, lo=4, hi=256),
+    "seq_len": Field(int, lo=5, hi=1000),
+    "recurrent_init": Field(str, choices=("default", "orthogonal", "identity", "scaled")),
+    "spectral_radius": Field(float, lo=0.0, hi=10.0),
+    "arms": Field(int, lo=2, hi=8),
+    "optimizer": Field(str, choices=("sgd", "momentum", "adam")),
+    "lr": Field(float, lo=0.0, hi=100.0),
+    "momentum": Field(float, lo=0.0, hi=0.999),
+    "batch_size": Field(int, lo=1, hi=1024),
+    "clip_norm": Field(float, lo=0.0, hi=1e6),
+    "clip_value": Field(float, lo=0.0, hi=1e6),
+    "steps": Field(int, lo=0, hi=100_000),
+    "seeds": Field(int, lo=1, hi=16),
+    "seed": Field(int, lo=0, hi=2**31 - 1),
+    "data_seed": Field(int, lo=0, hi=2**31 - 1),
+    "log_every": Field(int, lo=1, hi=100_000),
+}
+assert set(FIELDS) == {f.name for f in dataclasses.fields(RunConfig)}
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Check one field's value (native or text, as from --set or a URL) and return it typed."""
+    spec = FIELDS.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown field '{name}'; known fields: {', '.join(FIELDS)}")
+    bad = ConfigError(f"{name}: got {value!r}; allowed: {spec.allowed()}")
+    if spec.kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise bad
+    if spec.kind is str:
+        if not isinstance(value, str):
+            raise bad
+        value = value.strip()
+        if spec.choices is not None and value not in spec.choices:
+            raise bad
+        if not value or len(value) > 60 or not value.isprintable():
+            raise ConfigError(f"{name}: got {value!r}; allowed: 1 to 60 printable characters")
+        return value
+    # numbers: reject bools (True is an int in Python) and anything non-finite
+    if isinstance(value, bool):
+        raise bad
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise bad from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise bad
+    if spec.kind is int:
+        if float(value) != int(value):
+            raise bad
+        value = int(value)
+    else:
+        value = float(value)
+    if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+        raise bad
+    return value
+
+
+def make_config(values: dict[str, Any], base: RunConfig | None = None) -> RunConfig:
+    """Build a validated RunConfig from a dict of (possibly textual) field values."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"expected a table of fields, got {type(values).__name__}")
+    typed = {k: coerce(str(k), v) for k, v in values.items()}
+    cfg = dataclasses.replace(base or RunConfig(), **typed)
+    check_consistency(cfg)
+    return cfg
+
+
+def check_consistency(cfg: RunConfig) -> None:
+    """Cross-field rules: the task fits the family, the data fit the model."""
+    if cfg.family == "mlp" and cfg.task not in MLP_TASKS:
+        raise ConfigError(
+            f"task: '{cfg.task}' is a sequence task; with family=mlp allowed: {', '.join(MLP_TASKS)}"
+        )
+    if cfg.family == "rnn" and cfg.task not in RNN_TASKS:
+        raise ConfigError(
+            f"task: '{cfg.task}' is not a sequence task; with family=rnn allowed: "
+            f"{', '.join(RNN_TASKS)}"
+        )
+    if cfg.family == "rnn" and cfg.cell == "rnn" and cfg.activation not in ("tanh", "sigmoid", "relu"):
+        raise ConfigError(
+            f"activation: '{cfg.activation}' with cell=rnn; allowed: tanh, sigmoid, relu"
+        )
+    if cfg.task == "seq-digits" and cfg.seq_len != 64:
+        # the digits are read pixel by pixel: T is fixed by the data
+        cfg.seq_len = 64
+
+
+def to_dict(cfg: RunConfig) -> dict[str, Any]:
+    """All fields of a config, in schema order."""
+    return dataclasses.asdict(cfg)
+
+
+@dataclass
+class Comparison:
+    """Several variants trained side by side on the same data."""
+
+    variants: list[RunConfig] = field(default_factory=list)
+    title: str = ""  # shown in the dashboard; usually the preset name
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The fully resolved config: shared fields at the top, what differs per variant."""
+        dicts = [to_dict(v) for v in self.variants]
+        shared = {
+            k: dicts[0][k]
+            for k in FIELDS
+            if k != "name" and all(d[k] == dicts[0][k] for d in dicts)
+        }
+        variants = [{k: v for k, v in d.items() if k not in shared} for d in dicts]
+        out: dict[str, Any] = {}
+        if self.title:
+            out["title"] = self.title
+        out.update(shared)
+        out["variants"] = variants
+        return out

@@ -1,0 +1,5 @@
+"""Errors the engine reports to users (never a traceback)."""
+
+
+class ConfigError(ValueError):
+    """A user-supplied setting is unknown, of the wrong type, or out of range."""

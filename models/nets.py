@@ -1,0 +1,142 @@
+"""The two model families, stacked over seeds: a deep MLP and a recurrent net (RNN/LSTM/GRU).
+
+Weight layers are numbered as the metrics number them: 1 = the layer that takes the input,
+the readout last.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import RunConfig
+from models.init import init_bias, init_weight, recurrent_weight
+from models.layers import ACT_FNS, StackedLinear, make_norm
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _generators(cfg: RunConfig) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(s) for s in cfg.seed_list()]
+
+
+def _fill_linear(layer: StackedLinear, cfg: RunConfig, gens: list[torch.Generator]) -> None:
+    s_out, n_in = layer.weight.shape[1], layer.weight.shape[2]
+    with torch.no_grad():
+        for s, g in enumerate(gens):
+            layer.weight[s] = init_weight(cfg.init, s_out, n_in, cfg.init_gain, g)
+            layer.bias[s] = init_bias(cfg.init, s_out, n_in, cfg.bias_std, g)
+
+
+class DeepMLP(nn.Module):
+    """``depth`` hidden blocks Linear → norm → activation (+ identity skip), then a readout."""
+
+    def __init__(self, cfg: RunConfig, n_in: int, n_out: int):
+        super().__init__()
+        S, W = cfg.seeds, cfg.width
+        self.act = ACT_FNS[cfg.activation]
+        self.residual = cfg.residual
+        sizes = [n_in] + [W] * cfg.depth
+        self.hidden = nn.ModuleList(StackedLinear(S, a, b) for a, b in zip(sizes, sizes[1:]))
+        self.norms = nn.ModuleList(make_norm(cfg.norm, S, W) for _ in range(cfg.depth))
+        self.readout = StackedLinear(S, W, n_out)
+        gens = _generators(cfg)
+        for layer in [*self.hidden, self.readout]:
+            _fill_linear(layer, cfg, gens)
+
+    def weight_layers(self) -> list[nn.Parameter]:
+        """Weight matrices in metric order (1 = input layer, readout last)."""
+        return [layer.weight for layer in self.hidden] + [self.readout.weight]
+
+    def forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
+        """x: (B, n_in) shared by all seeds -> logits (S, B, n_out). ``record`` collects pre-acts."""
+        S = self.readout.weight.shape[0]
+        h = x.unsqueeze(0).expand(S, *x.shape)  # (S, B, n_in)
+        for i, (lin, norm) in enumerate(zip(self.hidden, self.norms)):
+            z = norm(lin(h))  # (S, B, W)
+            if record is not None:
+                record.append(z.detach())
+            a = self.act(z)
+            # identity skip only where in and out widths match (not the input layer)
+            h = h + a if self.residual and i > 0 else a
+        return self.readout(h)
+
+
+class RecurrentNet(nn.Module):
+    """A vanilla RNN, LSTM or GRU read out from its last hidden state, stacked over seeds."""
+
+    def __init__(self, cfg: RunConfig, n_in: int, n_out: int):
+        super().__init__()
+        S, H = cfg.seeds, cfg.hidden
+        self.cell, self.H = cfg.cell, H
+        self.act = ACT_FNS[cfg.activation] if cfg.cell == "rnn" else torch.tanh
+        G = GATES[cfg.cell]
+        self.inp = StackedLinear(S, n_in, G * H)  # layer 1: W_ih (all gates)
+        self.w_hh = nn.Parameter(torch.empty(S, G * H, H))  # layer 2: W_hh
+        self.b_hh = nn.Parameter(torch.zeros(S, G * H))
+        self.readout = StackedLinear(S, H, n_out)  # layer 3
+        gens = _generators(cfg)
+        with torch.no_grad():
+            for s, g in enumerate(gens):
+                self.w_hh[s] = recurrent_weight(cfg.recurrent_init, H, G, cfg.spectral_radius, g)
+                if cfg.recurrent_init == "default":
+                    self.b_hh[s] = init_bias("default", G * H, H, 0.0, g)
+        _fill_linear(self.inp, cfg, gens)
+        _fill_linear(self.readout, cfg, gens)
+
+    def weight_layers(self) -> list[nn.Parameter]:
+        """W_ih, W_hh, readout."""
+        return [self.inp.weight, self.w_hh, self.readout.weight]
+
+    def forward(
+        self, x: torch.Tensor, states: list | None = None, record: list | None = None
+    ) -> torch.Tensor:
+        """x: (B, T, D) -> (S, B, n_out). ``states`` collects h_1..h_T (in the graph)."""
+        S, H = self.w_hh.shape[0], self.H
+        B, T, _ = x.shape
+        # input projections for all steps at once: (S, B, T, G·H)
+        xp = torch.matmul(x.unsqueeze(0), self.inp.weight.transpose(1, 2).unsqueeze(1))
+        xp = xp + (self.inp.bias + self.b_hh).view(S, 1, 1, -1)
+        w_t = self.w_hh.transpose(1, 2)  # (S, H, G·H)
+        h = x.new_zeros(S, B, H)
+        c = x.new_zeros(S, B, H) if self.cell == "lstm" else None
+        for t in range(T):
+            if self.cell == "rnn":
+                z = torch.baddbmm(xp[:, :, t], h, w_t)  # (S, B, H)
+                if record is not None:
+                    record.append(z.detach())
+                h = self.act(z)
+            elif self.cell == "lstm":
+                gates = torch.baddbmm(xp[:, :, t], h, w_t)  # (S, B, 4H): i, f, g, o
+                i, f, g, o = gates.chunk(4, dim=-1)
+                if record is not None:  # the sigmoid gates: where saturation stops learning
+                    record.append(torch.cat([i, f, o], dim=-1).detach())
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+            else:  # gru, PyTorch's formulation: n = tanh(x_n + r ⊙ (W_hn h + b_hn))
+                hh = torch.bmm(h, w_t)  # (S, B, 3H)
+                xr, xz, xn = xp[:, :, t].chunk(3, dim=-1)
+                hr, hz, hn = hh.chunk(3, dim=-1)
+                bn = self.b_hh[:, 2 * H :].unsqueeze(1)
+                r = torch.sigmoid(xr + hr)
+                zg = torch.sigmoid(xz + hz)
+                if record is not None:
+                    record.append(torch.cat([xr + hr, xz + hz], dim=-1).detach())
+                # xp already holds b_hn; PyTorch puts it inside r ⊙ (.), so move it there
+                n = torch.tanh(xn - bn + r * (hn + bn))
+                h = (1 - zg) * n + zg * h
+            if states is not None:
+                states.append(h)
+        return self.readout(h)
+
+
+def build_model(cfg: RunConfig, n_in: int, n_out: int) -> nn.Module:
+    """The model a config asks for, with ``cfg.seeds`` stacked copies."""
+    if cfg.family == "mlp":
+        return DeepMLP(cfg, n_in, n_out)
+    return RecurrentNet(cfg, n_in, n_out)
+
+
+def param_count(model: nn.Module) -> int:
+    """Trainable parameters of one (unstacked) model."""
+    return sum(p[0].numel() for p in model.parameters())

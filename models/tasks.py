@@ -1,0 +1,167 @@
+"""Tasks: data that ships or is generated from a seed. Nothing is downloaded at run time.
+
+Every task hands out the same training batches in the same order for a given ``data_seed``,
+so all variants of a comparison see identical data and differ only by their mitigation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from models.config import RunConfig
+
+SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
+VAL_SEQS = 256  # validation sequences for the generated sequence tasks
+PROBE_SIZE = 32  # examples in the fixed probe batch used for per-time-step gradients
+
+
+@dataclass
+class Task:
+    """Data and scoring of one task."""
+
+    name: str
+    kind: str  # classification | regression
+    input_dim: int
+    output_dim: int
+    seq_len: int  # 0 for non-sequential tasks
+    x_train: torch.Tensor | None  # fixed training set, or None when batches are generated
+    y_train: torch.Tensor | None
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    baseline_loss: float  # chance / mean-predictor loss: the line a model must beat
+    target: tuple[str, float]  # (metric, threshold) for steps_to_target
+    data_seed: int = 0
+
+    def batches(self, steps: int, batch_size: int):
+        """Yield ``steps + 1`` training batches (x, y): batch k is used at step k."""
+        g = torch.Generator().manual_seed(self.data_seed)
+        if self.x_train is None:
+            for _ in range(steps + 1):
+                yield self._generate(batch_size, g)
+            return
+        n = self.x_train.shape[0]
+        perm, pos = torch.randperm(n, generator=g), 0
+        for _ in range(steps + 1):
+            if pos + batch_size > n:  # new epoch, reshuffled
+                perm, pos = torch.randperm(n, generator=g), 0
+            idx = perm[pos : pos + batch_size]
+            pos += batch_size
+            yield self.x_train[idx], self.y_train[idx]
+
+    def probe(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A fixed small batch (the first validation examples) for gradient probes."""
+        return self.x_val[:PROBE_SIZE], self.y_val[:PROBE_SIZE]
+
+    def _generate(self, batch_size: int, g: torch.Generator):
+        return GENERATORS[self.name](batch_size, self.seq_len, g)
+
+
+# --- generated sequence tasks -------------------------------------------------------------
+
+
+def adding_batch(n: int, seq_len: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Adding problem (Le et al. 2015 form): sum the two marked values, one in each half."""
+    values = torch.rand(n, seq_len, generator=g)
+    half = seq_len // 2
+    first = torch.randint(0, half, (n,), generator=g)
+    second = torch.randint(half, seq_len, (n,), generator=g)
+    markers = torch.zeros(n, seq_len)
+    rows = torch.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)  # (N, T, 2)
+    y = (values[rows, first] + values[rows, second]).unsqueeze(-1)  # (N, 1)
+    return x, y
+
+
+def temporal_order_batch(n: int, seq_len: int, g: torch.Generator):
+    """Temporal order (Hochreiter & Schmidhuber 1997; Pascanu et al. 2013): the order of X/Y."""
+    # symbols 0..3 are distractors a-d, 4 = X, 5 = Y; two relevant ones in early/middle windows
+    sym = torch.randint(0, 4, (n, seq_len), generator=g)
+    lo1, hi1 = max(1, int(0.1 * seq_len)), max(2, int(0.2 * seq_len))
+    lo2 = max(hi1, int(0.5 * seq_len))
+    hi2 = min(seq_len, max(lo2 + 1, int(0.6 * seq_len)))
+    p1 = torch.randint(lo1, hi1, (n,), generator=g)
+    p2 = torch.randint(lo2, hi2, (n,), generator=g)
+    s1 = torch.randint(0, 2, (n,), generator=g)
+    s2 = torch.randint(0, 2, (n,), generator=g)
+    rows = torch.arange(n)
+    sym[rows, p1] = 4 + s1
+    sym[rows, p2] = 4 + s2
+    x = torch.nn.functional.one_hot(sym, 6).float()  # (N, T, 6)
+    y = 2 * s1 + s2  # classes XX, XY, YX, YY
+    return x, y
+
+
+GENERATORS = {"adding": adding_batch, "temporal-order": temporal_order_batch}
+
+
+# --- fixed data sets -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's bundled 8x8 digits, standardised per pixel with a fixed split."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data, dtype=torch.float32) / 16.0  # (1797, 64) in [0, 1]
+    y = torch.tensor(d.target, dtype=torch.long)
+    perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    return x[perm], y[perm]
+
+
+def _digits_split(seq: bool):
+    x, y = _digits()
+    n_val = 360
+    xt, yt, xv, yv = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
+    mean, std = xt.mean(0), xt.std(0).clamp_min(0.1)  # train statistics only
+    xt, xv = (xt - mean) / std, (xv - mean) / std
+    if seq:  # pixel by pixel: (N, 64, 1)
+        xt, xv = xt.unsqueeze(-1), xv.unsqueeze(-1)
+    return xt, yt, xv, yv
+
+
+def spirals(n: int, arms: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """K interleaved spiral arms in 2-D with a little noise."""
+    y = torch.arange(n) % arms
+    t = torch.rand(n, generator=g) * 0.9 + 0.1  # radius fraction, avoids the crowded centre
+    angle = t * 3.0 * math.pi + y * (2 * math.pi / arms)
+    angle = angle + 0.2 * torch.randn(n, generator=g)
+    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1) * 2.0  # (N, 2)
+    return x, y
+
+
+def make_task(cfg: RunConfig) -> Task:
+    """Build the task a config asks for."""
+    if cfg.task in ("digits", "seq-digits"):
+        seq = cfg.task == "seq-digits"
+        xt, yt, xv, yv = _digits_split(seq)
+        return Task(
+            cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
+            xt, yt, xv, yv, math.log(10), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
+        )  # fmt: skip
+    if cfg.task == "spirals":
+        g = torch.Generator().manual_seed(SPLIT_SEED + cfg.arms)
+        xt, yt = spirals(1500, cfg.arms, g)
+        xv, yv = spirals(500, cfg.arms, g)
+        return Task(
+            "spirals", "classification", 2, cfg.arms, 0,
+            xt, yt, xv, yv, math.log(cfg.arms), ("val_accuracy", 0.9), cfg.data_seed,
+        )  # fmt: skip
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
+    xv, yv = GENERATORS[cfg.task](VAL_SEQS, cfg.seq_len, g)
+    if cfg.task == "adding":
+        # predicting the mean (1.0) of a sum of two U[0,1] scores Var = 2/12 = 1/6
+        return Task(
+            "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
+            1 / 6, ("val_loss", 0.05), cfg.data_seed,
+        )  # fmt: skip
+    return Task(
+        "temporal-order", "classification", 6, 4, cfg.seq_len, None, None, xv, yv,
+        math.log(4), ("val_accuracy", 0.9), cfg.data_seed,
+    )  # fmt: skip

@@ -1,0 +1,416 @@
+"""Closed-form and mean-field predictions of gradient flow, in plain numpy.
+
+Mean-field theory of deep MLPs (Poole et al. 2016; Schoenholz et al. 2017), the RNN conditions of
+Pascanu, Mikolov & Bengio 2013, and their scalar "exploding-gradient wall" toy. No torch here: the
+dashboard plots these curves next to measured ones, and the tests check them against the papers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+from numpy.polynomial.legendre import leggauss
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import erf, expit
+
+FloatArray = NDArray[np.float64]
+
+ACTIVATIONS: tuple[str, ...] = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "gelu",
+    "elu",
+    "silu",
+    "linear",
+)
+
+LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU default
+ELU_ALPHA = 1.0  # torch.nn.ELU default
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+# Activations whose derivative is invariant to rescaling its input (piecewise constant with the
+# only break at 0), so E[φ'(√q z)²] and hence χ₁ do not depend on q.
+_SCALE_FREE_SLOPE = frozenset({"relu", "leaky_relu", "linear"})
+
+# Evaluate "q = ∞" at this q: φ' is then a step function to double precision for every activation
+# here, while √q·z stays finite (inf·0 would give nan inside gelu/silu).
+_Q_INFINITE = 1e12
+_Q_HUGE = 1e30  # q beyond this counts as diverged (no finite fixed point)
+_Q_TINY = 1e-30  # q below this counts as the fixed point q* = 0
+
+
+def _check(name: str) -> None:
+    """Raise ValueError for an activation name the engine does not use."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation '{name}'; allowed: {', '.join(ACTIVATIONS)}")
+
+
+def _normal_cdf(x: FloatArray) -> FloatArray:
+    return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def _normal_pdf(x: FloatArray) -> FloatArray:
+    return np.exp(-0.5 * x * x) / _SQRT_2PI
+
+
+def phi(name: str, x: ArrayLike) -> FloatArray:
+    """Activation φ(x), vectorised; same definitions as the torch modules the engine uses."""
+    _check(name)
+    x = np.asarray(x, dtype=float)
+    if name == "sigmoid":
+        return expit(x)  # overflow-free logistic
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, LEAKY_SLOPE * x)
+    if name == "gelu":
+        return x * _normal_cdf(x)  # exact (erf) GELU, torch's default approximate="none"
+    if name == "elu":
+        # expm1 of min(x, 0) avoids overflow warnings from the branch np.where discards.
+        return np.where(x > 0, x, ELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+    if name == "silu":
+        return x * expit(x)
+    return x.copy()  # linear
+
+
+def dphi(name: str, x: ArrayLike) -> FloatArray:
+    """Derivative φ'(x), vectorised; kinks at 0 take the left slope, as torch's autograd does."""
+    _check(name)
+    x = np.asarray(x, dtype=float)
+    if name == "sigmoid":
+        s = expit(x)
+        return s * (1.0 - s)
+    if name == "tanh":
+        return 1.0 - np.tanh(x) ** 2
+    if name == "relu":
+        return (x > 0).astype(float)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, LEAKY_SLOPE)
+    if name == "gelu":
+        return _normal_cdf(x) + x * _normal_pdf(x)
+    if name == "elu":
+        return np.where(x > 0, 1.0, ELU_ALPHA * np.exp(np.minimum(x, 0.0)))
+    if name == "silu":
+        s = expit(x)
+        return s * (1.0 + x * (1.0 - s))
+    return np.ones_like(x)  # linear
+
+
+def _bisect(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-12) -> float:
+    """Root of f in [lo, hi], given f(lo) and f(hi) of opposite signs."""
+    f_lo = f(lo)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        f_mid = f(mid)
+        if (f_mid < 0) == (f_lo < 0):
+            lo, f_lo = mid, f_mid
+        else:
+            hi = mid
+        if hi - lo <= tol * max(1.0, abs(mid)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def max_slope(name: str) -> float:
+    """γ = sup |φ'(x)|: the per-step bound on the Jacobian in Pascanu et al.'s argument."""
+    _check(name)
+    if name == "sigmoid":
+        return 0.25
+    if name == "gelu":
+        # d/dx [Φ + xφ] = φ(x)(2 − x²) = 0 at x = √2.
+        return float(dphi("gelu", math.sqrt(2.0)))
+    if name == "silu":
+        # silu'' = σ'(x)(2 + x(1 − 2σ(x))) = 0  ⇔  x·tanh(x/2) = 2, one root on (2, 3).
+        x_star = _bisect(lambda x: x * math.tanh(0.5 * x) - 2.0, 2.0, 3.0)
+        return float(dphi("silu", x_star))
+    return 1.0  # tanh, relu, leaky_relu, elu (alpha 1), linear
+
+
+# --------------------------------------------------------------------------------------------
+# Mean field (Poole et al. 2016; Schoenholz et al. 2017)
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_QUAD_POINTS = 200
+_Z_MAX = 10.0  # P(|z| > 10) ≈ 1.5e-23: far below double-precision relevance
+
+
+@lru_cache(maxsize=8)
+def _gauss_rule(n_points: int) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights integrating g(z)·N(z; 0, 1) over [−10, 0] ∪ [0, 10]."""
+    # Gauss–Legendre on each half-line rather than Gauss–Hermite on the whole line: relu,
+    # leaky_relu and elu have kinks at 0, where Gauss–Hermite converges only algebraically
+    # (E[elu'(z)²] is off by 3e-3 with 101 nodes); split at the kink, each piece is smooth and
+    # the error falls to ~1e-14. Legendre nodes also crowd towards 0, resolving tanh'(√q z)² at
+    # large q (Gauss–Hermite-101 is off by 4e-3 there at q = 10). Smooth cases agree to 1e-10.
+    x, w = leggauss(n_points)
+    z = 0.5 * _Z_MAX * (x + 1.0)
+    w = 0.5 * _Z_MAX * w * _normal_pdf(z)
+    nodes = np.concatenate([-z[::-1], z])
+    weights = np.concatenate([w[::-1], w])
+    return nodes, weights
+
+
+def gaussian_expectation(
+    f: Callable[[FloatArray], FloatArray],
+    q: ArrayLike,
+    n_points: int = DEFAULT_QUAD_POINTS,
+) -> float | FloatArray:
+    """E[f(√q·z)] for z ~ N(0, 1); q may be an array (one expectation per entry)."""
+    nodes, weights = _gauss_rule(n_points)
+    q_arr = np.asarray(q, dtype=float)
+    if np.any(q_arr < 0):
+        raise ValueError("q is a variance and must be ≥ 0")
+    values = f(np.sqrt(q_arr)[..., None] * nodes) @ weights
+    return float(values) if values.ndim == 0 else values
+
+
+def length_map(
+    activation: str, sigma_w2: float, sigma_b2: float, q: ArrayLike
+) -> float | FloatArray:
+    """One layer of the variance recursion: q' = σ_w² E[φ(√q z)²] + σ_b²."""
+    _check(activation)
+    return sigma_w2 * gaussian_expectation(lambda x: phi(activation, x) ** 2, q) + sigma_b2
+
+
+def q_trajectory(
+    activation: str, sigma_w2: float, sigma_b2: float, q0: float, depth: int
+) -> FloatArray:
+    """Pre-activation variances q¹..q^depth of a net fed inputs with mean square component q0."""
+    _check(activation)
+    q = np.empty(depth)
+    if depth == 0:
+        return q
+    # Layer 1 multiplies the raw input (no φ in front of it), so E[x_i²] = q0 enters linearly.
+    q[0] = sigma_w2 * q0 + sigma_b2
+    for layer in range(1, depth):
+        q[layer] = length_map(activation, sigma_w2, sigma_b2, q[layer - 1])
+    return q
+
+
+def q_fixed_point(
+    activation: str,
+    sigma_w2: float,
+    sigma_b2: float,
+    q_init: float = 1.0,
+    tol: float = 1e-12,
+    max_iter: int = 500,
+) -> float:
+    """The stable fixed point q* reached by iterating the length map from q_init.
+
+    Returns inf when q grows without bound (e.g. relu with σ_w² ≥ 2 and σ_b² > 0: no finite q*).
+    """
+    _check(activation)
+
+    def gap(q: float) -> float:
+        return float(length_map(activation, sigma_w2, sigma_b2, q)) - q
+
+    # Iterating (rather than plain root finding) picks the *stable* fixed point a deep net
+    # converges to, e.g. q* > 0 and not the unstable q = 0 for tanh with σ_w² > 1, σ_b² = 0.
+    q = q_prev = float(q_init)
+    for _ in range(max_iter):
+        q_new = float(length_map(activation, sigma_w2, sigma_b2, q))
+        if not math.isfinite(q_new) or q_new > _Q_HUGE:
+            return math.inf
+        if abs(q_new - q) <= tol * max(1.0, q):
+            return q_new
+        q_prev, q = q, q_new
+    # Still moving: convergence is only algebraic near a bifurcation (tanh, σ_b² = 0, σ_w² ≈ 1)
+    # or q grows linearly (relu, σ_w² = 2, σ_b² > 0). The length map is increasing, so the
+    # iterates are monotone and q* is the first root of gap in the direction of travel: bracket
+    # it geometrically, then bisect.
+    if q >= q_prev:
+        lo = hi = q
+        while gap(hi) > 0:
+            lo, hi = hi, 2.0 * hi
+            if hi > _Q_HUGE:
+                return math.inf
+    else:
+        lo = hi = q
+        while gap(lo) < 0:
+            lo, hi = 0.5 * lo, lo
+            if lo < _Q_TINY:
+                return 0.0  # falling towards q* = 0 (σ_b² = 0, ordered phase)
+    return _bisect(gap, lo, hi) if hi > lo else lo
+
+
+def chi1(activation: str, sigma_w2: float, sigma_b2: float, q: float | None = None) -> float:
+    """χ₁ = σ_w² E[φ'(√q z)²] at the fixed point q* (or at the given q): per-layer gain of ‖δ‖²."""
+    _check(activation)
+    if activation in _SCALE_FREE_SLOPE:
+        q = 1.0  # E[φ'²] does not depend on q; skip the (possibly divergent) fixed point
+    elif q is None:
+        q = q_fixed_point(activation, sigma_w2, sigma_b2)
+    if not math.isfinite(q):
+        q = _Q_INFINITE  # the q → ∞ limit, where φ' has become a step function
+    return sigma_w2 * float(gaussian_expectation(lambda x: dphi(activation, x) ** 2, q))
+
+
+def chi1_curve(activation: str, sigma_b2: float, sigma_w2_grid: ArrayLike) -> FloatArray:
+    """χ₁ at the fixed point for each σ_w² of a grid (for the phase-diagram plot)."""
+    grid = np.asarray(sigma_w2_grid, dtype=float)
+    return np.array([chi1(activation, float(s), sigma_b2) for s in grid.ravel()]).reshape(
+        grid.shape
+    )
+
+
+def critical_sigma_w2(activation: str, sigma_b2: float, lo: float = 0.1, hi: float = 10.0) -> float:
+    """Smallest σ_w² in [lo, hi] with χ₁ = 1 (edge of chaos); nan if χ₁ never crosses 1 there."""
+    _check(activation)
+
+    def gap(sigma_w2: float) -> float:
+        return chi1(activation, sigma_w2, sigma_b2) - 1.0
+
+    # Scan first so a root is bracketed even if χ₁(σ_w²) were not monotone, and so activations
+    # that never reach χ₁ = 1 in range (sigmoid: χ₁ ≤ σ_w²/16) give nan instead of a bad root.
+    grid = np.geomspace(lo, hi, 41)
+    gaps = [gap(float(s)) for s in grid]
+    for i in range(len(grid) - 1):
+        if gaps[i] == 0.0:
+            return float(grid[i])
+        if (gaps[i] < 0) != (gaps[i + 1] < 0):
+            return _bisect(gap, float(grid[i]), float(grid[i + 1]))
+    return float(grid[-1]) if gaps[-1] == 0.0 else math.nan
+
+
+def depth_scale(chi: ArrayLike) -> float | FloatArray:
+    """ξ = −1/ln χ₁: layers over which ‖δ‖² changes by e (inf at χ₁ = 1; negative if it grows)."""
+    chi_arr = np.asarray(chi, dtype=float)
+    with np.errstate(divide="ignore"):
+        log_chi = np.log(chi_arr)
+        xi = np.where(log_chi == 0.0, np.inf, -1.0 / np.where(log_chi == 0.0, 1.0, log_chi))
+    return float(xi) if xi.ndim == 0 else xi
+
+
+def mlp_grad_profile(
+    activation: str, sigma_w2: float, sigma_b2: float, depth: int, q0: float = 1.0
+) -> FloatArray:
+    """Predicted ‖∇W_l‖² of hidden layers l = 1..depth at initialisation; layer depth scaled to 1.
+
+    Weights N(0, σ_w²/fan_in), biases N(0, σ_b²), equal widths, mean square input component q0.
+    """
+    _check(activation)
+    if depth < 1:
+        raise ValueError("depth must be ≥ 1")
+    # Forward: z^l = W_l φ(z^{l-1}) + b_l with φ(z^0) := x, so z^l_i ~ N(0, q^l) with q^l from
+    # the layer-by-layer recursion (not q*: near criticality q^l approaches q* only slowly).
+    q = q_trajectory(activation, sigma_w2, sigma_b2, q0, depth)
+    # Backward: δ_l = φ'(z^l) ⊙ W_{l+1}^T δ_{l+1}. With W_{l+1} independent of z^l (the usual
+    # mean-field gradient-independence assumption), ‖W^T δ‖² ≈ σ_w² ‖δ‖² and each component is
+    # scaled by an independent φ'(z^l_i)², so ‖δ_l‖² = χ^(l) ‖δ_{l+1}‖² with
+    # χ^(l) = σ_w² E[φ'(√q^l z)²].
+    chi_layer = sigma_w2 * np.asarray(
+        gaussian_expectation(lambda x: dphi(activation, x) ** 2, q), dtype=float
+    )
+    delta2 = np.ones(depth)  # ‖δ_depth‖² is set by the readout; it cancels in the normalisation
+    for layer in range(depth - 2, -1, -1):  # 0-based index: layer l is index l − 1
+        delta2[layer] = chi_layer[layer] * delta2[layer + 1]
+    # ∇W_l = δ_l φ(z^{l-1})^T is an outer product, so ‖∇W_l‖² = ‖δ_l‖² ‖φ(z^{l-1})‖², with
+    # ‖φ(z^{l-1})‖²/n = E[φ(√q^{l-1} z)²] for l ≥ 2 and ‖x‖²/n = q0 for l = 1.
+    act2 = np.empty(depth)
+    act2[0] = q0
+    if depth > 1:
+        act2[1:] = gaussian_expectation(lambda x: phi(activation, x) ** 2, q[:-1])
+    grad2 = delta2 * act2
+    return grad2 / grad2[-1]
+
+
+def mlp_grad_norm_profile(
+    activation: str, sigma_w2: float, sigma_b2: float, depth: int, q0: float = 1.0
+) -> FloatArray:
+    """Predicted ‖∇W_l‖ (norms, not squared) for l = 1..depth, scaled so layer depth = 1."""
+    return np.sqrt(mlp_grad_profile(activation, sigma_w2, sigma_b2, depth, q0))
+
+
+# --------------------------------------------------------------------------------------------
+# Recurrent nets (Pascanu, Mikolov & Bengio 2013)
+# --------------------------------------------------------------------------------------------
+
+
+def pascanu_condition(W: ArrayLike, activation: str) -> dict[str, float | str]:
+    """Compare W's largest singular value with 1/γ: below is sufficient for vanishing gradients."""
+    s_max = float(np.linalg.norm(np.asarray(W, dtype=float), 2))
+    gamma = max_slope(activation)
+    threshold = 1.0 / gamma
+    # s_max ≥ 1/γ does not mean gradients explode, only that the necessary condition holds.
+    regime = "vanishing" if s_max < threshold else "may_explode"
+    return {
+        "s_max": s_max,
+        "gamma": gamma,
+        "threshold": threshold,
+        "regime": regime,
+        "eta": s_max * gamma,  # ‖∂x_t/∂x_{t-1}‖ ≤ ‖W‖‖diag σ'‖ ≤ η, so ‖∂x_t/∂x_k‖ ≤ η^{t−k}
+    }
+
+
+def jacobian_product_norms(W: ArrayLike, pre_activations: ArrayLike, activation: str) -> FloatArray:
+    """‖∂x_t/∂x_0‖₂ for t = 1..T of x_t = W σ(x_{t-1}) + …, given states x_0..x_{T-1} (T, n)."""
+    W = np.asarray(W, dtype=float)
+    states = np.atleast_2d(np.asarray(pre_activations, dtype=float))
+    n = W.shape[0]
+    product = np.eye(n)
+    norms = np.empty(states.shape[0])
+    for t, x_prev in enumerate(states):
+        # ∂x_t/∂x_{t-1} = W diag(σ'(x_{t-1})): scale W's columns, then prepend to the product.
+        product = (W * dphi(activation, x_prev)[None, :]) @ product
+        norms[t] = np.linalg.norm(product, 2)
+    return norms
+
+
+# --------------------------------------------------------------------------------------------
+# Scalar toy x_t = w σ(x_{t-1}) + b (Pascanu et al. 2013, Fig. 6)
+# --------------------------------------------------------------------------------------------
+
+
+def toy_trajectory(
+    w: float, b: ArrayLike, x0: float, T: int, activation: str = "sigmoid"
+) -> FloatArray:
+    """States x_0..x_T of x_t = w φ(x_{t-1}) + b (length T + 1; b may be an array)."""
+    b_arr = np.asarray(b, dtype=float)
+    xs = np.empty((T + 1, *b_arr.shape))
+    xs[0] = x0
+    for t in range(1, T + 1):
+        xs[t] = w * phi(activation, xs[t - 1]) + b_arr
+    return xs
+
+
+def toy_dxT_dx0(w: float, b: float, x0: float, T: int, activation: str = "sigmoid") -> FloatArray:
+    """|∂x_t/∂x_0| for t = 1..T: the running product of w φ'(x_{t-1})."""
+    xs = toy_trajectory(w, b, x0, T, activation)
+    return np.abs(np.cumprod(w * dphi(activation, xs[:-1]), axis=0))
+
+
+def toy_loss_and_grad_b(
+    w: float,
+    b_values: ArrayLike,
+    x0: float = 0.5,
+    T: int = 50,
+    target: float = 0.7,
+    activation: str = "sigmoid",
+) -> tuple[FloatArray, FloatArray]:
+    """Loss (φ(x_T) − target)² and dloss/db for each b, by forward-mode differentiation."""
+    b = np.asarray(b_values, dtype=float)
+    x = np.full(b.shape, float(x0))
+    dx_db = np.zeros(b.shape)  # x_0 does not depend on b
+    for _ in range(T):
+        # Update the derivative with x_{t-1} before overwriting it: dx_t/db = w φ'(x_{t-1})
+        # dx_{t-1}/db + 1. Forward mode keeps the whole sweep over b vectorised.
+        dx_db = w * dphi(activation, x) * dx_db + 1.0
+        x = w * phi(activation, x) + b
+    residual = phi(activation, x) - target
+    loss = residual**2
+    grad = 2.0 * residual * dphi(activation, x) * dx_db
+    return loss, grad
+
+
+def toy_bifurcation_b(w: float, x0: float = 0.5, activation: str = "sigmoid") -> float:
+    """The b at which x0 is a fixed point of x ↦ w φ(x) + b: where the gradient wall sits."""
+    # For w = 5 this fixed point is unstable (slope 5σ'(0.5) ≈ 1.18) and separates the basins of
+    # the two stable states, so x_T jumps as b crosses it: x0 − w σ(x0) ≈ −2.612 (science.md).
+    return float(x0 - w * phi(activation, x0))

@@ -1,0 +1,244 @@
+"""Train one variant (all its seeds at once) and record its metrics.
+
+The hot path is one forward, one ``autograd.grad`` and one optimizer step per training step;
+everything else (per-layer norms, saturation, validation, per-time-step gradients) runs only at
+log steps, and host-side conversion happens once per log step.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+
+from models.config import RunConfig
+from models.nets import build_model, param_count
+from models.layers import saturation
+from models.tasks import make_task
+
+Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, index, value
+
+
+def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """SGD, SGD with momentum, or Adam; all element-wise, so stacked seeds stay independent."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    mom = cfg.momentum if cfg.optimizer == "momentum" else 0.0
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=mom)
+
+
+def _per_seed_norms(tensors: list[torch.Tensor], S: int) -> torch.Tensor:
+    """L2 norm of each tensor, separately per seed: (len(tensors), S)."""
+    return torch.stack([t.reshape(S, -1).norm(dim=1) for t in tensors])
+
+
+class VariantTrainer:
+    """Trains the stacked seeds of one variant step by step; ``rows`` holds its metrics."""
+
+    def __init__(self, cfg: RunConfig, instrument: bool = True):
+        self.cfg, self.instrument = cfg, instrument
+        self.S = cfg.seeds
+        self.task = make_task(cfg)
+        self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
+        self.params = list(self.model.parameters())
+        ids = {id(p): i for i, p in enumerate(self.params)}
+        self.weight_pos = [ids[id(w)] for w in self.model.weight_layers()]
+        self.opt = make_optimizer(cfg, self.params)
+        self.batches = self.task.batches(cfg.steps, cfg.batch_size)
+        self.n_params = param_count(self.model)
+        self.step = 0  # updates done so far
+        self.alive = torch.ones(self.S, dtype=torch.bool)
+        self.diverged: dict[int, tuple[int, int]] = {}  # seed index -> (step, first bad layer)
+        self.rows: list[Row] = []
+        self.wall_s = 0.0
+        self.clip_counts = torch.zeros(self.S)  # clipped steps per seed since the last log
+        self.clip_steps = 0
+        self.done = False
+        self.error: str | None = None
+        self._sat_act = cfg.activation if (cfg.family == "mlp" or cfg.cell == "rnn") else "sigmoid"
+
+    # --- public -------------------------------------------------------------------------------
+
+    def advance(self, n: int) -> None:
+        """Run up to ``n`` more steps (the last call records the final step)."""
+        for _ in range(n):
+            if self.done:
+                return
+            t0 = time.perf_counter()
+            self._train_step()
+            self.wall_s += time.perf_counter() - t0
+
+    @property
+    def steps_done(self) -> int:
+        return min(self.step, self.cfg.steps)
+
+    # --- one step ------------------------------------------------------------------------------
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-seed mean loss and accuracy; out: (S, B, C)."""
+        S, B, C = out.shape
+        if self.task.kind == "classification":
+            ce = F.cross_entropy(out.reshape(S * B, C), y.repeat(S), reduction="none")
+            acc = (out.detach().argmax(-1) == y).float().mean(1)
+            return ce.view(S, B).mean(1), acc
+        err = out.squeeze(-1) - y.view(1, -1)  # (S, B)
+        # Hochreiter & Schmidhuber 1997 count a sequence right when |error| < 0.04
+        return err.pow(2).mean(1), (err.detach().abs() < 0.04).float().mean(1)
+
+    def _train_step(self) -> None:
+        cfg, k, S = self.cfg, self.step, self.S
+        final = k >= cfg.steps
+        log = self.instrument and (final or k % cfg.log_every == 0)
+        x, y = next(self.batches)
+        self.model.train()
+        record: list | None = [] if log else None
+        out = self.model(x, record=record)
+        loss_s, acc_s = self._loss(out, y)
+        # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
+        total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
+        grads = list(torch.autograd.grad(total, self.params))
+
+        norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
+        bad = not bool(torch.isfinite(loss_s[self.alive]).all()) or not bool(
+            torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
+        )
+        if bad:
+            norms = _per_seed_norms(grads, S)
+            self._mark_diverged(k, loss_s, norms, grads)
+        if log or cfg.clip_norm > 0:
+            norms = _per_seed_norms(grads, S) if norms is None else norms
+        total_norm = norms.pow(2).sum(0).sqrt() if norms is not None else None
+
+        clipped = self._clip(grads, total_norm)
+        if log:
+            self._log(k, loss_s, acc_s, norms, total_norm, clipped, record)
+        if final or not bool(self.alive.any()):
+            self.done = True
+            self.step = k if final else k + 1
+            return
+        before = [self.params[i].detach().clone() for i in self.weight_pos] if log else None
+        for p, g in zip(self.params, grads):
+            p.grad = g
+        self.opt.step()
+        if not bool(self.alive.all()):
+            self._zero_dead()
+        if before is not None:
+            self._log_updates(k, before)
+        self.step = k + 1
+
+    def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None) -> torch.Tensor:
+        """Clip by value and/or by global norm (per seed); returns which seeds were clipped."""
+        cfg, S = self.cfg, self.S
+        clipped = torch.zeros(S, dtype=torch.bool)
+        if cfg.clip_value > 0:
+            peak = torch.stack([g.reshape(S, -1).abs().amax(1) for g in grads]).amax(0)
+            clipped |= peak > cfg.clip_value
+            torch._foreach_clamp_min_(grads, -cfg.clip_value)
+            torch._foreach_clamp_max_(grads, cfg.clip_value)
+            if cfg.clip_norm > 0:  # the norm clip sees the value-clipped gradient
+                total_norm = _per_seed_norms(grads, S).pow(2).sum(0).sqrt()
+        if cfg.clip_norm > 0:
+            # Pascanu et al. 2013, Alg. 1: g <- c g/||g|| when ||g|| > c (same direction, norm c)
+            over = total_norm > cfg.clip_norm
+            clipped |= over
+            scale = torch.where(over, cfg.clip_norm / total_norm, torch.ones_like(total_norm))
+            for g in grads:
+                g.mul_(scale.view(S, *([1] * (g.dim() - 1))))
+        self.clip_counts += clipped.float()
+        self.clip_steps += 1
+        return clipped
+
+    def _mark_diverged(self, k, loss_s, norms, grads) -> None:
+        """Record newly non-finite seeds (step, first bad layer) and cut them out of training."""
+        finite_layers = torch.isfinite(norms[self.weight_pos])  # (L, S)
+        newly = self.alive & (~torch.isfinite(loss_s) | ~torch.isfinite(norms).all(0))
+        for s in torch.nonzero(newly).flatten().tolist():
+            bad_layers = torch.nonzero(~finite_layers[:, s]).flatten().tolist()
+            layer = bad_layers[0] + 1 if bad_layers else 0  # 0: only the loss itself
+            self.diverged[s] = (k, layer)
+            self.rows.append((self.cfg.name, self.cfg.seed + s, k, "diverged", layer, float(k)))
+        self.alive &= ~newly
+        dead = ~self.alive
+        for g in grads:
+            g[dead] = 0.0
+        norms[:, dead] = 0.0
+
+    def _zero_dead(self) -> None:
+        # keep dead seeds at finite zeros so their slice can never poison shared kernels
+        dead = ~self.alive
+        with torch.no_grad():
+            for p in self.params:
+                p[dead] = 0.0
+
+    # --- metrics -------------------------------------------------------------------------------
+
+    def _emit(self, k: int, metric: str, values: torch.Tensor, first_index: int = 0) -> None:
+        """Append rows for values of shape (S,) [index first_index] or (I, S) [first_index..]."""
+        name, seed0 = self.cfg.name, self.cfg.seed
+        alive = self.alive.tolist()
+        vals = values.tolist()
+        if values.dim() == 1:
+            self.rows.extend(
+                (name, seed0 + s, k, metric, first_index, v) for s, v in enumerate(vals) if alive[s]
+            )
+            return
+        for i, per_seed in enumerate(vals):
+            idx = first_index + i
+            self.rows.extend(
+                (name, seed0 + s, k, metric, idx, v) for s, v in enumerate(per_seed) if alive[s]
+            )
+
+    def _log(self, k, loss_s, acc_s, norms, total_norm, clipped, record) -> None:
+        S = self.S
+        with torch.no_grad():
+            self._emit(k, "loss", loss_s.detach())
+            self._emit(k, "accuracy", acc_s)
+            val_loss, val_acc = self._validate()
+            self._emit(k, "val_loss", val_loss)
+            self._emit(k, "val_accuracy", val_acc)
+            w_norms = _per_seed_norms([self.params[i].detach() for i in self.weight_pos], S)
+            g_w = norms[self.weight_pos]  # (L, S)
+            self._emit(k, "grad_norm", g_w, 1)
+            self._emit(k, "grad_norm_total", total_norm)
+            self._emit(k, "grad_to_weight", g_w / w_norms.clamp_min(1e-12), 1)
+            self._emit(k, "clipped", clipped.float())
+            # share of the steps since the previous log step (this one included) that clipped
+            self._emit(k, "clipped_share", self.clip_counts / max(1, self.clip_steps))
+            self.clip_counts.zero_()
+            self.clip_steps = 0
+            sat = torch.stack([saturation(self._sat_act, z) for z in self._sat_layers(record)])
+            self._emit(k, "saturation", sat, 1)
+            self._emit(k, "wall_s", torch.full((S,), self.wall_s))
+        if self.cfg.family == "rnn":
+            self._emit(k, "hidden_grad_norm", self._hidden_grads(), 1)
+
+    def _sat_layers(self, record: list) -> list[torch.Tensor]:
+        """Per hidden layer (S, N, H) pre-activations; an RNN's time steps pool into one layer."""
+        if self.cfg.family == "mlp":
+            return record
+        return [torch.cat(record, dim=1)]  # (S, B·T, H)
+
+    def _log_updates(self, k: int, before: list[torch.Tensor]) -> None:
+        with torch.no_grad():
+            after = [self.params[i].detach() for i in self.weight_pos]
+            delta = _per_seed_norms([a - b for a, b in zip(after, before)], self.S)
+            ratio = delta / _per_seed_norms(before, self.S).clamp_min(1e-12)
+            self._emit(k, "update_ratio", ratio, 1)
+
+    def _validate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        self.model.eval()
+        out = self.model(self.task.x_val)
+        self.model.train()
+        return self._loss(out, self.task.y_val)
+
+    def _hidden_grads(self) -> torch.Tensor:
+        """‖∂L/∂h_t‖ for t = 1..T on the fixed probe batch: (T, S)."""
+        x, y = self.task.probe()
+        states: list[torch.Tensor] = []
+        with torch.enable_grad():
+            out = self.model(x, states=states)
+            loss_s, _ = self._loss(out, y)
+            total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
+            hg = torch.autograd.grad(total, states)
+        return _per_seed_norms(list(hg), self.S)

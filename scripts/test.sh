@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up everything from a fresh clone and run the whole test suite (the README's test command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -e '.[dev]'
+# The browser test drives Debian's chromium (Playwright cannot download its own browser here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  else
+    echo "note: chromium not found; browser tests will be skipped (apt-get install chromium)" >&2
+  fi
+fi
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"
