@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m models", description="Gradient Flow Lab, headless.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("presets", help="list the named comparisons, one per line")
-    run = sub.add_parser("run", help="train a comparison and write metrics.csv, summary.csv, config.json")
+    run = sub.add_parser(
+        "run", help="train a comparison and write metrics.csv, summary.csv, config.json"
+    )
     src = run.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", help="a preset name (see 'presets')")
     src.add_argument("--config", help="a TOML or JSON config file")

@@ -187,7 +187,11 @@ def check_consistency(cfg: RunConfig) -> None:
             f"task: '{cfg.task}' is not a sequence task; with family=rnn allowed: "
             f"{', '.join(RNN_TASKS)}"
         )
-    if cfg.family == "rnn" and cfg.cell == "rnn" and cfg.activation not in ("tanh", "sigmoid", "relu"):
+    if (
+        cfg.family == "rnn"
+        and cfg.cell == "rnn"
+        and cfg.activation not in ("tanh", "sigmoid", "relu")
+    ):
         raise ConfigError(
             f"activation: '{cfg.activation}' with cell=rnn; allowed: tanh, sigmoid, relu"
         )

@@ -27,7 +27,11 @@ DEFAULT_THREADS = 2  # Streamlit Community Cloud and most laptops: 2 usable core
 
 def configure_threads(n: int | None = None) -> int:
     """Set torch's intra-op threads deliberately (env GFL_THREADS overrides); returns it."""
-    n = n or int(os.environ.get("GFL_THREADS", "0") or 0) or min(DEFAULT_THREADS, os.cpu_count() or 1)
+    n = (
+        n
+        or int(os.environ.get("GFL_THREADS", "0") or 0)
+        or min(DEFAULT_THREADS, os.cpu_count() or 1)
+    )
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from models.config import RunConfig
-from models.nets import build_model, param_count
 from models.layers import saturation
+from models.nets import build_model, param_count
 from models.tasks import make_task
 
 Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, index, value

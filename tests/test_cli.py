@@ -40,11 +40,18 @@ def test_run_writes_three_files_and_config_reproduces(tmp_path):
     assert main(["run", "--config", str(out / "config.json"), "--out", str(again), "--quiet"]) == 0
     m2 = pd.read_csv(again / "metrics.csv")
     keep = metrics.metric != "wall_s"
-    assert metrics[keep].reset_index(drop=True).equals(m2[m2.metric != "wall_s"].reset_index(drop=True))
+    assert (
+        metrics[keep]
+        .reset_index(drop=True)
+        .equals(m2[m2.metric != "wall_s"].reset_index(drop=True))
+    )
 
 
 def test_steps_zero_records_step_zero_only(tmp_path):
-    assert main(["run", "--preset", "rnn-adding", "--steps", "0", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (
+        main(["run", "--preset", "rnn-adding", "--steps", "0", "--out", str(tmp_path), "--quiet"])
+        == 0
+    )
     m = pd.read_csv(tmp_path / "metrics.csv")
     assert m.step.unique().tolist() == [0]
     assert (m.metric == "hidden_grad_norm").any()
@@ -75,7 +82,8 @@ def test_module_entry_point_exit_code(tmp_path):
     bad.write_text('{"variants": [{"name": "a", "width": 10000}]}')
     p = subprocess.run(
         [sys.executable, "-m", "models", "run", "--config", str(bad), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert p.returncode == 2
     assert "width" in p.stderr and "4 to 512" in p.stderr and "Traceback" not in p.stderr

@@ -59,7 +59,9 @@ def test_comparison_shared_and_variant_fields(tmp_path):
 
 def test_toml_config(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('depth = 4\n[[variants]]\nname = "x"\n[[variants]]\nname = "y"\nnorm = "layer"\n')
+    path.write_text(
+        'depth = 4\n[[variants]]\nname = "x"\n[[variants]]\nname = "y"\nnorm = "layer"\n'
+    )
     comp = load_comparison_file(path)
     assert [v.norm for v in comp.variants] == ["none", "layer"]
 
@@ -71,7 +73,7 @@ def test_toml_config(tmp_path):
         ('{"variants": [{"depth": 3}]}', "needs a 'name'"),
         ('{"variants": [{"name": "a"}, {"name": "a"}]}', "unique"),
         ('{"lr": NaN, "variants": [{"name": "a"}]}', "NaN"),
-        ('[1, 2]', "top level"),
+        ("[1, 2]", "top level"),
         ('{"variants": []}', "non-empty"),
     ],
 )

@@ -16,7 +16,9 @@ def test_deep_sigmoid_vanishes_relu_he_does_not():
     """Step 0: 20-layer sigmoid (PyTorch default init) vs ReLU + He on digits."""
     _, m = run_small(
         [{"name": "sig"}, {"name": "relu", "activation": "relu", "init": "he"}],
-        depth=20, width=64, steps=0,
+        depth=20,
+        width=64,
+        steps=0,
     )
     sig = at(m, "grad_norm", 0, variant="sig")
     relu = at(m, "grad_norm", 0, variant="relu")
@@ -89,7 +91,9 @@ def test_same_config_same_numbers():
 def test_stacked_seeds_equal_seeds_trained_alone(family):
     """Seeds trained as one stacked model give what each seed alone gives."""
     extra = (
-        dict(family="rnn", task="adding", seq_len=8, hidden=8, cell="lstm", optimizer="adam", lr=0.01)
+        dict(
+            family="rnn", task="adding", seq_len=8, hidden=8, cell="lstm", optimizer="adam", lr=0.01
+        )
         if family == "rnn"
         else dict(depth=4, width=16, norm="batch")
     )
@@ -98,7 +102,9 @@ def test_stacked_seeds_equal_seeds_trained_alone(family):
     a = stacked[(stacked.seed == 2) & (stacked.metric != "wall_s")].reset_index(drop=True)
     b = alone[alone.metric != "wall_s"].reset_index(drop=True)
     assert a[["step", "metric", "index"]].equals(b[["step", "metric", "index"]])
-    assert torch.allclose(torch.tensor(a.value.values), torch.tensor(b.value.values), rtol=1e-4, atol=1e-6)
+    assert torch.allclose(
+        torch.tensor(a.value.values), torch.tensor(b.value.values), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_recorded_steps_and_metric_names():
@@ -114,7 +120,12 @@ def test_recorded_steps_and_metric_names():
 def test_rnn_hidden_grad_norm_per_time_step():
     _, m = run_small(
         [{"name": "tanh"}, {"name": "irnn", "activation": "relu", "recurrent_init": "identity"}],
-        family="rnn", task="adding", seq_len=40, hidden=32, activation="tanh", steps=0,
+        family="rnn",
+        task="adding",
+        seq_len=40,
+        hidden=32,
+        activation="tanh",
+        steps=0,
     )
     tanh = at(m, "hidden_grad_norm", 0, seed=0, variant="tanh")
     irnn = at(m, "hidden_grad_norm", 0, seed=0, variant="irnn")
