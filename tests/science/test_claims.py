@@ -1,0 +1,76 @@
+"""The claims table: shape of every claim, the committed claims.json, the markdown renderer."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from models import validation as V
+
+pytestmark = pytest.mark.science
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {"id", "claim", "source", "expected", "measured", "passed"}
+
+
+def _table_module():
+    spec = importlib.util.spec_from_file_location(
+        "science_table", ROOT / "scripts" / "science_table.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_every_claim_holds_and_is_well_formed() -> None:
+    """Every claim function returns the documented dict, with a number in 'measured'."""
+    claims = V.run_all()  # experiments are cached: the other science tests share them
+    assert len(claims) == len(V.CLAIMS)
+    assert len({c["id"] for c in claims}) == len(claims)
+    for c in claims:
+        assert set(c) == KEYS
+        assert all(isinstance(c[k], str) and c[k] for k in KEYS - {"passed"})
+        assert any(ch.isdigit() for ch in c["measured"])
+        assert c["passed"] is True, c
+    # the committed table is up to date with the claim set (regenerate: scripts/science_table.py)
+    committed = json.loads((ROOT / "models" / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in committed] == [c["id"] for c in claims]
+
+
+def test_committed_claims_json_matches_the_claims() -> None:
+    """models/claims.json (read by the dashboard) lists every claim id, all passing."""
+    data = json.loads((ROOT / "models" / "claims.json").read_text())
+    assert set(data) == {"generated", "claims"}
+    assert len(data["claims"]) == len(V.CLAIMS)
+    assert len({c["id"] for c in data["claims"]}) == len(V.CLAIMS)
+    for c in data["claims"]:
+        assert set(c) == KEYS and c["passed"] is True
+
+
+def test_markdown_table_escapes_and_marks_failures() -> None:
+    mod = _table_module()
+    claims = [
+        {
+            "id": "a",
+            "claim": "x | y",
+            "source": "s",
+            "expected": "e",
+            "measured": "1.0",
+            "passed": True,
+        },
+        {
+            "id": "b",
+            "claim": "c",
+            "source": "s",
+            "expected": "e",
+            "measured": "2.0",
+            "passed": False,
+        },
+    ]
+    lines = mod.markdown_table(claims).splitlines()
+    assert lines[0] == "| claim | source | expected | measured |"
+    assert "x \\| y" in lines[2]
+    assert "**FAILED**: 2.0" in lines[3]

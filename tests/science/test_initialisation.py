@@ -1,0 +1,67 @@
+"""Initialisation schemes against Glorot & Bengio 2010 and He et al. 2015."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import validation as V
+
+pytestmark = pytest.mark.science
+
+
+def test_glorot_backprop_gradient_variance() -> None:
+    """Glorot & Bengio 2010, eq. 12–16 and Fig. 7: back-propagated gradients of a tanh net.
+
+    Standard init U(±1/√n) has n·Var(W) = 1/3, so Var(∂L/∂z_l) shrinks ~3× per layer towards the
+    input; normalised (Xavier) init has n·Var(W) = 1 and keeps it (up to E[tanh'²] < 1).
+    8 hidden layers of width 256, 4 seeds, 128 digits examples, at initialisation.
+    """
+    m = V.measure_glorot_backprop()
+    d, x = m["default"], m["xavier"]
+    # GB_RTOL = 10%: Var(δ) averages 4 × 128 × 256 values per layer and the factor is a
+    # geometric mean over 7 layer pairs (sampling noise ≈ 1%).
+    assert d["factor"] == pytest.approx(d["predicted"], rel=V.GB_RTOL)
+    assert d["factor"] == pytest.approx(1 / 3, rel=V.GB_RTOL)  # the paper's "about 3×"
+    assert x["factor"] == pytest.approx(x["predicted"], rel=V.GB_RTOL)
+    assert x["factor"] > 0.8
+    # over 7 layers: (1/3)^7 ≈ 5e-4 against a factor of a few
+    assert d["first_over_last"] < 1e-3 < 0.1 < x["first_over_last"]
+    assert V.claim_glorot_backprop()["passed"]
+
+
+def test_glorot_sigmoid_top_layer_saturates() -> None:
+    """Glorot & Bengio 2010, Fig. 2: with sigmoid and standard init the top hidden layer saturates
+    early in training (its units are driven into the flat tails) while the lower layers do not,
+    and learning stalls. 4 hidden layers, width 256, momentum SGD, minibatches of 10, 2 seeds.
+    """
+    m = V.measure_sigmoid_saturation()
+    table = m["table"]  # step × layer, mean over 2 seeds
+    top = V.SAT_CONFIG["depth"]
+    # at init no layer is saturated: pre-activations are O(1) and σ' ≥ 10% of its maximum
+    assert (table.loc[0] < 0.1).all()
+    # saturation share is a fraction of 2 × 10 × 256 units, so ≥ 0.9 is unambiguous; the
+    # paper's "quickly": within the first 60 updates (we see it by step 30)
+    assert m["first_saturated_step"] is not None and m["first_saturated_step"] <= 60
+    assert (table[top].loc[m["first_saturated_step"] :] >= 0.9).all()  # and it stays there
+    assert m["lower_max"] < 0.1
+    # learning stalls: validation accuracy stays near chance (0.1 for 10 digits)
+    assert max(m["val_accuracy"].values()) < 0.3
+    assert V.claim_sigmoid_saturation()["passed"]
+
+
+def test_he_relu_activation_variance() -> None:
+    """He et al. 2015, eq. 10 and §2.2: a 30-layer ReLU net keeps its activation variance with
+    Var(W) = 2/n (He) and loses half of it per layer with Xavier (Var(W) = 1/n on square layers),
+    (1/2)^29 ≈ 1.9e-9 over layers 2..30. Width 256, 4 seeds, 64 digits examples.
+    """
+    m = V.measure_he_variance()
+    x, h = m["xavier"], m["he"]
+    # HE_RTOL = 10%: each layer's factor scatters ~9% per seed; the geometric mean over 29 layers
+    # and 4 seeds is good to ~1%.
+    assert x["factor"] == pytest.approx(0.5, rel=V.HE_RTOL)
+    assert h["factor"] == pytest.approx(1.0, rel=V.HE_RTOL)
+    # overall, within a factor 10 of (1/2)^29 (the per-layer noise compounds over 29 layers)
+    assert abs(np.log10(x["total"] / 0.5**29)) < 1
+    assert 0.1 < h["total"] < 10
+    assert V.claim_he_init()["passed"]
