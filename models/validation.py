@@ -428,6 +428,42 @@ def claim_he_init() -> Claim:
     )
 
 
+HE_TRAIN_CONFIG: dict[str, Any] = {
+    # the relu-init preset (30 layers, width 64, momentum SGD lr 0.01) trained for 300 steps
+    "family": "mlp", "task": "digits", "depth": 30, "width": 64, "activation": "relu",
+    "optimizer": "momentum", "lr": 0.01, "batch_size": 64, "steps": 300, "seeds": 3,
+    "log_every": 50,
+    "variants": [{"name": "xavier", "init": "xavier"}, {"name": "he", "init": "he"}],
+}  # fmt: skip
+# Seeds 0–5 seen: Xavier's best validation loss is ln 10 to 4 digits for every seed (its signal
+# is ~1e-9 of the input by the top layer); He's best is 0.93–1.65. 0.8·ln 10 ≈ 1.84 separates them.
+HE_TRAIN_LEARNS = 0.8 * math.log(10)
+
+
+@lru_cache(maxsize=1)
+def measure_he_training() -> dict[str, Any]:
+    """Best validation loss per seed of the 30-layer ReLU net, Xavier against He."""
+    _, summary = run_frames(HE_TRAIN_CONFIG)
+    best = summary.groupby("variant")["best_val_loss"]
+    return {"min": best.min().to_dict(), "max": best.max().to_dict(), "chance": math.log(10)}
+
+
+def claim_he_training() -> Claim:
+    """A 30-layer ReLU net stalls at chance with Xavier init and learns with He init."""
+    m = measure_he_training()
+    xav, he = m["min"]["xavier"], m["max"]["he"]
+    ok = xav > 0.99 * m["chance"] and he < HE_TRAIN_LEARNS
+    return _claim(
+        "he-relu-training",
+        f"{HE_TRAIN_CONFIG['depth']}-layer ReLU MLP on digits, {HE_TRAIN_CONFIG['steps']} steps: "
+        "stalls at chance with Xavier init, learns with He init",
+        "He et al. 2015, Fig. 3",
+        f"best validation loss: Xavier ≈ ln 10 = {m['chance']:.3f}; He < {HE_TRAIN_LEARNS:.2f}",
+        f"Xavier ≥ {xav:.3f}, He ≤ {he:.2f} (all {HE_TRAIN_CONFIG['seeds']} seeds)",
+        ok,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Pascanu, Mikolov & Bengio 2013
 # --------------------------------------------------------------------------------------------
@@ -598,22 +634,29 @@ def claim_clipping_direction() -> Claim:
 # --------------------------------------------------------------------------------------------
 
 ADDING_CONFIG: dict[str, Any] = {
-    # Chosen to finish in ~10 s on 2 cores: at T = 40 the tanh RNN never leaves the mean
-    # predictor, while the LSTM leaves that plateau at step ~350–400 and is at MSE < 0.01 by 500
-    # (T = 50 needs ~500 steps and twice the time; at T = 30 the LSTM had not yet left it by 300).
+    # Chosen to finish in ~5 s on 2 cores (~12 s under load): at T = 40 the tanh RNN never leaves
+    # the mean predictor, while the LSTM leaves that plateau between steps 300 and 500 (seeds
+    # 0–6 seen) and is at MSE < 0.005 by 700. T = 50 needs ~100 more steps at 25% more cost per
+    # step; at T = 30 the LSTM had not left the plateau by step 300.
     "family": "rnn", "task": "adding", "seq_len": 40, "hidden": 32, "activation": "tanh",
-    "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 500, "seeds": 1,
+    "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 700, "seeds": 1,
     "log_every": 50,
     "variants": [{"name": "tanh rnn", "cell": "rnn"}, {"name": "lstm", "cell": "lstm"}],
 }  # fmt: skip
-MEAN_PREDICTOR_MSE = 1 / 6
+MEAN_PREDICTOR_MSE = 1 / 6  # in expectation; the 256 validation sequences give their own
+# The tanh RNN can use a marker in the last few steps only: it gets to 93–100% of the mean
+# predictor's MSE on the validation sequences (seeds 0–6 seen), so "stays" means above 85%.
+ADDING_STAYS = 0.85
+ADDING_SOLVED = 0.05  # the engine's steps_to_target threshold (validation MSE)
 
 
 @lru_cache(maxsize=1)
 def measure_adding() -> dict[str, Any]:
     """Validation MSE of a tanh RNN and an LSTM on the adding problem."""
     frame, summary = run_frames(ADDING_CONFIG)
-    out = {}
+    shared = {k: v for k, v in ADDING_CONFIG.items() if k != "variants"}
+    y_val = make_task(make_config(shared)).y_val
+    out: dict[str, Any] = {"baseline": float(((y_val.double() - 1.0) ** 2).mean())}
     for v in ("tanh rnn", "lstm"):
         row = summary[summary.variant == v].iloc[0]
         out[v] = {
@@ -628,17 +671,18 @@ def measure_adding() -> dict[str, Any]:
 def claim_adding() -> Claim:
     """On the adding problem a tanh RNN stays at the mean predictor's MSE; an LSTM solves it."""
     m = measure_adding()
-    r, lstm = m["tanh rnn"], m["lstm"]
-    ok = r["best_val_loss"] > 0.8 * MEAN_PREDICTOR_MSE and lstm["final_val_loss"] < 0.05
+    r, lstm, base = m["tanh rnn"], m["lstm"], m["baseline"]
+    ok = r["best_val_loss"] > ADDING_STAYS * base and lstm["final_val_loss"] < ADDING_SOLVED
     T = ADDING_CONFIG["seq_len"]
     return _claim(
         "adding-lstm-vs-rnn",
-        f"Adding problem, T = {T}: a vanilla tanh RNN stays at the mean predictor's MSE (1/6) "
-        "while an LSTM solves it",
+        f"Adding problem, T = {T}: a vanilla tanh RNN stays at the mean predictor's MSE (1/6 in "
+        "expectation) while an LSTM solves it",
         "Hochreiter & Schmidhuber 1997, §5.4 (Experiment 4); Le et al. 2015, §4.1",
-        "tanh RNN ≈ 0.167 (best > 0.133); LSTM < 0.05",
+        f"tanh RNN ≥ {ADDING_STAYS:.0%} of the mean predictor ({base:.3f} on these validation "
+        f"sequences); LSTM < {ADDING_SOLVED}",
         f"tanh RNN best {r['best_val_loss']:.3f}; LSTM {lstm['final_val_loss']:.4f} after "
-        f"{ADDING_CONFIG['steps']} steps (target 0.05 reached at step {lstm['steps_to_target']})",
+        f"{ADDING_CONFIG['steps']} steps (below {ADDING_SOLVED} from step {lstm['steps_to_target']})",
         ok,
     )
 
@@ -824,6 +868,7 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_glorot_backprop,
     claim_sigmoid_saturation,
     claim_he_init,
+    claim_he_training,
     claim_pascanu_bound,
     claim_toy_wall,
     claim_clipping_direction,

@@ -65,3 +65,16 @@ def test_he_relu_activation_variance() -> None:
     assert abs(np.log10(x["total"] / 0.5**29)) < 1
     assert 0.1 < h["total"] < 10
     assert V.claim_he_init()["passed"]
+
+
+def test_he_relu_training_xavier_stalls() -> None:
+    """He et al. 2015, Fig. 3: their 30-layer ReLU net does not learn with Xavier init and does
+    with He init. Here: 30 layers of width 64 on digits, momentum SGD lr 0.01, 300 steps, 3 seeds.
+    """
+    m = V.measure_he_training()
+    # Xavier: the top layer sees ~1e-9 of the input signal; its best validation loss stays at
+    # chance ln 10 (to 4 digits, every seed); 1% covers the readout learning the class prior
+    assert m["min"]["xavier"] == pytest.approx(m["chance"], rel=0.01)
+    # He: every seed's best validation loss well under chance (0.93–1.65 seen over 6 seeds)
+    assert m["max"]["he"] < V.HE_TRAIN_LEARNS
+    assert V.claim_he_training()["passed"]
