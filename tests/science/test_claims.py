@@ -74,3 +74,13 @@ def test_markdown_table_escapes_and_marks_failures() -> None:
     assert lines[0] == "| claim | source | expected | measured |"
     assert "x \\| y" in lines[2]
     assert "**FAILED**: 2.0" in lines[3]
+
+
+def test_readme_section_wraps_the_table() -> None:
+    mod = _table_module()
+    claims = [
+        {"id": "a", "claim": "c", "source": "s", "expected": "e", "measured": "1", "passed": True}
+    ]
+    text = mod.section(claims, "2026-01-01")
+    assert text.startswith("## ") and mod.markdown_table(claims) in text
+    assert "Generated 2026-01-01" in text
