@@ -73,8 +73,9 @@ def test_he_relu_training_xavier_stalls() -> None:
     """
     m = V.measure_he_training()
     # Xavier: the top layer sees ~1e-9 of the input signal; its best validation loss stays at
-    # chance ln 10 (to 4 digits, every seed); 1% covers the readout learning the class prior
-    assert m["min"]["xavier"] == pytest.approx(m["chance"], rel=0.01)
-    # He: every seed's best validation loss well under chance (0.93–1.65 seen over 6 seeds)
+    # chance ln 10 (to 4 digits in 23 of 24 seed/data-order pairs seen; 2.22 once, hence 0.92)
+    assert m["min"]["xavier"] > V.HE_TRAIN_STALLS
+    assert m["max"]["xavier"] == pytest.approx(m["chance"], rel=1e-3)
+    # He: every seed's best validation loss well under chance (0.83–1.65 seen)
     assert m["max"]["he"] < V.HE_TRAIN_LEARNS
     assert V.claim_he_training()["passed"]
