@@ -638,16 +638,20 @@ def claim_clipping_direction() -> Claim:
 
 ADDING_CONFIG: dict[str, Any] = {
     # Chosen to finish in ~5 s on 2 cores (~12 s under load): at T = 40 the tanh RNN never leaves
-    # the mean predictor, while the LSTM leaves that plateau between steps 300 and 500 (seeds
+    # the mean predictor, while the LSTM leaves that plateau between steps 300 and 400 (seeds
     # 0–6 seen) and is at MSE < 0.005 by 700. T = 50 needs ~100 more steps at 25% more cost per
     # step; at T = 30 the LSTM had not left the plateau by step 300.
+    # Input and readout weights N(0, 1/(3·fan_in)): the variance of PyTorch's Linear default,
+    # pinned so the claim does not hang on how init=default treats an RNN's input layer (with
+    # U(±1/√H) input weights, as torch.nn.LSTM has, the LSTM had not left the plateau by 700).
     "family": "rnn", "task": "adding", "seq_len": 40, "hidden": 32, "activation": "tanh",
+    "init": "normal", "init_gain": 0.5774, "bias_std": 0.0,
     "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 700, "seeds": 1,
     "log_every": 50,
     "variants": [{"name": "tanh rnn", "cell": "rnn"}, {"name": "lstm", "cell": "lstm"}],
 }  # fmt: skip
 MEAN_PREDICTOR_MSE = 1 / 6  # in expectation; the 256 validation sequences give their own
-# The tanh RNN can use a marker in the last few steps only: it gets to 93–100% of the mean
+# The tanh RNN can use a marker in the last few steps only: it gets to 90–99% of the mean
 # predictor's MSE on the validation sequences (seeds 0–6 seen), so "stays" means above 85%.
 ADDING_STAYS = 0.85
 ADDING_SOLVED = 0.05  # the engine's steps_to_target threshold (validation MSE)
