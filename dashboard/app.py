@@ -1,0 +1,48 @@
+"""Gradient Flow Lab: `streamlit run dashboard/app.py`. Sets up, then hands over to the pages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts only dashboard/ on sys.path; the engine (models/) and
+# this package live one level up, so make them importable without an editable install.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+from models.runner import configure_threads  # noqa: E402
+
+# torch's intra-op threads: 2 by default (a fair share on Streamlit Community Cloud), set once
+# here rather than left to torch's guess of all cores; env GFL_THREADS overrides.
+configure_threads()
+
+st.set_page_config(
+    page_title="Gradient Flow Lab", page_icon=":material/trending_down:", layout="wide"
+)
+st.session_state.setdefault("variant_counter", 0)  # ids for variant widgets, never reused
+
+# Adding a page is one line here (a script path relative to this file, or a callable).
+PAGES = [
+    st.Page(
+        "views/deep.py",
+        title="Deep networks",
+        icon=":material/stacks:",
+        url_path="deep",
+        default=True,
+    ),
+    st.Page(
+        "views/recurrent.py",
+        title="Recurrent networks",
+        icon=":material/repeat:",
+        url_path="recurrent",
+    ),
+    st.Page("views/toy.py", title="The toy model", icon=":material/science:", url_path="toy"),
+    st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
+]
+
+with st.sidebar:
+    st.markdown("### :material/trending_down: Gradient Flow Lab")
+st.navigation(PAGES).run()

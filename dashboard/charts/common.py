@@ -1,0 +1,99 @@
+"""Shared helpers of the figure builders: the per-variant palette, log-safe values, layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+# Okabe–Ito-like, colour-blind friendly; the baseline (first variant) gets the dark grey-red.
+PALETTE = (
+    "#D1495B", "#2E86AB", "#3BB273", "#F4A259", "#7768AE", "#E07BE0",
+    "#1B998B", "#8C5E58", "#4F6D7A", "#C3B300", "#FF6F59", "#254441",
+)  # fmt: skip
+DIVERGED_SYMBOL = "x"
+
+
+def variant_colors(names: list[str]) -> dict[str, str]:
+    """One colour per variant, keyed by its position in the comparison (same on every chart)."""
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
+
+
+def log_safe(values) -> np.ndarray:
+    """Values for a log axis: non-positive, NaN and infinite entries become NaN (plotly gaps)."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, copy=True)
+    v[~np.isfinite(v) | (v <= 0)] = np.nan
+    return v
+
+
+def finite(values) -> np.ndarray:
+    """Values with NaN/Inf replaced by NaN (for linear axes)."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, copy=True)
+    v[~np.isfinite(v)] = np.nan
+    return v
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    """'#RRGGBB' as an rgba() string with the given opacity (for bands)."""
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False) -> go.Figure:
+    """Common look: title, axis labels, legend above the plot, compact margins."""
+    fig.update_layout(
+        title={"text": title, "font": {"size": 15}},
+        xaxis_title=x,
+        yaxis_title=y,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        # legend under the plot: a legend above or beside it squeezes the data on narrow columns
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "font": {"size": 11}},
+        height=460,
+        hovermode="closest",
+    )
+    if log_y:
+        fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure that says why it is blank (no data yet, nothing to show)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(
+        template="plotly_white", height=220, xaxis_visible=False, yaxis_visible=False,
+        margin={"l": 20, "r": 20, "t": 20, "b": 20},
+    )  # fmt: skip
+    return fig
+
+
+def metric(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Rows of one metric from the long metrics frame."""
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=["variant", "seed", "step", "metric", "index", "value"])
+    return frame[frame["metric"] == name]
+
+
+def seed_stats(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Mean, min and max across seeds of ``value`` grouped by ``by`` (non-finite ignored)."""
+    rows = rows.assign(value=finite(rows["value"]))
+    g = rows.groupby(by, sort=True)["value"]
+    return g.agg(mean="mean", lo="min", hi="max", n="count").reset_index()
+
+
+def diverged_steps(frame: pd.DataFrame) -> dict[str, int]:
+    """First step at which any seed of each variant diverged."""
+    d = metric(frame, "diverged")
+    if d.empty:
+        return {}
+    return {str(k): int(v) for k, v in d.groupby("variant")["step"].min().items()}
+
+
+def nearest_step(frame: pd.DataFrame, name: str, step: int) -> int | None:
+    """The logged step of metric ``name`` closest to ``step`` (sliders may land between logs)."""
+    steps = np.unique(metric(frame, name)["step"].to_numpy())
+    if steps.size == 0:
+        return None
+    return int(steps[np.argmin(np.abs(steps - step))])

@@ -1,0 +1,88 @@
+"""Training curves: loss or accuracy over steps, every variant overlaid, mean with a seed band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts.common import (
+    DIVERGED_SYMBOL,
+    base_layout,
+    diverged_steps,
+    empty_figure,
+    log_safe,
+    metric,
+    rgba,
+    seed_stats,
+)  # fmt: skip
+
+LABELS = {
+    "loss": "train loss", "val_loss": "validation loss",
+    "accuracy": "train accuracy", "val_accuracy": "validation accuracy",
+}  # fmt: skip
+
+
+def curves_figure(
+    frame: pd.DataFrame,
+    metrics: tuple[str, ...],
+    colors: dict[str, str],
+    title: str,
+    y_title: str,
+    log_y: bool = False,
+    baseline: float | None = None,
+) -> go.Figure:
+    """Mean across seeds per variant (solid: the last metric, dotted: the others), min–max band."""
+    fig = go.Figure()
+    div = diverged_steps(frame)
+    drawn = False
+    for name, color in colors.items():
+        for m in metrics:
+            rows = metric(frame, m)
+            rows = rows[rows["variant"] == name]
+            if rows.empty:
+                continue
+            st = seed_stats(rows, ["step"])
+            y, lo, hi = st["mean"], st["lo"], st["hi"]
+            if log_y:
+                y, lo, hi = log_safe(y), log_safe(lo), log_safe(hi)
+            main = m == metrics[-1]
+            label = f"{name}" if main else f"{name} ({LABELS.get(m, m)})"
+            if (st["n"] > 1).any():  # band: min to max across seeds
+                fig.add_trace(go.Scatter(
+                    x=np.concatenate([st["step"], st["step"][::-1]]),
+                    y=np.concatenate([np.asarray(hi), np.asarray(lo)[::-1]]),
+                    fill="toself", fillcolor=rgba(color, 0.15), line={"width": 0},
+                    hoverinfo="skip", showlegend=False, legendgroup=name, name=f"{label} band",
+                ))  # fmt: skip
+            fig.add_trace(go.Scatter(
+                x=st["step"], y=y, mode="lines", name=label, legendgroup=name,
+                showlegend=main, line={"color": color, "width": 2.4 if main else 1.4,
+                                       "dash": "solid" if main else "dot"},
+                meta={"variant": name, "metric": m},
+                hovertemplate=f"{name}<br>{LABELS.get(m, m)}: %{{y:.4g}}<br>step %{{x}}<extra></extra>",
+            ))  # fmt: skip
+            drawn = True
+        if name in div:
+            _mark_diverged(fig, frame, metrics[-1], name, color, div[name], log_y)
+    if not drawn:
+        return empty_figure("no data yet")
+    if baseline is not None and np.isfinite(baseline):
+        fig.add_hline(y=baseline, line={"dash": "dash", "color": "#888", "width": 1},
+                      annotation_text="chance", annotation_position="top right")  # fmt: skip
+    return base_layout(fig, title, "step", y_title, log_y)
+
+
+def _mark_diverged(fig, frame, m, name, color, step, log_y) -> None:
+    """An ✕ at the step where a seed of this variant diverged, at its last finite value."""
+    rows = metric(frame, m)
+    rows = rows[(rows["variant"] == name) & (rows["step"] <= step)]
+    vals = log_safe(rows["value"]) if log_y else pd.to_numeric(rows["value"]).to_numpy(float)
+    vals = vals[np.isfinite(vals)]
+    y = float(vals[-1]) if vals.size else None
+    fig.add_trace(go.Scatter(
+        x=[step], y=[y], mode="markers+text", text=[f"diverged @ {step}"], textposition="top center",
+        marker={"symbol": DIVERGED_SYMBOL, "size": 13, "color": color, "line": {"width": 2}},
+        name=f"{name} diverged", legendgroup=name, showlegend=False,
+        meta={"variant": name, "diverged": step},
+    ))  # fmt: skip

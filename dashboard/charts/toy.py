@@ -1,0 +1,92 @@
+"""The scalar toy x_t = w σ(x_{t-1}) + b: the Jacobian product over time and the gradient wall."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.charts.common import PALETTE, base_layout, log_safe
+
+
+def jacobian_figure(t: np.ndarray, dxdx0: np.ndarray, w: float, gamma: float) -> go.Figure:
+    """|∂x_t/∂x_0| over t (log y) beside the bound (|w|γ)^t; 1/γ marks where |w| may explode."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=log_safe(dxdx0),
+            mode="lines+markers",
+            name="|∂x_t/∂x_0|",
+            line={"color": PALETTE[1], "width": 2.4},
+            marker={"size": 4},
+        )
+    )
+    bound = (abs(w) * gamma) ** np.asarray(t, dtype=float)
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=log_safe(bound),
+            mode="lines",
+            name="bound (|w|·γ)^t",
+            line={"color": PALETTE[0], "dash": "dash"},
+        )
+    )
+    fig.add_hline(y=1.0, line={"color": "#999", "width": 1})
+    regime = "below 1/γ: must vanish" if abs(w) < 1 / gamma else "above 1/γ: may explode"
+    return base_layout(fig, f"Jacobian through time (|w| = {abs(w):g}, 1/γ = {1 / gamma:g}: {regime})",
+                       "t", "|∂x_t/∂x_0|", log_y=True)  # fmt: skip
+
+
+def b_grid(lo: float, hi: float, wall: float, n: int = 1200) -> np.ndarray:
+    """Values of b to sweep: uniform, plus points crowding the wall (it is ~1e-4 wide at T=50)."""
+    b = np.linspace(lo, hi, n)
+    if np.isfinite(wall) and lo < wall < hi:
+        off = np.geomspace(1e-9, 0.5, 300)
+        b = np.concatenate([b, wall - off, wall + off])
+    return np.unique(np.clip(b, lo, hi))
+
+
+def wall_figure(
+    b: np.ndarray, loss: np.ndarray, grad: np.ndarray, b_now: float, b_wall: float
+) -> go.Figure:
+    """Loss and |dL/db| against b (log y for the gradient); the wall is the spike."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=("loss (σ(x_T) − 0.7)²", "|∂loss/∂b|  (log)"),
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=b,
+            y=np.where(np.isfinite(loss), loss, np.nan),
+            mode="lines",
+            name="loss",
+            line={"color": PALETTE[1], "width": 2},
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=b,
+            y=log_safe(np.abs(grad)),
+            mode="lines",
+            name="|gradient|",
+            line={"color": PALETTE[0], "width": 2},
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_yaxes(type="log", exponentformat="power", row=2, col=1)
+    for x, txt, dash in ((b_now, "your b", "solid"), (b_wall, "wall", "dot")):
+        if np.isfinite(x) and b.min() <= x <= b.max():
+            fig.add_vline(x=x, line={"color": "#555", "dash": dash, "width": 1},
+                          annotation_text=txt, annotation_position="top")  # fmt: skip
+    fig.update_layout(template="plotly_white", height=520, showlegend=False,
+                      margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
+    fig.update_xaxes(title_text="b", row=2, col=1)
+    return fig

@@ -1,0 +1,24 @@
+"""Read the science helper's claims table (models/claims.json), tolerating its absence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+CLAIMS = Path(__file__).resolve().parents[1] / "models" / "claims.json"
+
+
+def load_claims(path: Path = CLAIMS) -> pd.DataFrame | None:
+    """The science helper's claims table, or None when missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        claims = pd.DataFrame(data["claims"])
+        cols = [c for c in ("id", "claim", "source", "expected", "measured", "passed")
+                if c in claims.columns]  # fmt: skip
+        out = claims[cols].astype({c: str for c in cols if c != "passed"})
+        out.attrs["generated"] = str(data.get("generated", ""))
+        return out
+    except Exception:
+        return None

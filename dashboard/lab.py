@@ -1,0 +1,138 @@
+"""The training page shared by "Deep networks" and "Recurrent networks" (one per family)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import draft as drafts
+from dashboard import editor, limits, training
+from dashboard.cache import RESULTS
+from dashboard.charts import gradients
+from dashboard.results_view import CHART_CONFIG, colors_of, render_results
+from dashboard.url_state import load_from_url, write_url
+from models import run_comparison
+from models.config import Comparison
+from models.errors import ConfigError
+from models.presets import PRESETS
+from models.query_codec import config_key
+
+INTRO = {
+    "mlp": "Deep MLPs on 8×8 digits. Every variant starts from the same data; only the "
+    "mitigation differs. Press **Train** and watch where the gradient goes.",
+    "rnn": "Recurrent nets read a sequence step by step; the gradient must travel back through "
+    "every step. Press **Train** to compare cells, initialisations and clipping.",
+}
+
+
+def render_lab(family: str, title: str) -> None:
+    """Controls in the sidebar, the variant editor on top, then live training and the charts."""
+    training.recover_interrupted(family)
+    load_from_url(family)
+    st.title(title)
+    d = st.session_state[editor.draft_key(family)]
+    preset = PRESETS.get(d.get("preset", ""), {})
+    st.markdown(INTRO[family])
+    for notice in st.session_state.pop(f"{family}_url_notices", []):
+        st.warning(f"Ignored from the address: {notice}", icon=":material/warning:")
+
+    with st.sidebar:
+        editor.preset_picker(family)
+        if preset.get("title"):
+            st.caption(preset["title"])
+        b1, b2 = st.columns(2)
+        train_clicked = b1.button("Train", key=f"{family}_train", type="primary", width="stretch")
+        b2.button(
+            "Stop",
+            key=f"{family}_stop",
+            width="stretch",
+            help="Stops training and keeps what was trained so far.",
+        )
+        st.subheader("Shared settings")
+        editor.shared_settings(family)
+
+    with st.expander(f"Variants ({len(d['variants'])}): edit, add, remove", expanded=False):
+        editor.variant_editor(family)
+
+    comparison, problem = _validate(d)
+    if problem:
+        st.error(problem, icon=":material/block:")
+    elif comparison is not None:
+        write_url(family, comparison, d.get("preset"))
+
+    shown = st.session_state.get(training.result_key(family))
+    if train_clicked and comparison is not None and not problem:
+        cached = training.train(family, comparison)
+        if cached:
+            st.toast(
+                "Same settings as an earlier run: results from the cache.", icon=":material/bolt:"
+            )
+        shown = st.session_state.get(training.result_key(family))
+    if shown is None:
+        _preview(family, comparison)
+        return
+    _status(family, shown, comparison)
+    render_results(family, shown["comparison"], shown["result"])
+
+
+def _validate(d: dict) -> tuple[Comparison | None, str | None]:
+    try:
+        comparison = drafts.to_comparison(d)
+    except ConfigError as e:
+        return None, f"These settings cannot run: {e}"
+    except Exception as e:  # never a traceback in the page
+        return None, f"These settings cannot run: {e}"
+    too_big = limits.check(comparison.variants)
+    return comparison, too_big
+
+
+def _status(family: str, shown: dict, comparison: Comparison | None) -> None:
+    if shown.get("stopped"):
+        done, total = shown.get("done", 0), shown.get("total", 0)
+        part = f" ({done} of {total} steps)" if total else ""
+        st.warning(
+            f"Training was stopped{part}: showing what was trained so far.",
+            icon=":material/stop_circle:",
+        )
+    if comparison is not None and config_key(comparison) != shown["key"]:
+        st.info(
+            "The charts show the settings you last trained; press **Train** to run the "
+            "current settings.",
+            icon=":material/info:",
+        )
+
+
+def _preview(family: str, comparison: Comparison | None) -> None:
+    """Before any training: the gradient at initialisation (a steps = 0 run, cached)."""
+    st.info(
+        "Press **Train** in the sidebar to train every variant side by side. Below: the "
+        "gradient each variant receives at initialisation, before any training.",
+        icon=":material/arrow_back:",
+    )
+    if comparison is None:
+        return
+    zero = Comparison([_at_init(v) for v in comparison.variants], comparison.title)
+    key = "preview:" + config_key(zero)
+    res = RESULTS.get(key)
+    if res is None:
+        with st.spinner("Measuring the gradients at initialisation…"):
+            res = run_comparison(zero)
+        RESULTS.put(key, res)
+    frame = res.metrics_frame()
+    colors = colors_of(zero)
+    if family == "mlp":
+        fig = gradients.profile_figure(frame, 0, colors, title="Gradient per layer")
+    else:
+        fig = gradients.profile_figure(frame, 0, colors, metric_name="hidden_grad_norm",
+                                       title="Gradient through time", x_title="time step t",
+                                       y_title="‖∂L/∂h_t‖")  # fmt: skip
+    st.plotly_chart(fig, config=CHART_CONFIG, key=f"{family}_preview")
+    st.caption(
+        "Log scale: each gridline is 10×. A line that drops towards the left means the "
+        "early layers (or time steps) barely get any gradient: they cannot learn."
+    )
+
+
+def _at_init(cfg):
+    import dataclasses
+
+    return dataclasses.replace(cfg, steps=0)

@@ -1,0 +1,179 @@
+"""Render a run's charts, tables and downloads (Streamlit side; the figures come from charts/)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import exports
+from dashboard.analysis import headline, theory_profiles
+from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
+from dashboard.charts.common import variant_colors
+from models.config import Comparison
+from models.runner import RunResult
+
+CHART_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key=key)
+
+
+def colors_of(comparison: Comparison) -> dict[str, str]:
+    return variant_colors([v.name for v in comparison.variants])
+
+
+def _step_slider(family: str, frame: pd.DataFrame) -> int:
+    steps = np.unique(frame["step"].to_numpy()) if not frame.empty else np.array([0])
+    last = int(steps.max())
+    key = f"{family}_step"
+    if key not in st.session_state or not (0 <= st.session_state[key] <= last):
+        st.session_state[key] = 0
+    if last == 0:
+        return 0
+    gap = int(np.diff(steps).min()) if steps.size > 1 else 1
+    return st.slider("Step shown in the per-layer charts", 0, last, step=max(1, gap), key=key,
+                     help="0 = at initialisation, before any update")  # fmt: skip
+
+
+def table_of(comparison: Comparison, result: RunResult) -> pd.DataFrame:
+    frame, summary = result.metrics_frame(), result.summary_frame()
+    info = [{"name": v.name, "family": v.family, "depth": v.depth} for v in comparison.variants]
+    return tradeoffs.tradeoff_table(frame, summary, info)
+
+
+def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
+    """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
+    frame = result.metrics_frame()
+    colors = colors_of(comparison)
+    table = table_of(comparison, result)
+    line = headline(table, family)
+    if line:
+        st.info(line, icon=":material/search:")
+    step = _step_slider(family, frame)
+
+    if family == "mlp":
+        c1, c2 = st.columns(2)
+        with c1:
+            theory = theory_profiles(frame, comparison.variants, step)
+            chart(gradients.profile_figure(frame, step, colors, theory=theory), f"{family}_profile")
+            st.caption(
+                "Each line is one variant: the gradient each layer's weights receive. "
+                "A line falling towards layer 1 is a vanishing gradient (log scale: "
+                "every gridline is 10×). Dashed: mean-field prediction at initialisation."
+            )
+        with c2:
+            chart(gradients.heatmap_figure(frame, colors), f"{family}_heatmap")
+            st.caption(
+                "Colour = log10 of the gradient norm, layer (up) by training step "
+                "(right); one panel per variant, one colour scale. Dark bottom rows: "
+                "the early layers get almost nothing."
+            )
+    else:
+        c1, c2 = st.columns(2)
+        with c1:
+            chart(gradients.profile_figure(
+                frame, step, colors, metric_name="hidden_grad_norm",
+                title="Gradient through time ‖∂L/∂h_t‖", x_title="time step t",
+                y_title="‖∂L/∂h_t‖"), f"{family}_profile")  # fmt: skip
+            st.caption(
+                "How much the loss at the end still depends on the hidden state at "
+                "step t. Falling towards t = 1: early inputs are forgotten (vanishing); "
+                "rising: exploding."
+            )
+        with c2:
+            chart(gradients.heatmap_figure(frame, colors, metric_name="hidden_grad_norm",
+                                           title="log10 ‖∂L/∂h_t‖ by time step and training step",
+                                           y_title="t"), f"{family}_heatmap")  # fmt: skip
+            st.caption(
+                "Colour = log10 ‖∂L/∂h_t‖, time step (up) by training step (right), one "
+                "panel per variant on one colour scale."
+            )
+
+    baseline = None
+    c1, c2 = st.columns(2)
+    with c1:
+        chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
+                                   "loss (dotted: train, solid: validation)",
+                                   log_y=family == "rnn"), f"{family}_loss")  # fmt: skip
+        st.caption(
+            "Lower is better. Solid = validation, dotted = training batch; the band "
+            "spans the seeds. ✕ marks the step a variant diverged (NaN/Inf)."
+        )
+    with c2:
+        chart(curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
+                                   "accuracy (dotted: train, solid: validation)",
+                                   baseline=baseline), f"{family}_accuracy")  # fmt: skip
+        st.caption(
+            "Higher is better; a flat line near chance means the gradient never "
+            "reached the layers that needed it."
+        )
+
+    c1, c2 = st.columns(2)
+    with c1:
+        chart(layers.saturation_figure(frame, step, colors), f"{family}_saturation")
+        st.caption(
+            "Share of units whose slope is under 10% of its maximum (sigmoid/tanh) or "
+            "that never fire (ReLU): they pass almost no gradient back."
+        )
+    with c2:
+        chart(layers.update_ratio_figure(frame, max(step, 0), colors), f"{family}_update")
+        st.caption(
+            "How much one update changes each layer's weights, relative to their size; "
+            "around 1e-3 is healthy, far below means the layer is not learning."
+        )
+
+    thresholds = {v.name: v.clip_norm for v in comparison.variants}
+    share = clipping.clipped_share_table(frame, colors)
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        chart(clipping.grad_norm_total_figure(frame, colors, thresholds), f"{family}_gnorm")
+        st.caption(
+            "Global gradient norm before clipping; dashed lines are the clip thresholds. "
+            "Clipping rescales any step above its line to the line: it tames explosions "
+            "but cannot lift a vanished gradient."
+        )
+    with c2:
+        chart(clipping.clipped_share_figure(share, colors), f"{family}_clipshare")
+        st.caption("Share of training steps in which clipping changed the gradient.")
+
+    st.subheader("Trade-offs")
+    regression = comparison.variants[0].task == "adding"
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.dataframe(_styled(table), hide_index=True, width="stretch",
+                     key=f"{family}_table")  # fmt: skip
+        st.caption(
+            "Means over seeds. 'steps to target': first logged step reaching the task's "
+            "target; 'grad ratio first/last': first over last layer (RNN: time step) "
+            "gradient at initialisation, ≪ 1 means vanishing."
+        )
+    with c2:
+        chart(tradeoffs.benefit_cost_figure(table, colors, regression), f"{family}_scatter")
+        st.caption(
+            "Up is better"
+            + (" (lower loss is better here)" if regression else "")
+            + "; right costs more time per step. ✕ = diverged."
+        )
+    downloads(family, comparison, result)
+
+
+def _styled(table: pd.DataFrame):
+    fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
+           "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
+           "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}"}  # fmt: skip
+    return table.style.format(fmt, na_rep="—")
+
+
+def downloads(family: str, comparison: Comparison, result: RunResult) -> None:
+    """Metrics CSV, summary CSV and config JSON of this run."""
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Metrics CSV", exports.metrics_csv(result), "metrics.csv", "text/csv",
+                       key=f"{family}_dl_metrics", width="stretch")  # fmt: skip
+    c2.download_button("Summary CSV", exports.summary_csv(result), "summary.csv", "text/csv",
+                       key=f"{family}_dl_summary", width="stretch")  # fmt: skip
+    c3.download_button("Config JSON", exports.config_json(comparison), "config.json",
+                       "application/json", key=f"{family}_dl_config",
+                       width="stretch",
+                       help="python -m models run --config config.json reproduces the run")  # fmt: skip

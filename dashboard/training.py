@@ -1,0 +1,104 @@
+"""Train a comparison live: progress bar, throttled chart redraws, partial results kept on stop.
+
+Streamlit reruns the script when a widget is touched mid-run, raising inside our callback; the
+callback therefore saves the run so far to session state on every call, and the next script
+run promotes it to the shown result (marked stopped) instead of throwing it away.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import streamlit as st
+
+from dashboard.cache import RESULTS
+from dashboard.charts import curves, gradients
+from dashboard.results_view import CHART_CONFIG, colors_of
+from models import run_comparison
+from models.config import Comparison
+from models.query_codec import config_key
+from models.runner import RunResult
+
+REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
+
+
+def running_key(family: str) -> str:
+    return f"{family}_running"
+
+
+def result_key(family: str) -> str:
+    return f"{family}_result"
+
+
+def recover_interrupted(family: str) -> None:
+    """A run cut short by a rerun (Stop or any widget) becomes the shown, stopped result."""
+    run = st.session_state.pop(running_key(family), None)
+    if run and run.get("result") is not None and run["result"].metrics:
+        res: RunResult = run["result"]
+        res.stopped = True
+        st.session_state[result_key(family)] = {
+            "key": run["key"], "comparison": run["comparison"], "result": res,
+            "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
+        }  # fmt: skip
+
+
+def _fmt_s(s: float) -> str:
+    if not math.isfinite(s):
+        return "estimating…"
+    return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
+
+
+def train(family: str, comparison: Comparison) -> bool:
+    """Train (or fetch from cache) and store the result; True when it came from the cache."""
+    key = config_key(comparison)
+    hit = RESULTS.get(key)
+    if hit is not None:
+        st.session_state[result_key(family)] = {
+            "key": key, "comparison": comparison, "result": hit, "stopped": False,
+        }  # fmt: skip
+        return True
+    run = {"key": key, "comparison": comparison, "result": None, "done": 0, "total": 0}
+    st.session_state[running_key(family)] = run
+    colors = colors_of(comparison)
+    bar = st.progress(0.0, text="Building the models…")
+    holder = st.empty()
+    with holder.container():
+        c1, c2 = st.columns(2)
+        ph_grad, ph_loss = c1.empty(), c2.empty()
+    state = {"last": -math.inf, "draws": 0}
+    metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
+
+    def callback(p) -> None:
+        run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
+        run["done"], run["total"] = p.done_steps, p.total_steps
+        bar.progress(
+            min(1.0, p.fraction),
+            text=f"Training: {p.done_steps} / {p.total_steps} steps · {_fmt_s(p.eta_s)}",
+        )
+        now = time.perf_counter()
+        if now - state["last"] < REDRAW_S:
+            return
+        state["last"], state["draws"] = now, state["draws"] + 1
+        frame = run["result"].metrics_frame()
+        last = int(frame["step"].max()) if not frame.empty else 0
+        n = state["draws"]
+        ph_grad.plotly_chart(gradients.profile_figure(
+            frame, last, colors, metric_name=metric,
+            title="Gradient per layer" if family == "mlp" else "Gradient through time",
+            x_title="layer l" if family == "mlp" else "time step t",
+            y_title="‖∇W_l‖" if family == "mlp" else "‖∂L/∂h_t‖"),
+            config=CHART_CONFIG, key=f"{family}_live_grad_{n}")  # fmt: skip
+        ph_loss.plotly_chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
+                                                  "loss", log_y=family == "rnn"),
+                             config=CHART_CONFIG, key=f"{family}_live_loss_{n}")  # fmt: skip
+
+    result = run_comparison(comparison, callback=callback)
+    st.session_state.pop(running_key(family), None)
+    bar.empty()
+    holder.empty()
+    RESULTS.put(key, result)
+    st.session_state[result_key(family)] = {
+        "key": key, "comparison": comparison, "result": result, "stopped": result.stopped,
+    }  # fmt: skip
+    return False

@@ -1,0 +1,5 @@
+"""Recurrent networks: RNN, LSTM and GRU through time."""
+
+from dashboard.lab import render_lab
+
+render_lab("rnn", "Recurrent networks: gradients through time")

@@ -1,0 +1,190 @@
+"""Figure builders: data in, plotly figure out; zeros, NaN and Inf on log axes never crash."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard.charts import clipping, common, curves, gradients, layers, theory, toy, tradeoffs
+from models import theory as mf
+
+NAMES = ["base", "fix"]
+COLORS = common.variant_colors(NAMES)
+
+
+def frame(diverge: bool = False, bad: bool = False) -> pd.DataFrame:
+    """Two variants × two seeds × steps 0, 10, 20 × 3 layers, with predictable values."""
+    rows = []
+    for v, name in enumerate(NAMES):
+        for seed in (0, 1):
+            for step in (0, 10, 20):
+                rows += [(name, seed, step, "loss", 0, 2.0 - 0.05 * step + seed * 0.1),
+                         (name, seed, step, "val_loss", 0, 2.1 - 0.05 * step),
+                         (name, seed, step, "accuracy", 0, 0.1 + 0.02 * step),
+                         (name, seed, step, "val_accuracy", 0, 0.1 + 0.03 * step * v),
+                         (name, seed, step, "grad_norm_total", 0, 1.0 + step),
+                         (name, seed, step, "clipped_share", 0, 0.5 * v)]  # fmt: skip
+                for layer in (1, 2, 3):
+                    g = 10.0 ** (layer - 4) if v == 0 else 1.0
+                    rows += [(name, seed, step, "grad_norm", layer, g * (1 + seed)),
+                             (name, seed, step, "saturation", layer, 0.1 * layer),
+                             (name, seed, step, "update_ratio", layer, 1e-3),
+                             (name, seed, step, "hidden_grad_norm", layer, g)]  # fmt: skip
+    f = pd.DataFrame(rows, columns=["variant", "seed", "step", "metric", "index", "value"])
+    if bad:
+        f.loc[f.index % 7 == 0, "value"] = 0.0
+        f.loc[f.index % 11 == 0, "value"] = np.nan
+        f.loc[f.index % 13 == 0, "value"] = np.inf
+    if diverge:
+        f = pd.concat([f, pd.DataFrame([("fix", 1, 10, "diverged", 0, 10.0)], columns=f.columns)])
+    return f
+
+
+def traces_of(fig: go.Figure, variant: str) -> list:
+    return [t for t in fig.data if (t.meta or {}).get("variant") == variant]
+
+
+def test_palette_is_stable_by_position():
+    assert common.variant_colors(["a", "b"]) == {"a": common.PALETTE[0], "b": common.PALETTE[1]}
+    assert len(set(common.variant_colors([str(i) for i in range(12)]).values())) == 12
+
+
+def test_log_safe_drops_what_a_log_axis_cannot_show():
+    out = common.log_safe([1.0, 0.0, -1.0, np.nan, np.inf, 1e-30])
+    assert out[0] == 1.0 and out[-1] == 1e-30
+    assert np.isnan(out[1:5]).all()
+
+
+def test_curves_mean_and_band_across_seeds():
+    fig = curves.curves_figure(frame(), ("loss", "val_loss"), COLORS, "Loss", "loss")
+    main = [t for t in traces_of(fig, "base") if t.meta.get("metric") == "loss"][0]
+    np.testing.assert_allclose(main.y, [2.05, 1.55, 1.05])  # mean of seeds 0 and 1
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == 4  # two metrics × two variants
+    assert main.line.color == COLORS["base"]
+
+
+def test_curves_mark_divergence():
+    fig = curves.curves_figure(frame(diverge=True), ("val_loss",), COLORS, "Loss", "loss")
+    marks = [t for t in fig.data if (t.meta or {}).get("diverged") == 10]
+    assert len(marks) == 1 and marks[0].marker.symbol == "x"
+
+
+def test_profile_at_nearest_step_with_theory():
+    pred = np.array([0.1, 0.5, 1.0])
+    fig = gradients.profile_figure(frame(), 12, COLORS, theory={"base": pred})
+    assert "step 10" in fig.layout.title.text
+    base = [t for t in traces_of(fig, "base") if not t.meta.get("theory")][0]
+    np.testing.assert_allclose(base.y, [1.5e-3, 1.5e-2, 1.5e-1])
+    th = [t for t in traces_of(fig, "base") if t.meta.get("theory")][0]
+    assert th.line.dash == "dash" and list(th.x) == [1, 2, 3]
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_heatmaps_share_one_colour_scale():
+    fig = gradients.heatmap_figure(frame(), COLORS)
+    heat = [t for t in fig.data if isinstance(t, go.Heatmap)]
+    assert len(heat) == 2 and {t.coloraxis for t in heat} == {"coloraxis"}
+    np.testing.assert_allclose(np.asarray(heat[0].z)[:, 0], np.log10([1.5e-3, 1.5e-2, 1.5e-1]))
+    assert fig.layout.coloraxis.cmin == pytest.approx(math.log10(1.5e-3))
+
+
+@pytest.mark.parametrize("diverge", [False, True])
+def test_every_builder_copes_with_zeros_nan_inf(diverge):
+    f = frame(diverge=diverge, bad=True)
+    figs = [
+        curves.curves_figure(f, ("loss", "val_loss"), COLORS, "L", "l", log_y=True),
+        curves.curves_figure(f, ("accuracy", "val_accuracy"), COLORS, "A", "a"),
+        gradients.profile_figure(f, 0, COLORS),
+        gradients.profile_figure(f, 20, COLORS, metric_name="hidden_grad_norm"),
+        gradients.heatmap_figure(f, COLORS),
+        layers.saturation_figure(f, 10, COLORS),
+        layers.update_ratio_figure(f, 10, COLORS),
+        clipping.grad_norm_total_figure(f, COLORS, {"base": 0.0, "fix": 1.0}),
+        clipping.clipped_share_figure(clipping.clipped_share_table(f, COLORS), COLORS),
+    ]
+    for fig in figs:
+        fig.to_json()  # serialisable, as Streamlit needs
+        for t in fig.data:
+            if fig.layout.yaxis.type == "log" and getattr(t, "y", None) is not None:
+                y = np.asarray([np.nan if v is None else v for v in t.y], dtype=float)
+                assert not (y[np.isfinite(y)] <= 0).any()
+
+
+def test_empty_data_gives_a_message_not_a_crash():
+    empty = pd.DataFrame(columns=["variant", "seed", "step", "metric", "index", "value"])
+    for fig in (curves.curves_figure(empty, ("loss",), COLORS, "L", "l"),
+                gradients.profile_figure(empty, 0, COLORS),
+                gradients.heatmap_figure(empty, COLORS),
+                clipping.grad_norm_total_figure(empty, COLORS, {})):  # fmt: skip
+        assert fig.layout.annotations and "no" in fig.layout.annotations[0].text
+
+
+def test_clipping_threshold_line_and_share():
+    f = frame()
+    fig = clipping.grad_norm_total_figure(f, COLORS, {"base": 0.0, "fix": 5.0})
+    assert [s.y0 for s in fig.layout.shapes] == [5.0]
+    share = clipping.clipped_share_table(f, COLORS).set_index("variant")["clipped_share"]
+    assert share["base"] == 0.0 and share["fix"] == pytest.approx(0.5)
+
+
+def summary_frame(diverged: bool = False) -> pd.DataFrame:
+    rows = []
+    for name in NAMES:
+        for seed in (0, 1):
+            rows.append({"variant": name, "seed": seed, "final_loss": 1.0, "final_val_loss": 1.0 + seed,
+                         "final_accuracy": 0.5, "final_val_accuracy": 0.4, "best_val_loss": 0.9,
+                         "steps_to_target": 10 if name == "fix" else None,
+                         "diverged_step": 10 if (diverged and name == "fix" and seed == 1) else None,
+                         "diverged_layer": None, "wall_s": 1.0, "s_per_step": 0.01 * (1 + seed),
+                         "params": 123, "error": None})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_tradeoff_table_and_scatter():
+    info = [{"name": n, "family": "mlp", "depth": 3} for n in NAMES]
+    table = tradeoffs.tradeoff_table(frame(True), summary_frame(True), info).set_index("variant")
+    assert table.loc["base", "final val loss"] == pytest.approx(1.5)
+    assert table.loc["base", "grad ratio first/last"] == pytest.approx(1e-2)
+    assert table.loc["fix", "grad ratio first/last"] == pytest.approx(1.0)
+    assert table.loc["fix", "diverged at"] == 10 and "diverged" in table.loc["fix", "note"]
+    assert math.isnan(table.loc["base", "diverged at"])
+    assert (
+        table.loc["fix", "reached target"] == "2/2" and table.loc["base", "reached target"] == "0/2"
+    )
+    assert table.loc["fix", "best val accuracy"] == pytest.approx(0.7)
+    fig = tradeoffs.benefit_cost_figure(table.reset_index(), COLORS)
+    fix = traces_of(fig, "fix")[0]
+    assert fix.marker.symbol == "x" and "diverged @ 10" in fix.name
+    assert fix.x[0] == pytest.approx(15.0)  # ms per step
+
+
+def test_toy_figures_cope_with_overflow():
+    t = np.arange(1, 51)
+    with np.errstate(all="ignore"):
+        dx = mf.toy_dxT_dx0(5.0, -2.6, 0.5, 50)
+        b = toy.b_grid(-6, 3, mf.toy_bifurcation_b(5.0))
+        loss, grad = mf.toy_loss_and_grad_b(5.0, b)
+    fig = toy.jacobian_figure(t, dx, 5.0, 0.25)
+    assert fig.layout.yaxis.type == "log" and "1/γ = 4" in fig.layout.title.text
+    wall = toy.wall_figure(b, loss, grad, -1.0, mf.toy_bifurcation_b(5.0))
+    assert len(wall.data) == 2
+    grad_y = np.asarray(wall.data[1].y, dtype=float)
+    assert np.nanmax(grad_y) / np.nanmedian(grad_y) > 100  # the wall stands out
+    toy.jacobian_figure(t, np.full(50, np.inf), 100.0, 1.0).to_json()
+
+
+def test_chi1_figure_marks_the_edge_of_chaos():
+    grid = np.geomspace(0.1, 6, 30)
+    curves_ = {
+        "tanh": mf.chi1_curve("tanh", 0.05, grid),
+        "sigmoid": mf.chi1_curve("sigmoid", 0.05, grid),
+    }
+    crit = {a: mf.critical_sigma_w2(a, 0.05, 0.1, 6.0) for a in curves_}
+    fig = theory.chi1_figure(grid, curves_, crit, 1.0)
+    diamonds = [t for t in fig.data if t.mode == "markers"]
+    assert len(diamonds) == 1 and diamonds[0].x[0] == pytest.approx(1.76, abs=0.02)

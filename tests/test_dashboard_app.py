@@ -1,0 +1,290 @@
+"""The Streamlit app through AppTest: pages render, Train shows the trained data, URL and downloads."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from dashboard.cache import RESULTS
+from models import comparison_from_dict, run_comparison
+from models.presets import load_preset
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py"]
+
+
+def new_app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly specs of the page by title (text before ' at step')."""
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        title = spec["layout"].get("title", {}).get("text", "")
+        out[title.split(" at step")[0]] = spec
+    return out
+
+
+def arr(v) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"[, "shape"]}."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        if "shape" in v:
+            a = a.reshape([int(n) for n in str(v["shape"]).split(",")])
+        return a.astype(float)
+    return np.array([np.nan if x is None else x for x in np.ravel(v)], dtype=float).reshape(
+        np.shape(v)
+    )
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The deep page after training deep-mlp with 20 steps and one seed."""
+    RESULTS.clear()
+    at = new_app()
+    at.number_input(key="mlp_s_steps").set_value(20)
+    at.number_input(key="mlp_s_seeds").set_value(1)
+    at.button(key="mlp_train").click().run()
+    ok(at)
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(page):
+    at = new_app()
+    at.switch_page(page).run()
+    ok(at)
+    assert len(at.get("plotly_chart")) >= 1
+    assert at.title
+
+
+def test_train_draws_the_trained_data(trained):
+    shown = trained.session_state["mlp_result"]
+    comp = shown["comparison"]
+    assert comp.variants[0].steps == 20 and comp.variants[0].seeds == 1
+    # the same settings trained outside the app give the same numbers (the engine is deterministic)
+    again = run_comparison(comparison_from_dict(comp.to_json_dict())).metrics_frame()
+    figs = charts(trained)
+    for key in ("Gradient norm per layer", "log10 ‖∇W_l‖ by layer and step", "Loss", "Accuracy",
+                "Saturated or dead units", "Update-to-weight ratio",
+                "Global gradient norm before clipping", "Share of steps clipped",
+                "Benefit against cost"):  # fmt: skip
+        assert key in figs, f"missing chart {key}: {list(figs)}"
+
+    def expected(metric, step=None):
+        m = again[again.metric == metric]
+        return m if step is None else m[m.step == step]
+
+    profile = [t for t in figs["Gradient norm per layer"]["data"]
+               if t.get("meta", {}).get("variant") and not t["meta"].get("theory")]  # fmt: skip
+    assert {t["meta"]["variant"] for t in profile} == {v.name for v in comp.variants}
+    for t in profile:
+        e = expected("grad_norm", 0)
+        e = e[e.variant == t["meta"]["variant"]].sort_values("index")
+        np.testing.assert_allclose(arr(t["x"]), e["index"])
+        np.testing.assert_allclose(arr(t["y"]), e["value"], rtol=1e-6)
+    loss = [t for t in figs["Loss"]["data"] if t.get("meta", {}).get("metric") == "val_loss"]
+    assert len(loss) == len(comp.variants)
+    for t in loss:
+        e = expected("val_loss")
+        e = e[e.variant == t["meta"]["variant"]].sort_values("step")
+        np.testing.assert_allclose(arr(t["x"]), e["step"])
+        np.testing.assert_allclose(arr(t["y"]), e["value"], rtol=1e-6)
+    heat = [t for t in figs["log10 ‖∇W_l‖ by layer and step"]["data"] if t["type"] == "heatmap"]
+    assert len(heat) == len(comp.variants)
+    base = expected("grad_norm")
+    base = base[base.variant == heat[0]["meta"]["variant"]]
+    grid = base.pivot(index="index", columns="step", values="value")
+    np.testing.assert_allclose(arr(heat[0]["z"]), np.log10(grid.to_numpy()),
+                               rtol=1e-6)  # fmt: skip
+    # the baseline's gradient vanishes, the mitigations' do not: the headline says so
+    assert "sigmoid (baseline)" in trained.info[0].value
+    table = trained.dataframe[0].value
+    assert list(table["variant"]) == [v.name for v in comp.variants]
+
+
+def test_identical_settings_come_from_the_cache(trained):
+    before = trained.session_state["mlp_result"]["result"]
+    trained.button(key="mlp_train").click().run()
+    ok(trained)
+    assert trained.session_state["mlp_result"]["result"] is before
+    assert any("cache" in t.value for t in trained.toast)
+
+
+def test_touching_a_widget_keeps_the_results(trained):
+    trained.slider(key="mlp_step").set_value(20).run()
+    ok(trained)
+    assert "Gradient norm per layer" in charts(trained)
+    trained.number_input(key="mlp_s_depth").set_value(5).run()
+    ok(trained)
+    assert trained.session_state["mlp_result"] is not None
+    assert any("last trained" in i.value for i in trained.info)
+    assert trained.query_params["depth"] in ("5", ["5"])
+    trained.number_input(key="mlp_s_depth").set_value(20).run()
+
+
+def test_downloads_parse(monkeypatch):
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Capture(MemoryMediaFileStorage):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Capture)
+    at = new_app(preset="deep-mlp", steps="5", seeds="1")
+    at.button(key="mlp_train").click().run()
+    ok(at)
+    files = {}
+    for el in at.get("download_button"):
+        name = el.proto.url.rsplit("/", 1)[-1]
+        files[el.proto.label] = stores[-1].get_file(name).content
+    metrics = pd.read_csv(io.BytesIO(files["Metrics CSV"]))
+    assert list(metrics.columns) == ["variant", "seed", "step", "metric", "index", "value"]
+    assert set(metrics.step) >= {0, 5}
+    summary = pd.read_csv(io.BytesIO(files["Summary CSV"]))
+    assert len(summary) == 6 and "best_val_loss" in summary
+    config = comparison_from_dict(json.loads(files["Config JSON"]))
+    assert config.variants == at.session_state["mlp_result"]["comparison"].variants
+
+
+def test_bad_url_parameters_give_notices():
+    at = new_app(depth="999", bogus="1", lr="abc")
+    ok(at)
+    text = " ".join(w.value for w in at.warning)
+    assert "depth" in text and "bogus" in text
+    assert at.number_input(key="mlp_s_depth").value == 20  # the preset's value stands
+
+
+def test_url_reproduces_a_config():
+    comp = load_preset("deep-mlp", {"steps": 30, "depth": 8})
+    comp.variants = comp.variants[:2]
+    from models.query_codec import encode
+
+    at = new_app(**encode(comp, "deep-mlp"))
+    ok(at)
+    assert not at.warning
+    assert at.number_input(key="mlp_s_depth").value == 8
+    assert len(at.session_state["mlp_draft"]["variants"]) == 2
+
+
+def test_too_big_a_run_is_refused_with_a_message():
+    at = new_app()
+    at.number_input(key="mlp_s_width").set_value(256)
+    at.number_input(key="mlp_s_depth").set_value(64)
+    at.number_input(key="mlp_s_steps").set_value(3000)
+    at.run()
+    assert at.error and "work" in at.error[0].value
+    at.button(key="mlp_train").click().run()
+    assert "mlp_result" not in at.session_state
+
+
+def test_stop_keeps_what_was_trained():
+    comp = load_preset("deep-mlp", {"steps": 100, "seeds": 1})
+    seen = []
+    partial = run_comparison(comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 2)
+    assert partial.stopped and partial.metrics
+    at = new_app()
+    at.session_state["mlp_running"] = {"key": "k", "comparison": comp, "result": partial,
+                                       "done": seen[-1], "total": 606}  # fmt: skip
+    at.run()
+    ok(at)
+    assert any("stopped" in w.value for w in at.warning)
+    assert at.session_state["mlp_result"]["result"] is partial
+    assert len(at.get("plotly_chart")) >= 9
+
+
+def test_variant_editor_add_rename_remove():
+    at = new_app()
+    at.button(key="mlp_add").click().run()
+    d = at.session_state["mlp_draft"]
+    assert len(d["variants"]) == 7
+    vid = d["variants"][-1]["_id"]
+    at.text_input(key=f"mlp_v{vid}_name").input("deeper relu").run()
+    at.selectbox(key=f"mlp_v{vid}_activation").select("relu").run()
+    at.selectbox(key=f"mlp_v{vid}_optimizer").select("adam").run()
+    ok(at)
+    v = at.session_state["mlp_draft"]["variants"][-1]
+    assert (v["name"], v["activation"], v["optimizer"]) == ("deeper relu", "relu", "adam")
+    assert f"mlp_v{vid}_momentum" not in [w.key for w in at.number_input]
+    at.button(key=f"mlp_v{vid}_remove").click().run()
+    ok(at)
+    assert len(at.session_state["mlp_draft"]["variants"]) == 6
+
+
+def test_duplicate_names_show_an_error_not_a_traceback():
+    at = new_app()
+    vid = at.session_state["mlp_draft"]["variants"][1]["_id"]
+    at.text_input(key=f"mlp_v{vid}_name").input("sigmoid (baseline)").run()
+    assert not at.exception
+    assert at.error and "unique" in at.error[0].value
+
+
+def test_recurrent_preset_and_training():
+    at = new_app()
+    at.switch_page("views/recurrent.py").run()
+    at.selectbox(key="rnn_preset").select("exploding-rnn").run()
+    ok(at)
+    assert len(at.session_state["rnn_draft"]["variants"]) == 3
+    at.number_input(key="rnn_s_steps").set_value(10)
+    at.number_input(key="rnn_s_seq_len").set_value(10)
+    at.button(key="rnn_train").click().run()
+    ok(at)
+    figs = charts(at)
+    assert "Gradient through time ‖∂L/∂h_t‖" in figs
+    traces = [t for t in figs["Gradient through time ‖∂L/∂h_t‖"]["data"] if "meta" in t]
+    assert len(traces) == 3 and len(arr(traces[0]["x"])) == 10
+
+
+def test_toy_sliders_update_instantly():
+    at = new_app()
+    at.switch_page("views/toy.py").run()
+    at.slider(key="toy_w").set_value(2.0).run()
+    at.selectbox(key="toy_activation").select("tanh").run()
+    ok(at)
+    jac = charts(at)
+    first = [k for k in jac if k.startswith("Jacobian")][0]
+    assert "|w| = 2" in first
+
+
+def test_theory_page_has_claims_or_a_note():
+    at = new_app()
+    at.switch_page("views/theory.py").run()
+    ok(at)
+    assert at.latex
+    md = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert len(at.dataframe) >= 3 or "No claims table yet" in md
+
+
+def test_steps_zero_preview_matches_at_init():
+    at = new_app(preset="deep-mlp", seeds="1")
+    ok(at)
+    spec = charts(at)["Gradient per layer"]
+    comp = load_preset("deep-mlp", {"seeds": 1})
+    zero = dataclasses.replace(
+        comp, variants=[dataclasses.replace(v, steps=0) for v in comp.variants]
+    )
+    frame = run_comparison(zero).metrics_frame()
+    t = [t for t in spec["data"] if t.get("meta", {}).get("variant") == "residual"][0]
+    e = frame[(frame.metric == "grad_norm") & (frame.variant == "residual")].sort_values("index")
+    np.testing.assert_allclose(arr(t["y"]), e["value"], rtol=1e-6)
