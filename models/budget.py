@@ -1,0 +1,240 @@
+"""Cost of a comparison before it trains: arithmetic (FLOPs) and peak memory, checked against caps.
+
+A shared (public) deployment must refuse a run that would hog the CPU or the memory of everybody
+else. The estimate is deliberately a little pessimistic; ``tests/test_budget.py`` checks it
+against measured peak memory and that the largest run allowed under the default caps stays well
+under 1 GB of resident memory (the interpreter, torch and the data take ~0.4 GB of that).
+
+Caps: explicit arguments win, then the environment (``GFL_MAX_GFLOP``, ``GFL_MAX_MB``; ``0``,
+``none`` or ``off`` = no cap), then the public defaults when ``defaults=True`` (the dashboard),
+otherwise no cap (the local CLI).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+from models.config import Comparison, RunConfig
+from models.errors import ConfigError
+
+# --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
+DEFAULT_MAX_GFLOP = 400.0  # ~4x the largest preset; a few minutes of 2 cores at worst
+DEFAULT_MAX_MB = 400.0  # run working set; + ~0.45 GB interpreter/torch/data stays < 1 GB RSS
+
+# --- constants of the model -----------------------------------------------------------------
+BYTES = 4  # float32
+# Every kernel launch costs Python/dispatcher time whatever its size; charged as FLOP-equivalents
+# so that 100k steps of a tiny net are not "free" (≈ 5 µs at ~10 GFLOP/s effective).
+OP_OVERHEAD_FLOPS = 5e4
+# One metric row: a 6-tuple (~88 B) + float (24) + step int (28) + list slot, then a snapshot
+# list and a pandas frame of it in the dashboard (~60 B/row) — rounded up.
+ROW_BYTES = 310
+VAL_SIZE = {"digits": 360, "seq-digits": 360, "spirals": 500}  # validation examples per task
+VAL_SEQS = 256  # generated sequence tasks (models.tasks.VAL_SEQS)
+PROBE = 32  # probe batch for per-time-step gradients (models.tasks.PROBE_SIZE)
+# measured peaks were up to 1.2x the tensor count below (allocator slack, temporaries)
+SAFETY = 1.25
+# float32 tensors per hidden unit kept for backward, per example (see _mlp_bytes / _rnn_bytes)
+MLP_SAVED = {"none": 4, "layer": 7, "batch": 7}
+RNN_SAVED = {"rnn": 6, "lstm": 16, "gru": 16}
+RNN_ELEMWISE = {"rnn": 6, "lstm": 30, "gru": 30}  # element-wise FLOPs per hidden unit per t
+RNN_OPS = {"rnn": 4, "lstm": 14, "gru": 18}  # kernels per time step in the forward pass
+OPT_STATE = {"sgd": 0, "momentum": 1, "adam": 2}  # optimizer buffers per parameter
+
+
+@dataclass
+class VariantCost:
+    """Cost of one variant (all its seeds)."""
+
+    name: str
+    flops: float  # whole run: steps+1 training steps and the log steps' instrumentation
+    step_flops: float  # one training step (forward + backward + update), all seeds
+    persistent_bytes: int  # params, grads, optimizer state: alive for the whole run
+    transient_bytes: int  # activations of one step/validation: alive only while it trains
+    rows: int  # metric rows it will record
+
+
+@dataclass
+class Estimate:
+    """Cost of a comparison: per variant and in total."""
+
+    variants: list[VariantCost] = field(default_factory=list)
+
+    @property
+    def flops(self) -> float:
+        return sum(v.flops for v in self.variants)
+
+    @property
+    def rows(self) -> int:
+        return sum(v.rows for v in self.variants)
+
+    @property
+    def bytes(self) -> int:
+        """Peak: every variant's model lives at once, one variant's activations at a time."""
+        persistent = sum(v.persistent_bytes for v in self.variants)
+        transient = max((v.transient_bytes for v in self.variants), default=0)
+        return persistent + transient + self.rows * ROW_BYTES
+
+    @property
+    def gflop(self) -> float:
+        return self.flops / 1e9
+
+    @property
+    def mb(self) -> float:
+        return self.bytes / 2**20
+
+    def describe(self) -> str:
+        """One line for a caption: '~12 GFLOP, ~80 MB'."""
+        return f"~{_num(self.gflop)} GFLOP, ~{_num(self.mb)} MB"
+
+
+def _num(x: float) -> str:
+    return f"{x:.2g}" if x < 10 else f"{x:,.0f}"
+
+
+def _n_logs(cfg: RunConfig) -> int:
+    """Log steps: 0, every log_every, and the last step."""
+    return cfg.steps // cfg.log_every + 1 + (1 if cfg.steps % cfg.log_every else 0)
+
+
+def _dims(cfg: RunConfig) -> tuple[int, int]:
+    """(input features, outputs) of the task."""
+    if cfg.task == "digits":
+        return 64, 10
+    if cfg.task == "spirals":
+        return 2, cfg.arms
+    return {"adding": (2, 1), "seq-digits": (1, 10), "temporal-order": (6, 4)}[cfg.task]
+
+
+def _mlp(cfg: RunConfig) -> VariantCost:
+    S, B, W, D = cfg.seeds, cfg.batch_size, cfg.width, cfg.depth
+    n_in, n_out = _dims(cfg)
+    weights = n_in * W + (D - 1) * W * W + W * n_out  # per seed
+    params = weights + (D + 1) * W + n_out + (2 * D * W if cfg.norm != "none" else 0)
+    elem = 12 if cfg.norm != "none" else 4  # element-wise FLOPs per unit (act, norm, residual)
+    fwd = lambda n: S * n * (2 * weights + elem * D * W)  # noqa: E731 - n examples, all seeds
+    ops = D * (4 if cfg.norm == "none" else 10) + 4  # kernels per forward pass
+    step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS  # fwd, bwd (2x), update
+    n_val = VAL_SIZE.get(cfg.task, 360)
+    # log step: validation forward, saturation slopes, per-layer norms, update clone
+    log = fwd(n_val) + S * B * D * W * 10 + 12 * S * params + 12 * (D + 1) * OP_OVERHEAD_FLOPS
+    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
+    # training: per layer z, a and the next layer's input (+ norm's x̂, stats) per example, plus
+    # the gradient flowing back (2 layers' worth) and the saturation temporaries of one layer
+    train = S * B * W * (MLP_SAVED[cfg.norm] * D + 8) + S * B * n_in
+    val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
+    persistent = _model_bytes(cfg, params)
+    rows = _rows(cfg, layers=D + 1, sat=D)
+    transient = int(SAFETY * BYTES * max(train, val))
+    return VariantCost(cfg.name, flops, step, persistent, transient, rows)
+
+
+def _rnn(cfg: RunConfig) -> VariantCost:
+    S, B, H, T = cfg.seeds, cfg.batch_size, cfg.hidden, cfg.seq_len
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cfg.cell]
+    n_in, n_out = _dims(cfg)
+    params = G * H * (n_in + H) + 2 * G * H + H * n_out + n_out
+    per_ex = T * (2 * G * H * (n_in + H) + RNN_ELEMWISE[cfg.cell] * H) + 2 * H * n_out
+    fwd = lambda n: S * n * per_ex  # noqa: E731
+    ops = T * RNN_OPS[cfg.cell] + 6
+    step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS
+    n_val = VAL_SIZE.get(cfg.task, VAL_SEQS)
+    sat_units = {"rnn": 1, "lstm": 3, "gru": 2}[cfg.cell]
+    log = (
+        fwd(n_val)
+        + 3 * fwd(PROBE)  # ∂L/∂h_t on the probe batch: forward + backward
+        + S * B * T * H * sat_units * 10  # saturation over every time step
+        + 12 * S * params
+        + (ops + 3 * ops) * OP_OVERHEAD_FLOPS
+    )
+    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
+    # input projections for all t (S, B, T, G·H), their gradient and its per-t slices in the
+    # backward pass, per-t saved tensors, the pooled pre-activations for saturation (cat of the
+    # record, and its slope temporaries)
+    per_t = 3 * G * H + RNN_SAVED[cfg.cell] * H + 4 * sat_units * H + n_in
+    train = S * B * T * per_t
+    # no_grad, but the projections (S, N, T, G·H) briefly exist twice (matmul, then + bias)
+    val = S * n_val * T * (2 * G * H + n_in) + S * n_val * H * 8
+    probe = S * PROBE * T * (G * H + RNN_SAVED[cfg.cell] * H + n_in)
+    persistent = _model_bytes(cfg, params)
+    rows = _rows(cfg, layers=3, sat=1, hidden_t=T)
+    transient = int(SAFETY * BYTES * max(train, val, probe))
+    return VariantCost(cfg.name, flops, step, persistent, transient, rows)
+
+
+def _model_bytes(cfg: RunConfig, params: int) -> int:
+    # params + grads + optimizer state + the pre-update copy used for update ratios
+    return BYTES * cfg.seeds * params * (3 + OPT_STATE[cfg.optimizer])
+
+
+def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
+    # loss, accuracy, val_loss, val_accuracy, grad_norm_total, clipped, clipped_share, wall_s
+    per_log = 8 + 3 * layers + sat + hidden_t  # grad_norm, grad_to_weight, update_ratio per layer
+    return cfg.seeds * _n_logs(cfg) * per_log
+
+
+def estimate(comparison: Comparison) -> Estimate:
+    """Cost of every variant of a comparison."""
+    return Estimate([_mlp(c) if c.family == "mlp" else _rnn(c) for c in comparison.variants])
+
+
+def _env_cap(name: str) -> float | None | str:
+    """A cap from the environment: a number, None (= no cap), or 'unset'."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return "unset"
+    if raw.strip().lower() in ("0", "none", "off", "inf"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: got {raw!r}; allowed: a positive number, or 0/off") from None
+    if not math.isfinite(value) or value <= 0:
+        return None
+    return value
+
+
+def resolve_caps(
+    max_gflop: float | None = None, max_mb: float | None = None, defaults: bool = False
+) -> tuple[float | None, float | None]:
+    """(GFLOP cap, MB cap): arguments, else environment, else defaults when asked, else none."""
+    caps = []
+    for arg, env, default in (
+        (max_gflop, "GFL_MAX_GFLOP", DEFAULT_MAX_GFLOP),
+        (max_mb, "GFL_MAX_MB", DEFAULT_MAX_MB),
+    ):
+        if arg is not None:
+            caps.append(arg if arg > 0 else None)
+            continue
+        from_env = _env_cap(env)
+        caps.append((default if defaults else None) if from_env == "unset" else from_env)
+    return caps[0], caps[1]
+
+
+def check_budget(
+    comparison: Comparison,
+    max_gflop: float | None = None,
+    max_mb: float | None = None,
+    defaults: bool = False,
+) -> Estimate:
+    """Estimate the run's cost; raise ConfigError naming what to lower when it is over a cap."""
+    est = estimate(comparison)
+    cap_g, cap_mb = resolve_caps(max_gflop, max_mb, defaults)
+    biggest = max(est.variants, key=lambda v: v.flops)
+    if cap_g is not None and est.gflop > cap_g:
+        raise ConfigError(
+            f"this run needs ~{_num(est.gflop)} GFLOP, over the cap of {_num(cap_g)} "
+            f"(largest: '{biggest.name}', ~{_num(biggest.flops / 1e9)} GFLOP); lower steps, "
+            "seeds, depth/width or seq_len/hidden, batch size or the number of variants, "
+            "or raise the cap with GFL_MAX_GFLOP"
+        )
+    if cap_mb is not None and est.mb > cap_mb:
+        heavy = max(est.variants, key=lambda v: v.transient_bytes)
+        raise ConfigError(
+            f"this run needs ~{_num(est.mb)} MB of memory, over the cap of {_num(cap_mb)} MB "
+            f"(largest: '{heavy.name}'); lower batch size, seeds, width or seq_len/hidden "
+            "(or steps/log_every for fewer metric rows), or raise the cap with GFL_MAX_MB"
+        )
+    return est
