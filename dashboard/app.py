@@ -43,6 +43,8 @@ PAGES = [
     st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
 ]
 
+# Streamlit's default top padding pushes the first chart below the fold on a laptop screen.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 with st.sidebar:
     st.markdown("### :material/trending_down: Gradient Flow Lab")
 st.navigation(PAGES).run()

@@ -14,14 +14,14 @@ def grad_norm_total_figure(
     """Seed-mean of grad_norm_total per variant (log y); a dashed line per clip_norm threshold."""
     rows = metric(frame, "grad_norm_total")
     fig = go.Figure()
-    for name, color in colors.items():
+    for rank, (name, color) in reversed(list(enumerate(colors.items()))):  # baseline on top
         r = rows[rows["variant"] == name]
         if r.empty:
             continue
         st = seed_stats(r, ["step"])
         fig.add_trace(go.Scatter(
             x=st["step"], y=log_safe(st["mean"]), mode="lines", name=name,
-            line={"color": color, "width": 2}, meta={"variant": name},
+            line={"color": color, "width": 2}, meta={"variant": name}, legendrank=rank,
         ))  # fmt: skip
         c = thresholds.get(name, 0.0)
         if c and c > 0:

@@ -36,7 +36,7 @@ def curves_figure(
     fig = go.Figure()
     div = diverged_steps(frame)
     drawn = False
-    for name, color in colors.items():
+    for rank, (name, color) in reversed(list(enumerate(colors.items()))):  # baseline on top
         for m in metrics:
             rows = metric(frame, m)
             rows = rows[rows["variant"] == name]
@@ -56,8 +56,9 @@ def curves_figure(
                     hoverinfo="skip", showlegend=False, legendgroup=name, name=f"{label} band",
                 ))  # fmt: skip
             fig.add_trace(go.Scatter(
-                x=st["step"], y=y, mode="lines", name=label, legendgroup=name,
-                showlegend=main, line={"color": color, "width": 2.4 if main else 1.4,
+                x=st["step"], y=y, mode="lines" if len(st) > 2 else "lines+markers",
+                name=label, legendgroup=name,
+                showlegend=main, legendrank=rank, line={"color": color, "width": 2.4 if main else 1.4,
                                        "dash": "solid" if main else "dot"},
                 meta={"variant": name, "metric": m},
                 hovertemplate=f"{name}<br>{LABELS.get(m, m)}: %{{y:.4g}}<br>step %{{x}}<extra></extra>",

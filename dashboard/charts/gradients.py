@@ -46,7 +46,9 @@ def profile_figure(
     rows = rows[rows["step"] == at]
     div = diverged_steps(frame)
     fig = go.Figure()
-    for name, color in colors.items():
+    # drawn last-to-first so the first variant (the baseline) lies on top where lines coincide;
+    # legendrank keeps the legend in comparison order
+    for rank, (name, color) in reversed(list(enumerate(colors.items()))):
         r = rows[rows["variant"] == name]
         if r.empty:
             if name in div and div[name] <= at:  # all seeds gone: say so in the legend
@@ -66,7 +68,7 @@ def profile_figure(
         fig.add_trace(go.Scatter(
             x=st["index"], y=y, mode="lines+markers", name=label, legendgroup=name,
             line={"color": color, "width": 2.2}, marker={"size": 5},
-            meta={"variant": name, "step": at},
+            meta={"variant": name, "step": at}, legendrank=rank,
             hovertemplate=f"{name}<br>%{{x}}: %{{y:.3g}}<extra></extra>",
         ))  # fmt: skip
         if theory and name in theory:
@@ -81,7 +83,7 @@ def profile_figure(
         return empty_figure(f"nothing recorded at step {at}")
     if theory:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="dashed: mean-field theory",
-                                 line={"color": "#777", "dash": "dash"}))  # fmt: skip
+                                 line={"color": "#777", "dash": "dash"}, legendrank=999))  # fmt: skip
     return base_layout(fig, f"{title} at step {at}", x_title, y_title, log_y)
 
 

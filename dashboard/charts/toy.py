@@ -84,8 +84,10 @@ def wall_figure(
     fig.update_yaxes(type="log", exponentformat="power", row=2, col=1)
     for x, txt, dash in ((b_now, "your b", "solid"), (b_wall, "wall", "dot")):
         if np.isfinite(x) and b.min() <= x <= b.max():
-            fig.add_vline(x=x, line={"color": "#555", "dash": dash, "width": 1},
-                          annotation_text=txt, annotation_position="top")  # fmt: skip
+            line = {"color": "#555", "dash": dash, "width": 1}
+            fig.add_vline(x=x, line=line, row=1, col=1)
+            fig.add_vline(x=x, line=line, row=2, col=1, annotation_text=txt,
+                          annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
     fig.update_layout(template="plotly_white", height=520, showlegend=False,
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
     fig.update_xaxes(title_text="b", row=2, col=1)

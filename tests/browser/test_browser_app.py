@@ -114,7 +114,7 @@ def test_every_page_renders(page, server):
         _settle(page)
         _charts(page, 1)
         _no_errors(page)
-        page.screenshot(path=str(ARTIFACTS / f"page_{path}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"page_{path}.png"))
 
 
 def test_train_small_preset(page, server):
@@ -129,6 +129,25 @@ def test_train_small_preset(page, server):
     _charts(page, 9)
     _no_errors(page)
     page.screenshot(path=str(ARTIFACTS / "landing_after_train.png"), full_page=False)
-    page.screenshot(path=str(ARTIFACTS / "landing_after_train_full.png"), full_page=True)
+    # Streamlit scrolls inside its main container, so a tall viewport shows the whole page
+    page.set_viewport_size({"width": 1500, "height": 4200})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "landing_after_train_full.png"))
+    page.set_viewport_size({"width": 1500, "height": 1000})
     SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(ARTIFACTS / "landing_after_train.png", SCREENSHOT)
+
+
+def test_stop_keeps_what_was_trained(page, server):
+    page.goto(f"{server}/?preset=deep-mlp&steps=1500&seeds=1")
+    page.get_by_role("heading", name="Deep networks").first.wait_for()
+    _settle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Training:").first.wait_for(timeout=60_000)  # the progress bar's text
+    _charts(page, 2)  # the live charts
+    page.screenshot(path=str(ARTIFACTS / "landing_while_training.png"))
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Training was stopped").wait_for(timeout=60_000)
+    _settle(page)
+    _charts(page, 9)
+    _no_errors(page)
