@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,13 @@ from models.tasks import make_task
 THREADS = 1
 
 Claim = dict[str, Any]
+CLAIMS_JSON = Path(__file__).with_name("claims.json")  # written by scripts/science_table.py
+
+
+def load_claims(path: str | Path = CLAIMS_JSON) -> dict[str, Any]:
+    """The committed claims table {generated, claims: [...]}, without running anything."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
 
 # --------------------------------------------------------------------------------------------
 # helpers
