@@ -15,17 +15,15 @@ import torch.nn.functional as F
 from models.config import RunConfig
 from models.layers import saturation
 from models.nets import build_model, param_count
+from models.optim import StackedOptimizer
 from models.tasks import make_task
 
 Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, index, value
 
 
-def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> StackedOptimizer:
     """SGD, SGD with momentum, or Adam; all element-wise, so stacked seeds stay independent."""
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr)
-    mom = cfg.momentum if cfg.optimizer == "momentum" else 0.0
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=mom)
+    return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum)
 
 
 def _per_seed_norms(tensors: list[torch.Tensor], S: int) -> torch.Tensor:
@@ -56,6 +54,12 @@ class VariantTrainer:
         self.clip_steps = 0
         self.done = False
         self.error: str | None = None
+        self.any_dead = False
+        self._no_clip = torch.zeros(self.S, dtype=torch.bool)
+        # recurrent nets train through PyTorch's fused kernels; the Python loop over time stays
+        # for the per-time-step probe gradients and as the seed-separate fallback
+        self.fused = cfg.family == "rnn" and self.model.can_fuse
+        self.model.train()
         self._sat_act = cfg.activation if (cfg.family == "mlp" or cfg.cell == "rnn") else "sigmoid"
 
     # --- public -------------------------------------------------------------------------------
@@ -86,23 +90,38 @@ class VariantTrainer:
         # Hochreiter & Schmidhuber 1997 count a sequence right when |error| < 0.04
         return err.pow(2).mean(1), (err.detach().abs() < 0.04).float().mean(1)
 
+    def _forward_backward(self, x, y, record: list | None, fused: bool):
+        """Per-seed loss and accuracy (S,) and the gradients of all parameters."""
+        if fused:
+            out = self.model.fused_forward(x, record=record)
+        else:
+            out = self.model(x, record=record)
+        loss_s, acc_s = self._loss(out, y)
+        # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
+        total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
+        return loss_s, acc_s, list(torch.autograd.grad(total, self.params))
+
+    def _finite(self, loss_s: torch.Tensor, grads: list[torch.Tensor]) -> bool:
+        """One host sync: are the live seeds' loss and all gradients finite?"""
+        ok = torch.isfinite(torch.where(self.alive, loss_s, 0.0)).all()
+        return bool(ok & torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
+
     def _train_step(self) -> None:
         cfg, k, S = self.cfg, self.step, self.S
         final = k >= cfg.steps
         log = self.instrument and (final or k % cfg.log_every == 0)
         x, y = next(self.batches)
-        self.model.train()
         record: list | None = [] if log else None
-        out = self.model(x, record=record)
-        loss_s, acc_s = self._loss(out, y)
-        # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
-        total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
-        grads = list(torch.autograd.grad(total, self.params))
+        loss_s, acc_s, grads = self._forward_backward(x, y, record, self.fused)
+        bad = not self._finite(loss_s, grads)
+        if bad and self.fused:
+            # block-diagonal kernels mix seeds through 0·inf: redo the step seed-separately so a
+            # diverging seed is attributed alone and cannot poison the others
+            record = [] if log else None
+            loss_s, acc_s, grads = self._forward_backward(x, y, record, False)
+            bad = not self._finite(loss_s, grads)
 
         norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
-        bad = not bool(torch.isfinite(loss_s[self.alive]).all()) or not bool(
-            torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
-        )
         if bad:
             norms = _per_seed_norms(grads, S)
             self._mark_diverged(k, loss_s, norms, grads)
@@ -110,7 +129,7 @@ class VariantTrainer:
             norms = _per_seed_norms(grads, S) if norms is None else norms
         total_norm = norms.pow(2).sum(0).sqrt() if norms is not None else None
 
-        clipped = self._clip(grads, total_norm)
+        grads, clipped = self._clip(grads, total_norm)
         if log:
             self._log(k, loss_s, acc_s, norms, total_norm, clipped, record)
         if final or not bool(self.alive.any()):
@@ -118,24 +137,28 @@ class VariantTrainer:
             self.step = k if final else k + 1
             return
         before = [self.params[i].detach().clone() for i in self.weight_pos] if log else None
-        for p, g in zip(self.params, grads):
-            p.grad = g
-        self.opt.step()
-        if not bool(self.alive.all()):
+        self.opt.step(grads)
+        if self.any_dead:
             self._zero_dead()
         if before is not None:
             self._log_updates(k, before)
         self.step = k + 1
 
-    def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None) -> torch.Tensor:
-        """Clip by value and/or by global norm (per seed); returns which seeds were clipped."""
+    def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None):
+        """Clip by value and/or by global norm (per seed): (clipped grads, which seeds clipped).
+
+        Out of place on purpose: autograd may hand two parameters the same gradient tensor
+        (W_ih's and W_hh's biases meet in one sum), and scaling it in place would scale it twice.
+        """
         cfg, S = self.cfg, self.S
+        self.clip_steps += 1
+        if cfg.clip_value <= 0 and cfg.clip_norm <= 0:
+            return grads, self._no_clip
         clipped = torch.zeros(S, dtype=torch.bool)
         if cfg.clip_value > 0:
             peak = torch.stack([g.reshape(S, -1).abs().amax(1) for g in grads]).amax(0)
             clipped |= peak > cfg.clip_value
-            torch._foreach_clamp_min_(grads, -cfg.clip_value)
-            torch._foreach_clamp_max_(grads, cfg.clip_value)
+            grads = [g.clamp(-cfg.clip_value, cfg.clip_value) for g in grads]
             if cfg.clip_norm > 0:  # the norm clip sees the value-clipped gradient
                 total_norm = _per_seed_norms(grads, S).pow(2).sum(0).sqrt()
         if cfg.clip_norm > 0:
@@ -143,11 +166,9 @@ class VariantTrainer:
             over = total_norm > cfg.clip_norm
             clipped |= over
             scale = torch.where(over, cfg.clip_norm / total_norm, torch.ones_like(total_norm))
-            for g in grads:
-                g.mul_(scale.view(S, *([1] * (g.dim() - 1))))
+            grads = [g * scale.view(S, *([1] * (g.dim() - 1))) for g in grads]
         self.clip_counts += clipped.float()
-        self.clip_steps += 1
-        return clipped
+        return grads, clipped
 
     def _mark_diverged(self, k, loss_s, norms, grads) -> None:
         """Record newly non-finite seeds (step, first bad layer) and cut them out of training."""
@@ -159,6 +180,7 @@ class VariantTrainer:
             self.diverged[s] = (k, layer)
             self.rows.append((self.cfg.name, self.cfg.seed + s, k, "diverged", layer, float(k)))
         self.alive &= ~newly
+        self.any_dead = not bool(self.alive.all())
         dead = ~self.alive
         for g in grads:
             g[dead] = 0.0
@@ -228,7 +250,9 @@ class VariantTrainer:
 
     def _validate(self) -> tuple[torch.Tensor, torch.Tensor]:
         self.model.eval()
-        out = self.model(self.task.x_val)
+        out = (
+            self.model.fused_forward(self.task.x_val) if self.fused else self.model(self.task.x_val)
+        )
         self.model.train()
         return self._loss(out, self.task.y_val)
 

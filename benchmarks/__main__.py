@@ -1,0 +1,170 @@
+"""``python -m benchmarks``: engine against the hand-written reference, written to results/.
+
+Every case runs in its own subprocess (peak RSS per case, no warm caches shared between cases).
+Wall times are the best of ``--repeat`` runs. The CLI case times a whole ``python -m models run``
+process, start-up and file writing included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from models.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
+from models.runner import configure_threads
+
+RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = ["preset", "case", "wall_s", "cpu_s", "s_per_step", "gflops", "peak_share", "speedup_vs_ref",
+           "rss_mb", "first_chart_s"]  # fmt: skip
+CASES = {  # case name -> spec (the preset is filled in)
+    "engine": {"kind": "engine"},
+    "engine, metrics off": {"kind": "engine", "instrument": False},
+    "engine, 1 seed": {"kind": "engine", "seeds": 1},
+    "engine, 5 seeds": {"kind": "engine", "seeds": 5},
+    "reference": {"kind": "reference"},
+}
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _wait(cmd: list[str]) -> tuple[str, float, float]:
+    """Run a child; returns (stdout, wall s, its own peak RSS in MB via wait4)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    out = p.stdout.read().decode()
+    err = p.stderr.read().decode()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
+    return out, wall, usage.ru_maxrss / 1024
+
+
+def run_case(spec: dict) -> dict:
+    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)])
+    res = json.loads(out.strip().splitlines()[-1])
+    res["rss_mb"] = rss
+    return res
+
+
+def run_cli(preset: str) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-m", "models", "run", "--preset", preset, "--out", d, "--quiet"]
+        _, wall, rss = _wait(cmd)
+    return {"wall_s": wall, "rss_mb": rss}
+
+
+def best(runs: list[dict]) -> dict:
+    """The run with the least wall time; peak RSS is the largest seen."""
+    top = dict(min(runs, key=lambda r: r["wall_s"]))
+    top["rss_mb"] = max(r["rss_mb"] for r in runs)
+    return top
+
+
+def load() -> list[float]:
+    return list(os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per case (best wall is kept)")
+    ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
+    ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
+    args = ap.parse_args(argv)
+    threads = configure_threads()
+    load_before = load()
+    peak = max(run_case({"kind": "peak"})["gflops"] for _ in range(max(1, args.repeat)))
+    print(f"matmul peak: {peak:.1f} GFLOP/s on {threads} thread(s)", file=sys.stderr)
+    rows, derived = [], {}
+    for preset in args.presets:
+        res = {}
+        for name, spec in CASES.items():
+            res[name] = best([run_case({**spec, "preset": preset}) for _ in range(args.repeat)])
+            print(f"{preset:12s} {name:22s} {res[name]['wall_s']:7.2f} s", file=sys.stderr)
+        res["cli (whole process)"] = best([run_cli(preset) for _ in range(args.repeat)])
+        print(f"{preset:12s} cli {res['cli (whole process)']['wall_s']:7.2f} s", file=sys.stderr)
+        ref = res["reference"]
+        for name, r in res.items():
+            steps = ref["steps"]
+            flops = r.get("flops", ref["flops"]) if name != "cli (whole process)" else None
+            rows.append({
+                "preset": preset, "case": name, "wall_s": round(r["wall_s"], 3),
+                "cpu_s": round(r["cpu_s"], 3) if "cpu_s" in r else None,
+                "s_per_step": round(r["wall_s"] / steps, 5),
+                "gflops": round(flops / r["wall_s"] / 1e9, 2) if flops else None,
+                "peak_share": round(flops / r["wall_s"] / 1e9 / peak, 4) if flops else None,
+                "speedup_vs_ref": round(ref["wall_s"] / r["wall_s"], 2)
+                if name.startswith("engine") and "seeds" not in name else None,
+                "rss_mb": round(r["rss_mb"], 1),
+                "first_chart_s": round(r["first_chart_s"], 3) if r.get("first_chart_s") else None,
+            })  # fmt: skip
+        eng = res["engine"]
+        derived[preset] = {
+            "speedup_vs_reference": round(ref["wall_s"] / eng["wall_s"], 2),
+            "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
+            "instrumentation_overhead": round(eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3),
+            "seeds5_over_seeds1": round(res["engine, 5 seeds"]["wall_s"] / res["engine, 1 seed"]["wall_s"], 2),
+            "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
+            "first_chart_s": round(eng["first_chart_s"], 3),
+            "max_rss_mb": round(max(r["rss_mb"] for r in res.values()), 1),
+        }  # fmt: skip
+    report = {
+        "machine": {
+            "nproc": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
+            "torch": torch.__version__, "threads": threads, "load_before": load_before,
+            "load_after": load(),
+        },
+        "matmul_peak_gflops": round(peak, 1), "repeat": args.repeat, "derived": derived,
+        "rows": rows,
+    }  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
+    with open(out / "benchmark.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    print_table(report)
+    return 0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def print_table(report: dict) -> None:
+    m = report["machine"]
+    print(f"machine: {m['nproc']} cores, {m['cpu']}, torch {m['torch']}, {m['threads']} thread(s), "
+          f"load {m['load_before'][0]:.1f} -> {m['load_after'][0]:.1f}; "
+          f"matmul peak {report['matmul_peak_gflops']} GFLOP/s")  # fmt: skip
+    print(" | ".join(COLUMNS))
+    for r in report["rows"]:
+        print(" | ".join("" if r[c] is None else str(r[c]) for c in COLUMNS))
+    for preset, d in report["derived"].items():
+        print(f"{preset}: " + ", ".join(f"{k} {v}" for k, v in d.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

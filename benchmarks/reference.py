@@ -1,0 +1,223 @@
+"""The plain reference: the same comparison written the way one would by hand.
+
+One ``nn.Module`` per variant and seed, trained one after another with standard modules
+(nn.Linear, nn.BatchNorm1d/LayerNorm, nn.RNN/LSTM/GRU) and ``torch.optim``; at every log step each
+metric is read with ``.item()``, and per-time-step RNN gradients come from a Python cell loop over
+the same weights with ``retain_grad``. Weights start from the engine's initialisation for the same
+seed, so both sides do the same work and their curves can be compared.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.config import Comparison, RunConfig
+from models.layers import MAX_SLOPE, act_slope
+from models.nets import build_model
+from models.tasks import make_task
+
+ACT_MODULES = {
+    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU, "elu": nn.ELU, "silu": nn.SiLU, "linear": nn.Identity,
+}  # fmt: skip
+
+
+class RefMLP(nn.Module):
+    def __init__(self, cfg: RunConfig, n_in: int, n_out: int):
+        super().__init__()
+        W = cfg.width
+        sizes = [n_in] + [W] * cfg.depth
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        norm = {"batch": lambda: nn.BatchNorm1d(W), "layer": lambda: nn.LayerNorm(W)}
+        self.norms = nn.ModuleList(norm.get(cfg.norm, nn.Identity)() for _ in range(cfg.depth))
+        self.act = ACT_MODULES[cfg.activation]()
+        self.readout = nn.Linear(W, n_out)
+        self.residual = cfg.residual
+        self.pre: list[torch.Tensor] = []
+
+    def weights(self) -> list[nn.Parameter]:
+        return [lin.weight for lin in self.hidden] + [self.readout.weight]
+
+    def forward(self, x):
+        self.pre = []
+        h = x
+        for i, (lin, norm) in enumerate(zip(self.hidden, self.norms)):
+            z = norm(lin(h))
+            self.pre.append(z.detach())
+            a = self.act(z)
+            h = h + a if self.residual and i > 0 else a
+        return self.readout(h)
+
+
+class RefRNN(nn.Module):
+    def __init__(self, cfg: RunConfig, n_in: int, n_out: int):
+        super().__init__()
+        H, self.cell = cfg.hidden, cfg.cell
+        if cfg.cell == "rnn":
+            self.rnn = nn.RNN(n_in, H, nonlinearity=cfg.activation, batch_first=True)
+        else:
+            self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cfg.cell](n_in, H, batch_first=True)
+        self.act = torch.tanh if cfg.activation == "tanh" or cfg.cell != "rnn" else torch.relu
+        self.readout = nn.Linear(H, n_out)
+        self.pre: list[torch.Tensor] = []
+
+    def weights(self) -> list[nn.Parameter]:
+        return [self.rnn.weight_ih_l0, self.rnn.weight_hh_l0, self.readout.weight]
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.readout(out[:, -1])
+
+    def cell_loop(self, x, states: list | None = None):
+        """The same net as a Python loop over time: records pre-activations and h_t."""
+        r = self.rnn
+        B, T, _ = x.shape
+        H = r.hidden_size
+        h = x.new_zeros(B, H)
+        c = x.new_zeros(B, H)
+        self.pre = []
+        for t in range(T):
+            gx = F.linear(x[:, t], r.weight_ih_l0, r.bias_ih_l0)
+            gh = F.linear(h, r.weight_hh_l0, r.bias_hh_l0)
+            if self.cell == "rnn":
+                z = gx + gh
+                self.pre.append(z.detach())
+                h = self.act(z)
+            elif self.cell == "lstm":
+                i, f, g, o = (gx + gh).chunk(4, dim=1)
+                self.pre.append(torch.cat([i, f, o], dim=1).detach())
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+            else:
+                xr, xz, xn = gx.chunk(3, dim=1)
+                hr, hz, hn = gh.chunk(3, dim=1)
+                self.pre.append(torch.cat([xr + hr, xz + hz], dim=1).detach())
+                r_, zg = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                h = (1 - zg) * torch.tanh(xn + r_ * hn) + zg * h
+            if states is not None:
+                h.retain_grad()
+                states.append(h)
+        return self.readout(h)
+
+
+def _copy_init(ref: nn.Module, eng: nn.Module, s: int, cfg: RunConfig) -> None:
+    """Seed ``s`` of the engine's stacked model into the reference module."""
+    with torch.no_grad():
+        if cfg.family == "mlp":
+            for a, b in zip(ref.hidden, eng.hidden):
+                a.weight.copy_(b.weight[s])
+                a.bias.copy_(b.bias[s])
+        else:
+            ref.rnn.weight_ih_l0.copy_(eng.inp.weight[s])
+            ref.rnn.bias_ih_l0.copy_(eng.inp.bias[s])
+            ref.rnn.weight_hh_l0.copy_(eng.w_hh[s])
+            ref.rnn.bias_hh_l0.copy_(eng.b_hh[s])
+        ref.readout.weight.copy_(eng.readout.weight[s])
+        ref.readout.bias.copy_(eng.readout.bias[s])
+
+
+def _loss(task, out, y):
+    if task.kind == "classification":
+        return F.cross_entropy(out, y), (out.argmax(1) == y).float().mean()
+    err = out.squeeze(-1) - y.view(-1)
+    return err.pow(2).mean(), (err.abs() < 0.04).float().mean()
+
+
+def _saturation(act: str, z: torch.Tensor) -> float:
+    if act in ("relu", "leaky_relu"):
+        return (z <= 0).all(dim=0).float().mean().item()
+    if act == "linear":
+        return 0.0
+    return (act_slope(act, z) < 0.1 * MAX_SLOPE[act]).float().mean().item()
+
+
+def train_one(cfg: RunConfig, s: int, rows: list) -> None:
+    """Train seed index ``s`` of a variant alone, appending its metric rows."""
+    t0 = time.perf_counter()
+    task = make_task(cfg)
+    n_in, n_out = task.input_dim, task.output_dim
+    eng = build_model(cfg, n_in, n_out)  # the engine's init, for the same starting weights
+    model = (RefMLP if cfg.family == "mlp" else RefRNN)(cfg, n_in, n_out)
+    _copy_init(model, eng, s, cfg)
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    else:
+        mom = cfg.momentum if cfg.optimizer == "momentum" else 0.0
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=mom)
+    params = list(model.parameters())
+    weights = model.weights()
+    sat_act = cfg.activation if (cfg.family == "mlp" or cfg.cell == "rnn") else "sigmoid"
+    seed, name = cfg.seed + s, cfg.name
+    clip_count = clip_steps = 0
+
+    def emit(step, metric, index, value):
+        rows.append((name, seed, step, metric, index, value))
+
+    for k, (x, y) in enumerate(task.batches(cfg.steps, cfg.batch_size)):
+        final = k >= cfg.steps
+        log = final or k % cfg.log_every == 0
+        model.train()
+        if log and cfg.family == "rnn":  # per-time-step gradients on the probe batch
+            xp, yp = task.probe()
+            states: list = []
+            _loss(task, model.cell_loop(xp, states), yp)[0].backward()
+            for t, h in enumerate(states, 1):
+                emit(k, "hidden_grad_norm", t, h.grad.norm().item())
+        if log and cfg.family == "rnn":
+            out = model.cell_loop(x)  # the loop gives the pre-activations for saturation
+        else:
+            out = model(x)
+        loss, acc = _loss(task, out, y)
+        opt.zero_grad()
+        loss.backward()
+        if log:  # before clipping
+            g_norms = [w.grad.norm().item() for w in weights]
+            total = torch.nn.utils.get_total_norm([p.grad for p in params]).item()
+        clipped = False
+        if cfg.clip_value > 0:
+            clipped |= max(p.grad.abs().max().item() for p in params) > cfg.clip_value
+            torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
+        if cfg.clip_norm > 0:
+            clipped |= torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm).item() > cfg.clip_norm
+        clip_count += clipped
+        clip_steps += 1
+        if log:
+            emit(k, "loss", 0, loss.item())
+            emit(k, "accuracy", 0, acc.item())
+            with torch.no_grad():
+                model.eval()
+                vl, va = _loss(task, model(task.x_val), task.y_val)
+                model.train()
+            emit(k, "val_loss", 0, vl.item())
+            emit(k, "val_accuracy", 0, va.item())
+            for i, (w, g) in enumerate(zip(weights, g_norms), 1):
+                emit(k, "grad_norm", i, g)
+                emit(k, "grad_to_weight", i, g / w.norm().item())
+            emit(k, "grad_norm_total", 0, total)
+            emit(k, "clipped", 0, float(clipped))
+            emit(k, "clipped_share", 0, clip_count / clip_steps)
+            clip_count = clip_steps = 0
+            pre = model.pre if cfg.family == "mlp" else [torch.cat(model.pre, 0)]
+            for i, z in enumerate(pre, 1):
+                emit(k, "saturation", i, _saturation(sat_act, z))
+            emit(k, "wall_s", 0, time.perf_counter() - t0)
+        if final:
+            break
+        before = [w.detach().clone() for w in weights] if log else None
+        opt.step()
+        if before is not None:
+            for i, (w, b) in enumerate(zip(weights, before), 1):
+                emit(k, "update_ratio", i, (w.detach() - b).norm().item() / b.norm().item())
+
+
+def run_reference(comparison: Comparison) -> list:
+    """Every variant and seed, one after another; returns the metric rows."""
+    rows: list = []
+    for cfg in comparison.variants:
+        for s in range(cfg.seeds):
+            train_one(cfg, s, rows)
+    return rows
