@@ -54,6 +54,8 @@ def render_lab(family: str, title: str) -> None:
         editor.variant_editor(family)
 
     comparison, problem = _validate(d)
+    if comparison is not None:
+        st.sidebar.caption(limits.cost_line(comparison.variants))
     if problem:
         st.error(problem, icon=":material/block:")
     elif comparison is not None:

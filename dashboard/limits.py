@@ -50,6 +50,17 @@ def check(variants: list[RunConfig]) -> str | None:
         for name, cap in UI_CAPS.items():
             if getattr(cfg, name) > cap:
                 return f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows up to {cap:g} (use the CLI for more)"
+    try:  # the engine's cost model (FLOPs and peak memory), when present
+        from models.budget import check_budget
+        from models.config import Comparison
+        from models.errors import ConfigError
+    except ImportError:
+        check_budget = None
+    if check_budget is not None:
+        try:
+            check_budget(Comparison(list(variants)), defaults=True)
+        except ConfigError as e:
+            return str(e)
     total = sum(work(c) for c in variants)
     if total > MAX_WORK:
         return (
@@ -60,3 +71,14 @@ def check(variants: list[RunConfig]) -> str | None:
     if rows > MAX_METRIC_ROWS:
         return "too many metrics to keep in memory; raise the log interval or lower steps"
     return None
+
+
+def cost_line(variants: list[RunConfig]) -> str:
+    """A short cost estimate for a caption ('~12 GFLOP, ~80 MB'), or '' when unavailable."""
+    try:
+        from models.budget import estimate
+        from models.config import Comparison
+
+        return "Estimated cost: " + estimate(Comparison(list(variants))).describe()
+    except Exception:
+        return ""
