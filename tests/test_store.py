@@ -1,0 +1,251 @@
+"""The run store: round trips, periodic saves, old schemas, corrupt files, concurrent writers."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import multiprocessing as mp
+import sqlite3
+import zipfile
+
+import pandas as pd
+import pytest
+
+from models import comparison_from_dict, run_comparison
+from models.runner import METRIC_COLUMNS, RunResult
+from models.store import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
+
+SMALL = {
+    "title": "tiny, with a comma",
+    "depth": 2, "width": 8, "steps": 6, "log_every": 2, "seeds": 2,
+    "variants": [
+        {"name": 'base, "quoted" ü'},
+        {"name": "explodes", "activation": "linear", "init": "normal", "init_gain": 20, "lr": 100},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    comp = comparison_from_dict(SMALL)
+    return comp, run_comparison(comp, threads=1)
+
+
+def same_rows(a, b) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x[:5] != y[:5]:
+            return False
+        if not (x[5] == y[5] or (math.isnan(x[5]) and math.isnan(y[5]))):
+            return False
+    return True
+
+
+def test_save_list_load_export_delete_round_trip(small_run, tmp_path):
+    comp, result = small_run
+    store = RunStore(tmp_path / "runs.sqlite")
+    rid = store.save_run(comp, result, "finished", preset="tiny")
+    [row] = store.list_runs()
+    assert row["id"] == rid and row["preset"] == "tiny" and row["title"] == comp.title
+    assert row["n_variants"] == 2 and row["steps_done"] == 6 and row["total_steps"] == 6
+    assert row["variant_names"] == ['base, "quoted" ü', "explodes"]
+    assert "depth 2 × width 8" in row["settings"] and "2 seeds" in row["settings"]
+    assert row["outcome"].startswith("finished")
+    comp2, res2 = store.load_run(rid)
+    assert comp2.to_json_dict() == comp.to_json_dict()
+    assert same_rows(res2.metrics, result.metrics)  # exact floats, NaN/Inf included
+    assert res2.summary_frame().shape == result.summary_frame().shape
+    z = zipfile.ZipFile(io.BytesIO(store.export_run(rid)))
+    assert sorted(z.namelist()) == ["config.json", "metrics.csv", "summary.csv"]
+    m = pd.read_csv(z.open("metrics.csv"))
+    assert list(m.columns) == METRIC_COLUMNS and len(m) == len(result.metrics)
+    assert comparison_from_dict(json.loads(z.read("config.json"))).title == comp.title
+    assert store.delete_run(rid) and store.list_runs() == []
+    assert not store.delete_run(rid)
+    with pytest.raises(KeyError):
+        store.load_run(rid)
+    assert store.check()
+
+
+def test_diverged_variant_is_counted_in_the_outcome(small_run):
+    comp, result = small_run
+    assert any(r["diverged_step"] is not None for r in result.summary)
+    store = RunStore(":memory:")
+    store.save_run(comp, result, "stopped")
+    assert store.list_runs()[0]["outcome"] == "stopped, 1 diverged"
+
+
+def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_place():
+    comp = comparison_from_dict({"depth": 2, "width": 8, "steps": 40, "log_every": 5,
+                                 "variants": [{"name": "a"}]})  # fmt: skip
+    store = RunStore(":memory:")
+    rid = store.start_run(comp, preset="p")
+    assert store.list_runs()[0]["outcome"] == "running"
+    seen = []
+
+    def cb(p):
+        seen.append(store.save_run(comp, p.result, "running", run_id=rid))
+        return p.done_steps < 20  # stop half way, as a closed tab would
+
+    res = run_comparison(comp, callback=cb, threads=1)
+    assert set(seen) == {rid}
+    _, saved = store.load_run(rid)
+    assert len(saved.metrics) == len(res.metrics) and 0 < store.list_runs()[0]["steps_done"] < 40
+    store.save_run(comp, res, "stopped", run_id=rid)
+    [row] = store.list_runs()
+    assert row["outcome"] == "stopped" and row["preset"] == "p"  # preset kept on update
+
+
+def test_stale_running_run_shows_as_interrupted(tmp_path):
+    comp = comparison_from_dict({"variants": [{"name": "a"}]})
+    store = RunStore(tmp_path / "s.sqlite")
+    rid = store.start_run(comp)
+    store._con.execute(
+        "UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (rid,)
+    )
+    assert store.list_runs()[0]["outcome"] == "interrupted"
+
+
+def test_100k_rows_round_trip():
+    comp = comparison_from_dict({"variants": [{"name": "a"}]})
+    rows = [("a", 0, k, "grad_norm", i, k * 1e-3 + i / 7) for k in range(5000) for i in range(20)]
+    result = RunResult(comp, metrics=rows, summary=[{"variant": "a", "seed": 0}])
+    store = RunStore(":memory:")
+    rid = store.save_run(comp, result)
+    assert store.load_run(rid)[1].metrics == rows
+    assert len(encode_metrics(rows)) < 2_000_000  # compressed: ~1 MB for 100k rows
+
+
+# --- old versions, newer versions, damaged files ---------------------------------------------
+
+V1_METRICS = "variant,seed,step,metric,index,value\na,0,0,loss,0,2.3\na,0,5,loss,0,nan\nbroken\n"
+V0_CONFIG = json.dumps({"depth": 3, "width": 8, "steps": 5, "variants": [{"name": "a"}]})
+
+
+def make_v0(path):
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, created_at TEXT, config_json TEXT, "
+        "summary_json TEXT, metrics_csv TEXT)"
+    )
+    con.execute(
+        "INSERT INTO runs VALUES (1, '2024-01-01T10:00:00+00:00', ?, ?, ?)",
+        (V0_CONFIG, json.dumps([{"variant": "a", "seed": 0, "diverged_step": 5}]), V1_METRICS),
+    )
+    con.commit()
+    con.close()
+
+
+def make_v1(path):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    con.execute("INSERT INTO schema_version VALUES (1)")
+    con.execute(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, created_at TEXT, config_json TEXT, "
+        "summary_json TEXT, metrics_csv TEXT, title TEXT NOT NULL DEFAULT '', "
+        "status TEXT NOT NULL DEFAULT 'finished')"
+    )
+    con.execute(
+        "INSERT INTO runs VALUES (1, '2025-01-01T10:00:00+00:00', ?, '[]', ?, 'old one', 'stopped')",
+        (V0_CONFIG, V1_METRICS),
+    )
+    # a run whose config no longer validates: listed, but loading it is a clear error
+    con.execute(
+        "INSERT INTO runs VALUES (2, '2025-01-02T10:00:00+00:00', ?, 'junk', NULL, '', 'finished')",
+        (json.dumps({"depth": 999, "variants": [{"name": "x"}]}),),
+    )
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("make", [make_v0, make_v1])
+def test_a_store_from_an_older_version_is_migrated(make, tmp_path):
+    path = tmp_path / "old.sqlite"
+    make(path)
+    store = RunStore(path)
+    assert store.schema_version == SCHEMA_VERSION and store.check()
+    runs = {r["id"]: r for r in store.list_runs()}
+    assert runs[1]["n_variants"] == 1 and runs[1]["steps_done"] == 5 and runs[1]["total_steps"] == 5
+    assert "depth 3 × width 8" in runs[1]["settings"]
+    comp, res = store.load_run(1)
+    assert comp.variants[0].depth == 3
+    assert len(res.metrics) == 2 and math.isnan(res.metrics[1][5])  # damaged row dropped
+    if make is make_v0:
+        assert runs[1]["outcome"] == "finished, 1 diverged"
+    else:
+        assert runs[1]["outcome"] == "stopped" and runs[1]["title"] == "old one"
+        with pytest.raises(StoreError, match="run 2 cannot be read back"):
+            store.load_run(2)
+    # new runs go in beside the old ones; opening again is a no-op
+    store.save_run(comp, res, "finished")
+    store.close()
+    again = RunStore(path)
+    assert len(again.list_runs()) == (2 if make is make_v0 else 3)
+
+
+def test_a_store_from_a_newer_version_is_refused_clearly(tmp_path):
+    path = tmp_path / "new.sqlite"
+    RunStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE schema_version SET version = 99")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer version"):
+        RunStore(path)
+
+
+@pytest.mark.parametrize(
+    "content", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 5000]
+)
+def test_a_corrupt_file_gives_a_clear_error_and_memory_works_as_fallback(content, tmp_path):
+    path = tmp_path / "bad.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match="cannot be opened"):
+        open_store(path)
+    assert open_store(":memory:").list_runs() == []
+
+
+def test_location_comes_from_gfl_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("GFL_STORE", str(tmp_path / "sub" / "x.sqlite"))
+    store = open_store()
+    assert store.path.endswith("x.sqlite") and (tmp_path / "sub" / "x.sqlite").exists()
+
+
+def test_unknown_status_is_refused(small_run):
+    with pytest.raises(ValueError):
+        RunStore(":memory:").save_run(*small_run, status="exploded")
+
+
+# --- concurrency -----------------------------------------------------------------------------
+
+
+def _writer(path: str, tag: str, n: int) -> None:
+    comp = comparison_from_dict({"title": tag, "variants": [{"name": tag}]})
+    rows = [(tag, 0, k, "loss", 0, k / 3) for k in range(3000)]
+    store = RunStore(path)
+    for i in range(n):
+        rid = store.save_run(comp, RunResult(comp, metrics=rows[: 100 * (i + 1)]), "running")
+        store.save_run(comp, RunResult(comp, metrics=rows), "finished", run_id=rid)
+        store.list_runs()
+    store.close()
+
+
+def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
+    path = str(tmp_path / "shared.sqlite")
+    RunStore(path).close()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, tag, 12)) for tag in ("left", "right")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    store = RunStore(path)
+    assert store.check()
+    runs = store.list_runs()
+    assert len(runs) == 24 and {r["outcome"] for r in runs} == {"finished"}
+    for r in runs:
+        _, res = store.load_run(r["id"])
+        assert len(res.metrics) == 3000 and res.metrics[0][0] == r["title"]
