@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models import validation as V
+import models.validation as V
 
 pytestmark = pytest.mark.science
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from models import theory
-from models import validation as V
+from models.validation import mean_field as V
 
 pytestmark = pytest.mark.science
 

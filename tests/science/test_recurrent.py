@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from models import theory
-from models import validation as V
+from models.validation import recurrent as V
 
 pytestmark = pytest.mark.science
 

@@ -1,0 +1,81 @@
+"""Helpers shared by the claims: cached engine runs, metric slicing, the claim dict."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from models import theory
+from models.comparison_io import comparison_from_dict
+from models.runner import run_comparison
+
+# One intra-op thread: fixed so the numbers cannot shift with the thread count (float reduction
+# order), and on a shared 2-core machine single-threaded runs were up to 10x faster under load.
+THREADS = 1
+
+Claim = dict[str, Any]
+
+
+@lru_cache(maxsize=16)
+def _run_cached(config_json: str):
+    result = run_comparison(comparison_from_dict(json.loads(config_json)), threads=THREADS)
+    return result.metrics_frame(), result.summary_frame()
+
+
+def run_frames(config: dict[str, Any]):
+    """(metrics frame, summary frame) of a comparison config dict; cached per process."""
+    return _run_cached(json.dumps(config, sort_keys=True))
+
+
+def per_layer(frame, metric: str, variant: str, step: int = 0) -> np.ndarray:
+    """Values of a per-layer metric at one step: array (layers, seeds), layer index 1 first."""
+    m = frame[(frame.metric == metric) & (frame.variant == variant) & (frame.step == step)]
+    return m.pivot(index="index", columns="seed", values="value").sort_index().to_numpy()
+
+
+def series(frame, metric: str, variant: str, seed: int | None = None) -> dict[int, float]:
+    """{step: value} of a scalar metric (index 0) for one variant, averaged over seeds."""
+    m = frame[(frame.metric == metric) & (frame.variant == variant)]
+    if seed is not None:
+        m = m[m.seed == seed]
+    return {int(k): float(v) for k, v in m.groupby("step")["value"].mean().items()}
+
+
+def geo_mean(x: np.ndarray) -> float:
+    """Geometric mean: the average per-layer factor of a product over layers."""
+    return float(np.exp(np.mean(np.log(np.asarray(x, dtype=float)))))
+
+
+def is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def make_claim(
+    cid: str, claim: str, source: str, expected: str, measured: str, passed: bool
+) -> Claim:
+    return {
+        "id": cid,
+        "claim": claim,
+        "source": source,
+        "expected": expected,
+        "measured": measured,
+        "passed": bool(passed),
+    }
+
+
+def theory_delta_factors(
+    activation: str, sigma_w2: float, sigma_b2: float, depth: int, q1: float
+) -> np.ndarray:
+    """Mean-field Var(δ_l)/Var(δ_{l+1}) = σ_w² E[φ'(√q^l z)²] for hidden layers l = 1..depth−1.
+
+    q1 is the first hidden layer's pre-activation variance (its fan-in differs from the rest).
+    """
+    q = [q1]
+    for _ in range(depth - 2):
+        q.append(float(theory.length_map(activation, sigma_w2, sigma_b2, q[-1])))
+    e = theory.gaussian_expectation(lambda x: theory.dphi(activation, x) ** 2, np.array(q))
+    return sigma_w2 * np.asarray(e, dtype=float)
