@@ -151,11 +151,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         )
     with c2:
         chart(tradeoffs.benefit_cost_figure(table, colors, regression), f"{family}_scatter")
-        st.caption(
-            "Up is better"
-            + (" (lower loss is better here)" if regression else "")
-            + "; right costs more time per step. ✕ = diverged."
-        )
+        st.caption("Up is better, right costs more time per step; ✕ = diverged.")
     downloads(family, comparison, result)
 
 

@@ -124,5 +124,5 @@ def test_claims_missing_or_malformed_gives_none(tmp_path):
                                              "expected": "1", "measured": "1.1", "passed": True}]}  # fmt: skip
     (tmp_path / "good.json").write_text(json.dumps(good))
     table = load_claims(tmp_path / "good.json")
-    assert list(table.columns) == ["id", "claim", "source", "expected", "measured", "passed"]
+    assert list(table.columns) == ["id", "passed", "claim", "expected", "measured", "source"]
     assert table.attrs["generated"] == "now"

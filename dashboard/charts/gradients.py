@@ -84,7 +84,10 @@ def profile_figure(
     if theory:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="dashed: mean-field theory",
                                  line={"color": "#777", "dash": "dash"}, legendrank=999))  # fmt: skip
-    return base_layout(fig, f"{title} at step {at}", x_title, y_title, log_y)
+    fig = base_layout(fig, f"{title} at step {at}", x_title, y_title, log_y)
+    if rows["index"].nunique() <= 12:  # a few layers: whole numbers only
+        fig.update_xaxes(dtick=1)
+    return fig
 
 
 def heatmap_figure(

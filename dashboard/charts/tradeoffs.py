@@ -108,4 +108,6 @@ def benefit_cost_figure(
     fig = base_layout(fig, "Benefit against cost", "milliseconds per step (all seeds)", ycol,
                       log_y=regression)  # fmt: skip
     fig.update_layout(showlegend=False)
+    if regression:  # lower loss is better: flip the axis so up means better on every task
+        fig.update_yaxes(autorange="reversed", title_text=f"{ycol} (flipped: up is better)")
     return fig

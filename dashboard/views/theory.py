@@ -106,7 +106,17 @@ def claims_section() -> None:
             "(`python scripts/science_table.py`)."
         )
         return
-    st.dataframe(claims, hide_index=True, width="stretch", key="theory_claims")
+    st.dataframe(
+        claims,
+        hide_index=True,
+        width="stretch",
+        key="theory_claims",
+        height=36 * (len(claims) + 1) + 4,  # every claim visible, no inner scroll
+        column_config={
+            "passed": st.column_config.CheckboxColumn("passed", width="small"),
+            "claim": st.column_config.TextColumn("claim", width="large"),
+        },
+    )
     if claims.attrs.get("generated"):
         st.caption(f"Generated {claims.attrs['generated']}.")
 
