@@ -112,8 +112,8 @@ def _preview(family: str, comparison: Comparison | None) -> None:
     )
     if comparison is None:
         return
-    zero = Comparison([_at_init(v) for v in comparison.variants], comparison.title)
-    key = "preview:" + config_key(zero)
+    zero = training.at_init(comparison)
+    key = training.preview_key(comparison)
     res = RESULTS.get(key)
     if res is None:
         with st.spinner("Measuring the gradients at initialisation…"):
@@ -132,9 +132,3 @@ def _preview(family: str, comparison: Comparison | None) -> None:
         "Log scale: each gridline is 10×. A line that drops towards the left means the "
         "early layers (or time steps) barely get any gradient: they cannot learn."
     )
-
-
-def _at_init(cfg):
-    import dataclasses
-
-    return dataclasses.replace(cfg, steps=0)

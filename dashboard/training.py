@@ -7,6 +7,7 @@ run promotes it to the shown result (marked stopped) instead of throwing it away
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -21,6 +22,17 @@ from models.query_codec import config_key
 from models.runner import RunResult
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
+
+
+def at_init(comparison: Comparison) -> Comparison:
+    """The same comparison with steps = 0: only the measurements at initialisation."""
+    return Comparison([dataclasses.replace(v, steps=0) for v in comparison.variants],
+                      comparison.title)  # fmt: skip
+
+
+def preview_key(comparison: Comparison) -> str:
+    """Cache key of the at-initialisation run of ``comparison``."""
+    return "preview:" + config_key(at_init(comparison))
 
 
 def running_key(family: str) -> str:
@@ -69,18 +81,7 @@ def train(family: str, comparison: Comparison) -> bool:
     state = {"last": -math.inf, "draws": 0}
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
-    def callback(p) -> None:
-        run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
-        run["done"], run["total"] = p.done_steps, p.total_steps
-        bar.progress(
-            min(1.0, p.fraction),
-            text=f"Training: {p.done_steps} / {p.total_steps} steps · {_fmt_s(p.eta_s)}",
-        )
-        now = time.perf_counter()
-        if now - state["last"] < REDRAW_S:
-            return
-        state["last"], state["draws"] = now, state["draws"] + 1
-        frame = run["result"].metrics_frame()
+    def draw(frame) -> None:
         last = int(frame["step"].max()) if not frame.empty else 0
         n = state["draws"]
         ph_grad.plotly_chart(gradients.profile_figure(
@@ -92,6 +93,25 @@ def train(family: str, comparison: Comparison) -> bool:
         ph_loss.plotly_chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
                                                   "loss", log_y=family == "rnn"),
                              config=CHART_CONFIG, key=f"{family}_live_loss_{n}")  # fmt: skip
+
+    # Step 0 is known before training starts when the page's preview measured it (same seeds,
+    # same first batch): draw it at once, so the first chart does not wait for the first chunk.
+    preview = RESULTS.get(preview_key(comparison))
+    if preview is not None and preview.metrics:
+        draw(preview.metrics_frame())
+
+    def callback(p) -> None:
+        run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
+        run["done"], run["total"] = p.done_steps, p.total_steps
+        bar.progress(
+            min(1.0, p.fraction),
+            text=f"Training: {p.done_steps} / {p.total_steps} steps · {_fmt_s(p.eta_s)}",
+        )
+        now = time.perf_counter()
+        if now - state["last"] < REDRAW_S:
+            return
+        state["last"], state["draws"] = now, state["draws"] + 1
+        draw(run["result"].metrics_frame())
 
     result = run_comparison(comparison, callback=callback)
     st.session_state.pop(running_key(family), None)
