@@ -60,7 +60,9 @@ def save(
 class RunSaver:
     """Saves one training run: ``tick`` from the progress callback, ``finish`` at the end."""
 
-    def __init__(self, comparison: Comparison, preset: str | None = None, every_s: float = SAVE_EVERY_S):
+    def __init__(
+        self, comparison: Comparison, preset: str | None = None, every_s: float = SAVE_EVERY_S
+    ):
         self.comparison, self.preset, self.every_s = comparison, preset, every_s
         self.run_id: int | None = None
         self._last = time.monotonic()  # the first periodic save comes after every_s

@@ -1,0 +1,148 @@
+"""The Runs page through AppTest, on a temporary store seeded via GFL_STORE."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from models import comparison_from_dict, run_comparison
+from models.store import RunStore
+
+MLP = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 6, "log_every": 2,
+       "variants": [{"name": "sigmoid"}, {"name": "relu", "activation": "relu"}]}  # fmt: skip
+RNN = {"title": "tiny rnn", "family": "rnn", "task": "adding", "seq_len": 8, "hidden": 6,
+       "steps": 4, "log_every": 2, "variants": [{"name": "lstm", "cell": "lstm"}]}  # fmt: skip
+
+
+def _script():
+    from dashboard.runs_page import runs_page
+
+    runs_page()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    out = {}
+    for key, cfg in (("mlp", MLP), ("rnn", RNN)):
+        comp = comparison_from_dict(cfg)
+        out[key] = (comp, run_comparison(comp, threads=1))
+    return out
+
+
+@pytest.fixture
+def store_path(tmp_path, monkeypatch, trained):
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("GFL_STORE", str(path))
+    store = RunStore(path)
+    store.save_run(*trained["mlp"], "finished", preset="tiny-mlp")
+    store.save_run(*trained["rnn"], "stopped")
+    store.close()
+    return path
+
+
+def app() -> AppTest:
+    return AppTest.from_function(_script, default_timeout=60).run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def charts(at: AppTest) -> dict[str, list[str]]:
+    """Trace names of every chart by title."""
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        title = spec["layout"].get("title", {}).get("text", "")
+        out[title.split(" at step")[0]] = [t.get("name", "") for t in spec["data"]]
+    return out
+
+
+def test_lists_runs_newest_first_with_settings_and_outcome(store_path):
+    at = app()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table["run"]) == [2, 1]
+    assert list(table["outcome"]) == ["stopped", "finished"]
+    assert table["preset / title"].tolist() == ["tiny rnn", "tiny-mlp"]
+    assert "depth 3 × width 8" in table["settings"].iloc[1]
+    assert table["steps"].tolist() == ["4 / 4", "6 / 6"]
+
+
+def test_overlay_draws_the_chosen_runs_together(store_path):
+    at = app()
+    ok(at)
+    assert at.multiselect(key="runs_overlay").value == [2]
+    at.multiselect(key="runs_overlay").set_value([1, 2]).run()
+    ok(at)
+    loss = [n for n in charts(at)["Loss"] if not n.endswith("band")]
+    assert {"#1 sigmoid", "#1 relu", "#2 lstm"} <= {n.split(" (")[0] for n in loss}
+    assert not any("Gradient" in t for t in charts(at))  # mixed families: no shared profile
+    at.multiselect(key="runs_overlay").set_value([1]).run()
+    ok(at)
+    profile = [t for t in charts(at) if t.startswith("Gradient per layer")]
+    assert profile and {"#1 sigmoid", "#1 relu"} <= set(charts(at)[profile[0]])
+
+
+def test_open_full_view_and_export(store_path):
+    at = app()
+    at.selectbox(key="runs_pick").set_value(1).run()
+    at.button(key="runs_open_btn").click().run()
+    ok(at)
+    assert "Trade-offs" in [h.value for h in at.subheader]
+    assert any(
+        t.startswith("Gradient norm per layer") or t.startswith("Gradient") for t in charts(at)
+    )
+
+
+def test_delete_removes_the_run_for_good(store_path):
+    at = app()
+    at.selectbox(key="runs_pick").set_value(1).run()
+    at.button(key="runs_delete").click().run()
+    ok(at)
+    assert list(at.dataframe[0].value["run"]) == [2]
+    assert any("Run #1 deleted" in s.value for s in at.success)
+    assert [r["id"] for r in RunStore(store_path).list_runs()] == [2]
+
+
+def test_empty_store_says_how_to_get_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("GFL_STORE", str(tmp_path / "empty.sqlite"))
+    at = app()
+    ok(at)
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_corrupt_store_falls_back_to_memory_with_a_notice(tmp_path, monkeypatch):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"not a database at all" * 50)
+    monkeypatch.setenv("GFL_STORE", str(bad))
+    at = app()
+    ok(at)
+    assert any("in memory" in w.value for w in at.warning)
+
+
+def test_run_saver_keeps_a_run_cut_short(tmp_path, monkeypatch, trained):
+    from dashboard import runs_store
+
+    monkeypatch.setenv("GFL_STORE", str(tmp_path / "s.sqlite"))
+    comp, _ = trained["mlp"]
+    saver = runs_store.RunSaver(comp, preset="tiny-mlp", every_s=0.0)
+    seen = []
+
+    def cb(p):
+        seen.append(saver.tick(p))
+        return p.done_steps < 6
+
+    result = run_comparison(comp, callback=cb, threads=1)
+    assert seen and seen[0] is not None and set(seen) == {seen[0]}
+    store, notice = runs_store.get_store()
+    assert notice is None and store.list_runs()[0]["outcome"] == "running"
+    assert (
+        runs_store.save_interrupted({"comparison": comp, "result": result, "saver": saver})
+        == seen[0]
+    )
+    [row] = store.list_runs()
+    assert row["outcome"] == "stopped" and row["preset"] == "tiny-mlp" and row["steps_done"] > 0
