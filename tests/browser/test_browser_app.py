@@ -121,6 +121,7 @@ def test_train_small_preset(page, server):
     page.goto(f"{server}/?preset=deep-mlp&steps=40&seeds=1")
     page.get_by_role("heading", name="Deep networks").first.wait_for()
     _settle(page)
+    _charts(page, 1)  # the gradient at initialisation, before any training
     _no_errors(page)
     page.screenshot(path=str(ARTIFACTS / "landing_before_train.png"), full_page=False)
     page.get_by_role("button", name="Train", exact=True).click()
