@@ -288,3 +288,25 @@ def test_steps_zero_preview_matches_at_init():
     t = [t for t in spec["data"] if t.get("meta", {}).get("variant") == "residual"][0]
     e = frame[(frame.metric == "grad_norm") & (frame.variant == "residual")].sort_values("index")
     np.testing.assert_allclose(arr(t["y"]), e["value"], rtol=1e-6)
+
+
+def test_a_diverged_variant_is_shown_as_diverged():
+    comp = comparison_from_dict({
+        "title": "boom", "depth": 6, "width": 32, "steps": 10, "seeds": 1, "log_every": 2,
+        "variants": [{"name": "ok"},
+                     {"name": "boom", "activation": "relu", "init": "he", "init_gain": 3.0,
+                      "lr": 100.0}],
+    })  # fmt: skip
+    from models.query_codec import encode
+
+    at = new_app(**encode(comp))
+    at.button(key="mlp_train").click().run()
+    ok(at)
+    figs = charts(at)
+    marks = [t for t in figs["Loss"]["data"] if t.get("meta", {}).get("diverged") is not None]
+    assert len(marks) == 1 and marks[0]["meta"]["variant"] == "boom"
+    table = at.dataframe[0].value.set_index("variant")
+    assert table.loc["boom", "diverged at"] == marks[0]["meta"]["diverged"]
+    assert "diverged" in table.loc["boom", "note"]
+    scatter = [t for t in figs["Benefit against cost"]["data"] if t["meta"]["variant"] == "boom"]
+    assert scatter and scatter[0]["marker"]["symbol"] == "x"
