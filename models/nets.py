@@ -98,6 +98,19 @@ class RecurrentNet(nn.Module):
         """Whether training goes faster through PyTorch's fused kernel than the loop."""
         return self.cell != "rnn" and self.w_hh.shape[0] * self.H <= FUSE_MAX_UNITS
 
+    def infer(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Forward without gradients through PyTorch's fused kernels (one call per seed, or one
+        block-diagonal call for small stacks); None where there is no kernel (sigmoid RNN)."""
+        if self.cell == "rnn" and self.act not in (torch.tanh, torch.relu):
+            return None
+        with torch.no_grad():
+            if self.can_fuse:  # small LSTM/GRU stacks: one block-diagonal call is quicker
+                return self.fused_forward(x)
+            S, H = self.w_hh.shape[0], self.H
+            w_ih, b_ih, w_hh, b_hh = self.inp.weight, self.inp.bias, self.w_hh, self.b_hh
+            h = [self._kernel(x, [w_ih[s], w_hh[s], b_ih[s], b_hh[s]], H)[:, -1] for s in range(S)]
+            return self.readout(torch.stack(h))  # (S, B, n_out)
+
     def _kernel(self, x: torch.Tensor, params: list[torch.Tensor], units: int) -> torch.Tensor:
         """PyTorch's own recurrent kernel (the loop over time in C++): (B, T, units) outputs."""
         h0 = x.new_zeros(1, x.shape[0], units)
