@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from models.config import make_config
-from models.nets import build_model
 from models.tasks import make_task
 from models.validation.common import (
     Claim,
+    build,
     geo_mean,
     make_claim,
     run_frames,
@@ -47,7 +47,7 @@ def backprop_profile(
          "activation": activation, "init": init, "seeds": seeds}
     )  # fmt: skip
     task = make_task(cfg)
-    model = build_model(cfg, task.input_dim, task.output_dim)
+    model = build(cfg, task.input_dim, task.output_dim)
     pre: list[torch.Tensor] = []
     # The engine's record list holds detached copies; hooks keep the pre-activations in the graph.
     hooks = [lin.register_forward_hook(lambda _m, _i, out: pre.append(out)) for lin in model.hidden]
@@ -181,7 +181,7 @@ def activation_second_moments(init: str, activation: str = "relu") -> np.ndarray
          "activation": activation, "init": init, "seeds": HE_SEEDS}
     )  # fmt: skip
     task = make_task(cfg)
-    model = build_model(cfg, task.input_dim, task.output_dim)
+    model = build(cfg, task.input_dim, task.output_dim)
     record: list[torch.Tensor] = []
     with torch.no_grad():
         model(task.x_train[:HE_BATCH], record=record)  # record: depth × (S, B, width)

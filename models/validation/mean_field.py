@@ -23,7 +23,8 @@ from models.validation.common import (
 # --------------------------------------------------------------------------------------------
 
 MF_SIGMA_B2 = 0.05
-MF_GRID = (1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5)  # σ_w²: ordered … chaotic
+# σ_w²: ordered … chaotic; denser around the edge of chaos (1.76), where the crossing is read
+MF_GRID = (1.0, 1.5, 1.75, 2.0, 2.5)
 MF_ORDERED, MF_CHAOTIC = 1.0, 2.5
 MF_DEPTH, MF_WIDTH, MF_SEEDS = 24, 256, 16
 # Per-layer factors from 8–16 seeds × width 256 scatter by 1–2% around theory (seen across widths

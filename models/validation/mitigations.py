@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from models.config import make_config
-from models.nets import build_model
 from models.validation.common import (
     Claim,
+    build,
     make_claim,
     per_layer,
     run_frames,
@@ -114,7 +114,7 @@ def measure_linear_isometry() -> dict[str, Any]:
             {"family": "mlp", "task": "digits", "depth": PEN_DEPTH, "width": PEN_WIDTH,
              "activation": "linear", "init": init, "init_gain": 1.0, "seeds": PEN_SEEDS}
         )  # fmt: skip
-        model = build_model(cfg, 64, 10)
+        model = build(cfg, 64, 10)
         # linear hidden layers: the Jacobian from h_1 to z_depth is the product of the square
         # weight matrices 2..depth (layer 1 maps the 64 inputs and is not square).
         ws = [w.detach().double() for w in model.weight_layers()[1:PEN_DEPTH]]  # each (S, W, W)

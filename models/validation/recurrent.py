@@ -10,10 +10,10 @@ import torch
 
 from models import theory
 from models.config import make_config
-from models.nets import build_model
 from models.tasks import make_task
 from models.validation.common import (
     Claim,
+    build,
     is_missing,
     make_claim,
     per_layer,
@@ -38,7 +38,7 @@ def measure_rnn_jacobian_bound() -> dict[str, Any]:
          "spectral_radius": PASCANU_RADIUS, "seeds": PASCANU_SEEDS}
     )  # fmt: skip
     task = make_task(cfg)
-    model = build_model(cfg, task.input_dim, task.output_dim)
+    model = build(cfg, task.input_dim, task.output_dim)
     x, _ = task.probe()
     x = x[:1]  # one sequence: the Jacobian is per example
     states: list[torch.Tensor] = []
