@@ -310,3 +310,19 @@ def test_a_diverged_variant_is_shown_as_diverged():
     assert "diverged" in table.loc["boom", "note"]
     scatter = [t for t in figs["Benefit against cost"]["data"] if t["meta"]["variant"] == "boom"]
     assert scatter and scatter[0]["marker"]["symbol"] == "x"
+
+
+def test_toy_settings_live_in_the_url_and_survive_a_page_visit():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params.clear()  # as a browser opening /toy?w=3&T=bad
+    at.query_params["w"] = "3"
+    at.query_params["T"] = "bad"
+    at.switch_page("views/toy.py").run()
+    ok(at)
+    assert at.slider(key="toy_w").value == 3.0 and at.slider(key="toy_T").value == 50
+    assert any("T" in w.value for w in at.warning)
+    at.slider(key="toy_b").set_value(-2.0).run()
+    assert at.query_params["b"] in ("-2", ["-2"])
+    at.switch_page("views/theory.py").run()
+    at.switch_page("views/toy.py").run()
+    assert at.slider(key="toy_b").value == -2.0 and at.slider(key="toy_w").value == 3.0

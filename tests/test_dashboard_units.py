@@ -126,3 +126,16 @@ def test_claims_missing_or_malformed_gives_none(tmp_path):
     table = load_claims(tmp_path / "good.json")
     assert list(table.columns) == ["id", "passed", "claim", "expected", "measured", "source"]
     assert table.attrs["generated"] == "now"
+
+
+def test_toy_params_parse_and_encode():
+    from dashboard import toy_params
+
+    values, notices = toy_params.parse({"w": "2.5", "T": "20", "activation": "tanh"})
+    assert (values["w"], values["T"], values["activation"], notices) == (2.5, 20, "tanh", [])
+    assert toy_params.encode(values) == {"w": "2.5", "T": "20", "activation": "tanh"}
+    assert toy_params.encode(toy_params.DEFAULTS) == {}
+    values, notices = toy_params.parse(
+        {"w": "nan", "T": "2.5", "b": "99", "activation": "x", "z": 1}
+    )
+    assert values == toy_params.DEFAULTS and len(notices) == 5

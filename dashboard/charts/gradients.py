@@ -82,7 +82,7 @@ def profile_figure(
     if not fig.data:
         return empty_figure(f"nothing recorded at step {at}")
     if theory:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="dashed: mean-field theory",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="dashed: mean-field theory (at init)",
                                  line={"color": "#777", "dash": "dash"}, legendrank=999))  # fmt: skip
     fig = base_layout(fig, f"{title} at step {at}", x_title, y_title, log_y)
     if rows["index"].nunique() <= 12:  # a few layers: whole numbers only

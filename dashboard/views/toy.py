@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from dashboard import toy_params
 from dashboard.charts.toy import b_grid, jacobian_figure, wall_figure
 from dashboard.results_view import CHART_CONFIG
 from models import theory
 
-TOY_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+TOY_ACTIVATIONS = toy_params.ACTIVATIONS
 
 
 def render() -> None:
@@ -19,13 +20,25 @@ def render() -> None:
         "$T$ steps multiplies $T$ factors $w\\,\\sigma'(x_{t-1})$. With $|\\sigma'| \\le \\gamma$ "
         "the product is at most $(|w|\\gamma)^T$: below $|w| = 1/\\gamma$ it **must** vanish."
     )
+    if "toy_values" not in st.session_state:  # first visit: settings from the address
+        values, notices = toy_params.parse(st.query_params.to_dict())
+        st.session_state["toy_values"] = values
+        for n in notices:
+            st.warning(f"Ignored from the address: {n}", icon=":material/warning:")
+    kept = st.session_state["toy_values"]  # survives visits to other pages; widget state does not
+    for k, v in kept.items():
+        st.session_state.setdefault(f"toy_{k}", v)
     with st.sidebar:
         st.subheader("Toy settings")
         act = st.selectbox("Activation σ", TOY_ACTIVATIONS, key="toy_activation")
-        w = st.slider("w (recurrent weight)", -10.0, 10.0, 5.0, 0.1, key="toy_w")
-        b = st.slider("b (bias)", -6.0, 3.0, -1.0, 0.01, key="toy_b")
-        T = st.slider("T (time steps)", 1, 200, 50, key="toy_T")
-        x0 = st.slider("x₀ (start)", -2.0, 2.0, 0.5, 0.05, key="toy_x0")
+        w = st.slider("w (recurrent weight)", -10.0, 10.0, step=0.1, key="toy_w")
+        b = st.slider("b (bias)", -6.0, 3.0, step=0.01, key="toy_b")
+        T = st.slider("T (time steps)", 1, 200, key="toy_T")
+        x0 = st.slider("x₀ (start)", -2.0, 2.0, step=0.05, key="toy_x0")
+    kept.update({"activation": act, "w": w, "b": b, "T": T, "x0": x0})
+    wanted = toy_params.encode(kept)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
     gamma = theory.max_slope(act)
     t = np.arange(1, T + 1)
     with np.errstate(all="ignore"):
