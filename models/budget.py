@@ -225,7 +225,7 @@ def check_budget(
     biggest = max(est.variants, key=lambda v: v.flops)
     if cap_g is not None and est.gflop > cap_g:
         raise ConfigError(
-            f"this run needs ~{_num(est.gflop)} GFLOP, over the cap of {_num(cap_g)} "
+            f"this run needs ~{_num(est.gflop)} GFLOP, over the cap of {_num(cap_g)} GFLOP "
             f"(largest: '{biggest.name}', ~{_num(biggest.flops / 1e9)} GFLOP); lower steps, "
             "seeds, depth/width or seq_len/hidden, batch size or the number of variants, "
             "or raise the cap with GFL_MAX_GFLOP"

@@ -109,7 +109,7 @@ def test_caps_come_from_arguments_then_environment_then_defaults(monkeypatch):
         monkeypatch.setenv("GFL_MAX_GFLOP", "lots")
         resolve_caps()
     monkeypatch.setenv("GFL_MAX_GFLOP", "1")
-    with pytest.raises(ConfigError, match="over the cap of 1"):
+    with pytest.raises(ConfigError, match="over the cap of 1 GFLOP"):
         check_budget(load_preset("deep-mlp"))
 
 
@@ -181,3 +181,18 @@ def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, l
     m = measure(big)
     assert m["peak"] < 1 * GB, f"{key}={big[key]}: peak {m['peak'] / 2**20:.0f} MB"
     assert m["peak"] - m["base"] <= m["est"] * 1.1
+
+
+CLI_WIRED = "check_budget" in (ROOT / "models" / "cli.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not CLI_WIRED, reason="models/cli.py does not call check_budget yet")
+def test_cli_applies_caps_only_when_the_environment_sets_them(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GFL_MAX_GFLOP": "1"}
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "models", "run", "--preset", "deep-mlp", "--out", str(out)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.startswith("error: this run needs") and "GFL_MAX_GFLOP" in proc.stderr
