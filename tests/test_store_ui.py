@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -146,3 +147,24 @@ def test_run_saver_keeps_a_run_cut_short(tmp_path, monkeypatch, trained):
     )
     [row] = store.list_runs()
     assert row["outcome"] == "stopped" and row["preset"] == "tiny-mlp" and row["steps_done"] > 0
+
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+WIRED = "runs_view.py" in APP.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not WIRED, reason="dashboard/app.py does not list the Runs page yet")
+def test_a_run_trained_in_the_app_is_kept_and_listed(tmp_path, monkeypatch):
+    monkeypatch.setenv("GFL_STORE", str(tmp_path / "app.sqlite"))
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.query_params["preset"] = "deep-mlp"
+    at.query_params["steps"] = "7"  # a config nobody else trains: no result cache hit
+    at.query_params["seeds"] = "1"
+    at.run()
+    at.button(key="mlp_train").click().run()
+    ok(at)
+    [run] = RunStore(tmp_path / "app.sqlite").list_runs()
+    assert run["outcome"] == "finished" and run["steps_done"] == 7 and run["n_variants"] == 6
+    at.switch_page("runs_view.py").run()
+    ok(at)
+    assert list(at.dataframe[0].value["run"]) == [run["id"]]
