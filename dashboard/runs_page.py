@@ -23,22 +23,27 @@ def _label(run: dict) -> str:
     return f"#{run['id']} · {_when(run['created_at'])} · {name[:50]}"
 
 
+def _short(text: str, n: int = 48) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def runs_table(runs: list[dict]) -> pd.DataFrame:
-    """The listing shown on the page: one row per run."""
+    """The listing shown on the page: one row per run, what matters most on the left."""
+    columns = ["run", "when (UTC)", "outcome", "steps", "preset / title", "settings", "variants"]
     return pd.DataFrame(
         [
             {
                 "run": r["id"],
                 "when (UTC)": _when(r["created_at"]),
-                "preset / title": r.get("preset") or r.get("title") or "custom",
+                "outcome": r["outcome"],
+                "steps": f"{r['steps_done']} / {r['total_steps']}",
+                "preset / title": _short(r.get("preset") or r.get("title") or "custom"),
                 "settings": r["settings"],
                 "variants": ", ".join(r["variant_names"]),
-                "steps": f"{r['steps_done']} / {r['total_steps']}",
-                "outcome": r["outcome"],
             }
             for r in runs
         ],
-        columns=["run", "when (UTC)", "preset / title", "settings", "variants", "steps", "outcome"],
+        columns=columns,
     )
 
 
