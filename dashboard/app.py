@@ -41,6 +41,7 @@ PAGES = [
     ),
     st.Page("views/toy.py", title="The toy model", icon=":material/science:", url_path="toy"),
     st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
+    st.Page("runs_view.py", title="Runs", icon=":material/history:", url_path="runs"),
 ]
 
 # Streamlit's default top padding pushes the first chart below the fold on a laptop screen.

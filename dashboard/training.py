@@ -13,12 +13,13 @@ import time
 
 import streamlit as st
 
+from dashboard import runs_store
 from dashboard.cache import RESULTS
 from dashboard.charts import curves, gradients
 from dashboard.results_view import CHART_CONFIG, colors_of
 from models import run_comparison
 from models.config import Comparison
-from models.query_codec import config_key
+from models.query_codec import config_key, matching_preset
 from models.runner import RunResult
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
@@ -49,6 +50,7 @@ def recover_interrupted(family: str) -> None:
     if run and run.get("result") is not None and run["result"].metrics:
         res: RunResult = run["result"]
         res.stopped = True
+        runs_store.save_interrupted(run)  # the run store keeps what it trained
         st.session_state[result_key(family)] = {
             "key": run["key"], "comparison": run["comparison"], "result": res,
             "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
@@ -70,7 +72,9 @@ def train(family: str, comparison: Comparison) -> bool:
             "key": key, "comparison": comparison, "result": hit, "stopped": False,
         }  # fmt: skip
         return True
-    run = {"key": key, "comparison": comparison, "result": None, "done": 0, "total": 0}
+    saver = runs_store.RunSaver(comparison, matching_preset(comparison))
+    run = {"key": key, "comparison": comparison, "result": None, "done": 0, "total": 0,
+           "saver": saver}  # fmt: skip
     st.session_state[running_key(family)] = run
     colors = colors_of(comparison)
     bar = st.progress(0.0, text="Building the models…")
@@ -103,6 +107,7 @@ def train(family: str, comparison: Comparison) -> bool:
     def callback(p) -> None:
         run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
         run["done"], run["total"] = p.done_steps, p.total_steps
+        saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
         bar.progress(
             min(1.0, p.fraction),
             text=f"Training: {p.done_steps} / {p.total_steps} steps · {_fmt_s(p.eta_s)}",
@@ -114,6 +119,7 @@ def train(family: str, comparison: Comparison) -> bool:
         draw(run["result"].metrics_frame())
 
     result = run_comparison(comparison, callback=callback)
+    saver.finish(result)
     st.session_state.pop(running_key(family), None)
     bar.empty()
     holder.empty()
