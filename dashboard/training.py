@@ -7,8 +7,11 @@ run promotes it to the shown result (marked stopped) instead of throwing it away
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
+import threading
 import time
 
 import streamlit as st
@@ -23,6 +26,22 @@ from models.query_codec import config_key, matching_preset
 from models.runner import RunResult
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
+
+
+# Runs train one at a time per server (GFL_CONCURRENT_RUNS overrides): on a shared 2-core host
+# a second user's run waits its turn instead of halving everyone's speed and doubling memory.
+_SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("GFL_CONCURRENT_RUNS", "1") or 1)))
+
+
+@contextlib.contextmanager
+def _train_slot(bar):
+    """Hold a training slot; while waiting, say so (a Stop click still interrupts the wait)."""
+    while not _SLOTS.acquire(timeout=0.5):
+        bar.progress(0.0, text="Queued: another run is training on this server…")
+    try:
+        yield
+    finally:
+        _SLOTS.release()
 
 
 def at_init(comparison: Comparison) -> Comparison:
@@ -118,7 +137,8 @@ def train(family: str, comparison: Comparison) -> bool:
         state["last"], state["draws"] = now, state["draws"] + 1
         draw(run["result"].metrics_frame())
 
-    result = run_comparison(comparison, callback=callback)
+    with _train_slot(bar):
+        result = run_comparison(comparison, callback=callback)
     saver.finish(result)
     st.session_state.pop(running_key(family), None)
     bar.empty()

@@ -139,3 +139,17 @@ def test_toy_params_parse_and_encode():
         {"w": "nan", "T": "2.5", "b": "99", "activation": "x", "z": 1}
     )
     assert values == toy_params.DEFAULTS and len(notices) == 5
+
+
+def test_training_slots_are_released_even_when_interrupted():
+    from dashboard import training
+
+    class Bar:
+        def progress(self, *a, **k):
+            pass
+
+    with pytest.raises(RuntimeError):
+        with training._train_slot(Bar()):
+            raise RuntimeError("a Stop click raises inside the callback")
+    with training._train_slot(Bar()):  # the slot is free again
+        pass
