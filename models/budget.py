@@ -37,7 +37,7 @@ PROBE = 32  # probe batch for per-time-step gradients (models.tasks.PROBE_SIZE)
 # measured peaks were up to 1.2x the tensor count below (allocator slack, temporaries)
 SAFETY = 1.25
 # float32 tensors per hidden unit kept for backward, per example (see _mlp_bytes / _rnn_bytes)
-MLP_SAVED = {"none": 4, "layer": 7, "batch": 7}
+MLP_SAVED = {"none": 7, "layer": 10, "batch": 10}
 RNN_SAVED = {"rnn": 6, "lstm": 16, "gru": 16}
 RNN_ELEMWISE = {"rnn": 6, "lstm": 30, "gru": 30}  # element-wise FLOPs per hidden unit per t
 RNN_OPS = {"rnn": 4, "lstm": 14, "gru": 18}  # kernels per time step in the forward pass
@@ -127,7 +127,7 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
     rows = _rows(cfg, layers=D + 1, sat=D)
-    transient = int(SAFETY * BYTES * max(train, val))
+    transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, weights)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
 
@@ -160,13 +160,20 @@ def _rnn(cfg: RunConfig) -> VariantCost:
     probe = S * PROBE * T * (G * H + RNN_SAVED[cfg.cell] * H + n_in)
     persistent = _model_bytes(cfg, params)
     rows = _rows(cfg, layers=3, sat=1, hidden_t=T)
-    transient = int(SAFETY * BYTES * max(train, val, probe))
+    transient = int(SAFETY * BYTES * max(train, val, probe, _log_floats(cfg, params)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
 
 def _model_bytes(cfg: RunConfig, params: int) -> int:
-    # params + grads + optimizer state + the pre-update copy used for update ratios
-    return BYTES * cfg.seeds * params * (3 + OPT_STATE[cfg.optimizer])
+    # params + grads + optimizer state
+    return BYTES * cfg.seeds * params * (2 + OPT_STATE[cfg.optimizer])
+
+
+def _log_floats(cfg: RunConfig, weights: int) -> int:
+    """float32-equivalents alive while a log step measures update ratios: the weights flattened
+    before the update and after it, their difference, and float64 squares for the segmented
+    norms (models.trainer._segment_norms): ~7 floats per weight."""
+    return 7 * cfg.seeds * weights
 
 
 def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
