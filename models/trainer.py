@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from models.config import RunConfig
-from models.layers import saturation
+from models.layers import StackedBatchNorm, saturation
 from models.nets import build_model, param_count
 from models.optim import StackedOptimizer
 from models.tasks import make_task
@@ -31,9 +31,9 @@ FLAT_NORM_LIMIT = 1 << 22  # elements: above this, norms go tensor by tensor (no
 
 
 @lru_cache(maxsize=64)
-def _segment_ids(sizes: tuple[int, ...]) -> torch.Tensor:
-    """Column -> tensor index for a row of concatenated flattened tensors."""
-    return torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+def _segment_lengths(sizes: tuple[int, ...], rows: int) -> torch.Tensor:
+    """Segment lengths of each row of concatenated flattened tensors: (rows, len(sizes))."""
+    return torch.tensor(sizes).expand(rows, -1).contiguous()
 
 
 def _flat(tensors: list[torch.Tensor], S: int) -> torch.Tensor:
@@ -44,8 +44,8 @@ def _flat(tensors: list[torch.Tensor], S: int) -> torch.Tensor:
 def _segment_norms(flat: torch.Tensor, sizes: tuple[int, ...]) -> torch.Tensor:
     """Per-segment L2 norms of (S, N) rows, summed in float64: (len(sizes), S)."""
     sq = flat.double().square()
-    sums = sq.new_zeros(flat.shape[0], len(sizes)).index_add_(1, _segment_ids(sizes), sq)
-    return sums.sqrt().float().T
+    lengths = _segment_lengths(sizes, flat.shape[0])
+    return torch.segment_reduce(sq, "sum", lengths=lengths, axis=1).sqrt().float().T
 
 
 def _sizes(tensors: list[torch.Tensor], S: int) -> tuple[int, ...]:
@@ -93,6 +93,11 @@ class VariantTrainer:
         # for the per-time-step probe gradients and as the seed-separate fallback
         self.fused = cfg.family == "rnn" and self.model.can_fuse
         self.model.train()
+        # modules whose forward reads .training (the model itself: the RNN kernels; batch norm);
+        # flipping just these at log steps skips Module.train()'s walk over ~40 submodules
+        self._mode_modules = [self.model] + [
+            m for m in self.model.modules() if isinstance(m, StackedBatchNorm)
+        ]
         self._sat_act = cfg.activation if (cfg.family == "mlp" or cfg.cell == "rnn") else "sigmoid"
 
     # --- public -------------------------------------------------------------------------------
@@ -289,11 +294,15 @@ class VariantTrainer:
             self._emit(k, "update_ratio", ratio, 1)
 
     def _validate(self) -> tuple[torch.Tensor, torch.Tensor]:
-        self.model.eval()
+        self._set_training(False)
         out = self.model.infer(self.task.x_val) if self.cfg.family == "rnn" else None
         out = self.model(self.task.x_val) if out is None else out
-        self.model.train()
+        self._set_training(True)
         return self._loss(out, self.task.y_val)
+
+    def _set_training(self, mode: bool) -> None:
+        for m in self._mode_modules:
+            m.training = mode
 
     def _hidden_grads(self) -> torch.Tensor:
         """‖∂L/∂h_t‖ for t = 1..T on the fixed probe batch: (T, S)."""
