@@ -66,6 +66,26 @@ class DeepMLP(nn.Module):
             h = h + a if self.residual and i > 0 else a
         return self.readout(h)
 
+    def train_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
+        """``forward``'s exact arithmetic without nn.Module calls (no hooks): the trainer's path.
+
+        Skipping ~40 module dispatches and the identity norms trims ~10% off a 20-layer step.
+        """
+        S = self.readout.weight.shape[0]
+        h = x.unsqueeze(0).expand(S, *x.shape)  # (S, B, n_in)
+        act, residual = self.act, self.residual
+        norms = [None if isinstance(n, nn.Identity) else n for n in self.norms]
+        for i, (lin, norm) in enumerate(zip(self.hidden, norms)):
+            z = torch.baddbmm(lin.bias.unsqueeze(1), h, lin.weight.transpose(1, 2))
+            if norm is not None:
+                z = norm(z)
+            if record is not None:
+                record.append(z.detach())
+            a = act(z)
+            h = h + a if residual and i > 0 else a
+        ro = self.readout
+        return torch.baddbmm(ro.bias.unsqueeze(1), h, ro.weight.transpose(1, 2))
+
 
 class RecurrentNet(nn.Module):
     """A vanilla RNN, LSTM or GRU read out from its last hidden state, stacked over seeds."""

@@ -132,6 +132,8 @@ class VariantTrainer:
         """Per-seed loss and accuracy (S,) and the gradients of all parameters."""
         if fused:
             out = self.model.fused_forward(x, record=record)
+        elif self.cfg.family == "mlp":
+            out = self.model.train_forward(x, record=record)
         else:
             out = self.model(x, record=record)
         loss_s, acc_s = self._loss(out, y)

@@ -117,3 +117,17 @@ def test_clipping_an_rnn_scales_shared_bias_gradient_once():
     tr.advance(1)
     upd = torch.cat([(p.detach() - b).reshape(2, -1) for p, b in zip(tr.params, before)], 1)
     assert torch.allclose(upd.norm(dim=1), torch.full((2,), 1e-3), rtol=1e-4)
+
+
+@pytest.mark.parametrize("norm,residual", [("none", False), ("batch", True), ("layer", False)])
+def test_mlp_train_forward_is_forward_exactly(norm, residual):
+    cfg = make_config({**MLP, "norm": norm, "residual": residual})
+    tr = VariantTrainer(cfg)
+    x, _ = next(tr.batches)
+    rec_a: list = []
+    rec_b: list = []
+    torch.manual_seed(0)
+    a = tr.model(x, record=rec_a)
+    b = tr.model.train_forward(x, record=rec_b)
+    assert torch.equal(a, b)
+    assert all(torch.equal(u, v) for u, v in zip(rec_a, rec_b))
