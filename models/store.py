@@ -33,11 +33,21 @@ from models.runner import METRIC_COLUMNS, RunResult
 SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "stopped")
 STALE_AFTER_S = 300  # a 'running' run not saved for this long was cut off (tab closed, restart)
+DEFAULT_MAX_RUNS = (
+    1000  # oldest runs beyond this are dropped (env GFL_STORE_MAX_RUNS; 0 = keep all)
+)
 DEFAULT_PATH = Path.home() / ".local" / "share" / "gradient-flow-lab" / "runs.sqlite"
 
 
 class StoreError(RuntimeError):
     """The run store cannot be opened or read (corrupt, newer version, unwritable)."""
+
+
+def _env_int(name: str, default: int = DEFAULT_MAX_RUNS) -> int:
+    try:
+        return int(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
 
 
 def default_path() -> str:
@@ -234,8 +244,15 @@ def _count_diverged(summary: list) -> int:
 class RunStore:
     """Runs kept in one SQLite file; safe to share between threads and processes."""
 
-    def __init__(self, path: str | os.PathLike | None = None, timeout_s: float = 15.0):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        timeout_s: float = 15.0,
+        max_runs: int | None = None,
+    ):
         self.path = str(path) if path is not None else default_path()
+        # a public server must not grow without bound: each run is up to a few MB compressed
+        self.max_runs = max_runs if max_runs is not None else _env_int("GFL_STORE_MAX_RUNS")
         self._lock = threading.RLock()
         try:
             if self.path != ":memory:":
@@ -351,10 +368,19 @@ class RunStore:
                     f"INSERT INTO runs ({cols}) VALUES ({marks})", tuple(fields.values())
                 )
                 run_id = int(cur.lastrowid)
+                self._prune()
             self._con.execute(
                 "INSERT OR REPLACE INTO metrics (run_id, csv_zlib) VALUES (?, ?)", (run_id, blob)
             )
         return int(run_id)
+
+    def _prune(self) -> None:
+        """Drop the oldest runs beyond ``max_runs`` (inside the caller's transaction)."""
+        if not self.max_runs or self.max_runs <= 0:
+            return
+        old = "SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?"
+        self._con.execute(f"DELETE FROM metrics WHERE run_id IN ({old})", (self.max_runs,))
+        self._con.execute(f"DELETE FROM runs WHERE id IN ({old})", (self.max_runs,))
 
     def delete_run(self, run_id: int) -> bool:
         """Remove a run; False if there was none with that id."""

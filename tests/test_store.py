@@ -249,3 +249,15 @@ def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
     for r in runs:
         _, res = store.load_run(r["id"])
         assert len(res.metrics) == 3000 and res.metrics[0][0] == r["title"]
+
+
+def test_oldest_runs_beyond_the_limit_are_dropped(monkeypatch):
+    comp = comparison_from_dict({"variants": [{"name": "a"}]})
+    rows = [("a", 0, 0, "loss", 0, 1.0)]
+    store = RunStore(":memory:", max_runs=3)
+    ids = [store.save_run(comp, RunResult(comp, metrics=rows)) for _ in range(5)]
+    assert [r["id"] for r in store.list_runs()] == ids[:1:-1]
+    store.save_run(comp, RunResult(comp, metrics=rows), run_id=ids[2])  # updates never prune
+    assert store._con.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 3
+    monkeypatch.setenv("GFL_STORE_MAX_RUNS", "2")
+    assert RunStore(":memory:").max_runs == 2
