@@ -67,7 +67,19 @@ def run_case(spec: dict) -> dict:
     }
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM); ru_maxrss can carry a parent's peak across exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 if __name__ == "__main__":
     out = run_case(json.loads(sys.argv[1]))
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_mb"] = _peak_rss_mb()
     print(json.dumps(out))
