@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from models.budget import check_budget
 from models.comparison_io import load_comparison_file, parse_set_args
 from models.errors import ConfigError
 from models.presets import PRESETS, load_preset
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             comparison = load_preset(args.preset, overrides)
         else:
             comparison = load_comparison_file(args.config, overrides)
+        check_budget(comparison)  # capped only when GFL_MAX_GFLOP / GFL_MAX_MB are set
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out: '{out}' exists and is not a directory")

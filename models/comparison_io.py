@@ -67,20 +67,30 @@ def load_comparison_file(path: str | Path, overrides: dict[str, Any] | None = No
 
 def parse_config_text(text: str, suffix: str = "") -> Any:
     """Parse TOML or JSON text (by suffix; JSON first when unknown), data only."""
+    # Both decode errors are ValueErrors; so are json's ">4300 digits" and our own ConfigError
+    # for NaN/Infinity. Deep nesting raises RecursionError. None of them may reach the user raw.
     if suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"config: malformed TOML ({e})") from None
+        return _parse_toml(text, "malformed TOML")
     try:
         return json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, RecursionError) as e:
+    except ConfigError:
+        raise
+    except (ValueError, RecursionError) as e:
         if suffix == ".json":
-            raise ConfigError(f"config: malformed JSON ({e})") from None
+            raise ConfigError(f"config: malformed JSON ({_short(e)})") from None
+    return _parse_toml(text, "neither valid JSON nor TOML")
+
+
+def _parse_toml(text: str, what: str) -> Any:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config: neither valid JSON nor TOML ({e})") from None
+    except (ValueError, RecursionError) as e:
+        raise ConfigError(f"config: {what} ({_short(e)})") from None
+
+
+def _short(e: BaseException) -> str:
+    msg = str(e) or type(e).__name__
+    return msg if len(msg) <= 200 else msg[:200] + "…"
 
 
 def _reject_constant(name: str) -> float:

@@ -122,12 +122,20 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
+def _shown(value: Any) -> str:
+    """A short repr for messages: huge ints and long strings are abbreviated, never expanded."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + f"… ({len(text)} characters)"
+
+
 def coerce(name: str, value: Any) -> Any:
     """Check one field's value (native or text, as from --set or a URL) and return it typed."""
     spec = FIELDS.get(name)
     if spec is None:
         raise ConfigError(f"unknown field '{name}'; known fields: {', '.join(FIELDS)}")
-    bad = ConfigError(f"{name}: got {value!r}; allowed: {spec.allowed()}")
+    bad = ConfigError(f"{name}: got {_shown(value)}; allowed: {spec.allowed()}")
     if spec.kind is bool:
         if isinstance(value, bool):
             return value
@@ -153,8 +161,13 @@ def coerce(name: str, value: Any) -> Any:
             value = float(value.strip())
         except ValueError:
             raise bad from None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not isinstance(value, (int, float)):
         raise bad
+    try:  # ints beyond float range overflow here rather than failing the range check
+        if not math.isfinite(value):
+            raise bad
+    except OverflowError:
+        raise bad from None
     if spec.kind is int:
         if float(value) != int(value):
             raise bad

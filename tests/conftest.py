@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from models import comparison_from_dict, run_comparison
@@ -27,3 +29,9 @@ def at(frame, metric: str, step: int, seed: int | None = None, variant: str | No
 @pytest.fixture
 def small():
     return run_small
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_run_store(tmp_path_factory):
+    """Tests (and the streamlit servers they start) never write into the user's run store."""
+    os.environ["GFL_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
