@@ -30,7 +30,7 @@ class RunConfig:
     width: int = 64  # units per hidden layer
     activation: str = "sigmoid"  # hidden non-linearity (MLP, and the vanilla RNN cell)
     init: str = "default"  # default (PyTorch's) | normal (mean field) | xavier | he | orthogonal
-    init_gain: float = 1.0  # multiplies the weight scale of any init scheme
+    init_gain: float = 1.0  # multiplies the scale of the `init` scheme (not W_hh: recurrent_init)
     bias_std: float = 0.0  # std of biases for init=normal (σ_b); other schemes keep their own
     residual: bool = False  # identity skip around each hidden block of equal width
     norm: str = "none"  # none | batch | layer, applied to each hidden pre-activation

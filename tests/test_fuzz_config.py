@@ -141,7 +141,9 @@ def test_error_messages_name_the_field_and_the_allowed_range():
 # --- pathological numbers and files: a ConfigError with a short message, never a traceback ---
 
 
-@pytest.mark.parametrize("value", [10**400, -(10**400), 10**5000], ids=["1e400", "-1e400", "1e5000"])
+@pytest.mark.parametrize(
+    "value", [10**400, -(10**400), 10**5000], ids=["1e400", "-1e400", "1e5000"]
+)
 def test_huge_integer_is_a_config_error(value):
     with pytest.raises(ConfigError, match=r"depth: got an integer of about \d+ digits") as e:
         comparison_from_dict({"depth": value, "variants": [{"name": "a"}]})
