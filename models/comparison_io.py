@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from models.config import FIELDS, Comparison, RunConfig, coerce, make_config
 from models.errors import ConfigError

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     claims = run_all(progress=lambda name: print(f"running {name} …", file=sys.stderr))
     elapsed = time.perf_counter() - t0
     payload = {
-        "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "claims": claims,
     }
     Path(args.json).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
