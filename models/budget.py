@@ -29,8 +29,9 @@ BYTES = 4  # float32
 # so that 100k steps of a tiny net are not "free" (≈ 5 µs at ~10 GFLOP/s effective).
 OP_OVERHEAD_FLOPS = 5e4
 # One metric row: a 6-tuple (~88 B) + float (24) + step int (28) + list slot, then a snapshot
-# list and a pandas frame of it in the dashboard (~60 B/row) — rounded up.
-ROW_BYTES = 310
+# list and a pandas frame of it in the dashboard (~60 B/row). Measured with the process's own
+# high-water mark (VmHWM) on 1.3 M rows: ~355 B/row all told — rounded up.
+ROW_BYTES = 380
 VAL_SIZE = {"digits": 360, "seq-digits": 360, "spirals": 500}  # validation examples per task
 VAL_SEQS = 256  # generated sequence tasks (models.tasks.VAL_SEQS)
 PROBE = 32  # probe batch for per-time-step gradients (models.tasks.PROBE_SIZE)
