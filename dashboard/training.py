@@ -37,11 +37,28 @@ _SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("GFL_CONCURRENT_RU
 def _train_slot(bar):
     """Hold a training slot; while waiting, say so (a Stop click still interrupts the wait)."""
     while not _SLOTS.acquire(timeout=0.5):
-        bar.progress(0.0, text="Queued: another run is training on this server…")
+        bar.progress(
+            0.0,
+            text="Queued: another run is training on this server… yours starts when it ends "
+            "(Stop or changing a setting cancels the wait)",
+        )
     try:
         yield
     finally:
         _SLOTS.release()
+
+
+def progress_text(done_steps: int, comparison: Comparison, eta_s: float) -> str:
+    """'Training: step k / N · V variants side by side · time left', k counted per variant.
+
+    The runner advances every variant one step in turn, so ``done_steps`` (summed over variants,
+    step 0 included) divided by the number of variants is the step the charts are at.
+    """
+    n = len(comparison.variants)
+    last = max(v.steps for v in comparison.variants)
+    step = min(last, max(0, done_steps // max(1, n) - 1))
+    side = f" · {n} variants side by side" if n > 1 else ""
+    return f"Training: step {step} / {last}{side} · {_fmt_s(eta_s)}"
 
 
 def at_init(comparison: Comparison) -> Comparison:
@@ -127,10 +144,7 @@ def train(family: str, comparison: Comparison) -> bool:
         run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
         run["done"], run["total"] = p.done_steps, p.total_steps
         saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
-        bar.progress(
-            min(1.0, p.fraction),
-            text=f"Training: {p.done_steps} / {p.total_steps} steps · {_fmt_s(p.eta_s)}",
-        )
+        bar.progress(min(1.0, p.fraction), text=progress_text(p.done_steps, comparison, p.eta_s))
         now = time.perf_counter()
         if now - state["last"] < REDRAW_S:
             return

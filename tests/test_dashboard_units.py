@@ -153,3 +153,21 @@ def test_training_slots_are_released_even_when_interrupted():
             raise RuntimeError("a Stop click raises inside the callback")
     with training._train_slot(Bar()):  # the slot is free again
         pass
+
+
+def test_progress_text_counts_steps_per_variant_like_the_charts():
+    from dashboard.training import progress_text
+
+    comp = load_preset("deep-mlp", {"steps": 10, "depth": 2, "width": 8})
+    texts: list[str] = []
+    run_comparison(comp, callback=lambda p: texts.append(progress_text(p.done_steps, comp, 1.0)))
+    n = len(comp.variants)
+    assert (
+        texts[0].startswith("Training: step 0 / 10 ·") and f"{n} variants side by side" in texts[0]
+    )
+    assert texts[-1].startswith("Training: step 10 / 10")
+    steps = [int(t.split("step ")[1].split(" /")[0]) for t in texts]
+    assert steps == sorted(steps)  # never goes back
+    one = dataclasses.replace(comp, variants=comp.variants[:1])
+    assert "side by side" not in progress_text(5, one, float("nan"))
+    assert progress_text(5, one, float("nan")).endswith("estimating…")

@@ -21,7 +21,7 @@ SERVER_ENV = {
 }
 LONG_RUN = "?preset=deep-mlp&steps=3000&seeds=2"  # ~1,100 GFLOP: minutes on 2 cores
 SHORT_RUN = "?preset=deep-mlp&steps=40&seeds=1"  # seconds
-TRAINING = re.compile(r"Training: (\d+) / (\d+) steps")
+TRAINING = re.compile(r"Training: step (\d+) / (\d+)")
 
 
 def _shot(pg, name: str) -> None:
