@@ -96,10 +96,11 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     with c1:
         chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
                                    "loss (dotted: train, solid: validation)",
-                                   log_y=family == "rnn"), f"{family}_loss")  # fmt: skip
+                                   log_y=True), f"{family}_loss")  # fmt: skip
         st.caption(
-            "Lower is better. Solid = validation, dotted = training batch; the band "
-            "spans the seeds. ✕ marks the step a variant diverged (NaN/Inf)."
+            "Lower is better (log scale, so one variant's spike does not flatten the rest). "
+            "Solid = validation, dotted = training batch; the band spans the seeds. "
+            "✕ marks the step a variant diverged (NaN/Inf)."
         )
     with c2:
         chart(curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",

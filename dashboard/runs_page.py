@@ -80,11 +80,10 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
         st.info("These runs have no metrics yet.")
         return
     colors = variant_colors(names)
-    log_loss = families == {"rnn"}
     c1, c2 = st.columns(2)
     with c1:
         fig = curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
-                                   "loss (dotted: train, solid: validation)", log_y=log_loss)  # fmt: skip
+                                   "loss (dotted: train, solid: validation)", log_y=True)  # fmt: skip
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_loss")
     with c2:
         fig = curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",

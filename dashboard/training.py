@@ -131,7 +131,7 @@ def train(family: str, comparison: Comparison) -> bool:
             y_title="‖∇W_l‖" if family == "mlp" else "‖∂L/∂h_t‖"),
             config=CHART_CONFIG, key=f"{family}_live_grad_{n}")  # fmt: skip
         ph_loss.plotly_chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
-                                                  "loss", log_y=family == "rnn"),
+                                                  "loss", log_y=True),
                              config=CHART_CONFIG, key=f"{family}_live_loss_{n}")  # fmt: skip
 
     # Step 0 is known before training starts when the page's preview measured it (same seeds,
