@@ -33,8 +33,9 @@ def _step_slider(family: str, frame: pd.DataFrame) -> int:
     if last == 0:
         return 0
     gap = int(np.diff(steps).min()) if steps.size > 1 else 1
-    return st.slider("Step shown in the per-layer charts", 0, last, step=max(1, gap), key=key,
-                     help="0 = at initialisation, before any update")  # fmt: skip
+    where = "per-layer" if family == "mlp" else "per-time-step and per-layer"
+    return st.slider(f"Training step shown in the {where} charts", 0, last, step=max(1, gap),
+                     key=key, help="0 = at initialisation, before any update")  # fmt: skip
 
 
 def table_of(comparison: Comparison, result: RunResult) -> pd.DataFrame:

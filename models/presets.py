@@ -28,22 +28,22 @@ PRESETS: dict[str, dict[str, Any]] = {
     "rnn-adding": {
         "title": "Adding problem (T=30): a vanilla tanh RNN against LSTM, GRU, IRNN, orthogonal, clipping",
         "family": "rnn", "task": "adding", "seq_len": 30, "hidden": 32, "cell": "rnn",
-        "activation": "tanh", "optimizer": "adam", "lr": 0.005, "batch_size": 32, "steps": 300,
+        "activation": "tanh", "optimizer": "adam", "lr": 0.02, "batch_size": 32, "steps": 300,
         "seeds": 2, "log_every": 10,
         "variants": [
             {"name": "tanh rnn (baseline)"},
             {"name": "lstm", "cell": "lstm"},
             {"name": "gru", "cell": "gru"},
             {"name": "irnn", "activation": "relu", "recurrent_init": "identity", "init": "normal",
-             "init_gain": 0.1, "lr": 0.001, "clip_norm": 1.0},
+             "init_gain": 0.1, "lr": 0.004, "clip_norm": 1.0},
             {"name": "orthogonal", "recurrent_init": "orthogonal"},
             {"name": "clip norm 1", "clip_norm": 1.0},
         ],
     },
     "exploding-rnn": {
-        "title": "An RNN whose gradients explode (W_hh spectral radius 1.5), with and without clipping",
+        "title": "An RNN whose gradients explode (ReLU, W_hh spectral radius 1.7): unclipped it diverges, clipped it trains",
         "family": "rnn", "task": "adding", "seq_len": 40, "hidden": 32, "cell": "rnn",
-        "activation": "relu", "recurrent_init": "scaled", "spectral_radius": 1.5,
+        "activation": "relu", "recurrent_init": "scaled", "spectral_radius": 1.7,
         "optimizer": "sgd", "lr": 0.01, "batch_size": 32, "steps": 200, "seeds": 2,
         "log_every": 5,
         "variants": [
@@ -78,7 +78,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "temporal-order": {
         "title": "Temporal order (T=40): which came first, X or Y? tanh RNN against LSTM and GRU",
         "family": "rnn", "task": "temporal-order", "seq_len": 40, "hidden": 32,
-        "activation": "tanh", "optimizer": "adam", "lr": 0.005, "batch_size": 32, "steps": 300,
+        "activation": "tanh", "optimizer": "adam", "lr": 0.02, "batch_size": 32, "steps": 300,
         "seeds": 1, "log_every": 10,
         "variants": [
             {"name": "tanh rnn", "cell": "rnn"},
