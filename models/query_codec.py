@@ -187,7 +187,7 @@ def decode(
             comparison_from_dict({**data, key: typed, "variants": _without(data, key)})
             overrides[key] = typed
         except ConfigError as e:
-            notices.append(f"URL parameter ignored: {e}")
+            notices.append(str(e))  # the page prefixes "Ignored from the address:"
         except Exception:
             notices.append(f"URL parameter '{key}' was ignored")
 
