@@ -9,7 +9,7 @@ from dashboard import editor, limits, training
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
 from dashboard.results_view import CHART_CONFIG, colors_of, render_results
-from dashboard.url_state import load_from_url, write_url
+from dashboard.url_state import load_from_url, url_notices, write_url
 from models import run_comparison
 from models.config import Comparison
 from models.errors import ConfigError
@@ -32,8 +32,7 @@ def render_lab(family: str, title: str) -> None:
     d = st.session_state[editor.draft_key(family)]
     preset = PRESETS.get(d.get("preset", ""), {})
     st.markdown(INTRO[family])
-    for notice in st.session_state.pop(f"{family}_url_notices", []):
-        st.warning(f"Ignored from the address: {notice}", icon=":material/warning:")
+    url_notices(st.session_state.pop(f"{family}_url_notices", []))
 
     with st.sidebar:
         editor.preset_picker(family)

@@ -190,6 +190,15 @@ def test_bad_url_parameters_give_notices():
     assert at.number_input(key="mlp_s_depth").value == 20  # the preset's value stands
 
 
+def test_url_notices_are_one_box_and_cannot_carry_markdown():
+    at = new_app(depth="[click](http://evil.example)", width="$x$", bogus="1")
+    ok(at)
+    assert len(at.warning) == 1  # one box, a line per ignored parameter
+    text = at.warning[0].value
+    assert "\\[click\\]\\(http\\:\u200b//evil\\.example\\)" in text and "\\$x\\$" in text
+    assert "](http" not in text  # no live link from a crafted address
+
+
 def test_url_reproduces_a_config():
     comp = load_preset("deep-mlp", {"steps": 30, "depth": 8})
     comp.variants = comp.variants[:2]

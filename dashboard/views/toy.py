@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import toy_params
 from dashboard.charts.toy import b_grid, jacobian_figure, wall_figure
 from dashboard.results_view import CHART_CONFIG
+from dashboard.url_state import url_notices
 from models import theory
 
 TOY_ACTIVATIONS = toy_params.ACTIVATIONS
@@ -23,8 +24,7 @@ def render() -> None:
     if "toy_values" not in st.session_state:  # first visit: settings from the address
         values, notices = toy_params.parse(st.query_params.to_dict())
         st.session_state["toy_values"] = values
-        for n in notices:
-            st.warning(f"Ignored from the address: {n}", icon=":material/warning:")
+        url_notices(notices)
     kept = st.session_state["toy_values"]  # survives visits to other pages; widget state does not
     for k, v in kept.items():
         st.session_state.setdefault(f"toy_{k}", v)

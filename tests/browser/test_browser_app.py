@@ -33,6 +33,17 @@ def test_every_page_renders(page, server):
         page.screenshot(path=str(ARTIFACTS / f"page_{path}.png"))
 
 
+def test_crafted_address_gives_one_notice_without_links(page, server):
+    page.goto(f"{server}/?preset=deep-mlp&depth=%5Bclick%5D(http://evil.example)&lr=www.x.org")
+    page.get_by_role("heading", name="Deep networks").first.wait_for()
+    _settle(page)
+    notice = page.locator("[data-testid=stAlert]").filter(has_text="Ignored from the address")
+    assert notice.count() == 1
+    assert "depth" in notice.inner_text() and "lr" in notice.inner_text()
+    assert notice.locator("a").count() == 0  # the address cannot plant a link in the app
+    _no_errors(page)
+
+
 def test_train_small_preset(page, server):
     page.goto(f"{server}/?preset=deep-mlp&steps=40&seeds=1")
     page.get_by_role("heading", name="Deep networks").first.wait_for()
