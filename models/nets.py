@@ -14,11 +14,19 @@ from models.init import init_bias, init_weight, recurrent_weight
 from models.layers import ACT_FNS, StackedLinear, make_norm
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-# LSTM/GRU with S·H up to this train through one block-diagonal call of PyTorch's fused kernel
-# (the zero blocks cost S× the FLOPs, so it only pays for small stacks). Measured on 1 thread,
-# T=30, B=32, H=32 (fwd+bwd): LSTM S=1 1.25 ms fused vs 3.4 ms loop, S=5 9.1 vs 7.4; GRU S=2
-# 5.2 vs 5.8; a vanilla RNN's loop is always faster (its kernel's CPU backward is slow).
+# How LSTM/GRU train (``RecurrentNet.fuse_mode``), from fwd+bwd timings on 1 thread, T=30, B=32
+# (ms; block-diagonal / one kernel call per seed / Python loop; both kernel forms give the same
+# bits here):
+#   LSTM H=8:  S=2 0.96/1.36/3.0, S=8 2.2/4.9/4.5    LSTM H=32: S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3
+#   GRU  H=8:  S=2 3.4/5.9/4.5,   S=8 4.9/24/5.6     GRU  H=32: S=2 5.0/7.0/5.5, S=5 12/18/8.4
+# So: a stack of S·H up to FUSE_MAX_UNITS goes through one block-diagonal call (the zero blocks
+# cost S× the FLOPs, so it only pays for small stacks) - for LSTM only while H is small too;
+# other LSTMs call the kernel once per seed (always quicker than the loop), other GRUs loop
+# (PyTorch's CPU GRU kernel costs ~3.5 ms a call whatever the size). A single seed needs no
+# block-diagonal weights. A vanilla RNN's loop is always faster (its kernel's CPU backward is
+# slow).
 FUSE_MAX_UNITS = 64
+LSTM_BLOCK_MAX_H = 16
 
 
 def _generators(cfg: RunConfig) -> list[torch.Generator]:
@@ -114,9 +122,20 @@ class RecurrentNet(nn.Module):
         return [self.inp.weight, self.w_hh, self.readout.weight]
 
     @property
+    def fuse_mode(self) -> str | None:
+        """How training runs fastest: "block" (all seeds in one block-diagonal kernel call),
+        "seeds" (one kernel call per seed) or None (the Python loop over time)."""
+        S, H = self.w_hh.shape[0], self.H
+        if self.cell == "rnn":
+            return None
+        if S > 1 and S * H <= FUSE_MAX_UNITS and (self.cell == "gru" or H <= LSTM_BLOCK_MAX_H):
+            return "block"
+        return "seeds" if self.cell == "lstm" or S == 1 else None
+
+    @property
     def can_fuse(self) -> bool:
         """Whether training goes faster through PyTorch's fused kernel than the loop."""
-        return self.cell != "rnn" and self.w_hh.shape[0] * self.H <= FUSE_MAX_UNITS
+        return self.fuse_mode is not None
 
     def infer(self, x: torch.Tensor) -> torch.Tensor | None:
         """Forward without gradients through PyTorch's fused kernels (one call per seed, or one
@@ -124,7 +143,7 @@ class RecurrentNet(nn.Module):
         if self.cell == "rnn" and self.act not in (torch.tanh, torch.relu):
             return None
         with torch.no_grad():
-            if self.can_fuse:  # small LSTM/GRU stacks: one block-diagonal call is quicker
+            if self.fuse_mode == "block":  # small stacks: one block-diagonal call is quicker
                 return self.fused_forward(x)
             S, H = self.w_hh.shape[0], self.H
             w_ih, b_ih, w_hh, b_hh = self.inp.weight, self.inp.bias, self.w_hh, self.b_hh
@@ -145,13 +164,13 @@ class RecurrentNet(nn.Module):
     def fused_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
         """Same maths as ``forward`` through fused kernels: x (B, T, D) -> (S, B, n_out).
 
-        Small models run all seeds in one call with block-diagonal weights (gate-major rows
-        (gate, seed, unit)); ``record`` gets the pooled pre-activations, recomputed from the
+        Small stacks run all seeds in one call with block-diagonal weights (gate-major rows
+        (gate, seed, unit)), others one call per seed (``fuse_mode``); ``record`` gets the pooled pre-activations, recomputed from the
         hidden states with one batched matmul instead of a Python loop over time.
         """
         S, H, G = self.w_hh.shape[0], self.H, GATES[self.cell]
         B, T, D = x.shape
-        if S * H <= FUSE_MAX_UNITS:
+        if self.fuse_mode == "block":
             w_ih = self.inp.weight.view(S, G, H, D).transpose(0, 1).reshape(G * S * H, D)
             b_ih = self.inp.bias.view(S, G, H).transpose(0, 1).reshape(-1)
             b_hh = self.b_hh.view(S, G, H).transpose(0, 1).reshape(-1)
