@@ -26,7 +26,7 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # block-diagonal weights. A vanilla RNN's loop is always faster (its kernel's CPU backward is
 # slow).
 FUSE_MAX_UNITS = 64
-LSTM_BLOCK_MAX_H = 16
+BLOCK_MAX_H = 16  # LSTM training and all inference: block-diagonal only for H up to this
 
 
 def _generators(cfg: RunConfig) -> list[torch.Generator]:
@@ -128,7 +128,7 @@ class RecurrentNet(nn.Module):
         S, H = self.w_hh.shape[0], self.H
         if self.cell == "rnn":
             return None
-        if S > 1 and S * H <= FUSE_MAX_UNITS and (self.cell == "gru" or H <= LSTM_BLOCK_MAX_H):
+        if S > 1 and S * H <= FUSE_MAX_UNITS and (self.cell == "gru" or H <= BLOCK_MAX_H):
             return "block"
         return "seeds" if self.cell == "lstm" or S == 1 else None
 
@@ -143,7 +143,9 @@ class RecurrentNet(nn.Module):
         if self.cell == "rnn" and self.act not in (torch.tanh, torch.relu):
             return None
         with torch.no_grad():
-            if self.fuse_mode == "block":  # small stacks: one block-diagonal call is quicker
+            # without a backward pass, per-seed calls beat the block-diagonal one from H = 32
+            # (B=256, T=30, S=2: GRU 5.3 ms per seed vs 6.7 block-diagonal, LSTM 3.2 vs 4.0)
+            if self.fuse_mode == "block" and self.H <= BLOCK_MAX_H:
                 return self.fused_forward(x)
             S, H = self.w_hh.shape[0], self.H
             w_ih, b_ih, w_hh, b_hh = self.inp.weight, self.inp.bias, self.w_hh, self.b_hh
@@ -218,6 +220,8 @@ class RecurrentNet(nn.Module):
         # unbind, not xp[:, :, t]: T select-backwards would each scatter into a full-size zero
         # tensor (O(T²) work); unbind's backward stacks the T slices once
         xs = xp.unbind(2)  # T × (S, B, G·H)
+        if self.cell == "gru":  # each gate's input part per step, split once, not once a step
+            xs = list(zip(*(part.unbind(2) for part in xp.chunk(3, dim=-1))))
         h = x.new_zeros(S, B, H)
         c = x.new_zeros(S, B, H) if self.cell == "lstm" else None
         for t in range(T):
@@ -235,13 +239,14 @@ class RecurrentNet(nn.Module):
                 h = torch.sigmoid(o) * torch.tanh(c)
             else:  # gru, PyTorch's formulation: n = tanh(x_n + r ⊙ (W_hn h + b_hn))
                 hh = torch.bmm(h, w_t)  # (S, B, 3H)
-                xr, xz, xn = xs[t].chunk(3, dim=-1)
+                xr, xz, xn = xs[t]
                 hr, hz, hn = hh.chunk(3, dim=-1)
                 bn = self.b_hh[:, 2 * H :].unsqueeze(1)
-                r = torch.sigmoid(xr + hr)
-                zg = torch.sigmoid(xz + hz)
+                ar, az = xr + hr, xz + hz
+                r = torch.sigmoid(ar)
+                zg = torch.sigmoid(az)
                 if record is not None:
-                    record.append(torch.cat([xr + hr, xz + hz], dim=-1).detach())
+                    record.append(torch.cat([ar, az], dim=-1).detach())
                 # xp already holds b_hn; PyTorch puts it inside r ⊙ (.), so move it there
                 n = torch.tanh(xn - bn + r * (hn + bn))
                 h = (1 - zg) * n + zg * h
