@@ -14,19 +14,18 @@ from models.init import init_bias, init_weight, recurrent_weight
 from models.layers import ACT_FNS, StackedLinear, make_norm
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-# How LSTM/GRU train (``RecurrentNet.fuse_mode``), from fwd+bwd timings on 1 thread, T=30, B=32
-# (ms; block-diagonal / one kernel call per seed / Python loop; both kernel forms give the same
-# bits here):
-#   LSTM H=8:  S=2 0.96/1.36/3.0, S=8 2.2/4.9/4.5    LSTM H=32: S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3
-#   GRU  H=8:  S=2 3.4/5.9/4.5,   S=8 4.9/24/5.6     GRU  H=32: S=2 5.0/7.0/5.5, S=5 12/18/8.4
-# So: a stack of S·H up to FUSE_MAX_UNITS goes through one block-diagonal call (the zero blocks
-# cost S× the FLOPs, so it only pays for small stacks) - for LSTM only while H is small too;
-# other LSTMs call the kernel once per seed (always quicker than the loop), other GRUs loop
-# (PyTorch's CPU GRU kernel costs ~3.5 ms a call whatever the size). A single seed needs no
-# block-diagonal weights. A vanilla RNN's loop is always faster (its kernel's CPU backward is
-# slow).
+# How LSTM/GRU train (``RecurrentNet.fuse_mode``). Fwd+bwd on 1 thread, T=30, B=32, H=32, in ms
+# (block-diagonal call / one kernel call per seed / Python loop; both kernel forms give the same
+# bits): LSTM S=1 1.2/1.1/3.4, S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3; GRU S=1 3.7/3.6/4.8,
+# S=2 5.0/7.0/5.5, S=5 12/18/8.4. A stack of S·H up to FUSE_MAX_UNITS runs all seeds in one
+# block-diagonal call (the zero blocks cost S× the FLOPs, so it only pays for small stacks);
+# larger LSTM stacks call the kernel once per seed (always quicker than the loop), larger GRU
+# stacks loop (PyTorch's CPU GRU kernel costs ~3.5 ms a call whatever the size) unless there is
+# one seed. A vanilla RNN's loop is always faster (its kernel's CPU backward is slow).
+# (At S=2 per-seed LSTM calls are a little faster alone, but in a whole rnn-adding run without
+# metrics they turned glibc's heap reuse into ~200k page faults and lost 0.5 s: small stacks
+# stay block-diagonal.)
 FUSE_MAX_UNITS = 64
-BLOCK_MAX_H = 16  # LSTM training and all inference: block-diagonal only for H up to this
 
 
 def _generators(cfg: RunConfig) -> list[torch.Generator]:
@@ -128,7 +127,7 @@ class RecurrentNet(nn.Module):
         S, H = self.w_hh.shape[0], self.H
         if self.cell == "rnn":
             return None
-        if S > 1 and S * H <= FUSE_MAX_UNITS and (self.cell == "gru" or H <= BLOCK_MAX_H):
+        if S * H <= FUSE_MAX_UNITS:
             return "block"
         return "seeds" if self.cell == "lstm" or S == 1 else None
 
@@ -143,9 +142,7 @@ class RecurrentNet(nn.Module):
         if self.cell == "rnn" and self.act not in (torch.tanh, torch.relu):
             return None
         with torch.no_grad():
-            # without a backward pass, per-seed calls beat the block-diagonal one from H = 32
-            # (B=256, T=30, S=2: GRU 5.3 ms per seed vs 6.7 block-diagonal, LSTM 3.2 vs 4.0)
-            if self.fuse_mode == "block" and self.H <= BLOCK_MAX_H:
+            if self.fuse_mode == "block":  # small stacks: one block-diagonal call is quicker
                 return self.fused_forward(x)
             S, H = self.w_hh.shape[0], self.H
             w_ih, b_ih, w_hh, b_hh = self.inp.weight, self.inp.bias, self.w_hh, self.b_hh
@@ -167,8 +164,9 @@ class RecurrentNet(nn.Module):
         """Same maths as ``forward`` through fused kernels: x (B, T, D) -> (S, B, n_out).
 
         Small stacks run all seeds in one call with block-diagonal weights (gate-major rows
-        (gate, seed, unit)), others one call per seed (``fuse_mode``); ``record`` gets the pooled pre-activations, recomputed from the
-        hidden states with one batched matmul instead of a Python loop over time.
+        (gate, seed, unit)), larger ones one call per seed (``fuse_mode``); ``record`` gets the
+        pooled pre-activations, recomputed from the hidden states with one batched matmul
+        instead of a Python loop over time.
         """
         S, H, G = self.w_hh.shape[0], self.H, GATES[self.cell]
         B, T, D = x.shape
@@ -181,11 +179,14 @@ class RecurrentNet(nn.Module):
             outs = self._kernel(x, [w_ih, w_hh.reshape(G * S * H, S * H), b_ih, b_hh], S * H)
             seq = outs.view(B, T, S, H).permute(2, 0, 1, 3)  # (S, B, T, H)
         else:
-            seq = torch.stack([
+            outs = [
                 self._kernel(x, [self.inp.weight[s], self.w_hh[s], self.inp.bias[s],
                                  self.b_hh[s]], H)
                 for s in range(S)
-            ])  # fmt: skip
+            ]  # fmt: skip
+            if record is None:  # only the last states: no (S, B, T, H) stack and its backward
+                return self.readout(torch.stack([o[:, -1] for o in outs]))
+            seq = torch.stack(outs)
         if record is not None:
             with torch.no_grad():
                 record.append(self._preacts(x, seq.detach()))
@@ -219,9 +220,10 @@ class RecurrentNet(nn.Module):
         w_t = self.w_hh.transpose(1, 2)  # (S, H, G·H)
         # unbind, not xp[:, :, t]: T select-backwards would each scatter into a full-size zero
         # tensor (O(T²) work); unbind's backward stacks the T slices once
-        xs = xp.unbind(2)  # T × (S, B, G·H)
-        if self.cell == "gru":  # each gate's input part per step, split once, not once a step
+        if self.cell == "gru":  # per step (x_r, x_z, x_n), split once rather than once a step
             xs = list(zip(*(part.unbind(2) for part in xp.chunk(3, dim=-1))))
+        else:
+            xs = xp.unbind(2)  # T × (S, B, G·H)
         h = x.new_zeros(S, B, H)
         c = x.new_zeros(S, B, H) if self.cell == "lstm" else None
         for t in range(T):
