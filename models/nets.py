@@ -14,10 +14,17 @@ from models.init import init_bias, init_weight, recurrent_weight
 from models.layers import ACT_FNS, StackedLinear, make_norm
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-# LSTM/GRU with S·H up to this train through one block-diagonal call of PyTorch's fused kernel
-# (the zero blocks cost S× the FLOPs, so it only pays for small stacks). Measured on 1 thread,
-# T=30, B=32, H=32 (fwd+bwd): LSTM S=1 1.25 ms fused vs 3.4 ms loop, S=5 9.1 vs 7.4; GRU S=2
-# 5.2 vs 5.8; a vanilla RNN's loop is always faster (its kernel's CPU backward is slow).
+# How LSTM/GRU train (``RecurrentNet.fuse_mode``). Fwd+bwd on 1 thread, T=30, B=32, H=32, in ms
+# (block-diagonal call / one kernel call per seed / Python loop; both kernel forms give the same
+# bits): LSTM S=1 1.2/1.1/3.4, S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3; GRU S=1 3.7/3.6/4.8,
+# S=2 5.0/7.0/5.5, S=5 12/18/8.4. A stack of S·H up to FUSE_MAX_UNITS runs all seeds in one
+# block-diagonal call (the zero blocks cost S× the FLOPs, so it only pays for small stacks);
+# larger LSTM stacks call the kernel once per seed (always quicker than the loop), larger GRU
+# stacks loop (PyTorch's CPU GRU kernel costs ~3.5 ms a call whatever the size) unless there is
+# one seed. A vanilla RNN's loop is always faster (its kernel's CPU backward is slow).
+# (At S=2 per-seed LSTM calls are a little faster alone, but in a whole rnn-adding run without
+# metrics they turned glibc's heap reuse into ~200k page faults and lost 0.5 s: small stacks
+# stay block-diagonal.)
 FUSE_MAX_UNITS = 64
 
 
@@ -114,9 +121,20 @@ class RecurrentNet(nn.Module):
         return [self.inp.weight, self.w_hh, self.readout.weight]
 
     @property
+    def fuse_mode(self) -> str | None:
+        """How training runs fastest: "block" (all seeds in one block-diagonal kernel call),
+        "seeds" (one kernel call per seed) or None (the Python loop over time)."""
+        S, H = self.w_hh.shape[0], self.H
+        if self.cell == "rnn":
+            return None
+        if S * H <= FUSE_MAX_UNITS:
+            return "block"
+        return "seeds" if self.cell == "lstm" or S == 1 else None
+
+    @property
     def can_fuse(self) -> bool:
         """Whether training goes faster through PyTorch's fused kernel than the loop."""
-        return self.cell != "rnn" and self.w_hh.shape[0] * self.H <= FUSE_MAX_UNITS
+        return self.fuse_mode is not None
 
     def infer(self, x: torch.Tensor) -> torch.Tensor | None:
         """Forward without gradients through PyTorch's fused kernels (one call per seed, or one
@@ -124,7 +142,7 @@ class RecurrentNet(nn.Module):
         if self.cell == "rnn" and self.act not in (torch.tanh, torch.relu):
             return None
         with torch.no_grad():
-            if self.can_fuse:  # small LSTM/GRU stacks: one block-diagonal call is quicker
+            if self.fuse_mode == "block":  # small stacks: one block-diagonal call is quicker
                 return self.fused_forward(x)
             S, H = self.w_hh.shape[0], self.H
             w_ih, b_ih, w_hh, b_hh = self.inp.weight, self.inp.bias, self.w_hh, self.b_hh
@@ -145,13 +163,14 @@ class RecurrentNet(nn.Module):
     def fused_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
         """Same maths as ``forward`` through fused kernels: x (B, T, D) -> (S, B, n_out).
 
-        Small models run all seeds in one call with block-diagonal weights (gate-major rows
-        (gate, seed, unit)); ``record`` gets the pooled pre-activations, recomputed from the
-        hidden states with one batched matmul instead of a Python loop over time.
+        Small stacks run all seeds in one call with block-diagonal weights (gate-major rows
+        (gate, seed, unit)), larger ones one call per seed (``fuse_mode``); ``record`` gets the
+        pooled pre-activations, recomputed from the hidden states with one batched matmul
+        instead of a Python loop over time.
         """
         S, H, G = self.w_hh.shape[0], self.H, GATES[self.cell]
         B, T, D = x.shape
-        if S * H <= FUSE_MAX_UNITS:
+        if self.fuse_mode == "block":
             w_ih = self.inp.weight.view(S, G, H, D).transpose(0, 1).reshape(G * S * H, D)
             b_ih = self.inp.bias.view(S, G, H).transpose(0, 1).reshape(-1)
             b_hh = self.b_hh.view(S, G, H).transpose(0, 1).reshape(-1)
@@ -160,11 +179,14 @@ class RecurrentNet(nn.Module):
             outs = self._kernel(x, [w_ih, w_hh.reshape(G * S * H, S * H), b_ih, b_hh], S * H)
             seq = outs.view(B, T, S, H).permute(2, 0, 1, 3)  # (S, B, T, H)
         else:
-            seq = torch.stack([
+            outs = [
                 self._kernel(x, [self.inp.weight[s], self.w_hh[s], self.inp.bias[s],
                                  self.b_hh[s]], H)
                 for s in range(S)
-            ])  # fmt: skip
+            ]  # fmt: skip
+            if record is None:  # only the last states: no (S, B, T, H) stack and its backward
+                return self.readout(torch.stack([o[:, -1] for o in outs]))
+            seq = torch.stack(outs)
         if record is not None:
             with torch.no_grad():
                 record.append(self._preacts(x, seq.detach()))
@@ -198,7 +220,10 @@ class RecurrentNet(nn.Module):
         w_t = self.w_hh.transpose(1, 2)  # (S, H, G·H)
         # unbind, not xp[:, :, t]: T select-backwards would each scatter into a full-size zero
         # tensor (O(T²) work); unbind's backward stacks the T slices once
-        xs = xp.unbind(2)  # T × (S, B, G·H)
+        if self.cell == "gru":  # per step (x_r, x_z, x_n), split once rather than once a step
+            xs = list(zip(*(part.unbind(2) for part in xp.chunk(3, dim=-1))))
+        else:
+            xs = xp.unbind(2)  # T × (S, B, G·H)
         h = x.new_zeros(S, B, H)
         c = x.new_zeros(S, B, H) if self.cell == "lstm" else None
         for t in range(T):
@@ -216,13 +241,14 @@ class RecurrentNet(nn.Module):
                 h = torch.sigmoid(o) * torch.tanh(c)
             else:  # gru, PyTorch's formulation: n = tanh(x_n + r ⊙ (W_hn h + b_hn))
                 hh = torch.bmm(h, w_t)  # (S, B, 3H)
-                xr, xz, xn = xs[t].chunk(3, dim=-1)
+                xr, xz, xn = xs[t]
                 hr, hz, hn = hh.chunk(3, dim=-1)
                 bn = self.b_hh[:, 2 * H :].unsqueeze(1)
-                r = torch.sigmoid(xr + hr)
-                zg = torch.sigmoid(xz + hz)
+                ar, az = xr + hr, xz + hz
+                r = torch.sigmoid(ar)
+                zg = torch.sigmoid(az)
                 if record is not None:
-                    record.append(torch.cat([xr + hr, xz + hz], dim=-1).detach())
+                    record.append(torch.cat([ar, az], dim=-1).detach())
                 # xp already holds b_hn; PyTorch puts it inside r ⊙ (.), so move it there
                 n = torch.tanh(xn - bn + r * (hn + bn))
                 h = (1 - zg) * n + zg * h
