@@ -41,7 +41,9 @@ RNN_VARIANTS = [
     {"name": "relu clip", "activation": "relu", "recurrent_init": "identity", "clip_norm": 0.5},
     {"name": "lstm", "cell": "lstm"},
     {"name": "gru clip", "cell": "gru", "clip_norm": 0.1},
-    {"name": "lstm 8 seeds", "cell": "lstm", "seeds": 8},  # too big to fuse: the loop
+    {"name": "lstm 8 seeds", "cell": "lstm", "seeds": 8},  # 8 × 8 units: the largest block call
+    {"name": "lstm 9 seeds", "cell": "lstm", "seeds": 9},  # beyond it: one kernel call per seed
+    {"name": "gru 9 seeds", "cell": "gru", "seeds": 9},  # beyond it: the Python loop
 ]
 
 
@@ -55,13 +57,14 @@ def test_engine_matches_plain_reference(shared, variants):
     _compare(eng, ref, rtol=2e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_fused_kernel_matches_python_loop(cell):
-    cfg = make_config({**RNN, "cell": cell, "clip_norm": 0.3, "seeds": 3})
+@pytest.mark.parametrize("cell,seeds,mode", [("lstm", 3, "block"), ("gru", 3, "block"),
+                                             ("lstm", 9, "seeds")])  # fmt: skip
+def test_fused_kernel_matches_python_loop(cell, seeds, mode):
+    cfg = make_config({**RNN, "cell": cell, "clip_norm": 0.3, "seeds": seeds})
     runs = []
     for fused in (True, False):
         tr = VariantTrainer(cfg)
-        assert tr.fused  # 3 seeds × 8 units fit the block-diagonal kernel
+        assert tr.fused and tr.model.fuse_mode == mode  # seeds × 8 units decide the kernel form
         tr.fused = fused
         tr.advance(cfg.steps + 1)
         runs.append(pd.DataFrame(tr.rows, columns=METRIC_COLUMNS))
