@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +14,17 @@ from dashboard.runs_store import get_store
 from models.store import RunStore, StoreError
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
+
+
+def deleting_allowed() -> bool:
+    """Whether visitors may delete runs: a public deployment sets GFL_RUNS_DELETE=off so that
+    nobody can remove everyone else's runs (the store is shared by all sessions of a server)."""
+    return os.environ.get("GFL_RUNS_DELETE", "on").strip().lower() not in (
+        "off",
+        "0",
+        "false",
+        "no",
+    )
 
 
 def _when(iso: str) -> str:
@@ -110,7 +123,7 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
 
 
 def _delete(store: RunStore, rid: int) -> None:
-    if store.delete_run(rid):
+    if deleting_allowed() and store.delete_run(rid):
         st.session_state["runs_deleted"] = rid
     if st.session_state.get("runs_open") == rid:
         st.session_state.pop("runs_open", None)
@@ -136,8 +149,11 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
         c2.download_button("Export (zip)", data, f"run-{rid}.zip", "application/zip",
                            key="runs_export", width="stretch",
                            help="metrics.csv, summary.csv and config.json, as the CLI writes them")  # fmt: skip
+    allowed = deleting_allowed()
     c3.button("Delete", key="runs_delete", width="stretch", on_click=_delete, args=(store, rid),
-              help="Removes the run from the store for everyone on this server")  # fmt: skip
+              disabled=not allowed,
+              help="Removes the run from the store for everyone on this server" if allowed
+              else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)")  # fmt: skip
     if st.session_state.get("runs_open") == rid:
         try:
             comp, result = store.load_run(rid)

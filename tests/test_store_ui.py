@@ -109,6 +109,22 @@ def test_delete_removes_the_run_for_good(store_path):
     assert [r["id"] for r in RunStore(store_path).list_runs()] == [2]
 
 
+def test_public_server_can_turn_deleting_off(store_path, monkeypatch):
+    monkeypatch.setenv("GFL_RUNS_DELETE", "off")
+    at = app()
+    at.selectbox(key="runs_pick").set_value(1).run()
+    ok(at)
+    assert at.button(key="runs_delete").disabled
+    assert [r["id"] for r in RunStore(store_path).list_runs()] == [2, 1]
+    from dashboard.runs_page import deleting_allowed
+
+    for value, allowed in (("off", False), ("0", False), (" False ", False), ("on", True)):
+        monkeypatch.setenv("GFL_RUNS_DELETE", value)
+        assert deleting_allowed() is allowed
+    monkeypatch.delenv("GFL_RUNS_DELETE")
+    assert deleting_allowed()  # on by default (a local app)
+
+
 def test_empty_store_says_how_to_get_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("GFL_STORE", str(tmp_path / "empty.sqlite"))
     at = app()
