@@ -67,7 +67,7 @@ def run_case(spec: dict) -> dict:
     }
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """This process's own peak RSS (VmHWM); ru_maxrss can carry a parent's peak across exec."""
     try:
         with open("/proc/self/status") as f:
@@ -81,5 +81,5 @@ def _peak_rss_mb() -> float:
 
 if __name__ == "__main__":
     out = run_case(json.loads(sys.argv[1]))
-    out["rss_mb"] = _peak_rss_mb()
+    out["rss_mb"] = peak_rss_mb()
     print(json.dumps(out))

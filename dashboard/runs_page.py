@@ -19,12 +19,8 @@ MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 def deleting_allowed() -> bool:
     """Whether visitors may delete runs: a public deployment sets GFL_RUNS_DELETE=off so that
     nobody can remove everyone else's runs (the store is shared by all sessions of a server)."""
-    return os.environ.get("GFL_RUNS_DELETE", "on").strip().lower() not in (
-        "off",
-        "0",
-        "false",
-        "no",
-    )
+    value = os.environ.get("GFL_RUNS_DELETE", "on").strip().lower()
+    return value not in {"off", "0", "false", "no"}
 
 
 def _when(iso: str) -> str:

@@ -20,30 +20,22 @@ GB = 2**30
 
 # Runs a comparison in a fresh interpreter and prints its peak RSS; the baseline is taken after
 # torch, the data and one tiny warm-up run, so the difference is what the run itself needs.
-# Peak is read from /proc/self/status (VmHWM: this process's own high-water mark). ru_maxrss is
-# not used: Linux carries the parent's peak across vfork+exec, so a big pytest parent leaks in.
+# Peak is the child's own high-water mark (VmHWM, see benchmarks.case.peak_rss_mb): ru_maxrss
+# would carry a big pytest parent's peak across vfork+exec.
 MEASURE = r"""
-import json, resource, sys
-def hwm():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+import json, sys
+from benchmarks.case import peak_rss_mb
 from models import comparison_from_dict, run_comparison
 from models.budget import estimate
 from models.tasks import _digits
 _digits()
 tiny = {"steps": 1, "depth": 1, "width": 4, "variants": [{"name": "w"}]}
 run_comparison(comparison_from_dict(tiny), threads=1)
-base = hwm()
+base = peak_rss_mb() * 2**20
 comp = comparison_from_dict(json.loads(sys.argv[1]))
 result = run_comparison(comp, threads=1)
 result.metrics_frame()
-peak = hwm()
+peak = peak_rss_mb() * 2**20
 print(json.dumps({"base": base, "peak": peak, "est": estimate(comp).bytes}))
 """
 
