@@ -16,7 +16,7 @@ import torch
 
 from benchmarks.flops import run_flops
 from models.presets import load_preset
-from models.runner import configure_threads, run_comparison
+from models.runner import configure_threads, configure_workers, run_comparison
 from models.tasks import make_task
 
 
@@ -54,7 +54,8 @@ def run_case(spec: dict) -> dict:
             if not first and p.result.metrics:
                 first.append(time.perf_counter() - t0)
 
-        run_comparison(comp, callback=callback, instrument=spec.get("instrument", True))
+        run_comparison(comp, callback=callback, instrument=spec.get("instrument", True),
+                       workers=spec.get("workers"))  # fmt: skip
     wall = time.perf_counter() - t0
     return {
         "wall_s": wall,
@@ -64,6 +65,7 @@ def run_case(spec: dict) -> dict:
         "model_steps": sum((c.steps + 1) * c.seeds for c in comp.variants),
         "flops": sum(run_flops(c) for c in comp.variants),
         "threads": threads,
+        "workers": 1 if spec["kind"] == "reference" else configure_workers(spec.get("workers")),
     }
 
 

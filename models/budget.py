@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from models.config import Comparison, RunConfig
 from models.errors import ConfigError
+from models.threads import configure_workers
 
 # --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
 DEFAULT_MAX_GFLOP = 400.0  # ~4x the largest preset; a few minutes of 2 cores at worst
@@ -62,6 +63,7 @@ class Estimate:
     """Cost of a comparison: per variant and in total."""
 
     variants: list[VariantCost] = field(default_factory=list)
+    workers: int = 1  # variants training at once: their activations are alive together
 
     @property
     def flops(self) -> float:
@@ -73,9 +75,11 @@ class Estimate:
 
     @property
     def bytes(self) -> int:
-        """Peak: every variant's model lives at once, one variant's activations at a time."""
+        """Peak: every variant's model lives at once, ``workers`` variants' activations at a time."""
         persistent = sum(v.persistent_bytes for v in self.variants)
-        transient = max((v.transient_bytes for v in self.variants), default=0)
+        transient = sum(
+            sorted((v.transient_bytes for v in self.variants), reverse=True)[: self.workers]
+        )
         return persistent + transient + self.rows * ROW_BYTES
 
     @property
@@ -184,8 +188,9 @@ def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
 
 
 def estimate(comparison: Comparison) -> Estimate:
-    """Cost of every variant of a comparison."""
-    return Estimate([_mlp(c) if c.family == "mlp" else _rnn(c) for c in comparison.variants])
+    """Cost of every variant of a comparison (trained ``configure_workers()`` at a time)."""
+    variants = [_mlp(c) if c.family == "mlp" else _rnn(c) for c in comparison.variants]
+    return Estimate(variants, workers=configure_workers())
 
 
 def _env_cap(name: str) -> float | None | str:

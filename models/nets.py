@@ -16,12 +16,15 @@ from models.layers import ACT_FNS, StackedLinear, make_norm
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # How LSTM/GRU train (``RecurrentNet.fuse_mode``). Fwd+bwd on 1 thread, T=30, B=32, H=32, in ms
 # (block-diagonal call / one kernel call per seed / Python loop; both kernel forms give the same
-# bits): LSTM S=1 1.2/1.1/3.4, S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3; GRU S=1 3.7/3.6/4.8,
-# S=2 5.0/7.0/5.5, S=5 12/18/8.4. A stack of S·H up to FUSE_MAX_UNITS runs all seeds in one
+# bits): LSTM S=1 1.2/1.1/3.4, S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3; GRU S=1 3.7/3.6/3.6,
+# S=2 5.0/7.0/4.3, S=5 12/18/8.6. A stack of S·H up to FUSE_MAX_UNITS runs all seeds in one
 # block-diagonal call (the zero blocks cost S× the FLOPs, so it only pays for small stacks);
 # larger LSTM stacks call the kernel once per seed (always quicker than the loop), larger GRU
-# stacks loop (PyTorch's CPU GRU kernel costs ~3.5 ms a call whatever the size) unless there is
-# one seed. A vanilla RNN's loop is always faster (its kernel's CPU backward is slow).
+# stacks loop (PyTorch's CPU GRU kernel costs ~3.5 ms a call whatever the size). Small GRU
+# stacks stay on the kernel though the loop is a little quicker alone: variants train two at a
+# time (models.threads), and the kernel's C++ loop runs without the GIL while the Python loop
+# contends for it (rnn-adding on 2 workers: 3.7 s with the kernel, 4.0 s with the loop).
+# A vanilla RNN's loop is always faster (its kernel's CPU backward is slow).
 # (At S=2 per-seed LSTM calls are a little faster alone, but in a whole rnn-adding run without
 # metrics they turned glibc's heap reuse into ~200k page faults and lost 0.5 s: small stacks
 # stay block-diagonal.)
@@ -216,14 +219,19 @@ class RecurrentNet(nn.Module):
         B, T, _ = x.shape
         # input projections for all steps at once: (S, B, T, G·H)
         xp = torch.matmul(x.unsqueeze(0), self.inp.weight.transpose(1, 2).unsqueeze(1))
-        xp = xp + (self.inp.bias + self.b_hh).view(S, 1, 1, -1)
         w_t = self.w_hh.transpose(1, 2)  # (S, H, G·H)
         # unbind, not xp[:, :, t]: T select-backwards would each scatter into a full-size zero
         # tensor (O(T²) work); unbind's backward stacks the T slices once
-        if self.cell == "gru":  # per step (x_r, x_z, x_n), split once rather than once a step
-            xs = list(zip(*(part.unbind(2) for part in xp.chunk(3, dim=-1))))
+        if self.cell == "gru":
+            # r and z take both biases up front; b_hn stays inside r ⊙ (W_hn h + b_hn), as in
+            # PyTorch's GRU, so it rides in the recurrent matmul's bias (zeros for r and z)
+            b_rz, b_n = self.b_hh.split([2 * H, H], dim=-1)
+            xrz, xn = (xp + self.inp.bias.view(S, 1, 1, -1)).split([2 * H, H], dim=-1)
+            xrz = xrz + b_rz.view(S, 1, 1, -1)
+            xs = list(zip(xrz.unbind(2), xn.unbind(2)))  # T × ((S, B, 2H), (S, B, H))
+            hh_bias = torch.cat([torch.zeros_like(b_rz), b_n], dim=-1).unsqueeze(1)  # (S, 1, 3H)
         else:
-            xs = xp.unbind(2)  # T × (S, B, G·H)
+            xs = (xp + (self.inp.bias + self.b_hh).view(S, 1, 1, -1)).unbind(2)  # T × (S, B, G·H)
         h = x.new_zeros(S, B, H)
         c = x.new_zeros(S, B, H) if self.cell == "lstm" else None
         for t in range(T):
@@ -240,18 +248,14 @@ class RecurrentNet(nn.Module):
                 c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                 h = torch.sigmoid(o) * torch.tanh(c)
             else:  # gru, PyTorch's formulation: n = tanh(x_n + r ⊙ (W_hn h + b_hn))
-                hh = torch.bmm(h, w_t)  # (S, B, 3H)
-                xr, xz, xn = xs[t]
-                hr, hz, hn = hh.chunk(3, dim=-1)
-                bn = self.b_hh[:, 2 * H :].unsqueeze(1)
-                ar, az = xr + hr, xz + hz
-                r = torch.sigmoid(ar)
-                zg = torch.sigmoid(az)
+                hrz, hn = torch.baddbmm(hh_bias, h, w_t).split([2 * H, H], dim=-1)
+                x_rz, x_n = xs[t]
+                a = x_rz + hrz  # (S, B, 2H): pre-activations of the reset and update gates
                 if record is not None:
-                    record.append(torch.cat([ar, az], dim=-1).detach())
-                # xp already holds b_hn; PyTorch puts it inside r ⊙ (.), so move it there
-                n = torch.tanh(xn - bn + r * (hn + bn))
-                h = (1 - zg) * n + zg * h
+                    record.append(a.detach())
+                r, zg = torch.sigmoid(a).chunk(2, dim=-1)
+                n = torch.tanh(torch.addcmul(x_n, r, hn))
+                h = torch.lerp(n, h, zg)  # (1 - z) ⊙ n + z ⊙ h in one op
             if states is not None:
                 states.append(h)
         return self.readout(h)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from models.config import Comparison
+from models.threads import configure_threads, configure_workers
 from models.trainer import Row, VariantTrainer
 
 METRIC_COLUMNS = ["variant", "seed", "step", "metric", "index", "value"]
@@ -22,19 +22,6 @@ SUMMARY_COLUMNS = [
     "best_val_loss", "steps_to_target", "diverged_step", "diverged_layer", "wall_s",
     "s_per_step", "params", "error",
 ]  # fmt: skip
-DEFAULT_THREADS = 1  # tiny matmuls: a second OpenMP thread costs more in barriers than it saves
-
-
-def configure_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads deliberately (env GFL_THREADS overrides); returns it."""
-    n = (
-        n
-        or int(os.environ.get("GFL_THREADS", "0") or 0)
-        or min(DEFAULT_THREADS, os.cpu_count() or 1)
-    )
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    return n
 
 
 @dataclass
@@ -130,8 +117,14 @@ def run_comparison(
     callback: Callable[[Progress], bool | None] | None = None,
     instrument: bool = True,
     threads: int | None = None,
+    workers: int | None = None,
 ) -> RunResult:
-    """Train every variant side by side; ``callback`` may return False to stop (results kept)."""
+    """Train every variant side by side; ``callback`` may return False to stop (results kept).
+
+    ``threads``: torch intra-op threads (GFL_THREADS); ``workers``: variants trained at the same
+    time on their own Python threads (GFL_WORKERS). Neither changes any number a run records:
+    each variant has its own data stream, generators and model.
+    """
     configure_threads(threads)
     t0 = time.perf_counter()
     result = RunResult(comparison)
@@ -141,25 +134,72 @@ def run_comparison(
     total = sum(c.steps + 1 for c in comparison.variants)
     chunk = lambda tr: max(1, min(tr.cfg.log_every, 25))  # noqa: E731 - round-robin slice
 
+    locks = {id(tr): threading.Lock() for tr in trainers}  # a trainer's slice vs snapshots
+
     def snapshot() -> RunResult:
-        result.metrics = [r for tr in trainers for r in tr.rows]
-        result.summary = [row for tr in trainers for row in summarise(tr)]
+        metrics, summary = [], []
+        for tr in trainers:
+            with locks[id(tr)]:  # never read a trainer half-way through a step
+                metrics.extend(tr.rows)
+                summary.extend(summarise(tr))
+        result.metrics, result.summary = metrics, summary
         result.wall_s = time.perf_counter() - t0
         return result
 
+    def advance(tr: VariantTrainer, n: int) -> None:
+        with locks[id(tr)]:
+            try:
+                tr.advance(n)
+            except Exception as e:  # one broken variant must not take the others down
+                tr.error, tr.done = f"{type(e).__name__}: {e}", True
+
+    def report() -> bool:
+        """Call back with the progress so far; False when the callback asks to stop."""
+        if callback is None:
+            return True
+        done = sum(tr.cfg.steps + 1 if tr.done else tr.step for tr in trainers)
+        if callback(Progress(done, total, time.perf_counter() - t0, snapshot)) is False:
+            result.stopped = True
+            return False
+        return True
+
+    n_workers = configure_workers(workers)
+    if n_workers > 1 and len(trainers) > 1:
+        _train_parallel(trainers, n_workers, advance, chunk, report)
+        return snapshot()
     first_round = True  # step 0 of every variant first: the dashboard's first chart comes fast
     while not all(tr.done for tr in trainers):
         for tr in trainers:
-            if tr.done:
-                continue
-            try:
-                tr.advance(1 if first_round else chunk(tr))
-            except Exception as e:  # one broken variant must not take the others down
-                tr.error, tr.done = f"{type(e).__name__}: {e}", True
-        if callback is not None:
-            done = sum(tr.cfg.steps + 1 if tr.done else tr.step for tr in trainers)
-            if callback(Progress(done, total, time.perf_counter() - t0, snapshot)) is False:
-                result.stopped = True
-                break
+            if not tr.done:
+                advance(tr, 1 if first_round else chunk(tr))
+        if not report():
+            break
         first_round = False
     return snapshot()
+
+
+def _train_parallel(trainers, n_workers: int, advance, chunk, report) -> None:
+    """Slices of every variant on ``n_workers`` threads, round-robin, without a barrier.
+
+    Each trainer has at most one slice queued or running; a finished slice queues that trainer's
+    next one at the back, so variants advance at one pace (step 0 of all of them first). The
+    callback runs on this thread about once per round, as in the sequential loop.
+    """
+    pool = ThreadPoolExecutor(n_workers, "gfl-variant")
+    running = {pool.submit(advance, tr, 1): tr for tr in trainers}
+    finished = 0
+    try:
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                tr = running.pop(fut)
+                fut.result()
+                if not tr.done:
+                    running[pool.submit(advance, tr, chunk(tr))] = tr
+            finished += len(done)
+            if finished >= max(1, len(running)) or not running:  # about one round
+                finished = 0
+                if not report():
+                    return
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

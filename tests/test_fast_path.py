@@ -71,6 +71,19 @@ def test_fused_kernel_matches_python_loop(cell, seeds, mode):
     _compare(runs[0], runs[1], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("cell,seeds", [("gru", 9), ("rnn", 3)])
+def test_loop_trained_cells_validate_through_the_kernel_with_the_same_numbers(cell, seeds):
+    """Large GRU stacks and vanilla RNNs train through the Python loop; validation runs
+    PyTorch's kernel."""
+    cfg = make_config({**RNN, "cell": cell, "seeds": seeds})
+    tr = VariantTrainer(cfg)
+    assert not tr.fused
+    tr.advance(3)  # trained weights, not just the initial ones
+    x = tr.task.x_val
+    with torch.no_grad():
+        assert torch.allclose(tr.model.infer(x), tr.model(x), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("shared", [MLP, {**RNN, "cell": "lstm"}, {**RNN, "clip_norm": 0.5}])
 def test_metrics_do_not_change_training(shared):
     """Instrumentation only reads: the weights after training are bit-identical without it."""
@@ -134,3 +147,48 @@ def test_mlp_train_forward_is_forward_exactly(norm, residual):
     b = tr.model.train_forward(x, record=rec_b)
     assert torch.equal(a, b)
     assert all(torch.equal(u, v) for u, v in zip(rec_a, rec_b))
+
+
+def _without_wall(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame.metric != "wall_s"].reset_index(drop=True)
+
+
+def test_variants_on_two_workers_give_the_same_numbers_exactly():
+    """Variants trained side by side on two threads record what one thread records, row for row."""
+    comp = comparison_from_dict({**RNN, "variants": RNN_VARIANTS[:4]})
+    one = run_comparison(comp, threads=1, workers=1)
+    two = run_comparison(comp, threads=1, workers=2)
+    assert _without_wall(two.metrics_frame()).equals(_without_wall(one.metrics_frame()))
+    drop = ["wall_s", "s_per_step"]
+    assert two.summary_frame().drop(columns=drop).equals(one.summary_frame().drop(columns=drop))
+
+
+def test_two_workers_stop_when_asked_and_keep_every_variant_consistent():
+    comp = comparison_from_dict({**MLP, "steps": 40, "variants": MLP_VARIANTS})
+    seen: list[int] = []
+    result = run_comparison(comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 3,
+                            workers=2)  # fmt: skip
+    assert result.stopped and len(seen) == 3 and seen == sorted(seen)
+    assert 0 < seen[-1] < sum(v.steps + 1 for v in comp.variants)
+    frame = result.metrics_frame()
+    # every variant got going (round-robin), and no log step is half-written
+    assert set(frame.variant) == {v["name"] for v in MLP_VARIANTS}
+    per_step = frame[frame.metric.isin(["loss", "val_loss"])].groupby(["variant", "step"]).size()
+    assert (per_step == 2 * comp.variants[0].seeds).all()
+
+
+def test_a_failing_variant_leaves_the_others_training_on_two_workers(monkeypatch):
+    comp = comparison_from_dict({**MLP, "variants": MLP_VARIANTS[:3]})
+    real = VariantTrainer._train_step
+
+    def broken(self):
+        if self.cfg.name == "relu" and self.step == 5:
+            raise RuntimeError("boom")
+        real(self)
+
+    monkeypatch.setattr(VariantTrainer, "_train_step", broken)
+    summary = run_comparison(comp, workers=2).summary_frame()
+    errors = summary.set_index("variant").error
+    assert errors["relu"].iloc[0] == "RuntimeError: boom"
+    assert errors.drop("relu").isna().all()
+    assert (summary[summary.variant != "relu"].final_loss.notna()).all()
