@@ -1,0 +1,39 @@
+"""Thread settings: deliberate defaults, environment overrides, bad values fall back."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from models import comparison_from_dict
+from models.budget import estimate
+from models.threads import DEFAULT_WORKERS, configure_threads, configure_workers
+
+
+def test_workers_default_to_one_per_core_up_to_two(monkeypatch):
+    monkeypatch.delenv("GFL_WORKERS", raising=False)
+    assert configure_workers() == min(DEFAULT_WORKERS, os.cpu_count() or 1)
+    assert configure_workers(3) == 3
+
+
+@pytest.mark.parametrize("value,expected", [("4", 4), ("1", 1), ("0", None), ("-2", None),
+                                            ("two", None), ("", None)])  # fmt: skip
+def test_bad_environment_values_fall_back_to_the_default(monkeypatch, value, expected):
+    monkeypatch.setenv("GFL_WORKERS", value)
+    monkeypatch.setenv("GFL_THREADS", value)
+    default = min(DEFAULT_WORKERS, os.cpu_count() or 1)
+    assert configure_workers() == (expected or default)
+    assert configure_threads() == (expected or 1)
+    configure_threads(1)
+
+
+def test_memory_estimate_counts_the_activations_of_every_worker(monkeypatch):
+    comp = comparison_from_dict({"depth": 4, "width": 256, "batch_size": 512, "variants": [
+        {"name": "a"}, {"name": "b", "width": 128}, {"name": "c", "width": 64}]})  # fmt: skip
+    monkeypatch.setenv("GFL_WORKERS", "1")
+    one = estimate(comp)
+    monkeypatch.setenv("GFL_WORKERS", "2")
+    two = estimate(comp)
+    transient = sorted((v.transient_bytes for v in one.variants), reverse=True)
+    assert two.bytes - one.bytes == transient[1]
