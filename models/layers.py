@@ -80,8 +80,8 @@ class StackedBatchNorm(nn.Module):
         S, B, n = x.shape
         flat = x.transpose(0, 1).reshape(B, S * n)  # (B, S·n)
         y = F.batch_norm(
-            flat, self.running_mean.view(-1), self.running_var.view(-1), self.weight.view(-1),
-            self.bias.view(-1), self.training, self.momentum, self.eps,
+            flat, self.running_mean.view(-1), self.running_var.view(-1), self.weight.reshape(-1),
+            self.bias.reshape(-1), self.training, self.momentum, self.eps,
         )  # fmt: skip
         return y.view(B, S, n).transpose(0, 1)
 

@@ -64,6 +64,17 @@ def _per_seed_norms(tensors: list[torch.Tensor], S: int) -> torch.Tensor:
     return _segment_norms(_flat(tensors, S), sizes)
 
 
+def _flatten_params(params: list[torch.nn.Parameter], S: int) -> torch.Tensor:
+    """Move every parameter into one (S, N) tensor and make each a view of its columns."""
+    flat = _flat(params, S).clone()
+    offset = 0
+    for p in params:
+        n = p.numel() // S
+        p.data = flat[:, offset : offset + n].view(p.shape)
+        offset += n
+    return flat
+
+
 class VariantTrainer:
     """Trains the stacked seeds of one variant step by step; ``rows`` holds its metrics."""
 
@@ -75,7 +86,10 @@ class VariantTrainer:
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
         self.weight_pos = [ids[id(w)] for w in self.model.weight_layers()]
-        self.opt = make_optimizer(cfg, self.params)
+        self.sizes = _sizes(self.params, self.S)
+        self.flat = _flatten_params(self.params, self.S)
+        # the update runs as a few ops on one (S, N) tensor, not a few ops per parameter
+        self.opt = make_optimizer(cfg, [self.flat])
         self.batches = self.task.batches(cfg.steps, cfg.batch_size)
         self.n_params = param_count(self.model)
         self.step = 0  # updates done so far
@@ -161,12 +175,12 @@ class VariantTrainer:
             loss_s, acc_s, grads = self._forward_backward(x, y, record, False)
             bad = not self._finite(loss_s, grads)
 
+        grads = [_flat(grads, S)]  # (S, N), laid out like self.flat
         norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
+        if bad or log or cfg.clip_norm > 0:
+            norms = self._grad_norms(grads[0])
         if bad:
-            norms = _per_seed_norms(grads, S)
             self._mark_diverged(k, loss_s, norms, grads)
-        if log or cfg.clip_norm > 0:
-            norms = _per_seed_norms(grads, S) if norms is None else norms
         total_norm = norms.pow(2).sum(0).sqrt() if norms is not None else None
 
         grads, clipped = self._clip(grads, total_norm)
@@ -183,6 +197,12 @@ class VariantTrainer:
         if before is not None:
             self._log_updates(k, before)
         self.step = k + 1
+
+    def _grad_norms(self, flat: torch.Tensor) -> torch.Tensor:
+        """(P, S) norms of each parameter's gradient, per seed, from the (S, N) flat gradient."""
+        if flat.numel() > FLAT_NORM_LIMIT:  # no float64 copy of a big gradient
+            return torch.stack([g.norm(dim=1) for g in flat.split(self.sizes, dim=1)])
+        return _segment_norms(flat, self.sizes)
 
     def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None):
         """Clip by value and/or by global norm (per seed): (clipped grads, which seeds clipped).
@@ -230,8 +250,7 @@ class VariantTrainer:
         # keep dead seeds at finite zeros so their slice can never poison shared kernels
         dead = ~self.alive
         with torch.no_grad():
-            for p in self.params:
-                p[dead] = 0.0
+            self.flat[dead] = 0.0  # every parameter is a view of it
 
     # --- metrics -------------------------------------------------------------------------------
 
