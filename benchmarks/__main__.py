@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from models.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
-from models.runner import configure_threads
+from models.runner import configure_threads, configure_workers
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ COLUMNS = ["preset", "case", "wall_s", "cpu_s", "s_per_step", "gflops", "peak_sh
 CASES = {  # case name -> spec (the preset is filled in)
     "engine": {"kind": "engine"},
     "engine, metrics off": {"kind": "engine", "instrument": False},
+    "engine, 1 worker": {"kind": "engine", "workers": 1},  # variants one after another
     "engine, 1 seed": {"kind": "engine", "seeds": 1},
     "engine, 5 seeds": {"kind": "engine", "seeds": 5},
     "reference": {"kind": "reference"},
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 "gflops": round(flops / r["wall_s"] / 1e9, 2) if flops else None,
                 "peak_share": round(flops / r["wall_s"] / 1e9 / peak, 4) if flops else None,
                 "speedup_vs_ref": round(ref["wall_s"] / r["wall_s"], 2)
-                if name.startswith("engine") and "seeds" not in name else None,
+                if name.startswith("engine") and "seed" not in name else None,
                 "rss_mb": round(r["rss_mb"], 1),
                 "first_chart_s": round(r["first_chart_s"], 3) if r.get("first_chart_s") else None,
             })  # fmt: skip
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         derived[preset] = {
             "speedup_vs_reference": round(ref["wall_s"] / eng["wall_s"], 2),
             "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
+            "speedup_vs_reference_1_worker": round(ref["wall_s"] / res["engine, 1 worker"]["wall_s"], 2),
             "instrumentation_overhead": round(eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3),
             "seeds5_over_seeds1": round(res["engine, 5 seeds"]["wall_s"] / res["engine, 1 seed"]["wall_s"], 2),
             "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
@@ -127,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "machine": {
             "nproc": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
-            "torch": torch.__version__, "threads": threads, "load_before": load_before,
+            "torch": torch.__version__, "threads": threads, "workers": configure_workers(),
+            "load_before": load_before,
             "load_after": load(),
         },
         "matmul_peak_gflops": round(peak, 1), "repeat": args.repeat, "derived": derived,
@@ -157,6 +160,7 @@ def _cpu_model() -> str:
 def print_table(report: dict) -> None:
     m = report["machine"]
     print(f"machine: {m['nproc']} cores, {m['cpu']}, torch {m['torch']}, {m['threads']} thread(s), "
+          f"{m.get('workers', 1)} worker(s), "
           f"load {m['load_before'][0]:.1f} -> {m['load_after'][0]:.1f}; "
           f"matmul peak {report['matmul_peak_gflops']} GFLOP/s")  # fmt: skip
     print(" | ".join(COLUMNS))

@@ -178,7 +178,7 @@ class VariantTrainer:
         grads = [_flat(grads, S)]  # (S, N), laid out like self.flat
         norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
         if bad or log or cfg.clip_norm > 0:
-            norms = self._grad_norms(grads[0])
+            norms = self._param_norms(grads[0])
         if bad:
             self._mark_diverged(k, loss_s, norms, grads)
         total_norm = norms.pow(2).sum(0).sqrt() if norms is not None else None
@@ -198,8 +198,9 @@ class VariantTrainer:
             self._log_updates(k, before)
         self.step = k + 1
 
-    def _grad_norms(self, flat: torch.Tensor) -> torch.Tensor:
-        """(P, S) norms of each parameter's gradient, per seed, from the (S, N) flat gradient."""
+    def _param_norms(self, flat: torch.Tensor) -> torch.Tensor:
+        """(P, S) per-seed norms of each parameter's slice of an (S, N) tensor laid out like
+        ``self.flat`` (the parameters, their gradient or their update)."""
         if flat.numel() > FLAT_NORM_LIMIT:  # no float64 copy of a big gradient
             return torch.stack([g.norm(dim=1) for g in flat.split(self.sizes, dim=1)])
         return _segment_norms(flat, self.sizes)
@@ -207,8 +208,7 @@ class VariantTrainer:
     def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None):
         """Clip by value and/or by global norm (per seed): (clipped grads, which seeds clipped).
 
-        Out of place on purpose: autograd may hand two parameters the same gradient tensor
-        (W_ih's and W_hh's biases meet in one sum), and scaling it in place would scale it twice.
+        ``grads`` is ``[the (S, N) flat gradient]``; clipping returns new tensors and leaves it be.
         """
         cfg, S = self.cfg, self.S
         self.clip_steps += 1
@@ -220,7 +220,7 @@ class VariantTrainer:
             clipped |= peak > cfg.clip_value
             grads = [g.clamp(-cfg.clip_value, cfg.clip_value) for g in grads]
             if cfg.clip_norm > 0:  # the norm clip sees the value-clipped gradient
-                total_norm = _per_seed_norms(grads, S).pow(2).sum(0).sqrt()
+                total_norm = self._param_norms(grads[0]).pow(2).sum(0).sqrt()
         if cfg.clip_norm > 0:
             # Pascanu et al. 2013, Alg. 1: g <- c g/||g|| when ||g|| > c (same direction, norm c)
             over = total_norm > cfg.clip_norm
@@ -278,10 +278,9 @@ class VariantTrainer:
             val_loss, val_acc = self._validate()
             self._emit(k, "val_loss", val_loss)
             self._emit(k, "val_accuracy", val_acc)
-            weights = [self.params[i] for i in self.weight_pos]
-            # the weights before this step's update: their norms now, ‖ΔW‖ after the update
-            self._weights_before = (_flat(weights, S), _sizes(weights, S))
-            w_norms = _segment_norms(*self._weights_before)
+            # the parameters before this step's update: weight norms now, ‖ΔW‖ after the update
+            w_norms = self._param_norms(self.flat)[self.weight_pos]  # (L, S)
+            self._weights_before = (self.flat.clone(), w_norms)
             g_w = norms[self.weight_pos]  # (L, S)
             self._emit(k, "grad_norm", g_w, 1)
             self._emit(k, "grad_norm_total", total_norm)
@@ -306,18 +305,19 @@ class VariantTrainer:
         L, S = z.shape[:2]
         return saturation(self._sat_act, z.view(L * S, *z.shape[2:])).view(L, S)
 
-    def _log_updates(self, k: int, before: tuple[torch.Tensor, tuple[int, ...]]) -> None:
+    def _log_updates(self, k: int, before: tuple[torch.Tensor, torch.Tensor]) -> None:
         with torch.no_grad():
-            flat, sizes = before
-            after = _flat([self.params[i] for i in self.weight_pos], self.S)
-            delta = _segment_norms(after - flat, sizes)
-            ratio = delta / _segment_norms(flat, sizes).clamp_min(1e-12)
-            self._emit(k, "update_ratio", ratio, 1)
+            flat, w_norms = before
+            delta = self._param_norms(self.flat - flat)[self.weight_pos]
+            self._emit(k, "update_ratio", delta / w_norms.clamp_min(1e-12), 1)
 
     def _validate(self) -> tuple[torch.Tensor, torch.Tensor]:
         self._set_training(False)
-        out = self.model.infer(self.task.x_val) if self.cfg.family == "rnn" else None
-        out = self.model(self.task.x_val) if out is None else out
+        if self.cfg.family == "mlp":  # the module-free forward: same arithmetic, less overhead
+            out = self.model.train_forward(self.task.x_val)
+        else:
+            out = self.model.infer(self.task.x_val)
+            out = self.model(self.task.x_val) if out is None else out
         self._set_training(True)
         return self._loss(out, self.task.y_val)
 
