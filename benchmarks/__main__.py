@@ -64,9 +64,10 @@ def run_case(spec: dict) -> dict:
     return res
 
 
-def run_cli(preset: str) -> dict:
+def run_cli(preset: str, steps: int | None = None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "-m", "models", "run", "--preset", preset, "--out", d, "--quiet"]
+        cmd += ["--steps", str(steps)] if steps is not None else []
         _, wall, rss = _wait(cmd)
     return {"wall_s": wall, "rss_mb": rss}
 
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (best wall is kept)")
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
     ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
+    ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
     args = ap.parse_args(argv)
     threads = configure_threads()
     load_before = load()
@@ -96,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     for preset in args.presets:
         res = {}
         for name, spec in CASES.items():
-            res[name] = best([run_case({**spec, "preset": preset}) for _ in range(args.repeat)])
+            spec = {**spec, "preset": preset, "steps": args.steps}
+            res[name] = best([run_case(spec) for _ in range(args.repeat)])
             print(f"{preset:12s} {name:22s} {res[name]['wall_s']:7.2f} s", file=sys.stderr)
-        res["cli (whole process)"] = best([run_cli(preset) for _ in range(args.repeat)])
+        res["cli (whole process)"] = best([run_cli(preset, args.steps) for _ in range(args.repeat)])
         print(f"{preset:12s} cli {res['cli (whole process)']['wall_s']:7.2f} s", file=sys.stderr)
         ref = res["reference"]
         for name, r in res.items():

@@ -37,7 +37,7 @@ def run_case(spec: dict) -> dict:
     threads = configure_threads(spec.get("threads"))
     if spec["kind"] == "peak":
         return {"gflops": matmul_peak(threads), "threads": threads}
-    overrides = {"seeds": spec["seeds"]} if spec.get("seeds") else {}
+    overrides = {key: spec[key] for key in ("seeds", "steps") if spec.get(key) is not None}
     comp = load_preset(spec["preset"], overrides)
     for cfg in comp.variants:  # warm imports (scikit-learn's digits) and data caches
         make_task(cfg)

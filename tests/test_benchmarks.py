@@ -1,0 +1,39 @@
+"""``python -m benchmarks`` end to end on a few steps: every case runs and the report adds up."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks", "--presets", "deep-mlp", "--steps", "3",
+           "--out", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "benchmark.json").read_text())
+    m = report["machine"]
+    assert m["threads"] >= 1 and m["workers"] >= 1 and report["matmul_peak_gflops"] > 0
+    rows = {r["case"]: r for r in report["rows"]}
+    assert set(rows) == {"engine", "engine, metrics off", "engine, 1 worker", "engine, 1 seed",
+                         "engine, 5 seeds", "reference", "cli (whole process)"}  # fmt: skip
+    for r in rows.values():
+        assert r["wall_s"] > 0 and r["rss_mb"] > 50
+    eng, ref = rows["engine"], rows["reference"]
+    assert eng["speedup_vs_ref"] == pytest.approx(ref["wall_s"] / eng["wall_s"], rel=0.02)
+    assert 0 < eng["peak_share"] < 1 and eng["gflops"] > 0
+    assert rows["engine, 1 seed"]["speedup_vs_ref"] is None  # different work: no speed-up
+    d = report["derived"]["deep-mlp"]
+    assert set(d) >= {"speedup_vs_reference", "instrumentation_overhead", "seeds5_over_seeds1",
+                      "cli_wall_s", "first_chart_s", "max_rss_mb"}  # fmt: skip
+    with open(tmp_path / "benchmark.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    assert "speedup_vs_reference" in proc.stdout
