@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
 import threading
 import time
 
@@ -24,13 +23,14 @@ from models import run_comparison
 from models.config import Comparison
 from models.query_codec import config_key, matching_preset
 from models.runner import RunResult
+from models.threads import env_int
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
 
 
 # Runs train one at a time per server (GFL_CONCURRENT_RUNS overrides): on a shared 2-core host
 # a second user's run waits its turn instead of halving everyone's speed and doubling memory.
-_SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("GFL_CONCURRENT_RUNS", "1") or 1)))
+_SLOTS = threading.BoundedSemaphore(env_int("GFL_CONCURRENT_RUNS") or 1)
 
 
 @contextlib.contextmanager

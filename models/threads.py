@@ -13,7 +13,7 @@ DEFAULT_THREADS = 1  # tiny matmuls: a second OpenMP thread costs more in barrie
 DEFAULT_WORKERS = 2
 
 
-def _env_int(name: str) -> int:
+def env_int(name: str) -> int:
     """A positive whole number from the environment, or 0 (unset or not a positive number)."""
     try:
         return max(0, int(os.environ.get(name, "") or 0))
@@ -23,7 +23,7 @@ def _env_int(name: str) -> int:
 
 def configure_threads(n: int | None = None) -> int:
     """Set torch's intra-op threads deliberately (env GFL_THREADS overrides); returns it."""
-    n = max(1, n or _env_int("GFL_THREADS") or min(DEFAULT_THREADS, os.cpu_count() or 1))
+    n = max(1, n or env_int("GFL_THREADS") or min(DEFAULT_THREADS, os.cpu_count() or 1))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
@@ -31,4 +31,4 @@ def configure_threads(n: int | None = None) -> int:
 
 def configure_workers(n: int | None = None) -> int:
     """Python threads that train variants side by side (env GFL_WORKERS overrides)."""
-    return max(1, n or _env_int("GFL_WORKERS") or min(DEFAULT_WORKERS, os.cpu_count() or 1))
+    return max(1, n or env_int("GFL_WORKERS") or min(DEFAULT_WORKERS, os.cpu_count() or 1))
