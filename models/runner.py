@@ -181,14 +181,20 @@ def run_comparison(
 def _train_parallel(trainers, n_workers: int, advance, chunk, report) -> None:
     """Slices of every variant on ``n_workers`` threads, round-robin, without a barrier.
 
-    Each trainer has at most one slice queued or running; a finished slice queues that trainer's
-    next one at the back, so variants advance at one pace (step 0 of all of them first). The
-    callback runs on this thread about once per round, as in the sequential loop.
+    Step 0 of every variant comes first (and is reported at once); after that each trainer has
+    at most one slice queued or running, and a finished slice queues that trainer's next one at
+    the back, so variants advance at one pace. The callback runs on this thread about once per
+    round, as in the sequential loop.
     """
     pool = ThreadPoolExecutor(n_workers, "gfl-variant")
-    running = {pool.submit(advance, tr, 1): tr for tr in trainers}
-    finished = 0
     try:
+        # step 0 of every variant, then the first report: the first chart shows them all
+        for fut in [pool.submit(advance, tr, 1) for tr in trainers]:
+            fut.result()
+        if not report():
+            return
+        running = {pool.submit(advance, tr, chunk(tr)): tr for tr in trainers if not tr.done}
+        finished = 0
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:

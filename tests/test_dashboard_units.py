@@ -155,12 +155,14 @@ def test_training_slots_are_released_even_when_interrupted():
         pass
 
 
-def test_progress_text_counts_steps_per_variant_like_the_charts():
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
     from dashboard.training import progress_text
 
     comp = load_preset("deep-mlp", {"steps": 10, "depth": 2, "width": 8})
     texts: list[str] = []
-    run_comparison(comp, callback=lambda p: texts.append(progress_text(p.done_steps, comp, 1.0)))
+    run_comparison(comp, callback=lambda p: texts.append(progress_text(p.done_steps, comp, 1.0)),
+                   workers=workers)  # fmt: skip
     n = len(comp.variants)
     assert (
         texts[0].startswith("Training: step 0 / 10 ·") and f"{n} variants side by side" in texts[0]

@@ -170,6 +170,7 @@ def test_two_workers_stop_when_asked_and_keep_every_variant_consistent():
                             workers=2)  # fmt: skip
     assert result.stopped and len(seen) == 3 and seen == sorted(seen)
     assert 0 < seen[-1] < sum(v.steps + 1 for v in comp.variants)
+    assert seen[0] == len(comp.variants)  # the first report: step 0 of every variant, no more
     frame = result.metrics_frame()
     # every variant got going (round-robin), and no log step is half-written
     assert set(frame.variant) == {v["name"] for v in MLP_VARIANTS}
