@@ -61,6 +61,18 @@ def progress_text(done_steps: int, comparison: Comparison, eta_s: float) -> str:
     return f"Training: step {step} / {last}{side} · {_fmt_s(eta_s)}"
 
 
+def live_step(frame, lag: int) -> int:
+    """The step the live gradient chart shows: the newest one every running variant has logged.
+
+    Two variants train at a time, so one may be a slice or two ahead of another; a variant more
+    than ``lag`` steps behind the front has stopped (diverged or failed) and does not hold it.
+    """
+    if frame.empty:
+        return 0
+    newest = frame.groupby("variant")["step"].max()
+    return int(newest[newest >= newest.max() - lag].min())
+
+
 def at_init(comparison: Comparison) -> Comparison:
     """The same comparison with steps = 0: only the measurements at initialisation."""
     return Comparison([dataclasses.replace(v, steps=0) for v in comparison.variants],
@@ -121,8 +133,10 @@ def train(family: str, comparison: Comparison) -> bool:
     state = {"last": -math.inf, "draws": 0}
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
+    lag = 2 * max(max(1, min(v.log_every, 25)) for v in comparison.variants)
+
     def draw(frame) -> None:
-        last = int(frame["step"].max()) if not frame.empty else 0
+        last = live_step(frame, lag)
         n = state["draws"]
         ph_grad.plotly_chart(gradients.profile_figure(
             frame, last, colors, metric_name=metric,

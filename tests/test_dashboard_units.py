@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pandas as pd
 import pytest
 
 from dashboard import draft, exports, limits
@@ -14,7 +15,7 @@ from dashboard.charts.tradeoffs import tradeoff_table
 from dashboard.claims import load_claims
 from models import ConfigError, load_comparison_file, run_comparison
 from models.presets import load_preset
-from models.runner import RunResult
+from models.runner import METRIC_COLUMNS, RunResult
 
 
 def test_draft_round_trip_keeps_every_field():
@@ -173,3 +174,18 @@ def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
     one = dataclasses.replace(comp, variants=comp.variants[:1])
     assert "side by side" not in progress_text(5, one, float("nan"))
     assert progress_text(5, one, float("nan")).endswith("estimating…")
+
+
+def test_live_chart_step_waits_for_variants_a_slice_behind_but_not_for_stopped_ones():
+    from dashboard.training import live_step
+
+    def frame(newest: dict[str, list[int]]) -> pd.DataFrame:
+        rows = [(v, 0, s, "grad_norm", 1, 1.0) for v, steps in newest.items() for s in steps]
+        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+    assert live_step(frame({}), 20) == 0
+    assert live_step(frame({"a": [0, 10, 20, 30], "b": [0, 10, 20]}), 20) == 20
+    # "c" diverged at step 10: the chart goes on with the others
+    assert (
+        live_step(frame({"a": [0, 10, 20, 30, 40], "b": [0, 10, 20, 30], "c": [0, 10]}), 20) == 30
+    )
