@@ -163,8 +163,8 @@ def run_comparison(
             return False
         return True
 
-    n_workers = configure_workers(workers)
-    if n_workers > 1 and len(trainers) > 1:
+    n_workers = min(configure_workers(workers), len(trainers))  # no idle threads
+    if n_workers > 1:
         _train_parallel(trainers, n_workers, advance, chunk, report)
         return snapshot()
     first_round = True  # step 0 of every variant first: the dashboard's first chart comes fast
