@@ -22,7 +22,7 @@ from dashboard.results_view import CHART_CONFIG, colors_of
 from models import run_comparison
 from models.config import Comparison
 from models.query_codec import config_key, matching_preset
-from models.runner import RunResult
+from models.runner import RunResult, slice_steps
 from models.threads import env_int
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
@@ -133,7 +133,8 @@ def train(family: str, comparison: Comparison) -> bool:
     state = {"last": -math.inf, "draws": 0}
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
-    lag = 2 * max(max(1, min(v.log_every, 25)) for v in comparison.variants)
+    # a variant may be up to two round-robin slices ahead of another (one done, one running)
+    lag = 2 * max(slice_steps(v) for v in comparison.variants)
 
     def draw(frame) -> None:
         last = live_step(frame, lag)

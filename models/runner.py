@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.config import Comparison
+from models.config import Comparison, RunConfig
 from models.threads import configure_threads, configure_workers
 from models.trainer import Row, VariantTrainer
 
@@ -112,6 +112,11 @@ def summarise(tr: VariantTrainer) -> list[dict[str, Any]]:
     return rows
 
 
+def slice_steps(cfg: RunConfig) -> int:
+    """Steps a variant trains in one turn of the round-robin (a log interval, at most 25)."""
+    return max(1, min(cfg.log_every, 25))
+
+
 def run_comparison(
     comparison: Comparison,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -132,7 +137,7 @@ def run_comparison(
     for cfg in comparison.variants:
         trainers.append(VariantTrainer(cfg, instrument=instrument))
     total = sum(c.steps + 1 for c in comparison.variants)
-    chunk = lambda tr: max(1, min(tr.cfg.log_every, 25))  # noqa: E731 - round-robin slice
+    chunk = lambda tr: slice_steps(tr.cfg)  # noqa: E731
 
     locks = {id(tr): threading.Lock() for tr in trainers}  # a trainer's slice vs snapshots
 
