@@ -1,0 +1,87 @@
+"""The MLP's hand-written backward pass against autograd on the same stacked model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from models import make_config
+from models.config import ACTIVATIONS
+from models.mlp_backprop import MLPBackprop, loss_and_grad
+from models.nets import DeepMLP
+
+
+def _autograd(model: DeepMLP, x, y, alive):
+    """Loss, logits' record and parameter gradients the straightforward way."""
+    record: list = []
+    out = model.train_forward(x, record=record)
+    S, B, C = out.shape
+    loss_s = F.cross_entropy(out.reshape(S * B, C), y.repeat(S), reduction="none").view(S, B)
+    loss_s = loss_s.mean(1)
+    total = torch.where(alive, loss_s, torch.zeros_like(loss_s)).sum()
+    return loss_s, record, torch.autograd.grad(total, list(model.parameters()))
+
+
+def _pair(**fields):
+    """Two identical models (same seeds) and a batch: one for each path."""
+    cfg = make_config({"depth": 4, "width": 12, "seeds": 3, **fields})
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 7), torch.randint(0, 5, (16,))
+    return DeepMLP(cfg, 7, 5), DeepMLP(cfg, 7, 5), cfg, x, y
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("residual,norm", [(False, "none"), (True, "none"), (False, "batch"),
+                                           (True, "layer")])  # fmt: skip
+def test_hand_written_gradients_equal_autograd(activation, residual, norm):
+    ref, fast, cfg, x, y = _pair(activation=activation, residual=residual, norm=norm,
+                                 init="normal", init_gain=1.5, bias_std=0.3)  # fmt: skip
+    alive = torch.ones(3, dtype=torch.bool)
+    loss_ref, rec_ref, g_ref = _autograd(ref, x, y, alive)
+    record: list = []
+    params = list(fast.parameters())
+    loss, _, grads = MLPBackprop(fast, activation, params).loss_and_grads(x, y, alive, record)
+    torch.testing.assert_close(loss, loss_ref.detach(), rtol=1e-6, atol=1e-7)
+    assert len(grads) == len(g_ref)
+    for p, g, gr in zip(params, grads, g_ref):
+        assert g.shape == p.shape
+        torch.testing.assert_close(g, gr, rtol=1e-4, atol=1e-6)
+    for z, zr in zip(record, rec_ref):  # the pre-activations the saturation metric reads
+        torch.testing.assert_close(z, zr, rtol=1e-6, atol=1e-6)
+    if norm == "batch":  # the running statistics move exactly as nn.BatchNorm1d's do
+        for a, b in zip(fast.norms, ref.norms):
+            torch.testing.assert_close(a.running_mean, b.running_mean)
+            torch.testing.assert_close(a.running_var, b.running_var)
+
+
+def test_a_nan_seed_cannot_touch_the_others():
+    ref, fast, cfg, x, y = _pair(norm="batch")
+    with torch.no_grad():
+        fast.hidden[1].weight[1] = float("nan")  # seed 1 has diverged
+    alive = torch.tensor([True, False, True])
+    _, _, g_ref = _autograd(ref, x, y, alive)
+    loss, _, grads = MLPBackprop(fast, "sigmoid", list(fast.parameters())).loss_and_grads(
+        x, y, alive
+    )
+    assert torch.isnan(loss[1]) and torch.isfinite(loss[[0, 2]]).all()
+    for g, gr in zip(grads, g_ref):  # (the trainer zeroes a dead seed's slice itself)
+        assert torch.isfinite(g[[0, 2]]).all()
+        torch.testing.assert_close(g[[0, 2]], gr[[0, 2]], rtol=1e-4, atol=1e-6)
+
+
+def test_softmax_cross_entropy_gradient_is_softmax_minus_one_hot():
+    out = torch.randn(2, 4, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 2, 1, 2])
+    loss, acc, g = loss_and_grad(out.detach(), y, torch.ones(2, dtype=torch.bool))
+    ce = F.cross_entropy(out.reshape(8, 3), y.repeat(2), reduction="none").view(2, 4).mean(1)
+    (g_ref,) = torch.autograd.grad(ce.sum(), out)
+    torch.testing.assert_close(loss, ce.detach())
+    torch.testing.assert_close(g, g_ref)
+    assert torch.equal(acc, (out.argmax(-1) == y).double().mean(1).float())
+
+
+def test_parameters_out_of_order_are_refused():
+    _, fast, *_ = _pair()
+    with pytest.raises(ValueError, match="registration order"):
+        MLPBackprop(fast, "sigmoid", list(fast.parameters())[::-1])
