@@ -3,34 +3,64 @@
 Through autograd a hidden layer of a 20-layer step records four graph nodes and replays about
 eight backward kernels through the engine (~115 µs a layer at 2 seeds × 64 × 48 on one core);
 written out it is two forward and three or four backward ops (~45 µs), each the very kernel
-autograd would call (``aten.sigmoid_backward``, ``native_batch_norm_backward``, ...). The
-autograd path (``DeepMLP.train_forward`` + ``torch.autograd.grad``) stays the reference the
-tests check these gradients against.
+autograd would call (``aten.sigmoid_backward``, ``native_batch_norm_backward``, ...).
+
+The step is compiled with TorchScript, so it runs in C++ without holding Python's GIL: two
+variants training on two worker threads then truly run in parallel (as plain Python, the two
+threads handed the GIL back and forth at every op and ran slower than one). Where TorchScript
+is unavailable the same functions run as plain Python. The autograd path
+(``DeepMLP.train_forward`` + ``torch.autograd.grad``) stays the reference the tests check against.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from functools import cache
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+from torch.nn import functional as F
 
 from models.layers import StackedBatchNorm, StackedLayerNorm
 
-aten = torch.ops.aten
-Tensor = torch.Tensor
 
-# dL/dz from dL/da, the pre-activation z and the activation a = φ(z): autograd's own kernels
-ACT_BACKWARD: dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
-    "sigmoid": lambda g, z, a: aten.sigmoid_backward(g, a),
-    "tanh": lambda g, z, a: aten.tanh_backward(g, a),
-    "relu": lambda g, z, a: aten.threshold_backward(g, a, 0),
-    "leaky_relu": lambda g, z, a: aten.leaky_relu_backward(g, z, 0.01, False),
-    "gelu": lambda g, z, a: aten.gelu_backward(g, z),
-    "elu": lambda g, z, a: aten.elu_backward(g, 1.0, 1.0, 1.0, False, z),
-    "silu": lambda g, z, a: aten.silu_backward(g, z),
-    "linear": lambda g, z, a: g,
-}
+def _act(name: str, z: Tensor) -> Tensor:
+    """φ(z), as ``layers.ACT_FNS`` computes it."""
+    if name == "sigmoid":
+        return torch.sigmoid(z)
+    if name == "tanh":
+        return torch.tanh(z)
+    if name == "relu":
+        return torch.relu(z)
+    if name == "leaky_relu":
+        return F.leaky_relu(z, 0.01)
+    if name == "gelu":
+        return F.gelu(z)
+    if name == "elu":
+        return F.elu(z)
+    if name == "silu":
+        return F.silu(z)
+    return z  # linear
+
+
+def _act_backward(name: str, g: Tensor, z: Tensor, a: Tensor) -> Tensor:
+    """dL/dz from dL/da, the pre-activation z and a = φ(z): autograd's own kernels."""
+    if name == "sigmoid":
+        return torch.ops.aten.sigmoid_backward(g, a)
+    if name == "tanh":
+        return torch.ops.aten.tanh_backward(g, a)
+    if name == "relu":
+        return torch.ops.aten.threshold_backward(g, a, 0.0)
+    if name == "leaky_relu":
+        return torch.ops.aten.leaky_relu_backward(g, z, 0.01, False)
+    if name == "gelu":
+        return torch.ops.aten.gelu_backward(g, z)
+    if name == "elu":
+        return torch.ops.aten.elu_backward(g, 1.0, 1.0, 1.0, False, z)
+    if name == "silu":
+        return torch.ops.aten.silu_backward(g, z)
+    return g  # linear
 
 
 def loss_and_grad(out: Tensor, y: Tensor, alive: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -39,131 +69,170 @@ def loss_and_grad(out: Tensor, y: Tensor, alive: Tensor) -> tuple[Tensor, Tensor
     out: (S, B, C) logits, y: (B,) labels. Dead seeds get a zero gradient (``torch.where``, so
     their NaN cannot leak in).
     """
-    S, B, C = out.shape
+    S, B = out.shape[0], out.shape[1]
     logp = torch.log_softmax(out, dim=-1)  # (S, B, C)
     idx = y.view(1, B, 1).expand(S, B, 1)
     loss_s = -logp.gather(-1, idx).squeeze(-1).mean(1)
     acc_s = (out.argmax(-1) == y).float().mean(1)
     # d mean_b(-log p_y)/d logits = (softmax - one_hot(y)) / B
-    g = logp.exp_().scatter_add_(-1, idx, torch.full((S, B, 1), -1.0, dtype=out.dtype)).div_(B)
-    return loss_s, acc_s, torch.where(alive.view(S, 1, 1), g, 0.0)
+    minus_one = torch.full([S, B, 1], -1.0, dtype=out.dtype)
+    g = logp.exp_().scatter_add_(-1, idx, minus_one).div_(B)
+    return loss_s, acc_s, torch.where(alive.view(S, 1, 1), g, torch.zeros_like(g))
+
+
+def mlp_step(
+    x: Tensor,
+    y: Tensor,
+    alive: Tensor,
+    ws: list[Tensor],  # hidden weights (S, W, n_in), then the readout's (S, C, W)
+    bs: list[Tensor],  # their biases (S, W) ... (S, C)
+    norm_ws: list[Tensor],  # per hidden layer (S, W), empty without a norm
+    norm_bs: list[Tensor],
+    running: list[Tensor],  # batch norm: per layer running mean, running var, each (S·W,)
+    act: str,
+    residual: bool,
+    norm: str,  # none | batch | layer
+    momentum: float,
+    eps: float,
+    want_record: bool,
+    grad_out: Tensor,  # (S, N): receives the gradient in parameter order
+) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """One training step's loss (S,), accuracy (S,) and recorded pre-activations; the gradient
+    of the live seeds' summed loss goes into ``grad_out``."""
+    S, B = ws[0].shape[0], x.shape[0]
+    L = len(ws) - 1
+    keep_z = act not in ("sigmoid", "tanh", "relu", "linear")  # backward reads z, not φ(z)
+    h = x.unsqueeze(0).expand(S, B, x.shape[1])  # (S, B, n_in)
+    hs: list[Tensor] = []  # each layer's input
+    zs: list[Tensor] = []  # normalised pre-activations (record, and backward where keep_z)
+    acts: list[Tensor] = []
+    saved: list[Tensor] = []  # norm state: batch (input (B, S·W), weight, mean, invstd); layer
+    for i in range(L):
+        z = torch.baddbmm(bs[i].unsqueeze(1), h, ws[i].transpose(1, 2))  # (S, B, W)
+        n = z.shape[2]
+        if norm == "batch":
+            flat = z.transpose(0, 1).reshape(B, S * n)  # (B, S·W): StackedBatchNorm's layout
+            w = norm_ws[i].reshape(-1)
+            out, mean, invstd = torch.native_batch_norm(
+                flat, w, norm_bs[i].reshape(-1), running[2 * i], running[2 * i + 1], True,
+                momentum, eps,
+            )  # fmt: skip
+            saved += [flat, w, mean, invstd]
+            z = out.view(B, S, n).transpose(0, 1)
+        elif norm == "layer":
+            xhat, mean, rstd = torch.native_layer_norm(z, [n], None, None, eps)
+            saved += [z, xhat, mean, rstd]
+            z = xhat * norm_ws[i].unsqueeze(1) + norm_bs[i].unsqueeze(1)
+        a = _act(act, z)
+        hs.append(h)
+        acts.append(a)
+        if keep_z or want_record:
+            zs.append(z)
+        h = h + a if residual and i > 0 else a
+    out = torch.baddbmm(bs[L].unsqueeze(1), h, ws[L].transpose(1, 2))  # (S, B, C)
+    loss_s, acc_s, g = loss_and_grad(out, y, alive)
+
+    # backward, collected in reverse parameter order
+    rev: list[Tensor] = [g.sum(1), torch.bmm(g.transpose(1, 2), h)]  # readout bias, weight
+    norm_rev: list[Tensor] = []
+    gh = torch.bmm(g, ws[L])  # (S, B, W): dL/dh of the last hidden layer
+    for j in range(L):
+        i = L - 1 - j
+        gz = _act_backward(act, gh, zs[i] if keep_z else gh, acts[i])
+        if norm == "batch":
+            n = gz.shape[2]
+            grads = torch.ops.aten.native_batch_norm_backward(
+                gz.transpose(0, 1).reshape(B, S * n), saved[4 * i], saved[4 * i + 1], None,
+                None, saved[4 * i + 2], saved[4 * i + 3], True, eps, [True, True, True],
+            )  # fmt: skip
+            g_in, g_w, g_b = grads[0], grads[1], grads[2]
+            assert g_in is not None and g_w is not None and g_b is not None
+            norm_rev += [g_b.view(S, n), g_w.view(S, n)]
+            gz = g_in.view(B, S, n).transpose(0, 1)
+        elif norm == "layer":
+            z_in, xhat, mean, rstd = (
+                saved[4 * i],
+                saved[4 * i + 1],
+                saved[4 * i + 2],
+                saved[4 * i + 3],
+            )
+            norm_rev += [gz.sum(1), (gz * xhat).sum(1)]
+            grads = torch.ops.aten.native_layer_norm_backward(
+                gz * norm_ws[i].unsqueeze(1), z_in, [z_in.shape[2]], mean, rstd, None, None,
+                [True, False, False],
+            )  # fmt: skip
+            g_in = grads[0]
+            assert g_in is not None
+            gz = g_in
+        rev += [gz.sum(1), torch.bmm(gz.transpose(1, 2), hs[i])]  # bias (S, W), weight
+        if i > 0:  # the input layer's input is data: no gradient needed
+            g_in = torch.bmm(gz, ws[i])
+            gh = g_in + gh if residual else g_in  # the skip passes dL/dh straight through
+    # parameter order: hidden weights and biases, the norms' weights and biases, readout
+    parts: list[Tensor] = []
+    for k in range(2 * L):
+        parts.append(rev[2 * L + 1 - k].reshape(S, -1))
+    for k in range(len(norm_rev)):
+        parts.append(norm_rev[len(norm_rev) - 1 - k].reshape(S, -1))
+    parts += [rev[1].reshape(S, -1), rev[0]]
+    torch.cat(parts, dim=1, out=grad_out)
+    return loss_s, acc_s, zs if want_record else []
+
+
+@cache
+def compiled_step() -> Callable:
+    """``mlp_step`` through TorchScript (deprecated in torch 2.x but GIL-free); else itself."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.jit.script(mlp_step)
+    except Exception:  # noqa: BLE001 (a torch without TorchScript: plain Python, same maths)
+        return mlp_step
 
 
 class MLPBackprop:
-    """Loss and gradients of a ``DeepMLP`` (classification) by hand."""
+    """Loss and gradients of a ``DeepMLP`` (classification) by hand, GIL-free."""
 
     def __init__(self, model: nn.Module, activation: str, params: list[nn.Parameter]):
-        self.model = model
-        self.act_backward = ACT_BACKWARD[activation]
-        self.needs_z = activation not in ("sigmoid", "tanh", "relu", "linear")
-        # plain attribute reads in the loop: nn.Module lookups cost ~0.4 µs each, 150 a step
-        self.layers = [
-            (lin.weight, lin.bias, _norm_step(norm)) for lin, norm in zip(model.hidden, model.norms)
-        ]
-        self.readout = (model.readout.weight, model.readout.bias)
         expected = [p for lin in model.hidden for p in (lin.weight, lin.bias)]
         expected += [p for norm in model.norms for p in norm.parameters()]
         expected += [model.readout.weight, model.readout.bias]
         if [id(p) for p in expected] != [id(p) for p in params]:  # the order grads come back in
             raise ValueError("MLPBackprop expects the parameters in DeepMLP's registration order")
-
-    @torch.no_grad()  # no graph: the parameters require grad, and recording it costs ~30%
-    def loss_and_grads(
-        self, x: Tensor, y: Tensor, alive: Tensor, record: list | None = None
-    ) -> tuple[Tensor, Tensor, list[Tensor]]:
-        """Per-seed loss and accuracy (S,) and the gradients of the live seeds' summed
-        cross-entropy, one per parameter in ``params`` order (as ``torch.autograd.grad``)."""
-        m, layers = self.model, self.layers
-        S = m.readout.weight.shape[0]
-        act, residual, act_backward = m.act, m.residual, self.act_backward
-        h = x.unsqueeze(0).expand(S, *x.shape)  # (S, B, n_in)
-        saved = []  # per hidden layer: (input h, pre-activation z, activation a, norm state)
-        for i, (w, b, norm) in enumerate(layers):
-            z = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))  # (S, B, W)
-            z, state = norm.forward(z) if norm is not None else (z, None)
-            if record is not None:
-                record.append(z)
-            a = act(z)
-            saved.append((h, z if self.needs_z else None, a, state))
-            h = h + a if residual and i > 0 else a
-        w_ro, b_ro = self.readout
-        out = torch.baddbmm(b_ro.unsqueeze(1), h, w_ro.transpose(1, 2))
-        loss_s, acc_s, g = loss_and_grad(out, y, alive)
-
-        # gradients in reverse parameter order: readout, then each layer's norm, bias, weight
-        grads = [g.sum(1), torch.bmm(g.transpose(1, 2), h)]  # readout bias (S, C), weight (S, C, W)
-        norm_grads: list[Tensor] = []
-        gh = torch.bmm(g, w_ro)  # (S, B, W): dL/dh of the last hidden layer
-        for i in range(len(saved) - 1, -1, -1):
-            h_in, z, a, state = saved[i]
-            w, _, norm = layers[i]
-            gz = act_backward(gh, z, a)
-            if norm is not None:
-                gz = norm.backward(gz, state, norm_grads)
-            grads.append(gz.sum(1))
-            grads.append(torch.bmm(gz.transpose(1, 2), h_in))  # (S, W, n_in)
-            if i == 0:  # the input is data: no gradient needed
-                break
-            g_in = torch.bmm(gz, w)
-            gh = g_in.add_(gh) if residual else g_in  # the skip passes dL/dh straight through
-        # parameter order: hidden weights and biases, the norms' weights and biases, readout
-        ro_b, ro_w = grads[0], grads[1]
-        hidden = grads[:1:-1]  # w1, b1, w2, b2, ...
-        return loss_s, acc_s, [*hidden, *norm_grads[::-1], ro_w, ro_b]
-
-
-class _BatchNormStep:
-    """One ``StackedBatchNorm`` in training mode: the (S·n)-channel kernel and its backward."""
-
-    def __init__(self, norm: StackedBatchNorm):
-        self.norm, self.eps, self.momentum = norm, norm.eps, norm.momentum
-        # the running statistics are contiguous buffers updated in place: view them once
-        self.running = (norm.running_mean.view(-1), norm.running_var.view(-1))
-
-    def forward(self, z: Tensor) -> tuple[Tensor, tuple]:
-        S, B, n = z.shape
-        flat = z.transpose(0, 1).reshape(B, S * n)  # (B, S·n): as StackedBatchNorm lays it out
-        w = self.norm.weight.reshape(-1)  # a copy: the parameters are strided views
-        out, mean, invstd = torch.native_batch_norm(
-            flat, w, self.norm.bias.reshape(-1), *self.running, True, self.momentum, self.eps
+        layers = [*model.hidden, model.readout]
+        self.ws = [lin.weight for lin in layers]
+        self.bs = [lin.bias for lin in layers]
+        norms = [n for n in model.norms if isinstance(n, (StackedBatchNorm, StackedLayerNorm))]
+        self.norm = (
+            "none" if not norms else "batch" if isinstance(norms[0], StackedBatchNorm) else "layer"
         )
-        return out.view(B, S, n).transpose(0, 1), (flat, w, mean, invstd)
+        self.norm_ws = [n.weight for n in norms]
+        self.norm_bs = [n.bias for n in norms]
+        # running statistics are contiguous buffers updated in place: flat views, made once
+        self.running = [
+            t.view(-1)
+            for n in norms
+            if self.norm == "batch"
+            for t in (n.running_mean, n.running_var)
+        ]
+        first = norms[0] if norms else None
+        self.momentum = float(getattr(first, "momentum", 0.1))
+        self.eps = float(getattr(first, "eps", 1e-5))
+        self.act, self.residual = activation, bool(model.residual)
+        self.step = compiled_step()
 
-    def backward(self, g: Tensor, state: tuple, out: list[Tensor]) -> Tensor:
-        flat, w, mean, invstd = state
-        S, B, n = g.shape
-        g_in, g_w, g_b = aten.native_batch_norm_backward(
-            g.transpose(0, 1).reshape(B, S * n), flat, w, None, None, mean, invstd, True,
-            self.eps, [True, True, True],
-        )  # fmt: skip
-        out += [g_b.view(S, n), g_w.view(S, n)]
-        return g_in.view(B, S, n).transpose(0, 1)
-
-
-class _LayerNormStep:
-    """One ``StackedLayerNorm``: normalisation kernel, per-seed affine, and their backward."""
-
-    def __init__(self, norm: StackedLayerNorm):
-        self.norm, self.eps = norm, norm.eps
-
-    def forward(self, z: Tensor) -> tuple[Tensor, tuple]:
-        xhat, mean, rstd = torch.native_layer_norm(z, z.shape[-1:], None, None, self.eps)
-        out = xhat * self.norm.weight.unsqueeze(1) + self.norm.bias.unsqueeze(1)
-        return out, (z, xhat, mean, rstd)
-
-    def backward(self, g: Tensor, state: tuple, out: list[Tensor]) -> Tensor:
-        z, xhat, mean, rstd = state
-        out += [g.sum(1), (g * xhat).sum(1)]
-        g_xhat = g * self.norm.weight.unsqueeze(1)
-        return aten.native_layer_norm_backward(
-            g_xhat, z, z.shape[-1:], mean, rstd, None, None, [True, False, False]
-        )[0]
-
-
-def _norm_step(norm: nn.Module) -> _BatchNormStep | _LayerNormStep | None:
-    """The hand-written step of a hidden block's norm (None for the identity)."""
-    if isinstance(norm, StackedBatchNorm):
-        return _BatchNormStep(norm)
-    if isinstance(norm, StackedLayerNorm):
-        return _LayerNormStep(norm)
-    return None
+    def loss_and_grads(
+        self, x: Tensor, y: Tensor, alive: Tensor, grad_out: Tensor, record: list | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Per-seed loss and accuracy (S,); the gradient of the live seeds' summed cross-entropy
+        lands in ``grad_out`` (S, N), laid out like the parameters; ``record`` gets the
+        pre-activations."""
+        with torch.no_grad():  # no graph: the parameters require grad
+            loss_s, acc_s, zs = self.step(
+                x, y, alive, self.ws, self.bs, self.norm_ws, self.norm_bs, self.running,
+                self.act, self.residual, self.norm, self.momentum, self.eps, record is not None,
+                grad_out,
+            )  # fmt: skip
+        if record is not None:
+            record.extend(zs)
+        return loss_s, acc_s

@@ -155,9 +155,9 @@ class VariantTrainer:
         ~60 µs of page faults on a 20-layer MLP.
         """
         if self.backprop is not None:
-            loss_s, acc_s, grads = self.backprop.loss_and_grads(x, y, self.alive, record)
-        else:
-            loss_s, acc_s, grads = self._autograd_step(x, y, record, fused)
+            loss_s, acc_s = self.backprop.loss_and_grads(x, y, self.alive, self._grad_buf, record)
+            return loss_s, acc_s, self._grad_buf
+        loss_s, acc_s, grads = self._autograd_step(x, y, record, fused)
         return loss_s, acc_s, _flat(grads, self.S, out=self._grad_buf)
 
     def _autograd_step(self, x, y, record: list | None, fused: bool):

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from models import make_config
 from models.config import ACTIVATIONS
-from models.mlp_backprop import MLPBackprop, loss_and_grad
+from models.mlp_backprop import MLPBackprop, compiled_step, loss_and_grad, mlp_step
 from models.nets import DeepMLP
+from models.trainer import _flat
 
 
 def _autograd(model: DeepMLP, x, y, alive):
@@ -41,12 +42,10 @@ def test_hand_written_gradients_equal_autograd(activation, residual, norm):
     loss_ref, rec_ref, g_ref = _autograd(ref, x, y, alive)
     record: list = []
     params = list(fast.parameters())
-    loss, _, grads = MLPBackprop(fast, activation, params).loss_and_grads(x, y, alive, record)
+    grad = torch.full_like(_flat(params, 3), float("nan"))  # every entry must be written
+    loss, _ = MLPBackprop(fast, activation, params).loss_and_grads(x, y, alive, grad, record)
     torch.testing.assert_close(loss, loss_ref.detach(), rtol=1e-6, atol=1e-7)
-    assert len(grads) == len(g_ref)
-    for p, g, gr in zip(params, grads, g_ref):
-        assert g.shape == p.shape
-        torch.testing.assert_close(g, gr, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(grad, _flat(list(g_ref), 3), rtol=1e-4, atol=1e-6)
     for z, zr in zip(record, rec_ref):  # the pre-activations the saturation metric reads
         torch.testing.assert_close(z, zr, rtol=1e-6, atol=1e-6)
     if norm == "batch":  # the running statistics move exactly as nn.BatchNorm1d's do
@@ -61,13 +60,13 @@ def test_a_nan_seed_cannot_touch_the_others():
         fast.hidden[1].weight[1] = float("nan")  # seed 1 has diverged
     alive = torch.tensor([True, False, True])
     _, _, g_ref = _autograd(ref, x, y, alive)
-    loss, _, grads = MLPBackprop(fast, "sigmoid", list(fast.parameters())).loss_and_grads(
-        x, y, alive
-    )
+    params = list(fast.parameters())
+    grad = torch.empty_like(_flat(params, 3))
+    loss, _ = MLPBackprop(fast, "sigmoid", params).loss_and_grads(x, y, alive, grad)
     assert torch.isnan(loss[1]) and torch.isfinite(loss[[0, 2]]).all()
-    for g, gr in zip(grads, g_ref):  # (the trainer zeroes a dead seed's slice itself)
-        assert torch.isfinite(g[[0, 2]]).all()
-        torch.testing.assert_close(g[[0, 2]], gr[[0, 2]], rtol=1e-4, atol=1e-6)
+    live = grad[[0, 2]]  # (the trainer zeroes a dead seed's slice itself)
+    assert torch.isfinite(live).all()
+    torch.testing.assert_close(live, _flat(list(g_ref), 3)[[0, 2]], rtol=1e-4, atol=1e-6)
 
 
 def test_softmax_cross_entropy_gradient_is_softmax_minus_one_hot():
@@ -85,3 +84,20 @@ def test_parameters_out_of_order_are_refused():
     _, fast, *_ = _pair()
     with pytest.raises(ValueError, match="registration order"):
         MLPBackprop(fast, "sigmoid", list(fast.parameters())[::-1])
+
+
+def test_the_compiled_step_is_the_python_step_bit_for_bit():
+    """TorchScript runs the same kernels: scripting must not change a single number."""
+    assert compiled_step() is not mlp_step  # compiled (GIL-free) on the pinned torch
+    results = []
+    for step in (mlp_step, compiled_step()):
+        _, model, cfg, x, y = _pair(norm="batch", residual=True, activation="gelu")
+        params = list(model.parameters())
+        fast = MLPBackprop(model, "gelu", params)
+        fast.step = step
+        grad = torch.empty_like(_flat(params, 3))
+        for _ in range(3):  # the profiling executor specialises after the first calls
+            loss, acc = fast.loss_and_grads(x, y, torch.ones(3, dtype=torch.bool), grad)
+        results.append((loss, acc, grad.clone(), model.norms[0].running_var.clone()))
+    for a, b in zip(*results):
+        assert torch.equal(a, b)
