@@ -5,79 +5,21 @@ eight backward kernels through the engine (~115 µs a layer at 2 seeds × 64 × 
 written out it is two forward and three or four backward ops (~45 µs), each the very kernel
 autograd would call (``aten.sigmoid_backward``, ``native_batch_norm_backward``, ...).
 
-The step is compiled with TorchScript, so it runs in C++ without holding Python's GIL: two
-variants training on two worker threads then truly run in parallel (as plain Python, the two
-threads handed the GIL back and forth at every op and ran slower than one). Where TorchScript
-is unavailable the same functions run as plain Python. The autograd path
-(``DeepMLP.train_forward`` + ``torch.autograd.grad``) stays the reference the tests check against.
+The step is compiled with TorchScript (``models.manual_grad``): it runs without the GIL. The
+autograd path (``DeepMLP.train_forward`` + ``torch.autograd.grad``) stays the reference the
+tests check against.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from functools import cache
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from models.layers import StackedBatchNorm, StackedLayerNorm
-
-
-def _act(name: str, z: Tensor) -> Tensor:
-    """φ(z), as ``layers.ACT_FNS`` computes it."""
-    if name == "sigmoid":
-        return torch.sigmoid(z)
-    if name == "tanh":
-        return torch.tanh(z)
-    if name == "relu":
-        return torch.relu(z)
-    if name == "leaky_relu":
-        return F.leaky_relu(z, 0.01)
-    if name == "gelu":
-        return F.gelu(z)
-    if name == "elu":
-        return F.elu(z)
-    if name == "silu":
-        return F.silu(z)
-    return z  # linear
-
-
-def _act_backward(name: str, g: Tensor, z: Tensor, a: Tensor) -> Tensor:
-    """dL/dz from dL/da, the pre-activation z and a = φ(z): autograd's own kernels."""
-    if name == "sigmoid":
-        return torch.ops.aten.sigmoid_backward(g, a)
-    if name == "tanh":
-        return torch.ops.aten.tanh_backward(g, a)
-    if name == "relu":
-        return torch.ops.aten.threshold_backward(g, a, 0.0)
-    if name == "leaky_relu":
-        return torch.ops.aten.leaky_relu_backward(g, z, 0.01, False)
-    if name == "gelu":
-        return torch.ops.aten.gelu_backward(g, z)
-    if name == "elu":
-        return torch.ops.aten.elu_backward(g, 1.0, 1.0, 1.0, False, z)
-    if name == "silu":
-        return torch.ops.aten.silu_backward(g, z)
-    return g  # linear
-
-
-def loss_and_grad(out: Tensor, y: Tensor, alive: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-seed mean cross-entropy (S,), accuracy (S,) and d(sum of live seeds' losses)/d out.
-
-    out: (S, B, C) logits, y: (B,) labels. Dead seeds get a zero gradient (``torch.where``, so
-    their NaN cannot leak in).
-    """
-    S, B = out.shape[0], out.shape[1]
-    logp = torch.log_softmax(out, dim=-1)  # (S, B, C)
-    idx = y.view(1, B, 1).expand(S, B, 1)
-    loss_s = -logp.gather(-1, idx).squeeze(-1).mean(1)
-    acc_s = (out.argmax(-1) == y).float().mean(1)
-    # d mean_b(-log p_y)/d logits = (softmax - one_hot(y)) / B
-    minus_one = torch.full([S, B, 1], -1.0, dtype=out.dtype)
-    g = logp.exp_().scatter_add_(-1, idx, minus_one).div_(B)
-    return loss_s, acc_s, torch.where(alive.view(S, 1, 1), g, torch.zeros_like(g))
+from models.manual_grad import activate, activate_backward, compile_step, loss_and_grad
 
 
 def mlp_step(
@@ -123,7 +65,7 @@ def mlp_step(
             xhat, mean, rstd = torch.native_layer_norm(z, [n], None, None, eps)
             saved += [z, xhat, mean, rstd]
             z = xhat * norm_ws[i].unsqueeze(1) + norm_bs[i].unsqueeze(1)
-        a = _act(act, z)
+        a = activate(act, z)
         hs.append(h)
         acts.append(a)
         if keep_z or want_record:
@@ -138,7 +80,7 @@ def mlp_step(
     gh = torch.bmm(g, ws[L])  # (S, B, W): dL/dh of the last hidden layer
     for j in range(L):
         i = L - 1 - j
-        gz = _act_backward(act, gh, zs[i] if keep_z else gh, acts[i])
+        gz = activate_backward(act, gh, zs[i] if keep_z else gh, acts[i])
         if norm == "batch":
             n = gz.shape[2]
             grads = torch.ops.aten.native_batch_norm_backward(
@@ -181,13 +123,8 @@ def mlp_step(
 
 @cache
 def compiled_step() -> Callable:
-    """``mlp_step`` through TorchScript (deprecated in torch 2.x but GIL-free); else itself."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return torch.jit.script(mlp_step)
-    except Exception:  # noqa: BLE001 (a torch without TorchScript: plain Python, same maths)
-        return mlp_step
+    """``mlp_step`` compiled (GIL-free), made once."""
+    return compile_step(mlp_step)
 
 
 class MLPBackprop:

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from models import make_config
 from models.config import ACTIVATIONS
-from models.mlp_backprop import MLPBackprop, compiled_step, loss_and_grad, mlp_step
+from models.manual_grad import loss_and_grad
+from models.mlp_backprop import MLPBackprop, compiled_step, mlp_step
 from models.nets import DeepMLP
 from models.trainer import _flat
 
