@@ -57,10 +57,11 @@ def test_engine_matches_plain_reference(shared, variants):
     _compare(eng, ref, rtol=2e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell,seeds,mode", [("lstm", 3, "block"), ("gru", 3, "block"),
-                                             ("lstm", 9, "seeds")])  # fmt: skip
-def test_fused_kernel_matches_python_loop(cell, seeds, mode):
-    cfg = make_config({**RNN, "cell": cell, "clip_norm": 0.3, "seeds": seeds})
+@pytest.mark.parametrize("seeds,mode", [(3, "block"), (9, "seeds")])
+def test_lstm_fused_kernel_matches_the_hand_written_step(seeds, mode):
+    """The LSTM trains through PyTorch's kernel; every other cell (and the LSTM's re-run of a
+    step that went non-finite) by hand (models.rnn_backprop)."""
+    cfg = make_config({**RNN, "cell": "lstm", "clip_norm": 0.3, "seeds": seeds})
     runs = []
     for fused in (True, False):
         tr = VariantTrainer(cfg)
@@ -71,10 +72,9 @@ def test_fused_kernel_matches_python_loop(cell, seeds, mode):
     _compare(runs[0], runs[1], rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell,seeds", [("gru", 9), ("rnn", 3)])
-def test_loop_trained_cells_validate_through_the_kernel_with_the_same_numbers(cell, seeds):
-    """Large GRU stacks and vanilla RNNs train through the Python loop; validation runs
-    PyTorch's kernel."""
+@pytest.mark.parametrize("cell,seeds", [("gru", 9), ("gru", 2), ("rnn", 3)])
+def test_hand_trained_cells_validate_through_the_kernel_with_the_same_numbers(cell, seeds):
+    """GRUs and vanilla RNNs train by hand; validation runs PyTorch's kernel."""
     cfg = make_config({**RNN, "cell": cell, "seeds": seeds})
     tr = VariantTrainer(cfg)
     assert not tr.fused
