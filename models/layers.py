@@ -6,6 +6,8 @@ and seed s computes exactly what a lone model initialised with seed s would.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,6 +40,14 @@ def act_slope(name: str, z: torch.Tensor) -> torch.Tensor:
     return g
 
 
+# sigmoid and tanh slopes fall monotonically in |z|: slope < 10% of max ⟺ |z| > these
+SATURATED_BEYOND = {
+    # σ(z)(1 − σ(z)) = 0.025 at σ = (1 + √0.9)/2, i.e. z = logit of that
+    "sigmoid": math.log((1 + math.sqrt(0.9)) / (1 - math.sqrt(0.9))),  # ≈ 3.64
+    "tanh": math.atanh(math.sqrt(0.9)),  # 1 − tanh² = 0.1, ≈ 1.82
+}
+
+
 def saturation(name: str, z: torch.Tensor) -> torch.Tensor:
     """Share of saturated units (slope < 10% of max) or dead ReLU units, per seed. z: (S, N, H)."""
     if name in ("relu", "leaky_relu"):
@@ -46,6 +56,8 @@ def saturation(name: str, z: torch.Tensor) -> torch.Tensor:
         return dead.float().mean(dim=1)
     if name == "linear":
         return torch.zeros(z.shape[0])
+    if name in SATURATED_BEYOND:  # a threshold on |z|: no transcendental pass over the record
+        return (z.abs() > SATURATED_BEYOND[name]).float().flatten(1).mean(dim=1)
     sat = act_slope(name, z) < 0.1 * MAX_SLOPE[name]
     return sat.float().flatten(1).mean(dim=1)
 

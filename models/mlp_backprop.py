@@ -121,10 +121,53 @@ def mlp_step(
     return loss_s, acc_s, zs if want_record else []
 
 
+def mlp_validate(
+    x: Tensor,
+    y: Tensor,
+    ws: list[Tensor],
+    bs: list[Tensor],
+    norm_ws: list[Tensor],
+    norm_bs: list[Tensor],
+    running: list[Tensor],
+    act: str,
+    residual: bool,
+    norm: str,
+    eps: float,
+) -> tuple[Tensor, Tensor]:
+    """Evaluation-mode loss and accuracy (S,): batch norm reads its running statistics."""
+    S, B = ws[0].shape[0], x.shape[0]
+    L = len(ws) - 1
+    h = x.unsqueeze(0).expand(S, B, x.shape[1])
+    for i in range(L):
+        z = torch.baddbmm(bs[i].unsqueeze(1), h, ws[i].transpose(1, 2))  # (S, B, W)
+        n = z.shape[2]
+        if norm == "batch":
+            flat = z.transpose(0, 1).reshape(B, S * n)
+            out = torch.batch_norm(
+                flat, norm_ws[i].reshape(-1), norm_bs[i].reshape(-1), running[2 * i],
+                running[2 * i + 1], False, 0.0, eps, False,
+            )  # fmt: skip
+            z = out.view(B, S, n).transpose(0, 1)
+        elif norm == "layer":
+            z = torch.layer_norm(z, [n], None, None, eps)
+            z = z * norm_ws[i].unsqueeze(1) + norm_bs[i].unsqueeze(1)
+        a = activate(act, z)
+        h = h + a if residual and i > 0 else a
+    out = torch.baddbmm(bs[L].unsqueeze(1), h, ws[L].transpose(1, 2))
+    loss_s, acc_s, _ = loss_and_grad(out, y, torch.ones(S, dtype=torch.bool))
+    return loss_s, acc_s
+
+
 @cache
 def compiled_step() -> Callable:
     """``mlp_step`` compiled (GIL-free), made once."""
     return compile_step(mlp_step)
+
+
+@cache
+def compiled_validate() -> Callable:
+    """``mlp_validate`` compiled (GIL-free), made once."""
+    return compile_step(mlp_validate)
 
 
 class MLPBackprop:
@@ -156,7 +199,15 @@ class MLPBackprop:
         self.momentum = float(getattr(first, "momentum", 0.1))
         self.eps = float(getattr(first, "eps", 1e-5))
         self.act, self.residual = activation, bool(model.residual)
-        self.step = compiled_step()
+        self.step, self.validate_fn = compiled_step(), compiled_validate()
+
+    def validate(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-seed loss and accuracy (S,) in evaluation mode (the validation set)."""
+        with torch.no_grad():
+            return self.validate_fn(
+                x, y, self.ws, self.bs, self.norm_ws, self.norm_bs, self.running, self.act,
+                self.residual, self.norm, self.eps,
+            )  # fmt: skip
 
     def loss_and_grads(
         self, x: Tensor, y: Tensor, alive: Tensor, grad_out: Tensor, record: list | None = None

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from models import make_config
+from models.layers import MAX_SLOPE, SATURATED_BEYOND, act_slope, saturation
 from models.trainer import VariantTrainer
 from tests.conftest import at, run_small
 
@@ -133,3 +134,13 @@ def test_rnn_hidden_grad_norm_per_time_step():
     # default tanh RNN: the error signal reaching h_1 is tiny next to h_T's; identity keeps it
     assert tanh[1] / tanh[40] < 1e-4
     assert irnn[1] / irnn[40] > 0.1
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_saturation_threshold_is_the_slope_rule(name):
+    """|z| beyond the threshold ⟺ slope below 10% of the maximum (away from the boundary)."""
+    z = torch.linspace(-8, 8, 16001).view(1, 1, -1)
+    c = SATURATED_BEYOND[name]
+    z = z[(z.abs() - c).abs() > 1e-3].view(1, 1, -1)  # no point within float noise of the edge
+    by_slope = (act_slope(name, z) < 0.1 * MAX_SLOPE[name]).float().mean()
+    assert saturation(name, z).item() == pytest.approx(by_slope.item(), abs=0)

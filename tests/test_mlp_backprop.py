@@ -102,3 +102,19 @@ def test_the_compiled_step_is_the_python_step_bit_for_bit():
         results.append((loss, acc, grad.clone(), model.norms[0].running_var.clone()))
     for a, b in zip(*results):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("norm,residual", [("none", False), ("batch", True), ("layer", False)])
+def test_compiled_validation_equals_the_module_in_eval_mode(norm, residual):
+    _, model, cfg, x, y = _pair(norm=norm, residual=residual, activation="tanh")
+    params = list(model.parameters())
+    fast = MLPBackprop(model, "tanh", params)
+    grad = torch.empty_like(_flat(params, 3))
+    fast.loss_and_grads(x, y, torch.ones(3, dtype=torch.bool), grad)  # moves running statistics
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    loss_ref = F.cross_entropy(out.reshape(-1, 5), y.repeat(3), reduction="none").view(3, -1)
+    loss, acc = fast.validate(x, y)
+    torch.testing.assert_close(loss, loss_ref.mean(1), rtol=1e-6, atol=1e-7)
+    assert torch.equal(acc, (out.argmax(-1) == y).float().mean(1))
