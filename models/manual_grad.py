@@ -9,6 +9,7 @@ functions run as plain Python.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -85,10 +86,13 @@ def mse_and_grad(out: Tensor, y: Tensor, alive: Tensor) -> tuple[Tensor, Tensor,
     return err.pow(2).mean(1), acc_s, torch.where(alive.view(S, 1, 1), g, torch.zeros_like(g))
 
 
+_COMPILING = threading.Lock()  # runs may start on several threads (the dashboard)
+
+
 def compile_step(fn: Callable) -> Callable:
     """``fn`` through TorchScript (deprecated in torch 2.x, but GIL-free); else ``fn`` itself."""
     try:
-        with warnings.catch_warnings():
+        with _COMPILING, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return torch.jit.script(fn)
     except Exception:  # noqa: BLE001 (a torch without TorchScript: plain Python, same maths)
