@@ -30,6 +30,8 @@ COLUMNS = ["preset", "case", "wall_s", "cpu_s", "s_per_step", "gflops", "peak_sh
 CASES = {  # case name -> spec (the preset is filled in)
     "engine": {"kind": "engine"},
     "engine, metrics off": {"kind": "engine", "instrument": False},
+    # loss and accuracy curves (training and validation) only: no gradient instruments
+    "engine, curves only": {"kind": "engine", "gradients": False},
     "engine, 1 worker": {"kind": "engine", "workers": 1},  # variants one after another
     "engine, 1 seed": {"kind": "engine", "seeds": 1},
     "engine, 5 seeds": {"kind": "engine", "seeds": 5},
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
             "speedup_vs_reference_1_worker": round(ref["wall_s"] / res["engine, 1 worker"]["wall_s"], 2),
             "instrumentation_overhead": round(eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3),
+            "instrumentation_overhead_cpu": round(eng["cpu_s"] / res["engine, metrics off"]["cpu_s"] - 1, 3),
+            # the gradient instruments alone, over a run that records the loss curves only
+            "gradient_instruments_overhead": round(eng["wall_s"] / res["engine, curves only"]["wall_s"] - 1, 3),
             "seeds5_over_seeds1": round(res["engine, 5 seeds"]["wall_s"] / res["engine, 1 seed"]["wall_s"], 2),
             "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
             "first_chart_s": round(eng["first_chart_s"], 3),

@@ -55,7 +55,7 @@ def run_case(spec: dict) -> dict:
                 first.append(time.perf_counter() - t0)
 
         run_comparison(comp, callback=callback, instrument=spec.get("instrument", True),
-                       workers=spec.get("workers"))  # fmt: skip
+                       workers=spec.get("workers"), gradients=spec.get("gradients", True))  # fmt: skip
     wall = time.perf_counter() - t0
     return {
         "wall_s": wall,

@@ -123,19 +123,21 @@ def run_comparison(
     instrument: bool = True,
     threads: int | None = None,
     workers: int | None = None,
+    gradients: bool = True,
 ) -> RunResult:
     """Train every variant side by side; ``callback`` may return False to stop (results kept).
 
     ``threads``: torch intra-op threads (GFL_THREADS); ``workers``: variants trained at the same
     time on their own Python threads (GFL_WORKERS). Neither changes any number a run records:
-    each variant has its own data stream, generators and model.
+    each variant has its own data stream, generators and model. ``instrument=False`` records
+    nothing; ``gradients=False`` only the loss and accuracy curves (the benchmark's baselines).
     """
     configure_threads(threads)
     t0 = time.perf_counter()
     result = RunResult(comparison)
     trainers = []
     for cfg in comparison.variants:
-        trainers.append(VariantTrainer(cfg, instrument=instrument))
+        trainers.append(VariantTrainer(cfg, instrument=instrument, gradients=gradients))
     total = sum(c.steps + 1 for c in comparison.variants)
     chunk = lambda tr: slice_steps(tr.cfg)  # noqa: E731
 

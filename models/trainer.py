@@ -89,8 +89,10 @@ def _flatten_params(params: list[torch.nn.Parameter], S: int) -> torch.Tensor:
 class VariantTrainer:
     """Trains the stacked seeds of one variant step by step; ``rows`` holds its metrics."""
 
-    def __init__(self, cfg: RunConfig, instrument: bool = True):
-        self.cfg, self.instrument = cfg, instrument
+    def __init__(self, cfg: RunConfig, instrument: bool = True, gradients: bool = True):
+        # instrument=False records nothing; gradients=False only the loss and accuracy curves
+        # (training and validation), none of the gradient instruments
+        self.cfg, self.instrument, self.gradients = cfg, instrument, gradients
         self.S = cfg.seeds
         self.task = make_task(cfg)
         self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
@@ -115,8 +117,6 @@ class VariantTrainer:
         self.error: str | None = None
         self.any_dead = False
         self._no_clip = torch.zeros(self.S, dtype=torch.bool)
-        # recurrent nets train through PyTorch's fused kernels; the Python loop over time stays
-        # for the per-time-step probe gradients and as the seed-separate fallback
         # the backward pass is written out by hand and compiled (models.mlp_backprop,
         # models.rnn_backprop): no autograd graph, no GIL; autograd stays for regression MLPs
         self.backprop: MLPBackprop | RNNBackprop | None = None
@@ -208,23 +208,24 @@ class VariantTrainer:
         final = k >= cfg.steps
         log = self.instrument and (final or k % cfg.log_every == 0)
         x, y = next(self.batches)
-        record: list | None = [] if log else None
+        record: list | None = [] if log and self.gradients else None
         loss_s, acc_s, grads = self._forward_backward(x, y, record, self.fused)
         bad = not self._finite(loss_s, grads)
         if bad and self.fused:
             # block-diagonal kernels mix seeds through 0·inf: redo the step seed-separately so a
             # diverging seed is attributed alone and cannot poison the others
-            record = [] if log else None
+            record = [] if log and self.gradients else None
             loss_s, acc_s, grads = self._forward_backward(x, y, record, False)
             bad = not self._finite(loss_s, grads)
 
         grads = [grads]  # [(S, N)], laid out like self.flat
         norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
-        if bad or log:
+        if bad or (log and self.gradients):
             norms = self._param_norms(grads[0])
         if bad:
             self._mark_diverged(k, loss_s, norms, grads)
-        total_norm = _global_norms(grads[0]) if (log or cfg.clip_norm > 0) else None
+        want_total = (log and self.gradients) or cfg.clip_norm > 0
+        total_norm = _global_norms(grads[0]) if want_total else None
 
         grads, clipped = self._clip(grads, total_norm)
         if log:
@@ -233,7 +234,7 @@ class VariantTrainer:
             self.done = True
             self.step = k if final else k + 1
             return
-        before = self._weights_before if log else None
+        before = self._weights_before if log and self.gradients else None
         self.opt.step(grads)
         if self.any_dead:
             self._zero_dead()
@@ -321,6 +322,9 @@ class VariantTrainer:
             val_loss, val_acc = self._validate()
             self._emit(k, "val_loss", val_loss)
             self._emit(k, "val_accuracy", val_acc)
+            if not self.gradients:
+                self._emit(k, "wall_s", torch.full((S,), self.wall_s))
+                return
             # the parameters before this step's update: weight norms now, ‖ΔW‖ after the update
             w_norms = self._param_norms(self.flat)[self.weight_pos]  # (L, S)
             self._weights_before = (self.flat.clone(), w_norms)

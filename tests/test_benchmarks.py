@@ -23,8 +23,9 @@ def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     m = report["machine"]
     assert m["threads"] >= 1 and m["workers"] >= 1 and report["matmul_peak_gflops"] > 0
     rows = {r["case"]: r for r in report["rows"]}
-    assert set(rows) == {"engine", "engine, metrics off", "engine, 1 worker", "engine, 1 seed",
-                         "engine, 5 seeds", "reference", "cli (whole process)"}  # fmt: skip
+    assert set(rows) == {"engine", "engine, metrics off", "engine, curves only",
+                         "engine, 1 worker", "engine, 1 seed", "engine, 5 seeds", "reference",
+                         "cli (whole process)"}  # fmt: skip
     for r in rows.values():
         assert r["wall_s"] > 0 and r["rss_mb"] > 50
     eng, ref = rows["engine"], rows["reference"]
@@ -33,7 +34,8 @@ def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     assert rows["engine, 1 seed"]["speedup_vs_ref"] is None  # different work: no speed-up
     d = report["derived"]["deep-mlp"]
     assert set(d) >= {"speedup_vs_reference", "instrumentation_overhead", "seeds5_over_seeds1",
-                      "cli_wall_s", "first_chart_s", "max_rss_mb"}  # fmt: skip
+                      "gradient_instruments_overhead", "cli_wall_s", "first_chart_s",
+                      "max_rss_mb"}  # fmt: skip
     with open(tmp_path / "benchmark.csv") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert "speedup_vs_reference" in proc.stdout

@@ -96,6 +96,22 @@ def test_metrics_do_not_change_training(shared):
     assert torch.equal(params[0], params[1])
 
 
+@pytest.mark.parametrize("shared", [MLP, {**RNN, "cell": "gru", "clip_norm": 0.5}])
+def test_curves_only_records_the_curves_and_trains_the_same(shared):
+    """gradients=False (the benchmark's baseline) keeps loss, accuracy and validation curves."""
+    cfg = make_config(shared)
+    runs = []
+    for gradients in (True, False):
+        tr = VariantTrainer(cfg, gradients=gradients)
+        tr.advance(cfg.steps + 1)
+        runs.append((tr, pd.DataFrame(tr.rows, columns=METRIC_COLUMNS)))
+    (full, m_full), (curves, m_curves) = runs
+    assert set(m_curves.metric) == {"loss", "accuracy", "val_loss", "val_accuracy", "wall_s"}
+    keep = m_full[m_full.metric.isin(set(m_curves.metric) - {"wall_s"})]
+    _compare(keep, m_curves[m_curves.metric != "wall_s"], rtol=0, atol=0)
+    assert torch.equal(full.flat, curves.flat)
+
+
 def test_same_seeds_same_numbers_exactly():
     comp = comparison_from_dict({**RNN, "variants": RNN_VARIANTS[:3]})
     a = run_comparison(comp, threads=1).metrics_frame()
