@@ -45,11 +45,19 @@ def rnn_step(
     classification: bool,
     want_record: bool,  # return the pre-activations (saturation)
     want_hidden: bool,  # return ‖∂L/∂h_t‖ per step and seed, (T, S), in float64
+    n_probe: int,  # the last rows of x, y are a probe batch: its loss drives want_hidden only
     grad_out: Tensor,  # (S, N): receives the gradient, laid out as the parameters are
 ) -> tuple[Tensor, Tensor, list[Tensor], Tensor]:
-    """Loss (S,), accuracy (S,), recorded pre-activations and hidden-gradient norms."""
+    """Loss (S,), accuracy (S,), recorded pre-activations and hidden-gradient norms.
+
+    With ``n_probe`` > 0 one pass serves a training batch (the first rows: loss, accuracy,
+    record, gradient) and the probe batch (the last rows: ‖∂L_probe/∂h_t‖): sequences never
+    interact, so each row's ∂L/∂h_t is its own batch's, and the weight gradients sum the
+    training rows only. With ``n_probe`` = 0 every row is trained and probed.
+    """
     S, H = w_hh.shape[0], w_hh.shape[2]
     B, T, D = x.shape[0], x.shape[1], x.shape[2]
+    Bt = B - n_probe  # training rows
     # input projections for all steps at once: (S, B, T, G·H)
     xp = torch.matmul(x.unsqueeze(0), w_ih.transpose(1, 2).unsqueeze(1))
     w_t = w_hh.transpose(1, 2)  # (S, H, G·H)
@@ -70,7 +78,7 @@ def rnn_step(
             hh = torch.baddbmm(hh_bias, h, w_t)  # (S, B, 3H)
             a = x_rz[:, :, t] + hh[..., : 2 * H]  # pre-activations of the reset and update gates
             if want_record:
-                record.append(a)
+                record.append(a[:, :Bt])
             s = torch.sigmoid(a)
             r, zg = s[..., :H], s[..., H:]
             hn = hh[..., 2 * H :]
@@ -84,13 +92,13 @@ def rnn_step(
             z = torch.baddbmm(xs[:, :, t], h, w_t)
             if cell == "rnn":
                 if want_record:
-                    record.append(z)
+                    record.append(z[:, :Bt])
                 h = activate(act, z)
                 if act not in ("sigmoid", "tanh", "relu"):
                     saved.append(z)
             else:  # lstm: gates i, f, g, o
                 if want_record:  # the sigmoid gates: where saturation stops learning
-                    record.append(torch.cat([z[..., : 2 * H], z[..., 3 * H :]], dim=-1))
+                    record.append(torch.cat([z[:, :Bt, : 2 * H], z[:, :Bt, 3 * H :]], dim=-1))
                 s = torch.sigmoid(z)
                 g = torch.tanh(z[..., 2 * H : 3 * H])
                 c = torch.addcmul(s[..., H : 2 * H] * c, s[..., :H], g)
@@ -101,13 +109,19 @@ def rnn_step(
             hs.append(h)
     out = torch.baddbmm(b_ro.unsqueeze(1), h, w_ro.transpose(1, 2))  # (S, B, C)
     if classification:
-        loss_s, acc_s, g_out = loss_and_grad(out, y, alive)
+        loss_s, acc_s, g_out = loss_and_grad(out[:, :Bt], y[:Bt], alive)
     else:
-        loss_s, acc_s, g_out = mse_and_grad(out, y, alive)
+        loss_s, acc_s, g_out = mse_and_grad(out[:, :Bt], y[:Bt], alive)
+    g_w_ro = torch.bmm(g_out.transpose(1, 2), h[:, :Bt])
+    g_b_ro = g_out.sum(1)
+    if n_probe > 0:  # the probe rows' own loss gradient, for the hidden-gradient measurement
+        if classification:
+            g_probe = loss_and_grad(out[:, Bt:], y[Bt:], alive)[2]
+        else:
+            g_probe = mse_and_grad(out[:, Bt:], y[Bt:], alive)[2]
+        g_out = torch.cat([g_out, g_probe], dim=1)
 
     # backward through time: gh = ∂L/∂h_t, gzs[t] = ∂L/∂(step t's matmul output) (S, B, G·H)
-    g_w_ro = torch.bmm(g_out.transpose(1, 2), h)
-    g_b_ro = g_out.sum(1)
     gh = torch.bmm(g_out, w_ro)  # (S, B, H)
     gc = torch.zeros_like(gh)
     gzs: list[Tensor] = []
@@ -116,7 +130,8 @@ def rnn_step(
     for j in range(T):
         t = T - 1 - j
         if want_hidden:
-            hidden_sq.append(gh.double().square().sum([1, 2]))
+            probe = gh[:, Bt:] if n_probe > 0 else gh
+            hidden_sq.append(probe.double().square().sum([1, 2]))
         if cell == "rnn":
             z_t = saved[t] if act not in ("sigmoid", "tanh", "relu") else hs[t + 1]
             gz = activate_backward(act, gh, z_t, hs[t + 1])
@@ -147,12 +162,16 @@ def rnn_step(
             gzs.append(torch.cat([da, dn * r], dim=-1))  # ∂L/∂hh (its bias: b_hn)
             gxs.append(torch.cat([da, dn], dim=-1))
             gh = torch.addcmul(torch.bmm(gzs[-1], w_hh), gh, zg)
-    gz_all = torch.stack(gzs[::-1], dim=2).reshape(S, B * T, -1)  # (S, B·T, G·H)
-    h_prev_all = torch.stack(hs[:T], dim=2).reshape(S, B * T, H)
+    # the weight gradients: one batched matmul over the training rows and all steps
+    gz_all = torch.stack(gzs[::-1], dim=2)[:, :Bt].reshape(S, Bt * T, -1)  # (S, Bt·T, G·H)
+    h_prev_all = torch.stack(hs[:T], dim=2)[:, :Bt].reshape(S, Bt * T, H)
     g_w_hh = torch.bmm(gz_all.transpose(1, 2), h_prev_all)  # (S, G·H, H)
     g_b_hh = gz_all.sum(1)
-    gx_all = torch.stack(gxs[::-1], dim=2).reshape(S, B * T, -1) if cell == "gru" else gz_all
-    g_w_ih = torch.matmul(gx_all.transpose(1, 2), x.reshape(B * T, D))  # (S, G·H, D)
+    if cell == "gru":
+        gx_all = torch.stack(gxs[::-1], dim=2)[:, :Bt].reshape(S, Bt * T, -1)
+    else:
+        gx_all = gz_all
+    g_w_ih = torch.matmul(gx_all.transpose(1, 2), x[:Bt].reshape(Bt * T, D))  # (S, G·H, D)
     g_b_ih = gx_all.sum(1)
     # RecurrentNet's parameter order: w_hh, b_hh, then inp (weight, bias), then the readout
     parts = [g_w_hh, g_b_hh, g_w_ih, g_b_ih, g_w_ro, g_b_ro]
@@ -185,13 +204,19 @@ class RNNBackprop:
     def run(
         self, x: Tensor, y: Tensor, alive: Tensor, classification: bool, grad_out: Tensor,
         record: list | None = None, hidden: bool = False,
+        probe: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-        """Per-seed loss and accuracy (S,) and ‖∂L/∂h_t‖ (T, S) when ``hidden``; the gradient
-        lands in ``grad_out``, the pre-activations in ``record``."""
+        """Per-seed loss and accuracy (S,) and ‖∂L/∂h_t‖ (T, S) when ``hidden`` (of ``probe``'s
+        loss where given, else of this batch's); the gradient of this batch's loss lands in
+        ``grad_out``, its pre-activations in ``record``."""
+        n_probe = 0
+        if probe is not None:
+            n_probe = probe[0].shape[0]
+            x, y = torch.cat([x, probe[0]]), torch.cat([y, probe[1]])
         with torch.no_grad():  # no graph: the parameters require grad
             loss_s, acc_s, rec, hid = self.step(
                 x, y, alive, *self.tensors, self.cell, self.act, classification,
-                record is not None, hidden, grad_out,
+                record is not None, hidden, n_probe, grad_out,
             )  # fmt: skip
         if record is not None:
             record.extend(rec)

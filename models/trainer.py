@@ -129,6 +129,7 @@ class VariantTrainer:
         # step by hand at rnn-adding's size); its per-time-step probe still goes by hand
         self.fused = cfg.family == "rnn" and cfg.cell == "lstm" and self.model.can_fuse
         self._probe_grad: torch.Tensor | None = None  # scratch gradient of the probe batch
+        self._hidden: torch.Tensor | None = None  # this log step's ‖∂L/∂h_t‖, when the step had it
         self.model.train()
         # modules whose forward reads .training (the model itself: the RNN kernels; batch norm);
         # flipping just these at log steps skips Module.train()'s walk over ~40 submodules
@@ -175,9 +176,13 @@ class VariantTrainer:
             loss_s, acc_s = self.backprop.loss_and_grads(x, y, self.alive, self._grad_buf, record)
             return loss_s, acc_s, self._grad_buf
         if isinstance(self.backprop, RNNBackprop) and not fused:
-            loss_s, acc_s, _ = self.backprop.run(
-                x, y, self.alive, self.classification, self._grad_buf, record
-            )
+            # at log steps the same pass carries the probe batch for ‖∂L/∂h_t‖
+            probe = self.task.probe() if record is not None else None
+            loss_s, acc_s, hidden = self.backprop.run(
+                x, y, self.alive, self.classification, self._grad_buf, record,
+                hidden=probe is not None, probe=probe,
+            )  # fmt: skip
+            self._hidden = hidden.float() if probe is not None else None
             return loss_s, acc_s, self._grad_buf
         loss_s, acc_s, grads = self._autograd_step(x, y, record, fused)
         return loss_s, acc_s, _flat(grads, self.S, out=self._grad_buf)
@@ -209,6 +214,7 @@ class VariantTrainer:
         log = self.instrument and (final or k % cfg.log_every == 0)
         x, y = next(self.batches)
         record: list | None = [] if log and self.gradients else None
+        self._hidden = None
         loss_s, acc_s, grads = self._forward_backward(x, y, record, self.fused)
         bad = not self._finite(loss_s, grads)
         if bad and self.fused:
@@ -341,7 +347,8 @@ class VariantTrainer:
             self._emit(k, "saturation", sat, 1)
             self._emit(k, "wall_s", torch.full((S,), self.wall_s))
         if self.cfg.family == "rnn":
-            self._emit(k, "hidden_grad_norm", self._hidden_grads(), 1)
+            hidden = self._hidden if self._hidden is not None else self._hidden_grads()
+            self._emit(k, "hidden_grad_norm", hidden, 1)
 
     def _saturation(self, record: list) -> torch.Tensor:
         """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""

@@ -79,3 +79,25 @@ def test_the_compiled_step_is_the_python_step_bit_for_bit():
         results.append((loss, acc, hid, grad.clone()))
     for a, b in zip(*results):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("cell,act", CASES)
+def test_one_pass_serves_the_training_batch_and_the_probe(cell, act):
+    """Training rows and probe rows in one pass: each gets exactly what it gets alone."""
+    _, fast, x, y = _pair(cell, act)
+    params = list(fast.parameters())
+    bp = RNNBackprop(fast, act, params)
+    alive = torch.ones(3, dtype=torch.bool)
+    xp, yp = torch.rand(4, 7, 2), torch.rand(4, 1)
+    g_alone, g_probe, g_both = (torch.empty_like(_flat(params, 3)) for _ in range(3))
+    rec_alone: list = []
+    rec_both: list = []
+    loss, acc, _ = bp.run(x, y, alive, False, g_alone, record=rec_alone)
+    _, _, hid = bp.run(xp, yp, alive, False, g_probe, hidden=True)
+    loss2, acc2, hid2 = bp.run(x, y, alive, False, g_both, rec_both, hidden=True, probe=(xp, yp))
+    torch.testing.assert_close(loss2, loss, rtol=1e-6, atol=0)
+    torch.testing.assert_close(acc2, acc, rtol=0, atol=0)
+    torch.testing.assert_close(g_both, g_alone, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(hid2, hid, rtol=1e-5, atol=1e-12)
+    for a, b in zip(rec_both, rec_alone):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
