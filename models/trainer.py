@@ -1,8 +1,10 @@
 """Train one variant (all its seeds at once) and record its metrics.
 
-The hot path is one forward, one ``autograd.grad`` and one optimizer step per training step;
-everything else (per-layer norms, saturation, validation, per-time-step gradients) runs only at
-log steps, and host-side conversion happens once per log step.
+The hot path is one forward and backward pass and one optimizer step per training step. The
+passes are written out by hand and compiled, so they run without the GIL
+(``models.mlp_backprop``, ``models.rnn_backprop``); the LSTM trains through PyTorch's fused
+kernel and autograd. Everything else (per-layer norms, saturation, validation, per-time-step
+gradients) runs only at log steps, and host-side conversion happens once per log step.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class VariantTrainer:
         self.any_dead = False
         self._no_clip = torch.zeros(self.S, dtype=torch.bool)
         # the backward pass is written out by hand and compiled (models.mlp_backprop,
-        # models.rnn_backprop): no autograd graph, no GIL; autograd stays for regression MLPs
+        # models.rnn_backprop): no autograd graph, no GIL; autograd would serve a regression MLP
         self.backprop: MLPBackprop | RNNBackprop | None = None
         self.classification = self.task.kind == "classification"
         if cfg.family == "rnn":
