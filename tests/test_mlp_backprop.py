@@ -118,3 +118,13 @@ def test_compiled_validation_equals_the_module_in_eval_mode(norm, residual):
     loss, acc = fast.validate(x, y)
     torch.testing.assert_close(loss, loss_ref.mean(1), rtol=1e-6, atol=1e-7)
     assert torch.equal(acc, (out.argmax(-1) == y).float().mean(1))
+
+
+def test_without_torchscript_the_same_function_runs_as_python(monkeypatch):
+    from models import manual_grad
+
+    def broken(fn):
+        raise RuntimeError("TorchScript is not available")
+
+    monkeypatch.setattr(torch.jit, "script", broken)
+    assert manual_grad.compile_step(mlp_step) is mlp_step
