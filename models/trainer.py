@@ -56,18 +56,6 @@ def _sizes(tensors: list[torch.Tensor], S: int) -> tuple[int, ...]:
     return tuple(t.numel() // S for t in tensors)
 
 
-def _per_seed_norms(tensors: list[torch.Tensor], S: int) -> torch.Tensor:
-    """L2 norm of each tensor, separately per seed: (len(tensors), S).
-
-    One concatenation and one segmented sum instead of a reshape and a norm per tensor: a log
-    step of a 20-layer MLP reads ~100 norms, and per-tensor ops made it cost ~3 training steps.
-    """
-    sizes = _sizes(tensors, S)
-    if sum(sizes) * S > FLAT_NORM_LIMIT:
-        return torch.stack([t.reshape(S, -1).norm(dim=1) for t in tensors])
-    return _segment_norms(_flat(tensors, S), sizes)
-
-
 def _global_norms(flat: torch.Tensor) -> torch.Tensor:
     """Each seed's global L2 norm of an (S, N) tensor, summed in float64: (S,).
 
@@ -190,12 +178,10 @@ class VariantTrainer:
 
     def _autograd_step(self, x, y, record: list | None, fused: bool):
         """Loss, accuracy and per-parameter gradients through autograd."""
-        if fused:
+        if fused:  # the LSTM through PyTorch's kernel
             out = self.model.fused_forward(x, record=record)
-        elif self.cfg.family == "mlp":
+        else:  # an MLP without a hand-written pass (a regression task)
             out = self.model.train_forward(x, record=record)
-        else:
-            out = self.model(x, record=record)
         loss_s, acc_s = self._loss(out, y)
         # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
         total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
@@ -383,19 +369,14 @@ class VariantTrainer:
             m.training = mode
 
     def _hidden_grads(self) -> torch.Tensor:
-        """‖∂L/∂h_t‖ for t = 1..T on the fixed probe batch: (T, S)."""
+        """‖∂L/∂h_t‖ for t = 1..T on the fixed probe batch, by its own pass: (T, S).
+
+        (Cells trained by hand get it from the training step's pass; this serves the LSTM.)
+        """
         x, y = self.task.probe()
-        if isinstance(self.backprop, RNNBackprop):  # the ∂L/∂h_t its backward pass carries
-            if self._probe_grad is None:  # (this step's gradient is still in self._grad_buf)
-                self._probe_grad = torch.empty_like(self.flat)
-            _, _, hidden = self.backprop.run(
-                x, y, self.alive, self.classification, self._probe_grad, hidden=True
-            )
-            return hidden.float()
-        states: list[torch.Tensor] = []
-        with torch.enable_grad():
-            out = self.model(x, states=states)
-            loss_s, _ = self._loss(out, y)
-            total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
-            hg = torch.autograd.grad(total, states)
-        return _per_seed_norms(list(hg), self.S)
+        if self._probe_grad is None:  # (this step's gradient is still in self._grad_buf)
+            self._probe_grad = torch.empty_like(self.flat)
+        _, _, hidden = self.backprop.run(
+            x, y, self.alive, self.classification, self._probe_grad, hidden=True
+        )
+        return hidden.float()
