@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,31 +189,49 @@ def run_comparison(
 def _train_parallel(trainers, n_workers: int, advance, chunk, report) -> None:
     """Slices of every variant on ``n_workers`` threads, round-robin, without a barrier.
 
-    Step 0 of every variant comes first (and is reported at once); after that each trainer has
-    at most one slice queued or running, and a finished slice queues that trainer's next one at
-    the back, so variants advance at one pace. The callback runs on this thread about once per
-    round, as in the sequential loop.
+    Step 0 of every variant comes first (and is reported at once). After that each trainer has
+    at most one slice queued or running, and a worker that finishes a slice queues that
+    trainer's next one at the back itself, so variants advance at one pace and training never
+    waits for this thread: the callback (the dashboard draws charts in it) runs here, about once
+    per round, while the workers go on.
     """
     pool = ThreadPoolExecutor(n_workers, "gfl-variant")
+    finished: queue.SimpleQueue = queue.SimpleQueue()  # one entry per slice done
+    stopping = threading.Event()
+
+    def chain(tr) -> None:
+        try:
+            advance(tr, chunk(tr))
+        finally:
+            more = not tr.done and not stopping.is_set()
+            if more:
+                try:
+                    pool.submit(chain, tr)
+                except RuntimeError:  # the pool is shutting down (stopped)
+                    more = False
+            finished.put(more)
+
     try:
         # step 0 of every variant, then the first report: the first chart shows them all
         for fut in [pool.submit(advance, tr, 1) for tr in trainers]:
             fut.result()
         if not report():
             return
-        running = {pool.submit(advance, tr, chunk(tr)): tr for tr in trainers if not tr.done}
-        finished = 0
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                tr = running.pop(fut)
-                fut.result()
-                if not tr.done:
-                    running[pool.submit(advance, tr, chunk(tr))] = tr
-            finished += len(done)
-            if finished >= max(1, len(running)) or not running:  # about one round
-                finished = 0
+        live = 0
+        for tr in trainers:
+            if not tr.done:
+                pool.submit(chain, tr)
+                live += 1
+        slices = 0
+        while live:
+            if not finished.get():  # that trainer's chain has ended
+                live -= 1
+            slices += 1
+            if slices >= max(1, live) or not live:  # about one round
+                slices = 0
                 if not report():
+                    stopping.set()
                     return
     finally:
+        stopping.set()
         pool.shutdown(wait=True, cancel_futures=True)
