@@ -36,11 +36,16 @@ def curves_figure(
     fig = go.Figure()
     div = diverged_steps(frame)
     drawn = False
+    # one pass over the (long) frame, then per (variant, metric) groups: filtering the whole
+    # frame per variant and metric made a live redraw of 6 variants cost ~0.1 s
+    groups = {}
+    if frame is not None and not frame.empty:
+        sub = frame[frame["metric"].isin(metrics)]
+        groups = dict(iter(sub.groupby(["variant", "metric"], sort=False)))
     for rank, (name, color) in reversed(list(enumerate(colors.items()))):  # baseline on top
         for m in metrics:
-            rows = metric(frame, m)
-            rows = rows[rows["variant"] == name]
-            if rows.empty:
+            rows = groups.get((name, m))
+            if rows is None or rows.empty:
                 continue
             st = seed_stats(rows, ["step"])
             y, lo, hi = st["mean"], st["lo"], st["hi"]

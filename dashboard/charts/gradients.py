@@ -133,7 +133,7 @@ def heatmap_figure(
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
     fig.update_layout(
-        title={"text": title, "font": {"size": 15}}, template="plotly_white",
+        title={"text": title, "font": {"size": 15}},
         coloraxis={"colorscale": "Viridis", "cmin": lo, "cmax": hi,
                    "colorbar": {"title": {"text": "log10"}}},
         height=max(300, 240 * nrows + 60), margin={"l": 50, "r": 20, "t": 70, "b": 40},

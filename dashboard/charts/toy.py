@@ -88,7 +88,7 @@ def wall_figure(
             fig.add_vline(x=x, line=line, row=1, col=1)
             fig.add_vline(x=x, line=line, row=2, col=1, annotation_text=txt,
                           annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
-    fig.update_layout(template="plotly_white", height=520, showlegend=False,
+    fig.update_layout(height=520, showlegend=False,
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
     fig.update_xaxes(title_text="b", row=2, col=1)
     return fig
