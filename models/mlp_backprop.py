@@ -22,10 +22,8 @@ from models.layers import StackedBatchNorm, StackedLayerNorm
 from models.manual_grad import activate, activate_backward, compile_step, loss_and_grad
 
 
-def mlp_step(
+def _forward(
     x: Tensor,
-    y: Tensor,
-    alive: Tensor,
     ws: list[Tensor],  # hidden weights (S, W, n_in), then the readout's (S, C, W)
     bs: list[Tensor],  # their biases (S, W) ... (S, C)
     norm_ws: list[Tensor],  # per hidden layer (S, W), empty without a norm
@@ -36,42 +34,76 @@ def mlp_step(
     norm: str,  # none | batch | layer
     momentum: float,
     eps: float,
-    want_record: bool,
-    grad_out: Tensor,  # (S, N): receives the gradient in parameter order
-) -> tuple[Tensor, Tensor, list[Tensor]]:
-    """One training step's loss (S,), accuracy (S,) and recorded pre-activations; the gradient
-    of the live seeds' summed loss goes into ``grad_out``."""
+    train: bool,  # batch statistics (and keep what the backward pass needs), else running ones
+    keep_z: bool,  # keep the normalised pre-activations
+) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+    """Logits (S, B, C), the last hidden state, and per hidden layer its input, pre-activation,
+    activation and norm state (batch: input (B, S·W), weight, mean, invstd; layer: input,
+    x̂, mean, rstd); the lists stay empty when not training."""
     S, B = ws[0].shape[0], x.shape[0]
-    L = len(ws) - 1
-    keep_z = act not in ("sigmoid", "tanh", "relu", "linear")  # backward reads z, not φ(z)
     h = x.unsqueeze(0).expand(S, B, x.shape[1])  # (S, B, n_in)
-    hs: list[Tensor] = []  # each layer's input
-    zs: list[Tensor] = []  # normalised pre-activations (record, and backward where keep_z)
+    hs: list[Tensor] = []
+    zs: list[Tensor] = []
     acts: list[Tensor] = []
-    saved: list[Tensor] = []  # norm state: batch (input (B, S·W), weight, mean, invstd); layer
-    for i in range(L):
+    saved: list[Tensor] = []
+    for i in range(len(ws) - 1):
         z = torch.baddbmm(bs[i].unsqueeze(1), h, ws[i].transpose(1, 2))  # (S, B, W)
         n = z.shape[2]
         if norm == "batch":
             flat = z.transpose(0, 1).reshape(B, S * n)  # (B, S·W): StackedBatchNorm's layout
             w = norm_ws[i].reshape(-1)
-            out, mean, invstd = torch.native_batch_norm(
-                flat, w, norm_bs[i].reshape(-1), running[2 * i], running[2 * i + 1], True,
-                momentum, eps,
-            )  # fmt: skip
-            saved += [flat, w, mean, invstd]
+            rm, rv = running[2 * i], running[2 * i + 1]
+            if train:
+                out, mean, invstd = torch.native_batch_norm(
+                    flat, w, norm_bs[i].reshape(-1), rm, rv, True, momentum, eps
+                )
+                saved += [flat, w, mean, invstd]
+            else:
+                out = torch.batch_norm(flat, w, norm_bs[i].reshape(-1), rm, rv, False, 0.0, eps,
+                                       False)  # fmt: skip
             z = out.view(B, S, n).transpose(0, 1)
         elif norm == "layer":
             xhat, mean, rstd = torch.native_layer_norm(z, [n], None, None, eps)
-            saved += [z, xhat, mean, rstd]
+            if train:
+                saved += [z, xhat, mean, rstd]
             z = xhat * norm_ws[i].unsqueeze(1) + norm_bs[i].unsqueeze(1)
         a = activate(act, z)
-        hs.append(h)
-        acts.append(a)
-        if keep_z or want_record:
+        if train:
+            hs.append(h)
+            acts.append(a)
+        if keep_z:
             zs.append(z)
         h = h + a if residual and i > 0 else a
+    L = len(ws) - 1
     out = torch.baddbmm(bs[L].unsqueeze(1), h, ws[L].transpose(1, 2))  # (S, B, C)
+    return out, h, hs, zs, acts, saved
+
+
+def mlp_step(
+    x: Tensor,
+    y: Tensor,
+    alive: Tensor,
+    ws: list[Tensor],
+    bs: list[Tensor],
+    norm_ws: list[Tensor],
+    norm_bs: list[Tensor],
+    running: list[Tensor],
+    act: str,
+    residual: bool,
+    norm: str,
+    momentum: float,
+    eps: float,
+    want_record: bool,
+    grad_out: Tensor,  # (S, N): receives the gradient in parameter order
+) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """One training step's loss (S,), accuracy (S,) and recorded pre-activations; the gradient
+    of the live seeds' summed loss goes into ``grad_out``."""
+    S, B, L = ws[0].shape[0], x.shape[0], len(ws) - 1
+    keep_z = act not in ("sigmoid", "tanh", "relu", "linear")  # backward reads z, not φ(z)
+    out, h, hs, zs, acts, saved = _forward(
+        x, ws, bs, norm_ws, norm_bs, running, act, residual, norm, momentum, eps, True,
+        keep_z or want_record,
+    )  # fmt: skip
     loss_s, acc_s, g = loss_and_grad(out, y, alive)
 
     # backward, collected in reverse parameter order
@@ -135,26 +167,9 @@ def mlp_validate(
     eps: float,
 ) -> tuple[Tensor, Tensor]:
     """Evaluation-mode loss and accuracy (S,): batch norm reads its running statistics."""
-    S, B = ws[0].shape[0], x.shape[0]
-    L = len(ws) - 1
-    h = x.unsqueeze(0).expand(S, B, x.shape[1])
-    for i in range(L):
-        z = torch.baddbmm(bs[i].unsqueeze(1), h, ws[i].transpose(1, 2))  # (S, B, W)
-        n = z.shape[2]
-        if norm == "batch":
-            flat = z.transpose(0, 1).reshape(B, S * n)
-            out = torch.batch_norm(
-                flat, norm_ws[i].reshape(-1), norm_bs[i].reshape(-1), running[2 * i],
-                running[2 * i + 1], False, 0.0, eps, False,
-            )  # fmt: skip
-            z = out.view(B, S, n).transpose(0, 1)
-        elif norm == "layer":
-            z = torch.layer_norm(z, [n], None, None, eps)
-            z = z * norm_ws[i].unsqueeze(1) + norm_bs[i].unsqueeze(1)
-        a = activate(act, z)
-        h = h + a if residual and i > 0 else a
-    out = torch.baddbmm(bs[L].unsqueeze(1), h, ws[L].transpose(1, 2))
-    loss_s, acc_s, _ = loss_and_grad(out, y, torch.ones(S, dtype=torch.bool))
+    out = _forward(x, ws, bs, norm_ws, norm_bs, running, act, residual, norm, 0.0, eps, False,
+                   False)[0]  # fmt: skip
+    loss_s, acc_s, _ = loss_and_grad(out, y, torch.ones(ws[0].shape[0], dtype=torch.bool))
     return loss_s, acc_s
 
 
