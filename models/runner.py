@@ -230,8 +230,7 @@ def _train_parallel(trainers, n_workers: int, advance, chunk, report) -> None:
             if slices >= max(1, live) or not live:  # about one round
                 slices = 0
                 if not report():
-                    stopping.set()
                     return
     finally:
-        stopping.set()
+        stopping.set()  # no chain queues another slice; queued ones are cancelled
         pool.shutdown(wait=True, cancel_futures=True)
