@@ -20,8 +20,7 @@ from pathlib import Path
 
 import torch
 
-from models.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
-from models.runner import configure_threads, configure_workers
+from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, configure_threads, configure_workers
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent

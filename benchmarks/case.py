@@ -15,9 +15,8 @@ import time
 import torch
 
 from benchmarks.flops import run_flops
-from models.presets import load_preset
-from models.runner import configure_threads, configure_workers, run_comparison
-from models.tasks import make_task
+from models import configure_threads, configure_workers, load_preset, run_comparison
+from models.core.tasks import make_task
 
 
 def matmul_peak(threads: int, n: int = 1024, reps: int = 5) -> float:

@@ -7,9 +7,9 @@ zero blocks do not count, and the engine and the reference loop are credited the
 
 from __future__ import annotations
 
-from models.config import RunConfig
-from models.nets import GATES
-from models.tasks import PROBE_SIZE, make_task
+from models import RunConfig
+from models.core.nets import GATES
+from models.core.tasks import PROBE_SIZE, make_task
 
 
 def _mlp_layers(cfg: RunConfig, n_in: int, n_out: int) -> list[tuple[int, int]]:

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config import Comparison, RunConfig
-from models.layers import MAX_SLOPE, act_slope
-from models.nets import build_model
-from models.tasks import make_task
+from models import Comparison, RunConfig
+from models.core.layers import MAX_SLOPE, act_slope
+from models.core.nets import build_model
+from models.core.tasks import make_task
 
 ACT_MODULES = {
     "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,

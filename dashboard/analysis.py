@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.gradients import mean_at
-from models import theory
-from models.config import RunConfig
+from models import RunConfig, theory
 
 # σ_w² and σ_b² each init scheme implies for a square layer (uniform inits: same variance)
 _SIGMA = {

@@ -13,7 +13,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from models.runner import configure_threads  # noqa: E402
+from models import configure_threads  # noqa: E402
 
 # torch's intra-op threads: 2 by default (a fair share on Streamlit Community Cloud), set once
 # here rather than left to torch's guess of all cores; env GFL_THREADS overrides.
@@ -41,7 +41,7 @@ PAGES = [
     ),
     st.Page("views/toy.py", title="The toy model", icon=":material/science:", url_path="toy"),
     st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
-    st.Page("runs_view.py", title="Runs", icon=":material/history:", url_path="runs"),
+    st.Page("views/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
 ]
 
 # Streamlit's default top padding pushes the first chart below the fold on a laptop screen.

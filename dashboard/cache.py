@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from models.runner import RunResult
+from models import RunResult
 
 MAX_ITEMS = 12  # a handful of comparisons: each holds at most a few MB of metric rows
 

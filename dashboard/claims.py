@@ -1,4 +1,4 @@
-"""Read the science helper's claims table (models/claims.json), tolerating its absence."""
+"""Read the science helper's claims table (models/science/claims.json), tolerating its absence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CLAIMS = Path(__file__).resolve().parents[1] / "models" / "claims.json"
+CLAIMS = Path(__file__).resolve().parents[1] / "models" / "science" / "claims.json"
 
 
 def load_claims(path: Path = CLAIMS) -> pd.DataFrame | None:

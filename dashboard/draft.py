@@ -9,8 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models.comparison_io import comparison_from_dict
-from models.config import FIELDS, Comparison, to_dict
+from models import FIELDS, Comparison, comparison_from_dict, to_dict
 
 SHARED = {
     "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every"),

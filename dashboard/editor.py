@@ -12,8 +12,7 @@ import streamlit as st
 
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
-from models.config import FIELDS, MLP_TASKS, RNN_TASKS
-from models.presets import PRESETS, load_preset
+from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset
 
 LABELS = {
     "task": "Task", "depth": "Depth (hidden layers)", "width": "Width (units per layer)",

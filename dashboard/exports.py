@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from models.config import Comparison
-from models.runner import RunResult
+from models import Comparison, RunResult
 
 
 def metrics_csv(result: RunResult) -> bytes:

@@ -8,13 +8,10 @@ from dashboard import draft as drafts
 from dashboard import editor, limits, training
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
+from dashboard.query_codec import config_key
 from dashboard.results_view import CHART_CONFIG, colors_of, render_results
 from dashboard.url_state import load_from_url, url_notices, write_url
-from models import run_comparison
-from models.config import Comparison
-from models.errors import ConfigError
-from models.presets import PRESETS
-from models.query_codec import config_key
+from models import PRESETS, Comparison, ConfigError, run_comparison
 
 INTRO = {
     "mlp": "Deep MLPs on 8×8 digits. Every variant starts from the same data; only the "

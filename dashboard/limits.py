@@ -5,7 +5,7 @@ The engine's FIELDS give what is valid; these give what one dashboard user may a
 
 from __future__ import annotations
 
-from models.config import FIELDS, RunConfig
+from models import FIELDS, RunConfig
 
 UI_CAPS: dict[str, float] = {
     "depth": 64, "width": 256, "hidden": 128, "seq_len": 200, "batch_size": 256,
@@ -51,9 +51,9 @@ def check(variants: list[RunConfig]) -> str | None:
             if getattr(cfg, name) > cap:
                 return f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows up to {cap:g} (use the CLI for more)"
     try:  # the engine's cost model (FLOPs and peak memory), when present
-        from models.budget import check_budget
-        from models.config import Comparison
-        from models.errors import ConfigError
+        from models.core.budget import check_budget
+        from models.core.config import Comparison
+        from models.core.errors import ConfigError
     except ImportError:
         check_budget = None
     if check_budget is not None:
@@ -76,8 +76,8 @@ def check(variants: list[RunConfig]) -> str | None:
 def cost_line(variants: list[RunConfig]) -> str:
     """A short cost estimate for a caption ('~12 GFLOP, ~80 MB'), or '' when unavailable."""
     try:
-        from models.budget import estimate
-        from models.config import Comparison
+        from models.core.budget import estimate
+        from models.core.config import Comparison
 
         return "Estimated cost: " + estimate(Comparison(list(variants))).describe()
     except Exception:

@@ -10,8 +10,7 @@ from dashboard import exports
 from dashboard.analysis import headline, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
 from dashboard.charts.common import variant_colors
-from models.config import Comparison
-from models.runner import RunResult
+from models import Comparison, RunResult
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 

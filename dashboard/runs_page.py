@@ -11,7 +11,7 @@ from dashboard.charts import curves, gradients
 from dashboard.charts.common import variant_colors
 from dashboard.results_view import CHART_CONFIG, render_results
 from dashboard.runs_store import get_store
-from models.store import RunStore, StoreError
+from dashboard.store import RunStore, StoreError
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 

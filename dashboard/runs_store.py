@@ -12,9 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from models.config import Comparison
-from models.runner import RunResult
-from models.store import RunStore, StoreError, default_path
+from dashboard.store import RunStore, StoreError, default_path
+from models import Comparison, RunResult
 
 SAVE_EVERY_S = 5.0  # periodic saves while training: a closed tab loses at most this much
 

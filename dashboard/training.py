@@ -18,12 +18,9 @@ import streamlit as st
 from dashboard import runs_store
 from dashboard.cache import RESULTS
 from dashboard.charts import curves, gradients
+from dashboard.query_codec import config_key, matching_preset
 from dashboard.results_view import CHART_CONFIG, colors_of
-from models import run_comparison
-from models.config import Comparison
-from models.query_codec import config_key, matching_preset
-from models.runner import RunResult, slice_steps
-from models.threads import env_int
+from models import Comparison, RunResult, env_int, run_comparison, slice_steps
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
 

@@ -7,8 +7,8 @@ import re
 import streamlit as st
 
 from dashboard import editor
-from models.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
-from models.query_codec import decode, encode
+from dashboard.query_codec import decode, encode
+from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
 
 DEFAULTS = {"mlp": DEFAULT_PRESET, "rnn": DEFAULT_RNN_PRESET}
 OTHER_KEYS = ("run", "tab")  # parameters other pages may use; not ours to complain about

@@ -1,12 +1,47 @@
-"""Gradient Flow Lab engine: pure PyTorch models, tasks, training, instrumentation and theory."""
+"""Gradient Flow Lab engine: pure PyTorch models, tasks, training, instrumentation and theory.
 
-from models.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
-from models.config import FIELDS, Comparison, RunConfig, coerce, make_config
-from models.errors import ConfigError
-from models.runner import Progress, RunResult, run_comparison
+Layers (see ARCHITECTURE.md): ``models.core`` (config, nets, trainer, runner, budget, theory),
+``models.fastpath`` (hand-written backward passes beneath the trainer), ``models.io`` (config
+files, presets, the CLI) and ``models.science`` (published claims measured on the engine).
+Code outside ``models`` (the dashboard, benchmarks, scripts) imports the public names below.
+"""
+
+from models.core import theory
+from models.core.budget import check_budget, estimate, resolve_caps
+from models.core.config import (
+    FIELDS,
+    MLP_TASKS,
+    RNN_TASKS,
+    Comparison,
+    RunConfig,
+    coerce,
+    make_config,
+    to_dict,
+)
+from models.core.errors import ConfigError
+from models.core.runner import (
+    METRIC_COLUMNS,
+    SUMMARY_COLUMNS,
+    Progress,
+    RunResult,
+    run_comparison,
+    slice_steps,
+)
+from models.core.threads import configure_threads, configure_workers, env_int
+from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
+from models.io.presets import (
+    DEFAULT_PRESET,
+    DEFAULT_RNN_PRESET,
+    PRESETS,
+    load_preset,
+    preset_dict,
+)
 
 __all__ = [
-    "FIELDS", "Comparison", "ConfigError", "Progress", "RunConfig", "RunResult", "coerce",
-    "comparison_from_dict", "load_comparison_file", "make_config", "parse_set_args",
-    "run_comparison",
+    "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
+    "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
+    "RunResult", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
+    "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
+    "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
+    "slice_steps", "theory", "to_dict",
 ]  # fmt: skip

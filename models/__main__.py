@@ -2,6 +2,6 @@
 
 import sys
 
-from models.cli import main
+from models.io.cli import main
 
 sys.exit(main())

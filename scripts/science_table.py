@@ -1,6 +1,6 @@
-"""Run every science claim, write models/claims.json and print the README's markdown table.
+"""Run every science claim, write models/science/claims.json and print the README's markdown table.
 
-Usage: python scripts/science_table.py [--json models/claims.json] [--markdown FILE]
+Usage: python scripts/science_table.py [--json models/science/claims.json] [--markdown FILE]
                                        [--section FILE]
 --markdown writes the bare table, --section the README section around it.
 Exits 1 if any claim failed (the table still gets written, failures marked).
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.validation import run_all  # noqa: E402
+from models.science import run_all  # noqa: E402
 
 
 def _cell(text: str) -> str:
@@ -41,13 +41,13 @@ SECTION_INTRO = """\
 ## Faithful to the science
 
 Every number below is measured by `scripts/science_table.py` on this engine (models built and
-trained through `run_comparison`, or with `models.nets.build_model` for Jacobians and
+trained through `run_comparison`, or with `models.core.nets.build_model` for Jacobians and
 activations) and compared with the theory in `models/theory.py` or the paper's result. The
-experiments live in `models/validation/`; `tests/science/` asserts the same numbers (pytest
+experiments live in `models/science/`; `tests/science/` asserts the same numbers (pytest
 marker `science`, part of `./scripts/test.sh`; run alone with `pytest -m science`, about 20 s
 on 2 cores). Each test's docstring names the paper and equation or figure, and each tolerance
 is justified next to it (seeds, widths). The dashboard's Theory page shows the same claims from
-`models/claims.json`.
+`models/science/claims.json`.
 """
 
 
@@ -58,13 +58,13 @@ def section(claims: list[dict], generated: str) -> str:
         + "\n"
         + markdown_table(claims)
         + f"\n\nGenerated {generated} by `python scripts/science_table.py` "
-        "(rewrites `models/claims.json`).\n"
+        "(rewrites `models/science/claims.json`).\n"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", default=str(ROOT / "models" / "claims.json"))
+    ap.add_argument("--json", default=str(ROOT / "models" / "science" / "claims.json"))
     ap.add_argument("--markdown", default=None, help="also write the table to this file")
     ap.add_argument("--section", default=None, help="also write the README section to this file")
     args = ap.parse_args(argv)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from models import ConfigError, comparison_from_dict, run_comparison
-from models.budget import DEFAULT_MAX_MB, check_budget, estimate, resolve_caps
-from models.presets import PRESETS, load_preset
+from models.core.budget import DEFAULT_MAX_MB, check_budget, estimate, resolve_caps
+from models.io.presets import PRESETS, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 GB = 2**30
@@ -26,8 +26,8 @@ MEASURE = r"""
 import json, sys
 from benchmarks.case import peak_rss_mb
 from models import comparison_from_dict, run_comparison
-from models.budget import estimate
-from models.tasks import _digits
+from models.core.budget import estimate
+from models.core.tasks import _digits
 _digits()
 tiny = {"steps": 1, "depth": 1, "width": 4, "variants": [{"name": "w"}]}
 run_comparison(comparison_from_dict(tiny), threads=1)

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard.charts import clipping, common, curves, gradients, layers, theory, toy, tradeoffs
-from models import theory as mf
+from models.core import theory as mf
 
 NAMES = ["base", "fix"]
 COLORS = common.variant_colors(NAMES)

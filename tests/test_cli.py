@@ -9,8 +9,8 @@ import sys
 import pandas as pd
 import pytest
 
-from models.cli import main
-from models.presets import PRESETS
+from models.io.cli import main
+from models.io.presets import PRESETS
 
 SUMMARY = ["variant", "seed", "final_loss", "final_val_loss", "final_accuracy",
            "final_val_accuracy", "best_val_loss", "steps_to_target", "diverged_step", "wall_s",

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from models import ConfigError, coerce, comparison_from_dict, make_config
-from models.comparison_io import load_comparison_file, parse_set_args
-from models.config import FIELDS, RunConfig
+from models.core.config import FIELDS, RunConfig
+from models.io.comparison_io import load_comparison_file, parse_set_args
 
 
 @pytest.mark.parametrize(

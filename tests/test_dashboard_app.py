@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.cache import RESULTS
 from models import comparison_from_dict, run_comparison
-from models.presets import load_preset
+from models.io.presets import load_preset
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py", "runs_view.py"]
+PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py", "views/runs.py"]
 
 
 def new_app(**params) -> AppTest:
@@ -87,7 +87,7 @@ def test_every_page_renders(page):
     at = new_app()
     at.switch_page(page).run()
     ok(at)
-    if page != "runs_view.py":  # the Runs page of an empty store lists nothing to draw
+    if page != "views/runs.py":  # the Runs page of an empty store lists nothing to draw
         assert len(at.get("plotly_chart")) >= 1
     assert at.title
 
@@ -202,7 +202,7 @@ def test_url_notices_are_one_box_and_cannot_carry_markdown():
 def test_url_reproduces_a_config():
     comp = load_preset("deep-mlp", {"steps": 30, "depth": 8})
     comp.variants = comp.variants[:2]
-    from models.query_codec import encode
+    from dashboard.query_codec import encode
 
     at = new_app(**encode(comp, "deep-mlp"))
     ok(at)
@@ -320,7 +320,7 @@ def test_a_diverged_variant_is_shown_as_diverged():
                      {"name": "boom", "activation": "relu", "init": "he", "init_gain": 3.0,
                       "lr": 100.0}],
     })  # fmt: skip
-    from models.query_codec import encode
+    from dashboard.query_codec import encode
 
     at = new_app(**encode(comp))
     at.button(key="mlp_train").click().run()

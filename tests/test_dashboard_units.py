@@ -14,8 +14,8 @@ from dashboard.cache import ResultCache
 from dashboard.charts.tradeoffs import tradeoff_table
 from dashboard.claims import load_claims
 from models import ConfigError, load_comparison_file, run_comparison
-from models.presets import load_preset
-from models.runner import METRIC_COLUMNS, RunResult
+from models.core.runner import METRIC_COLUMNS, RunResult
+from models.io.presets import load_preset
 
 
 def test_draft_round_trip_keeps_every_field():

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from models import make_config
-from models.layers import MAX_SLOPE, SATURATED_BEYOND, act_slope, saturation
-from models.trainer import VariantTrainer
+from models.core.layers import MAX_SLOPE, SATURATED_BEYOND, act_slope, saturation
+from models.core.trainer import VariantTrainer
 from tests.conftest import at, run_small
 
 

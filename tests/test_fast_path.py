@@ -8,9 +8,9 @@ import torch
 
 from benchmarks.reference import run_reference
 from models import comparison_from_dict, make_config, run_comparison
-from models.optim import StackedOptimizer
-from models.runner import METRIC_COLUMNS
-from models.trainer import VariantTrainer
+from models.core.optim import StackedOptimizer
+from models.core.runner import METRIC_COLUMNS
+from models.core.trainer import VariantTrainer
 
 KEY = ["variant", "seed", "step", "metric", "index"]
 
@@ -60,7 +60,7 @@ def test_engine_matches_plain_reference(shared, variants):
 @pytest.mark.parametrize("seeds,mode", [(3, "block"), (9, "seeds")])
 def test_lstm_fused_kernel_matches_the_hand_written_step(seeds, mode):
     """The LSTM trains through PyTorch's kernel; every other cell (and the LSTM's re-run of a
-    step that went non-finite) by hand (models.rnn_backprop)."""
+    step that went non-finite) by hand (models.fastpath.rnn)."""
     cfg = make_config({**RNN, "cell": "lstm", "clip_norm": 0.3, "seeds": seeds})
     runs = []
     for fused in (True, False):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
 from dashboard.charts.common import variant_colors
-from models.runner import METRIC_COLUMNS, SUMMARY_COLUMNS
+from models.core.runner import METRIC_COLUMNS, SUMMARY_COLUMNS
 
 # no shrinking: a failing example of this size takes minutes to shrink; the report is enough
 FAST = settings(

@@ -27,9 +27,9 @@ from models import (
     load_comparison_file,
     make_config,
 )
-from models import cli as cli_mod
-from models.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
-from models.runner import RunResult
+from models.core.runner import RunResult
+from models.io import cli as cli_mod
+from models.io.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(
@@ -209,7 +209,7 @@ def test_oversized_and_missing_files(tmp_path):
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
-    """models.cli.main in process: (exit code, stderr); SystemExit counts as its code."""
+    """models.io.cli.main in process: (exit code, stderr); SystemExit counts as its code."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
@@ -325,9 +325,9 @@ def test_engine_never_evaluates_or_unpickles_user_data():
     assert hits == []
 
 
-# --- URL query strings (models.query_codec.decode: must never raise) ---------------------------
+# --- URL query strings (dashboard.query_codec.decode: must never raise) ---------------------------
 
-codec = pytest.importorskip("models.query_codec")
+codec = pytest.importorskip("dashboard.query_codec")
 url_keys = st.one_of(st.sampled_from(list(FIELDS) + ["preset", "cfg", "page", "name"]), texts)
 packed_junk = st.one_of(
     config_dicts.map(lambda d: codec._pack(d) if isinstance(d, dict) else "x"),

@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from models import make_config
-from models.config import ACTIVATIONS
-from models.manual_grad import loss_and_grad
-from models.mlp_backprop import MLPBackprop, compiled_step, mlp_step
-from models.nets import DeepMLP
-from models.trainer import _flat
+from models.core.config import ACTIVATIONS
+from models.core.nets import DeepMLP
+from models.core.trainer import _flat
+from models.fastpath.manual_grad import loss_and_grad
+from models.fastpath.mlp import MLPBackprop, compiled_step, mlp_step
 
 
 def _autograd(model: DeepMLP, x, y, alive):
@@ -121,7 +121,7 @@ def test_compiled_validation_equals_the_module_in_eval_mode(norm, residual):
 
 
 def test_without_torchscript_the_same_function_runs_as_python(monkeypatch):
-    from models import manual_grad
+    from models.fastpath import manual_grad
 
     def broken(fn):
         raise RuntimeError("TorchScript is not available")

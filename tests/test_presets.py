@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from models import run_comparison
-from models.presets import PRESETS, load_preset
+from models.io.presets import PRESETS, load_preset
 
 CHANCE_CE = 2.302  # ln 10: cross-entropy of a 10-class guess
 MEAN_MSE = 0.14  # adding problem: the mean predictor scores ~1/6 (0.148 on the validation set)

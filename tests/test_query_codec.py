@@ -7,9 +7,9 @@ import zlib
 
 import pytest
 
-from models.config import to_dict
-from models.presets import PRESETS, load_preset
-from models.query_codec import config_key, decode, encode
+from dashboard.query_codec import config_key, decode, encode
+from models.core.config import to_dict
+from models.io.presets import PRESETS, load_preset
 
 
 def same(a, b) -> bool:

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from models import make_config
-from models.nets import RecurrentNet
-from models.rnn_backprop import RNNBackprop, compiled_step, rnn_step
-from models.trainer import _flat
+from models.core.nets import RecurrentNet
+from models.core.trainer import _flat
+from models.fastpath.rnn import RNNBackprop, compiled_step, rnn_step
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("lstm", "tanh"), ("gru", "tanh")]
 

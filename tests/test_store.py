@@ -12,9 +12,9 @@ import zipfile
 import pandas as pd
 import pytest
 
+from dashboard.store import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
 from models import comparison_from_dict, run_comparison
-from models.runner import METRIC_COLUMNS, RunResult
-from models.store import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
+from models.core.runner import METRIC_COLUMNS, RunResult
 
 SMALL = {
     "title": "tiny, with a comma",

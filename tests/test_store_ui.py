@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.store import RunStore
 from models import comparison_from_dict, run_comparison
-from models.store import RunStore
 
 MLP = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 6, "log_every": 2,
        "variants": [{"name": "sigmoid"}, {"name": "relu", "activation": "relu"}]}  # fmt: skip
@@ -166,7 +166,7 @@ def test_run_saver_keeps_a_run_cut_short(tmp_path, monkeypatch, trained):
 
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-WIRED = "runs_view.py" in APP.read_text(encoding="utf-8")
+WIRED = "views/runs.py" in APP.read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(not WIRED, reason="dashboard/app.py does not list the Runs page yet")
@@ -181,6 +181,6 @@ def test_a_run_trained_in_the_app_is_kept_and_listed(tmp_path, monkeypatch):
     ok(at)
     [run] = RunStore(tmp_path / "app.sqlite").list_runs()
     assert run["outcome"] == "finished" and run["steps_done"] == 7 and run["n_variants"] == 6
-    at.switch_page("runs_view.py").run()
+    at.switch_page("views/runs.py").run()
     ok(at)
     assert list(at.dataframe[0].value["run"]) == [run["id"]]

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from models import make_config
-from models.tasks import make_task
-from models.trainer import VariantTrainer
+from models.core.tasks import make_task
+from models.core.trainer import VariantTrainer
 
 
 def test_adding_problem_mean_predictor_scores_one_sixth():
@@ -122,7 +122,7 @@ def test_scaled_recurrent_init_hits_spectral_radius():
 
 def test_init_variances():
     """Each scheme's weight variance matches its formula (fan_in 256, fan_out 256)."""
-    from models.init import init_weight
+    from models.core.init import init_weight
 
     g = torch.Generator().manual_seed(0)
     n = 256

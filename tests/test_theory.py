@@ -1,4 +1,4 @@
-"""Checks of models.theory against closed forms, published numbers and direct simulation."""
+"""Checks of models.core.theory against closed forms, published numbers and direct simulation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import integrate
 from scipy.special import expit
 
-from models.theory import (
+from models.core.theory import (
     ACTIVATIONS,
     chi1,
     chi1_curve,

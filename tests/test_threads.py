@@ -7,8 +7,8 @@ import os
 import pytest
 
 from models import comparison_from_dict
-from models.budget import estimate
-from models.threads import DEFAULT_WORKERS, configure_threads, configure_workers
+from models.core.budget import estimate
+from models.core.threads import DEFAULT_WORKERS, configure_threads, configure_workers
 
 
 def test_workers_default_to_one_per_core_up_to_two(monkeypatch):

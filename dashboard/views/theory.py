@@ -102,7 +102,7 @@ def claims_section() -> None:
     claims = load_claims()
     if claims is None:
         st.caption(
-            "No claims table yet: `models/claims.json` is written by the science checks "
+            "No claims table yet: `models/science/claims.json` is written by the science checks "
             "(`python scripts/science_table.py`)."
         )
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import models.validation as V
+import models.science as V
 
 pytestmark = pytest.mark.science
 
@@ -41,7 +41,7 @@ def test_every_claim_holds_and_is_well_formed() -> None:
 
 
 def test_committed_claims_json_matches_the_claims() -> None:
-    """models/claims.json (read by the dashboard) lists every claim id, all passing."""
+    """models/science/claims.json (read by the dashboard) lists every claim id, all passing."""
     data = V.load_claims()
     assert data == json.loads((ROOT / "models" / "claims.json").read_text())
     assert set(data) == {"generated", "claims"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.validation import initialisation as V
+from models.science import initialisation as V
 
 pytestmark = pytest.mark.science
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import theory
-from models.validation import mean_field as V
+from models.core import theory
+from models.science import mean_field as V
 
 pytestmark = pytest.mark.science
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.validation import mitigations as V
+from models.science import mitigations as V
 
 pytestmark = pytest.mark.science
 

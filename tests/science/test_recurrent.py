@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import theory
-from models.validation import recurrent as V
+from models.core import theory
+from models.science import recurrent as V
 
 pytestmark = pytest.mark.science
 

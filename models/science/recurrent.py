@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from models import theory
-from models.config import make_config
-from models.tasks import make_task
-from models.validation.common import (
+from models.core import theory
+from models.core.config import make_config
+from models.core.tasks import make_task
+from models.science.common import (
     Claim,
     build,
     is_missing,

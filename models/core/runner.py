@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.config import Comparison, RunConfig
-from models.threads import configure_threads, configure_workers
-from models.trainer import Row, VariantTrainer
+from models.core.config import Comparison, RunConfig
+from models.core.threads import configure_threads, configure_workers
+from models.core.trainer import Row, VariantTrainer
 
 METRIC_COLUMNS = ["variant", "seed", "step", "metric", "index", "value"]
 SUMMARY_COLUMNS = [

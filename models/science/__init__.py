@@ -1,10 +1,10 @@
 """Published results and theory, measured on the engine: one function per claim.
 
 Each ``claim_*`` function runs a small experiment through the engine's public API (or, for
-Jacobian spectra and activations, through ``models.nets.build_model``), compares it with theory or
+Jacobian spectra and activations, through ``models.core.nets.build_model``), compares it with theory or
 the paper, and returns ``{id, claim, source, expected, measured, passed}``. The ``measure_*``
 functions hold the numbers; ``tests/science`` asserts on them and ``scripts/science_table.py``
-turns the claims into ``models/claims.json`` and the README table. Runs are cached per process,
+turns the claims into ``models/science/claims.json`` and the README table. Runs are cached per process,
 so claims that share an experiment train it once. One module per topic:
 ``mean_field``, ``initialisation``, ``recurrent``, ``mitigations``; helpers in ``common``.
 """
@@ -16,20 +16,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from models.validation.common import Claim, make_claim
-from models.validation.initialisation import (
+from models.science.common import Claim, make_claim
+from models.science.initialisation import (
     claim_glorot_backprop,
     claim_he_init,
     claim_he_training,
     claim_sigmoid_saturation,
 )
-from models.validation.mean_field import (
+from models.science.mean_field import (
     claim_mean_field_chaotic,
     claim_mean_field_critical,
     claim_mean_field_ordered,
 )
-from models.validation.mitigations import claim_batch_norm, claim_linear_isometry, claim_residual
-from models.validation.recurrent import (
+from models.science.mitigations import claim_batch_norm, claim_linear_isometry, claim_residual
+from models.science.recurrent import (
     claim_adding,
     claim_clipping_direction,
     claim_hidden_grad_ratio,
@@ -37,7 +37,7 @@ from models.validation.recurrent import (
     claim_toy_wall,
 )
 
-CLAIMS_JSON = Path(__file__).parents[1] / "claims.json"  # written by scripts/science_table.py
+CLAIMS_JSON = Path(__file__).parent / "claims.json"  # written by scripts/science_table.py
 
 
 def load_claims(path: str | Path = CLAIMS_JSON) -> dict[str, Any]:

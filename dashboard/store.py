@@ -25,10 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.comparison_io import comparison_from_dict
-from models.config import Comparison
-from models.errors import ConfigError
-from models.runner import METRIC_COLUMNS, RunResult
+from models import METRIC_COLUMNS, Comparison, ConfigError, RunResult, comparison_from_dict
 
 SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "stopped")

@@ -5,7 +5,7 @@ eight backward kernels through the engine (~115 µs a layer at 2 seeds × 64 × 
 written out it is two forward and three or four backward ops (~45 µs), each the very kernel
 autograd would call (``aten.sigmoid_backward``, ``native_batch_norm_backward``, ...).
 
-The step is compiled with TorchScript (``models.manual_grad``): it runs without the GIL. The
+The step is compiled with TorchScript (``models.fastpath.manual_grad``): it runs without the GIL. The
 autograd path (``DeepMLP.train_forward`` + ``torch.autograd.grad``) stays the reference the
 tests check against.
 """
@@ -18,8 +18,8 @@ from functools import cache
 import torch
 from torch import Tensor, nn
 
-from models.layers import StackedBatchNorm, StackedLayerNorm
-from models.manual_grad import activate, activate_backward, compile_step, loss_and_grad
+from models.core.layers import StackedBatchNorm, StackedLayerNorm
+from models.fastpath.manual_grad import activate, activate_backward, compile_step, loss_and_grad
 
 
 def _forward(

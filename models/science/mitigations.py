@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.config import make_config
-from models.validation.common import (
+from models.core.config import make_config
+from models.science.common import (
     Claim,
     build,
     make_claim,

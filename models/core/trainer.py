@@ -2,7 +2,7 @@
 
 The hot path is one forward and backward pass and one optimizer step per training step. The
 passes are written out by hand and compiled, so they run without the GIL
-(``models.mlp_backprop``, ``models.rnn_backprop``); the LSTM trains through PyTorch's fused
+(``models.fastpath.mlp``, ``models.fastpath.rnn``); the LSTM trains through PyTorch's fused
 kernel and autograd. Everything else (per-layer norms, saturation, validation, per-time-step
 gradients) runs only at log steps, and host-side conversion happens once per log step.
 """
@@ -15,13 +15,13 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from models.config import RunConfig
-from models.layers import StackedBatchNorm, saturation
-from models.mlp_backprop import MLPBackprop
-from models.nets import build_model, param_count
-from models.optim import StackedOptimizer
-from models.rnn_backprop import RNNBackprop
-from models.tasks import make_task
+from models.core.config import RunConfig
+from models.core.layers import StackedBatchNorm, saturation
+from models.core.nets import build_model, param_count
+from models.core.optim import StackedOptimizer
+from models.core.tasks import make_task
+from models.fastpath.mlp import MLPBackprop
+from models.fastpath.rnn import RNNBackprop
 
 Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, index, value
 
@@ -107,8 +107,8 @@ class VariantTrainer:
         self.error: str | None = None
         self.any_dead = False
         self._no_clip = torch.zeros(self.S, dtype=torch.bool)
-        # the backward pass is written out by hand and compiled (models.mlp_backprop,
-        # models.rnn_backprop): no autograd graph, no GIL; autograd would serve a regression MLP
+        # the backward pass is written out by hand and compiled (models.fastpath.mlp,
+        # models.fastpath.rnn): no autograd graph, no GIL; autograd would serve a regression MLP
         self.backprop: MLPBackprop | RNNBackprop | None = None
         self.classification = self.task.kind == "classification"
         if cfg.family == "rnn":

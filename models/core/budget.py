@@ -16,9 +16,9 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from models.config import Comparison, RunConfig
-from models.errors import ConfigError
-from models.threads import configure_workers
+from models.core.config import Comparison, RunConfig
+from models.core.errors import ConfigError
+from models.core.threads import configure_workers
 
 # --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
 DEFAULT_MAX_GFLOP = 400.0  # ~4x the largest preset; a few minutes of 2 cores at worst
@@ -34,8 +34,8 @@ OP_OVERHEAD_FLOPS = 5e4
 # high-water mark (VmHWM) on 1.3 M rows: ~355 B/row all told — rounded up.
 ROW_BYTES = 380
 VAL_SIZE = {"digits": 360, "seq-digits": 360, "spirals": 500}  # validation examples per task
-VAL_SEQS = 256  # generated sequence tasks (models.tasks.VAL_SEQS)
-PROBE = 32  # probe batch for per-time-step gradients (models.tasks.PROBE_SIZE)
+VAL_SEQS = 256  # generated sequence tasks (models.core.tasks.VAL_SEQS)
+PROBE = 32  # probe batch for per-time-step gradients (models.core.tasks.PROBE_SIZE)
 # measured peaks were up to 1.2x the tensor count below (allocator slack, temporaries)
 SAFETY = 1.25
 # float32 tensors per hidden unit kept for backward, per example (see _mlp_bytes / _rnn_bytes)
@@ -177,7 +177,7 @@ def _model_bytes(cfg: RunConfig, params: int) -> int:
 def _log_floats(cfg: RunConfig, weights: int) -> int:
     """float32-equivalents alive while a log step measures update ratios: the weights flattened
     before the update and after it, their difference, and float64 squares for the segmented
-    norms (models.trainer._segment_norms): ~7 floats per weight."""
+    norms (models.core.trainer._segment_norms): ~7 floats per weight."""
     return 7 * cfg.seeds * weights
 
 

@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from models.budget import check_budget
-from models.comparison_io import load_comparison_file, parse_set_args
-from models.errors import ConfigError
-from models.presets import PRESETS, load_preset
-from models.runner import Progress, run_comparison
+from models.core.budget import check_budget
+from models.core.errors import ConfigError
+from models.core.runner import Progress, run_comparison
+from models.io.comparison_io import load_comparison_file, parse_set_args
+from models.io.presets import PRESETS, load_preset
 
 USAGE_EXIT = 2
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.config import RunConfig
+from models.core.config import RunConfig
 
 SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
 VAL_SEQS = 256  # validation sequences for the generated sequence tasks

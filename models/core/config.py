@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.errors import ConfigError
+from models.core.errors import ConfigError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear")
 MLP_TASKS = ("digits", "spirals")

@@ -16,10 +16,17 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from models.comparison_io import comparison_from_dict
-from models.config import FIELDS, Comparison, coerce
-from models.errors import ConfigError
-from models.presets import DEFAULT_PRESET, PRESETS, load_preset, preset_dict
+from models import (
+    DEFAULT_PRESET,
+    FIELDS,
+    PRESETS,
+    Comparison,
+    ConfigError,
+    coerce,
+    comparison_from_dict,
+    load_preset,
+    preset_dict,
+)
 
 MAX_PARAM_CHARS = 8_000  # a URL longer than this is not one a person shared by hand
 MAX_INFLATED_BYTES = 200_000  # a decompression bomb stops here

@@ -1,4 +1,4 @@
-"""Pieces of the hand-written training steps (models.mlp_backprop, models.rnn_backprop).
+"""Pieces of the hand-written training steps (models.fastpath.mlp, models.fastpath.rnn).
 
 Activations with autograd's own derivative kernels, the losses with their gradients, and the
 TorchScript compilation that lets a whole step run in C++ without holding Python's GIL (two

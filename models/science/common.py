@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from models import theory
-from models.comparison_io import comparison_from_dict
-from models.nets import build_model
-from models.runner import configure_threads, run_comparison
+from models.core import theory
+from models.core.nets import build_model
+from models.core.runner import configure_threads, run_comparison
+from models.io.comparison_io import comparison_from_dict
 
 # One intra-op thread: fixed so the numbers cannot shift with the thread count (float reduction
 # order), and on a shared 2-core machine single-threaded runs were up to 10x faster under load.
@@ -22,7 +22,7 @@ Claim = dict[str, Any]
 
 
 def build(cfg, n_in: int, n_out: int):
-    """models.nets.build_model on THREADS intra-op threads (as run_comparison sets them)."""
+    """models.core.nets.build_model on THREADS intra-op threads (as run_comparison sets them)."""
     configure_threads(THREADS)
     return build_model(cfg, n_in, n_out)
 

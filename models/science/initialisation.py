@@ -10,9 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.config import make_config
-from models.tasks import make_task
-from models.validation.common import (
+from models.core.config import make_config
+from models.core.tasks import make_task
+from models.science.common import (
     Claim,
     build,
     geo_mean,

@@ -4,7 +4,7 @@ Vanilla RNN, LSTM and GRU, with PyTorch's formulations (``RecurrentNet.forward``
 reference the tests check against). Per time step the forward pass is a batched matmul and a
 few element-wise ops; the backward pass walks the steps in reverse carrying ∂L/∂h_t (and ∂L/∂c_t
 for the LSTM), and the weight gradients come at the end from one batched matmul over all steps.
-Compiled with TorchScript (``models.manual_grad``), the whole step runs without the GIL.
+Compiled with TorchScript (``models.fastpath.manual_grad``), the whole step runs without the GIL.
 
 The same pass gives the per-time-step gradients ‖∂L/∂h_t‖ for the probe batch: they are the
 ∂L/∂h_t the backward pass carries anyway.
@@ -18,7 +18,7 @@ from functools import cache
 import torch
 from torch import Tensor, nn
 
-from models.manual_grad import (
+from models.fastpath.manual_grad import (
     activate,
     activate_backward,
     compile_step,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.config import RunConfig
-from models.init import init_bias, init_weight, recurrent_weight
-from models.layers import ACT_FNS, StackedLinear, make_norm
+from models.core.config import RunConfig
+from models.core.init import init_bias, init_weight, recurrent_weight
+from models.core.layers import ACT_FNS, StackedLinear, make_norm
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # PyTorch's fused recurrent kernels (``RecurrentNet.fuse_mode``): the LSTM trains through them
@@ -20,7 +20,7 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # same bits): LSTM S=1 1.2/1.1/3.4, S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3. A stack of S·H up to
 # FUSE_MAX_UNITS runs all seeds in one block-diagonal call (the zero blocks cost S× the FLOPs,
 # so it only pays for small stacks); larger stacks call the kernel once per seed.
-# Vanilla RNNs and GRUs train by hand (models.rnn_backprop: 1.0 and 2.6 ms a step at S=2 where
+# Vanilla RNNs and GRUs train by hand (models.fastpath.rnn: 1.0 and 2.6 ms a step at S=2 where
 # autograd took 1.6 and 6.2); the LSTM by hand took 3.5 ms against the kernel's 3.1.
 # (At S=2 per-seed LSTM calls are a little faster alone, but in a whole rnn-adding run without
 # metrics they turned glibc's heap reuse into ~200k page faults and lost 0.5 s: small stacks

@@ -1,5 +1,0 @@
-"""Page script for the Runs page (st.Page("runs_view.py") in app.py; AppTest can switch to it)."""
-
-from dashboard.runs_page import runs_page
-
-runs_page()

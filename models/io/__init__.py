@@ -1,0 +1,1 @@
+"""Input and output: config files, presets and the headless CLI."""
