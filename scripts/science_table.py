@@ -42,7 +42,7 @@ SECTION_INTRO = """\
 
 Every number below is measured by `scripts/science_table.py` on this engine (models built and
 trained through `run_comparison`, or with `models.core.nets.build_model` for Jacobians and
-activations) and compared with the theory in `models/theory.py` or the paper's result. The
+activations) and compared with the theory in `models/core/theory.py` or the paper's result. The
 experiments live in `models/science/`; `tests/science/` asserts the same numbers (pytest
 marker `science`, part of `./scripts/test.sh`; run alone with `pytest -m science`, about 20 s
 on 2 cores). Each test's docstring names the paper and equation or figure, and each tolerance

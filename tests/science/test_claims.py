@@ -36,14 +36,14 @@ def test_every_claim_holds_and_is_well_formed() -> None:
         assert any(ch.isdigit() for ch in c["measured"])
         assert c["passed"] is True, c
     # the committed table is up to date with the claim set (regenerate: scripts/science_table.py)
-    committed = json.loads((ROOT / "models" / "claims.json").read_text())["claims"]
+    committed = json.loads((ROOT / "models" / "science" / "claims.json").read_text())["claims"]
     assert [c["id"] for c in committed] == [c["id"] for c in claims]
 
 
 def test_committed_claims_json_matches_the_claims() -> None:
     """models/science/claims.json (read by the dashboard) lists every claim id, all passing."""
     data = V.load_claims()
-    assert data == json.loads((ROOT / "models" / "claims.json").read_text())
+    assert data == json.loads((ROOT / "models" / "science" / "claims.json").read_text())
     assert set(data) == {"generated", "claims"}
     assert len(data["claims"]) == len(V.CLAIMS)
     assert len({c["id"] for c in data["claims"]}) == len(V.CLAIMS)
