@@ -20,7 +20,8 @@ VARIANT_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
     "mlp": (
         ("activation", None), ("init", None), ("init_gain", None),
         ("bias_std", lambda v: v.get("init") == "normal"),
-        ("residual", None), ("norm", None), ("optimizer", None), ("lr", None),
+        # rezero stays visible without residual, so a variant can always switch it off
+        ("residual", None), ("rezero", None), ("norm", None), ("optimizer", None), ("lr", None),
         ("momentum", lambda v: v.get("optimizer") == "momentum"),
         ("clip_norm", None), ("clip_value", None),
     ),

@@ -20,6 +20,7 @@ LABELS = {
     "seeds": "Seeds", "log_every": "Log every (steps)", "seq_len": "Sequence length T",
     "hidden": "Hidden units", "activation": "Activation", "init": "Weight init",
     "init_gain": "Init gain (σ_w)", "bias_std": "Bias std (σ_b)", "residual": "Residual",
+    "rezero": "ReZero (residual branch × learnable α = 0 at start)",
     "norm": "Normalisation", "optimizer": "Optimizer", "lr": "Learning rate",
     "momentum": "Momentum", "clip_norm": "Clip norm (0 = off)",
     "clip_value": "Clip value (0 = off)", "cell": "Cell", "recurrent_init": "Recurrent init",

@@ -1,8 +1,10 @@
-"""Run every science claim, write models/science/claims.json and print the README's markdown table.
+"""Run every science claim, write models/science/claims.json and the README's table from it.
 
 Usage: python scripts/science_table.py [--json models/science/claims.json] [--markdown FILE]
-                                       [--section FILE]
---markdown writes the bare table, --section the README section around it.
+                                       [--section FILE] [--readme README.md | --no-readme]
+--markdown writes the bare table, --section the README section around it; the README's section
+"## Faithful to the science" is rewritten in place (unless --no-readme), so claims.json, the
+README and the Theory page (which reads claims.json) come from the same run.
 Exits 1 if any claim failed (the table still gets written, failures marked).
 """
 
@@ -25,15 +27,18 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+COLUMNS = ("claim", "source", "set-up", "expected", "threshold from", "measured")
+
+
 def markdown_table(claims: list[dict]) -> str:
-    """claim | source | expected | measured, one row per claim; failures marked."""
-    lines = ["| claim | source | expected | measured |", "|---|---|---|---|"]
+    """One row per claim (claim, source, set-up, expected, threshold from, measured); failures
+    marked. Claims from before the set-up and threshold notes render those cells empty."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for c in claims:
         measured = c["measured"] if c["passed"] else f"**FAILED**: {c['measured']}"
-        lines.append(
-            "| " + " | ".join(_cell(x) for x in (c["claim"], c["source"], c["expected"], measured))
-            + " |"
-        )  # fmt: skip
+        cells = (c["claim"], c["source"], c.get("setup", ""), c["expected"],
+                 c.get("threshold", ""), measured)  # fmt: skip
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
     return "\n".join(lines)
 
 
@@ -48,6 +53,10 @@ marker `science`, part of `./scripts/test.sh`; run alone with `pytest -m science
 on 2 cores). Each test's docstring names the paper and equation or figure, and each tolerance
 is justified next to it (seeds, widths). The dashboard's Theory page shows the same claims from
 `models/science/claims.json`.
+
+Each claim says what ran and how that differs from the paper's set-up ("set-up differs from the
+paper: …"), and where its pass line came from: **theory** (the paper's formula or argument) or a
+**calibration** run made before the measurement (what it showed is quoted).
 """
 
 
@@ -62,11 +71,25 @@ def section(claims: list[dict], generated: str) -> str:
     )
 
 
+README = ROOT / "README.md"
+SECTION_HEADING = "## Faithful to the science"
+
+
+def replace_section(readme: str, new_section: str) -> str:
+    """The README text with its science section (its heading up to the next "## ") replaced."""
+    start = readme.index(SECTION_HEADING)
+    nxt = readme.find("\n## ", start + len(SECTION_HEADING))
+    tail = "" if nxt < 0 else "\n" + readme[nxt + 1 :]
+    return readme[:start] + new_section.rstrip("\n") + "\n" + tail
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", default=str(ROOT / "models" / "science" / "claims.json"))
     ap.add_argument("--markdown", default=None, help="also write the table to this file")
     ap.add_argument("--section", default=None, help="also write the README section to this file")
+    ap.add_argument("--readme", default=str(README), help="README whose section is rewritten")
+    ap.add_argument("--no-readme", action="store_true", help="leave the README alone")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -81,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.markdown:
         Path(args.markdown).write_text(table + "\n")
+    text = section(claims, payload["generated"][:10])
     if args.section:
-        Path(args.section).write_text(section(claims, payload["generated"][:10]))
+        Path(args.section).write_text(text)
+    if not args.no_readme:
+        readme = Path(args.readme)
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), text))
     failed = [c["id"] for c in claims if not c["passed"]]
     print(
         f"{len(claims) - len(failed)}/{len(claims)} claims hold ({elapsed:.0f} s)"

@@ -15,6 +15,7 @@ MITIGATIONS = pd.DataFrame([
     ("ReLU + He init", "slope 1 where active; Var(W) = 2/fan_in keeps the signal", "dead units; no dynamical isometry"),
     ("Xavier / orthogonal init", "Jacobians near norm 1 at the start (orthogonal: all singular values 1)", "only at initialisation; training can drift away"),
     ("Residual connections", "identity path: ∂x_{l+1}/∂x_l = I + ∂F/∂x_l", "equal widths; activations grow with depth without normalisation"),
+    ("ReZero (residual, no norm)", "x_{l+1} = x_l + α_l F(x_l), α_l learnable from 0: the deep stack starts as the identity, so activations and gradients cannot blow up", "needs residual blocks; branches learn only once α moves (one extra scalar per block)"),
     ("Batch / layer norm", "re-centres pre-activations out of saturation", "extra compute; batch norm depends on batch size"),
     ("Gradient clipping", "caps ‖g‖ at c, same direction: stops explosions", "does nothing for vanishing; c is a hyper-parameter"),
     ("LSTM / GRU", "additive cell state, forget gate ≈ 1 carries the error unchanged", "3–4× parameters and compute per step"),

@@ -33,6 +33,9 @@ class RunConfig:
     init_gain: float = 1.0  # multiplies the scale of the `init` scheme (not W_hh: recurrent_init)
     bias_std: float = 0.0  # std of biases for init=normal (σ_b); other schemes keep their own
     residual: bool = False  # identity skip around each hidden block of equal width
+    # ReZero (Bachlechner et al. 2020): each residual branch scaled by a learnable scalar that
+    # starts at 0, so a deep stack without normalisation starts as the identity (needs residual)
+    rezero: bool = False
     norm: str = "none"  # none | batch | layer, applied to each hidden pre-activation
     # --- recurrent ---
     cell: str = "rnn"  # rnn | lstm | gru
@@ -97,6 +100,7 @@ FIELDS: dict[str, Field] = {
     "init_gain": Field(float, lo=0.0, hi=20.0),
     "bias_std": Field(float, lo=0.0, hi=10.0),
     "residual": Field(bool),
+    "rezero": Field(bool, help="scale each residual branch by a learnable scalar starting at 0"),
     "norm": Field(str, choices=("none", "batch", "layer")),
     "cell": Field(str, choices=("rnn", "lstm", "gru")),
     "hidden": Field(int, lo=4, hi=256),
@@ -207,6 +211,11 @@ def check_consistency(cfg: RunConfig) -> None:
     ):
         raise ConfigError(
             f"activation: '{cfg.activation}' with cell=rnn; allowed: tanh, sigmoid, relu"
+        )
+    if cfg.family == "mlp" and cfg.rezero and not cfg.residual:
+        raise ConfigError(
+            "rezero: scales the residual branches, so it needs residual=true; set residual=true "
+            "or rezero=false"
         )
     if cfg.task == "seq-digits" and cfg.seq_len != 64:
         # the digits are read pixel by pixel: T is fixed by the data

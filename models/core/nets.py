@@ -52,6 +52,9 @@ class DeepMLP(nn.Module):
         self.hidden = nn.ModuleList(StackedLinear(S, a, b) for a, b in zip(sizes, sizes[1:]))
         self.norms = nn.ModuleList(make_norm(cfg.norm, S, W) for _ in range(cfg.depth))
         self.readout = StackedLinear(S, W, n_out)
+        # ReZero: α (S, depth − 1), one scalar per seed and residual block 2..depth (block 1
+        # changes the width and has no skip), all 0 at the start; None without rezero
+        self.rezero = nn.Parameter(torch.zeros(S, cfg.depth - 1)) if cfg.rezero else None
         gens = _generators(cfg)
         for layer in [*self.hidden, self.readout]:
             _fill_linear(layer, cfg, gens)
@@ -70,8 +73,14 @@ class DeepMLP(nn.Module):
                 record.append(z.detach())
             a = self.act(z)
             # identity skip only where in and out widths match (not the input layer)
-            h = h + a if self.residual and i > 0 else a
+            h = h + self._branch(a, i) if self.residual and i > 0 else a
         return self.readout(h)
+
+    def _branch(self, a: torch.Tensor, i: int) -> torch.Tensor:
+        """Block i's residual branch (S, B, W) (i ≥ 1, 0-based), times its ReZero α (S,) if any."""
+        if self.rezero is None:
+            return a
+        return a * self.rezero[:, i - 1].view(-1, 1, 1)
 
     def train_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
         """``forward``'s exact arithmetic without nn.Module calls (no hooks): the trainer's path.
@@ -89,7 +98,7 @@ class DeepMLP(nn.Module):
             if record is not None:
                 record.append(z.detach())
             a = act(z)
-            h = h + a if residual and i > 0 else a
+            h = h + self._branch(a, i) if residual and i > 0 else a
         ro = self.readout
         return torch.baddbmm(ro.bias.unsqueeze(1), h, ro.weight.transpose(1, 2))
 

@@ -288,6 +288,67 @@ def depth_scale(chi: ArrayLike) -> float | FloatArray:
     return float(xi) if xi.ndim == 0 else xi
 
 
+def _pair_expectation(f: Callable[[FloatArray, FloatArray], FloatArray], q: float, c: float) -> float:
+    """E[f(u₁, u₂)] for (u₁, u₂) Gaussian, variances q, correlation c (a 2-D product rule)."""
+    nodes, weights = _gauss_rule(DEFAULT_QUAD_POINTS // 2)
+    z1, z2 = nodes[:, None], nodes[None, :]
+    u1 = math.sqrt(q) * z1
+    u2 = math.sqrt(q) * (c * z1 + math.sqrt(max(0.0, 1.0 - c * c)) * z2)
+    return float(weights @ f(u1, u2) @ weights)
+
+
+def correlation_map(activation: str, sigma_w2: float, sigma_b2: float, c: float) -> float:
+    """One layer of the correlation recursion between two inputs at the fixed point q*.
+
+    c' = (σ_w² E[φ(u₁)φ(u₂)] + σ_b²) / q*, (u₁, u₂) with variances q* and correlation c
+    (Poole et al. 2016, eq. 5).
+    """
+    _check(activation)
+    q = q_fixed_point(activation, sigma_w2, sigma_b2)
+    if not math.isfinite(q) or q <= 0:
+        return math.nan
+    pair = _pair_expectation(lambda a, b: phi(activation, a) * phi(activation, b), q, c)
+    return (sigma_w2 * pair + sigma_b2) / q
+
+
+def c_fixed_point(
+    activation: str, sigma_w2: float, sigma_b2: float, c_init: float = 0.5, iters: int = 2000
+) -> float:
+    """The stable fixed point c* of the correlation map, by iteration from c_init.
+
+    c* = 1 in the ordered phase (every pair of inputs becomes alike), c* < 1 in the chaotic one.
+    """
+    c = float(c_init)
+    for _ in range(iters):
+        c_new = min(1.0, correlation_map(activation, sigma_w2, sigma_b2, c))
+        if not math.isfinite(c_new):
+            return math.nan
+        if abs(c_new - c) < 1e-12:
+            return c_new
+        c = c_new
+    return c
+
+
+def chi_c(activation: str, sigma_w2: float, sigma_b2: float) -> float:
+    """χ_c = σ_w² E[φ'(u₁)φ'(u₂)] at c*: the per-layer rate at which correlations approach c*."""
+    q = q_fixed_point(activation, sigma_w2, sigma_b2)
+    c = c_fixed_point(activation, sigma_w2, sigma_b2)
+    if not (math.isfinite(q) and math.isfinite(c)):
+        return math.nan
+    return sigma_w2 * _pair_expectation(
+        lambda a, b: dphi(activation, a) * dphi(activation, b), q, c
+    )
+
+
+def correlation_depth_scale(activation: str, sigma_w2: float, sigma_b2: float) -> float:
+    """ξ_c = −1/ln χ_c: layers over which two inputs' correlation forgets its start.
+
+    Schoenholz et al. 2017 (§3, Fig. 5): a net trains only while depth ≲ 6 ξ_c.
+    """
+    x = chi_c(activation, sigma_w2, sigma_b2)
+    return math.inf if x == 1.0 else -1.0 / math.log(x)
+
+
 def mlp_grad_profile(
     activation: str, sigma_w2: float, sigma_b2: float, depth: int, q0: float = 1.0
 ) -> FloatArray:
@@ -409,8 +470,37 @@ def toy_loss_and_grad_b(
     return loss, grad
 
 
-def toy_bifurcation_b(w: float, x0: float = 0.5, activation: str = "sigmoid") -> float:
-    """The b at which x0 is a fixed point of x ↦ w φ(x) + b: where the gradient wall sits."""
-    # For w = 5 this fixed point is unstable (slope 5σ'(0.5) ≈ 1.18) and separates the basins of
-    # the two stable states, so x_T jumps as b crosses it: x0 − w σ(x0) ≈ −2.612 (science.md).
+def toy_basin_boundary_b(w: float, x0: float = 0.5, activation: str = "sigmoid") -> float:
+    """The b at which x0 is a fixed point of x ↦ w φ(x) + b: where the gradient wall sits.
+
+    For w = 5 (sigmoid) this fixed point is unstable (slope 5σ'(0.5) ≈ 1.18): it is the boundary
+    between the basins of the two stable states, so x_T jumps as b moves x0 across it,
+    b = x0 − w σ(x0) ≈ −2.612 (Pascanu et al. 2013, §2.3; science.md). Not a bifurcation.
+    """
     return float(x0 - w * phi(activation, x0))
+
+
+def toy_bifurcation_b(w: float, x0: float = 0.5, activation: str = "sigmoid") -> float:
+    """Former name of ``toy_basin_boundary_b`` (that b is a basin boundary, not a bifurcation)."""
+    return toy_basin_boundary_b(w, x0, activation)
+
+
+def toy_saddle_nodes(w: float, activation: str = "sigmoid") -> tuple[float, ...]:
+    """The b values where x ↦ w φ(x) + b has a saddle-node bifurcation (w φ'(x*) = 1).
+
+    Between them the map is bistable (two stable states and an unstable one); for sigmoid with
+    w = 5 that is b ∈ (−2.656, −2.344) (science.md). Sorted; empty when there are none.
+    """
+    _check(activation)
+    # Fixed points with slope 1 solve w φ'(x) = 1; the b that makes x a fixed point is
+    # x − w φ(x). Find every root of w φ'(x) − 1 on a fine grid, then bisect.
+    xs = np.linspace(-50.0, 50.0, 20001)
+    g = w * dphi(activation, xs) - 1.0
+    out = []
+    for i in np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0):
+        def gap(x: float) -> float:
+            return float(w * dphi(activation, x) - 1.0)
+
+        x = _bisect(gap, float(xs[i]), float(xs[i + 1]))
+        out.append(float(x - w * phi(activation, x)))
+    return tuple(sorted(out))

@@ -113,7 +113,8 @@ class VariantTrainer:
         self.classification = self.task.kind == "classification"
         if cfg.family == "rnn":
             self.backprop = RNNBackprop(self.model, cfg.activation, self.params)
-        elif self.classification:
+        elif self.classification and not cfg.rezero:
+            # the hand-written MLP pass has no ReZero scalars: such nets train through autograd
             self.backprop = MLPBackprop(self.model, cfg.activation, self.params)
         # the LSTM trains quicker through PyTorch's fused kernel (autograd; 3.1 against 3.5 ms a
         # step by hand at rnn-adding's size); its per-time-step probe still goes by hand

@@ -75,6 +75,20 @@ PRESETS: dict[str, dict[str, Any]] = {
             {"name": "default (pytorch)", "init": "default"},
         ],
     },
+    "deep-residual": {
+        "title": "Deep residual ReLU net without normalisation (64 blocks, He init): it blows up at once, clipping cannot save it, ReZero trains it",
+        # E[h²] at least doubles per block (h + relu(Wh) with He init): 2^63 by the top, so the
+        # first loss is ~1e14; ReZero starts every branch at 0 (Bachlechner et al. 2020)
+        "family": "mlp", "task": "digits", "depth": 64, "width": 64, "activation": "relu",
+        "init": "he", "residual": True, "optimizer": "sgd", "lr": 0.05, "batch_size": 64,
+        "steps": 150, "seeds": 2, "log_every": 10,
+        "variants": [
+            {"name": "residual, no norm (baseline)"},
+            {"name": "clip norm 1", "clip_norm": 1.0},
+            {"name": "rezero", "rezero": True},
+            {"name": "batch norm", "norm": "batch"},
+        ],
+    },
     "temporal-order": {
         "title": "Temporal order (T=40): which came first, X or Y? tanh RNN against LSTM and GRU",
         "family": "rnn", "task": "temporal-order", "seq_len": 40, "hidden": 32,

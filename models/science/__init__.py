@@ -2,7 +2,9 @@
 
 Each ``claim_*`` function runs a small experiment through the engine's public API (or, for
 Jacobian spectra and activations, through ``models.core.nets.build_model``), compares it with theory or
-the paper, and returns ``{id, claim, source, expected, measured, passed}``. The ``measure_*``
+the paper, and returns ``{id, claim, source, setup, expected, threshold, measured, passed}``: ``setup`` is
+one line on what ran and how it differs from the paper, ``threshold`` whether the pass line came
+from theory or from a calibration run made before the measurement. The ``measure_*``
 functions hold the numbers; ``tests/science`` asserts on them and ``scripts/science_table.py``
 turns the claims into ``models/science/claims.json`` and the README table. Runs are cached per process,
 so claims that share an experiment train it once. One module per topic:
@@ -19,21 +21,31 @@ from typing import Any
 from models.science.common import Claim, make_claim
 from models.science.initialisation import (
     claim_glorot_backprop,
+    claim_glorot_forward,
+    claim_glorot_weight_gradients,
+    claim_he_backward,
     claim_he_init,
     claim_he_training,
     claim_sigmoid_saturation,
 )
 from models.science.mean_field import (
+    claim_correlation_map,
     claim_mean_field_chaotic,
     claim_mean_field_critical,
     claim_mean_field_ordered,
+    claim_trainable_depth,
 )
-from models.science.mitigations import claim_batch_norm, claim_linear_isometry, claim_residual
+from models.science.mitigations import (
+    claim_batch_norm,
+    claim_linear_isometry,
+    claim_residual,
+    claim_rezero,
+)
 from models.science.recurrent import (
     claim_adding,
-    claim_clipping_direction,
+    claim_clipping,
     claim_hidden_grad_ratio,
-    claim_pascanu_bound,
+    claim_pascanu_jacobian,
     claim_toy_wall,
 )
 
@@ -49,17 +61,23 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_mean_field_ordered,
     claim_mean_field_chaotic,
     claim_mean_field_critical,
+    claim_correlation_map,
+    claim_trainable_depth,
+    claim_glorot_forward,
     claim_glorot_backprop,
+    claim_glorot_weight_gradients,
     claim_sigmoid_saturation,
     claim_he_init,
+    claim_he_backward,
     claim_he_training,
-    claim_pascanu_bound,
+    claim_pascanu_jacobian,
     claim_toy_wall,
-    claim_clipping_direction,
+    claim_clipping,
     claim_adding,
     claim_hidden_grad_ratio,
     claim_batch_norm,
     claim_residual,
+    claim_rezero,
     claim_linear_isometry,
 )
 
@@ -75,5 +93,10 @@ def run_all(progress: Callable[[str], None] | None = None) -> list[Claim]:
         except Exception as e:  # one broken experiment must not hide the others
             cid = fn.__name__.removeprefix("claim_").replace("_", "-")
             error = f"error: {type(e).__name__}: {e}"
-            out.append(make_claim(cid, fn.__doc__ or "", "", "", error, False))
+            out.append(
+                make_claim(
+                    cid, fn.__doc__ or "", "", "", error, False, setup="",
+                    threshold="theory and calibration not reached: the experiment failed",
+                )
+            )  # fmt: skip
     return out

@@ -62,16 +62,37 @@ def is_missing(v: Any) -> bool:
 
 
 def make_claim(
-    cid: str, claim: str, source: str, expected: str, measured: str, passed: bool
+    cid: str,
+    claim: str,
+    source: str,
+    expected: str,
+    measured: str,
+    passed: bool,
+    *,
+    setup: str,
+    threshold: str,
 ) -> Claim:
+    """One row of the claims table.
+
+    ``setup`` is one line on what ran, ending with how it differs from the paper's set-up where it
+    does; ``threshold`` says where the pass/fail line came from: "theory: …" (the paper's formula
+    or argument) or "calibration: …" (runs made before this measurement, and what they showed).
+    """
+    if not threshold.startswith(("theory", "calibration")):
+        raise ValueError(f"{cid}: threshold must start with 'theory' or 'calibration'")
     return {
         "id": cid,
         "claim": claim,
         "source": source,
+        "setup": setup,
         "expected": expected,
+        "threshold": threshold,
         "measured": measured,
         "passed": bool(passed),
     }
+
+
+DIFFERS = "set-up differs from the paper: "  # every set-up note that departs from the paper says so
 
 
 def theory_delta_factors(

@@ -12,6 +12,7 @@ from models.core import theory
 from models.core.config import make_config
 from models.core.tasks import make_task
 from models.science.common import (
+    DIFFERS,
     Claim,
     build,
     is_missing,
@@ -26,12 +27,17 @@ from models.science.common import (
 # --------------------------------------------------------------------------------------------
 
 PASCANU_T, PASCANU_HIDDEN, PASCANU_SEEDS = 30, 32, 4
-PASCANU_RADIUS = 0.45  # a Gaussian W scaled to spectral radius ρ has ‖W‖₂ ≈ 2ρ: s ≈ 0.9 < 1
+PASCANU_RADIUS = 0.45  # a Gaussian W scaled to spectral radius ρ has ‖W‖₂ ≈ 2ρ: s ≈ 0.8 < 1
+# Gelfand: ‖A^t‖^(1/t) → ρ(A), so a product of t Jacobians W^T D ≈ g W^T decays per step like
+# ρ·g (g = mean tanh' along the path), not like the norm bound s. Calibration before (4 seeds):
+# measured rate / (ρ g) = 0.96–1.15; ±25% keeps it apart from s/ρ ≈ 1.7–1.9.
+PASCANU_RATE_RTOL = 0.25
+PASCANU_FIT_FROM = 10  # fit the rate over t = 10..T−1, after the transient of the first steps
 
 
 @lru_cache(maxsize=1)
-def measure_rnn_jacobian_bound() -> dict[str, Any]:
-    """‖∂h_t/∂h_1‖₂ of the engine's tanh RNN against s^(t−1), s = ‖W_hh‖₂ < 1 (per seed)."""
+def measure_rnn_jacobian() -> dict[str, Any]:
+    """‖∂h_t/∂h_1‖₂ of the engine's tanh RNN by autograd, against s^(t−1), ∏‖J_t‖ and ρ (per seed)."""
     cfg = make_config(
         {"family": "rnn", "task": "adding", "cell": "rnn", "activation": "tanh",
          "hidden": PASCANU_HIDDEN, "seq_len": PASCANU_T, "recurrent_init": "scaled",
@@ -45,78 +51,117 @@ def measure_rnn_jacobian_bound() -> dict[str, Any]:
     pre: list[torch.Tensor] = []
     model(x, states=states, record=pre)  # states: T × (S, 1, H) in the graph
     S, H = PASCANU_SEEDS, PASCANU_HIDDEN
-    s_max = torch.linalg.matrix_norm(model.w_hh.detach().double(), ord=2).numpy()  # (S,)
+    w = model.w_hh.detach().double()
+    s_max = torch.linalg.matrix_norm(w, ord=2).numpy()  # (S,)
+    rho = torch.linalg.eigvals(w).abs().max(dim=1).values.numpy()  # (S,)
     # grad_outputs: one basis vector per output unit, for all seeds at once: (H, S, 1, H)
     eye = torch.eye(H).unsqueeze(1).unsqueeze(2).expand(H, S, 1, H)
     product = torch.eye(H, dtype=torch.float64).expand(S, H, H)
     norms = np.zeros((S, PASCANU_T - 1))
+    step_norms = np.zeros((S, PASCANU_T - 1))
     for t in range(1, PASCANU_T):
         # the engine's one-step Jacobian ∂h_(t+1)/∂h_t by autograd, chained exactly
         (jac,) = torch.autograd.grad(
             states[t], states[t - 1], grad_outputs=eye, is_grads_batched=True, retain_graph=True
         )  # (H out, S, 1, H in)
         step = jac[:, :, 0, :].permute(1, 0, 2).double()  # (S, H, H)
+        step_norms[:, t - 1] = torch.linalg.matrix_norm(step, ord=2).numpy()
         product = step @ product
         norms[:, t - 1] = torch.linalg.matrix_norm(product, ord=2).numpy()
-    ratios = norms / s_max[:, None] ** np.arange(1, PASCANU_T)
-    # Cross-check with theory.jacobian_product_norms on the recorded pre-activations: it gives
-    # ‖∂z_(t+1)/∂z_1‖ (z_(t+1) = W tanh(z_t) + …), a product of the same factors, also ≤ s^t.
-    theory_norms = np.stack(
-        [
-            theory.jacobian_product_norms(
-                model.w_hh[s].detach().double().numpy(),
-                np.stack([p[s, 0].double().numpy() for p in pre[:-1]]),
-                "tanh",
-            )
-            for s in range(S)
-        ]
-    )
+    steps = np.arange(PASCANU_FIT_FROM, PASCANU_T)
+    rate = np.exp(np.polyfit(steps, np.log(norms[:, PASCANU_FIT_FROM - 1 :]).T, 1)[0])  # (S,)
+    z = torch.stack(pre[1:])[:, :, 0].double()  # (T−1, S, H): the slopes the error passes
+    g = (1 - torch.tanh(z) ** 2).mean(dim=(0, 2)).numpy()  # (S,)
     return {
         "s_max": s_max,
+        "rho": rho,
         "norms": norms,
-        "ratios": ratios,
-        "max_ratio": float(ratios.max()),
-        "theory_norms": theory_norms,
-        "theory_ratios": theory_norms / s_max[:, None] ** np.arange(1, PASCANU_T),
+        "bound": s_max[:, None] ** np.arange(1, PASCANU_T),
+        "product_of_norms": np.cumprod(step_norms, axis=1),
+        "rate": rate,
+        "predicted_rate": rho * g,
     }
 
 
-def claim_pascanu_bound() -> Claim:
-    """Largest singular value s < 1 of W_hh bounds ‖Π J‖ by s^t (tanh: γ = 1)."""
-    m = measure_rnn_jacobian_bound()
-    ok = bool(np.all(m["s_max"] < 1)) and m["max_ratio"] <= 1 + 1e-9
+def claim_pascanu_jacobian() -> Claim:
+    """‖∂h_T/∂h_1‖ vanishes at the spectral radius's rate, far below the norm bound s^(T−1)."""
+    m = measure_rnn_jacobian()
+    fit = m["rate"] / m["predicted_rate"]
+    last, bound, prod = m["norms"][:, -1], m["bound"][:, -1], m["product_of_norms"][:, -1]
+    ok = (
+        bool(np.all(m["s_max"] < 1))
+        and bool(np.all(np.abs(fit - 1) <= PASCANU_RATE_RTOL))
+        and bool(np.all(last < 1e-3 * prod))  # the bounds are loose by orders of magnitude
+    )
+    T = PASCANU_T
     return make_claim(
-        "pascanu-vanishing-bound",
-        f"tanh RNN with ‖W_hh‖₂ = s < 1: ‖∂h_t/∂h_1‖ ≤ s^(t−1) for every t ≤ {PASCANU_T}",
-        "Pascanu et al. 2013, §2.1 (sufficient condition for vanishing)",
-        "ratio ‖Π J‖ / s^(t−1) ≤ 1",
-        f"s = {m['s_max'].min():.2f}–{m['s_max'].max():.2f}; max ratio {m['max_ratio']:.3f} over "
-        f"{PASCANU_SEEDS} seeds; ‖∂h_{PASCANU_T}/∂h_1‖ = {m['norms'][:, -1].max():.1e}",
+        "pascanu-jacobian-rate",
+        f"tanh RNN with ‖W_hh‖₂ = s < 1: ‖∂h_{T}/∂h_1‖ vanishes per step at ρ(W_hh)·(mean tanh′), "
+        f"orders of magnitude faster than the bound s^{T - 1} or the product of per-step norms",
+        "Pascanu et al. 2013, §2.1 (s < 1/γ sufficient for vanishing) with Gelfand's formula",
+        f"per-step rate = ρ·mean tanh′ ± {PASCANU_RATE_RTOL:.0%}; ‖∂h_{T}/∂h_1‖ < 1e-3 × ∏‖J_t‖",
+        f"ρ = {m['rho'].max():.2f}, s = {m['s_max'].min():.2f}–{m['s_max'].max():.2f}; rate / "
+        f"(ρ·tanh′) = {fit.min():.2f}–{fit.max():.2f}; ‖∂h_{T}/∂h_1‖ = {last.min():.1e}–"
+        f"{last.max():.1e} against ∏‖J_t‖ ≥ {prod.min():.1e} and s^{T - 1} ≥ {bound.min():.1e}",
         ok,
+        setup=f"W_hh Gaussian scaled to spectral radius {PASCANU_RADIUS}, hidden {PASCANU_HIDDEN}, "
+        f"one adding sequence of T = {T}, {PASCANU_SEEDS} seeds, exact Jacobians by autograd; "
+        + DIFFERS + "the paper proves the bound; the rate is Gelfand's formula, not the paper's",
+        threshold="theory: the rate from Gelfand's formula (‖A^t‖^(1/t) → ρ); ±25% from a "
+        "4-seed calibration run before (0.96–1.15); 1e-3 from s ≈ 2ρ (2^29 ≈ 5e8 looser)",
     )
 
 
 TOY_W, TOY_X0, TOY_T = 5.0, 0.5, 50
+TOY_LO, TOY_HI, TOY_N = -4.0, -1.0, 30001
+# |dL/db| at a saddle-node bifurcation over its median: the issue's reading "a few times"; 20 is
+# an order of magnitude below the basin boundary's peak line (1000).
+TOY_SADDLE_MAX = 20.0
+
+
+def _toy_grad(b: np.ndarray) -> np.ndarray:
+    """|dL/db| of the toy at each b by torch autograd (float64)."""
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    x = torch.full_like(bt, TOY_X0)
+    for _ in range(TOY_T):
+        x = TOY_W * torch.sigmoid(x) + bt
+    loss = (torch.sigmoid(x) - 0.7) ** 2
+    (grad,) = torch.autograd.grad(loss.sum(), bt)  # b values are independent: one backward
+    return grad.abs().numpy()
 
 
 @lru_cache(maxsize=1)
-def measure_toy_wall(n: int = 30001, lo: float = -4.0, hi: float = -1.0) -> dict[str, Any]:
-    """dL/db of the scalar toy by torch autograd over a grid of b; where it peaks and how high."""
-    b = torch.linspace(lo, hi, n, dtype=torch.float64, requires_grad=True)
-    x = torch.full_like(b, TOY_X0)
-    for _ in range(TOY_T):
-        x = TOY_W * torch.sigmoid(x) + b
-    loss = (torch.sigmoid(x) - 0.7) ** 2
-    (grad,) = torch.autograd.grad(loss.sum(), b)  # b values are independent: one backward
-    g = grad.abs().numpy()
+def measure_toy_wall(n: int = TOY_N) -> dict[str, Any]:
+    """|dL/db| of the scalar toy by autograd: where it peaks, the peak refined until it stops
+    growing, its median, and its value at the two saddle-node bifurcations."""
+    b = np.linspace(TOY_LO, TOY_HI, n)
+    g = _toy_grad(b)
     i = int(np.argmax(g))
-    _, g_theory = theory.toy_loss_and_grad_b(TOY_W, b.detach().numpy(), TOY_X0, TOY_T)
+    b_peak, peak, half = float(b[i]), float(g[i]), (TOY_HI - TOY_LO) / (n - 1)
+    history = [peak]
+    # a grid's maximum grows with its resolution near a spike: zoom in around the maximum until
+    # the value converges (the true peak is finite: x_0 sits on the unstable fixed point and
+    # dx_T/db is a geometric sum of its slope 1.175)
+    for _ in range(12):
+        zoom = np.linspace(b_peak - half, b_peak + half, 201)
+        gz = _toy_grad(zoom)
+        j = int(np.argmax(gz))
+        b_peak, half = float(zoom[j]), half / 50
+        history.append(float(gz[j]))
+        if abs(history[-1] / history[-2] - 1) < 1e-6:
+            break
+    peak = history[-1]
+    _, g_theory = theory.toy_loss_and_grad_b(TOY_W, b, TOY_X0, TOY_T)
+    saddles = theory.toy_saddle_nodes(TOY_W)
+    median = float(np.median(g))
     return {
-        "b_peak": float(b[i].detach()),
-        "b_bifurcation": theory.toy_bifurcation_b(TOY_W, TOY_X0),
-        "peak": float(g[i]),
-        "median": float(np.median(g)),
-        "step": (hi - lo) / (n - 1),
+        "b_peak": b_peak,
+        "b_boundary": theory.toy_basin_boundary_b(TOY_W, TOY_X0),
+        "saddles": saddles,
+        "peak": peak,
+        "peak_history": history,
+        "median": median,
+        "at_saddles": [float(_toy_grad(np.array([s]))[0]) / median for s in saddles],
         "max_rel_diff_theory": float(
             np.max(np.abs(g - np.abs(g_theory)) / np.maximum(np.abs(g_theory), 1e-300))
         ),
@@ -124,65 +169,97 @@ def measure_toy_wall(n: int = 30001, lo: float = -4.0, hi: float = -1.0) -> dict
 
 
 def claim_toy_wall() -> Claim:
-    """The scalar toy's gradient in b spikes where the map bifurcates."""
+    """The scalar toy's gradient in b spikes where x_0 crosses the basin boundary, not at the
+    saddle-node bifurcations."""
     m = measure_toy_wall()
-    ok = abs(m["b_peak"] - m["b_bifurcation"]) < 0.01 and m["peak"] / m["median"] > 1e3
+    lo, hi = m["saddles"]
+    ok = (
+        abs(m["b_peak"] - m["b_boundary"]) < 1e-3
+        and m["peak"] / m["median"] > 1e3
+        and max(m["at_saddles"]) < TOY_SADDLE_MAX
+        and lo < m["b_boundary"] < hi
+    )
     return make_claim(
         "pascanu-toy-wall",
-        f"x_t = {TOY_W:g}σ(x_(t−1)) + b, x_0 = {TOY_X0}, {TOY_T} steps: the gradient in b peaks "
-        "at the bifurcation, orders of magnitude above its typical value",
-        "Pascanu et al. 2013, §2.2 (bifurcations of a one-unit RNN)",
-        f"peak at b = {m['b_bifurcation']:.3f} (x_0 − wσ(x_0)), ≥ 1000× the median",
-        f"peak at b = {m['b_peak']:.4f}, |dL/db| = {m['peak']:.1e} = "
-        f"{m['peak'] / m['median']:.1e}× the median",
+        f"x_t = {TOY_W:g}σ(x_(t−1)) + b, x_0 = {TOY_X0}, {TOY_T} steps: |dL/db| peaks where x_0 "
+        "is the unstable fixed point (the boundary between the two basins of attraction), orders "
+        "of magnitude above its median; at the saddle-node bifurcations it is only a few times it",
+        "Pascanu et al. 2013, §2.3 and Fig. 6 (bifurcations and basin-boundary crossings)",
+        f"peak at b = {m['b_boundary']:.3f} (x_0 − wσ(x_0)) ≥ 1000× the median; at the "
+        f"bifurcations b = {lo:.3f}, {hi:.3f} < {TOY_SADDLE_MAX:g}× the median",
+        f"peak at b = {m['b_peak']:.4f}, |dL/db| = {m['peak']:.2e} = "
+        f"{m['peak'] / m['median']:.1e}× the median (grid refined until it stopped growing); "
+        f"at the bifurcations {m['at_saddles'][0]:.1f}× and {m['at_saddles'][1]:.1f}×",
         ok,
+        setup=f"autograd in float64 on {TOY_N} values of b in [{TOY_LO:g}, "
+        f"{TOY_HI:g}], the peak refined by zooming; the paper's own toy (its Fig. 6 set-up)",
+        threshold="theory: the peak's place (x_0 = x*) and the bifurcations (wσ′(x*) = 1); the "
+        "1000× and 20× lines from a calibration run before (unrefined 1e-4 grid: peak 2e4× the "
+        "median; a few × at the bifurcations)",
     )
 
 
 CLIP_CONFIG: dict[str, Any] = {
-    # An exploding ReLU RNN (preset exploding-rnn): ‖g‖ ≫ 1 at step 0, so clipping acts.
-    "family": "rnn", "task": "adding", "seq_len": 40, "hidden": 32, "cell": "rnn",
-    "activation": "relu", "recurrent_init": "scaled", "spectral_radius": 1.5,
-    "optimizer": "sgd", "lr": 0.01, "batch_size": 32, "steps": 1, "seeds": 2, "log_every": 1,
-    "variants": [
-        {"name": "none"}, {"name": "clip norm 1", "clip_norm": 1.0},
-        {"name": "clip value 0.1", "clip_value": 0.1},
-    ],
+    # An exploding tanh RNN (W_hh spectral radius 1.8) on the adding problem with momentum SGD,
+    # as in the fidelity issue's exploding-rnn calibration but with lr 0.08: at lr 0.05 two of
+    # six unclipped seeds trained anyway (their gradients exploded less often), at 0.08 none did.
+    "family": "rnn", "task": "adding", "seq_len": 10, "hidden": 32, "cell": "rnn",
+    "activation": "tanh", "recurrent_init": "scaled", "spectral_radius": 1.8,
+    "optimizer": "momentum", "lr": 0.08, "batch_size": 32, "steps": 800, "seeds": 6,
+    "log_every": 50,
+    "variants": [{"name": "no clipping"}, {"name": "clip norm 1", "clip_norm": 1.0}],
 }  # fmt: skip
+CLIP_TRAINS = 0.05  # the engine's adding target: 30% of the mean predictor's 1/6
+# Unclipped "fails": its loss blows up (diverged, or ≥ 1e3) and it never reaches the target.
+CLIP_BLOWN = 1e3
 
 
 @lru_cache(maxsize=1)
-def measure_clipping_direction() -> dict[str, Any]:
-    """Per-layer update sizes of the first step with and without clipping (plain SGD)."""
-    frame, _ = run_frames(CLIP_CONFIG)
-    base = per_layer(frame, "update_ratio", "none")  # (3 layers, seeds): ‖ΔW_l‖/‖W_l‖
-    gnorm = per_layer(frame, "grad_norm_total", "none")[0]  # (seeds,)
-    out = {"grad_norm_total": gnorm}
-    for v in ("clip norm 1", "clip value 0.1"):
-        scale = per_layer(frame, "update_ratio", v) / base  # same W_l: ratio of ‖ΔW_l‖
+def measure_clipping() -> dict[str, Any]:
+    """Per seed of an exploding RNN, with and without norm clipping: best and final validation
+    MSE, whether it diverged, and the largest gradient norm seen unclipped."""
+    frame, summary = run_frames(CLIP_CONFIG)
+    out: dict[str, Any] = {}
+    for v in ("no clipping", "clip norm 1"):
+        rows = summary[summary.variant == v]
+        final = rows.final_val_loss.to_numpy(dtype=float)
         out[v] = {
-            "scale": scale,
-            "spread": float((scale.max(axis=0) / scale.min(axis=0)).max() - 1),
+            "best": rows.best_val_loss.to_numpy(dtype=float),
+            "blown": ~np.isfinite(final) | (final >= CLIP_BLOWN) | rows.diverged_step.notna(),
         }
-    out["expected_scale"] = 1.0 / gnorm  # clip_norm c = 1: every layer scales by c/‖g‖
+    g = frame[(frame.metric == "grad_norm_total") & (frame.variant == "no clipping")]
+    out["max_grad_norm"] = float(g.value.max())
     return out
 
 
-def claim_clipping_direction() -> Claim:
-    """Norm clipping rescales the whole gradient (same direction); value clipping does not."""
-    m = measure_clipping_direction()
-    n, v = m["clip norm 1"], m["clip value 0.1"]
-    exact = float(np.max(np.abs(n["scale"] / m["expected_scale"] - 1)))
-    ok = n["spread"] < 1e-4 and exact < 1e-4 and v["spread"] > 0.05
+def claim_clipping() -> Claim:
+    """Norm clipping lets an RNN with exploding gradients train where the unclipped one fails."""
+    m = measure_clipping()
+    none, clip = m["no clipping"], m["clip norm 1"]
+    ok = (
+        bool(np.all(clip["best"] < CLIP_TRAINS))
+        and not bool(np.any(clip["blown"]))
+        and bool(np.all(none["blown"]))
+        and bool(np.all(none["best"] > CLIP_TRAINS))
+        and m["max_grad_norm"] > 10  # gradients really explode, so clipping acts
+    )
+    n = CLIP_CONFIG["seeds"]
     return make_claim(
-        "pascanu-clipping-direction",
-        "Clipping the gradient norm to c rescales every layer's update by the same c/‖g‖ (same "
-        "direction); clipping values does not",
-        "Pascanu et al. 2013, §3.2, Algorithm 1",
-        "per-layer update scale identical across layers (= c/‖g‖) for norm clipping",
-        f"‖g‖ = {m['grad_norm_total'].min():.0f}; norm clip: per-layer scales differ by "
-        f"{n['spread']:.1e} (vs c/‖g‖: {exact:.1e}); value clip: by {v['spread']:.0%}",
+        "pascanu-clipping-trains",
+        "An RNN whose gradients explode (tanh, W_hh spectral radius 1.8): with the gradient norm "
+        "clipped to 1 it learns the adding problem; unclipped its loss blows up",
+        "Pascanu et al. 2013, §3.2 and Algorithm 1 (clipping against exploding gradients)",
+        f"clipped: best validation MSE < {CLIP_TRAINS} on every seed, none blows up; unclipped: "
+        f"blows up (diverged or ≥ {CLIP_BLOWN:g}) on every seed, never < {CLIP_TRAINS}",
+        f"clipped best {clip['best'].min():.3f}–{clip['best'].max():.3f}; unclipped blew up on "
+        f"{int(none['blown'].sum())} of {n} seeds, best ≥ {none['best'].min():.3f}; largest "
+        f"unclipped ‖g‖ {m['max_grad_norm']:.1e}",
         ok,
+        setup=f"adding T = {CLIP_CONFIG['seq_len']}, hidden 32, momentum SGD lr "
+        f"{CLIP_CONFIG['lr']}, {CLIP_CONFIG['steps']} steps, {n} seeds; " + DIFFERS + "short "
+        "sequences (T = 10) of the adding problem instead of the paper's T = 50–200 tasks",
+        threshold="calibration: 0.05 is the engine's adding target; lr 0.08 chosen in runs "
+        "before (6 seeds: clipped best 0.011–0.030, every unclipped seed blew up)",
     )
 
 
@@ -191,41 +268,41 @@ def claim_clipping_direction() -> Claim:
 # --------------------------------------------------------------------------------------------
 
 ADDING_CONFIG: dict[str, Any] = {
-    # Chosen to finish in ~5 s on 2 cores (~12 s under load): at T = 40 the tanh RNN never leaves
-    # the mean predictor, while the LSTM leaves that plateau between steps 300 and 400 (seeds
-    # 0–6 seen) and is at MSE < 0.005 by 700. T = 50 needs ~100 more steps at 25% more cost per
-    # step; at T = 30 the LSTM had not left the plateau by step 300.
+    # T = 100 (H&S 1997: T ≥ 100), 3 seeds, 1200 steps: ~85 s on a loaded 2-core machine. In
+    # the calibration run before (3 seeds, 1500 steps) the LSTM left the mean-predictor plateau
+    # between steps 700 and 1000 and was below 0.005 by step 1000 on every seed; the tanh RNN
+    # never left it (at T = 60 the plateau ended between steps 400 and 600).
     # Input and readout weights N(0, 1/(3·fan_in)): the variance of PyTorch's Linear default,
     # pinned so the claim does not hang on how init=default treats an RNN's input layer (with
-    # U(±1/√H) input weights, as torch.nn.LSTM has, the LSTM had not left the plateau by 700).
-    "family": "rnn", "task": "adding", "seq_len": 40, "hidden": 32, "activation": "tanh",
+    # U(±1/√H) input weights, as torch.nn.LSTM has, the LSTM left the plateau later).
+    "family": "rnn", "task": "adding", "seq_len": 100, "hidden": 32, "activation": "tanh",
     "init": "normal", "init_gain": 0.5774, "bias_std": 0.0,
-    "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 700, "seeds": 1,
-    "log_every": 50,
+    "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 1200, "seeds": 3,
+    "log_every": 100,
     "variants": [{"name": "tanh rnn", "cell": "rnn"}, {"name": "lstm", "cell": "lstm"}],
 }  # fmt: skip
 MEAN_PREDICTOR_MSE = 1 / 6  # in expectation; the 256 validation sequences give their own
-# The tanh RNN can use a marker in the last few steps only: it gets to 90–99% of the mean
-# predictor's MSE on the validation sequences (seeds 0–6 seen), so "stays" means above 85%.
+# The tanh RNN can use a marker in the last few steps only: it stays at 99–112% of the mean
+# predictor's MSE on the validation sequences (3 seeds seen at T = 60 and at T = 100), so
+# "stays" means > 85%.
 ADDING_STAYS = 0.85
 ADDING_SOLVED = 0.05  # the engine's steps_to_target threshold (validation MSE)
 
 
 @lru_cache(maxsize=1)
 def measure_adding() -> dict[str, Any]:
-    """Validation MSE of a tanh RNN and an LSTM on the adding problem."""
+    """Validation MSE per seed of a tanh RNN and an LSTM on the adding problem."""
     frame, summary = run_frames(ADDING_CONFIG)
     shared = {k: v for k, v in ADDING_CONFIG.items() if k != "variants"}
     y_val = make_task(make_config(shared)).y_val
     out: dict[str, Any] = {"baseline": float(((y_val.double() - 1.0) ** 2).mean())}
     for v in ("tanh rnn", "lstm"):
-        row = summary[summary.variant == v].iloc[0]
+        rows = summary[summary.variant == v]
+        reached = [None if is_missing(s) else int(s) for s in rows.steps_to_target]
         out[v] = {
-            "final_val_loss": float(row.final_val_loss),
-            "best_val_loss": float(row.best_val_loss),
-            "steps_to_target": None
-            if is_missing(row.steps_to_target)
-            else int(row.steps_to_target),
+            "final_val_loss": rows.final_val_loss.to_numpy(dtype=float),
+            "best_val_loss": rows.best_val_loss.to_numpy(dtype=float),
+            "steps_to_target": reached,
             "val_loss": series(frame, "val_loss", v),
         }
     return out
@@ -235,55 +312,105 @@ def claim_adding() -> Claim:
     """On the adding problem a tanh RNN stays at the mean predictor's MSE; an LSTM solves it."""
     m = measure_adding()
     r, lstm, base = m["tanh rnn"], m["lstm"], m["baseline"]
-    ok = r["best_val_loss"] > ADDING_STAYS * base and lstm["final_val_loss"] < ADDING_SOLVED
-    T = ADDING_CONFIG["seq_len"]
+    ok = bool(np.all(r["best_val_loss"] > ADDING_STAYS * base)) and bool(
+        np.all(lstm["final_val_loss"] < ADDING_SOLVED)
+    )
+    T, n = ADDING_CONFIG["seq_len"], ADDING_CONFIG["seeds"]
+    reached = [s for s in lstm["steps_to_target"] if s is not None]
     return make_claim(
         "adding-lstm-vs-rnn",
         f"Adding problem, T = {T}: a vanilla tanh RNN stays at the mean predictor's MSE (1/6 in "
-        "expectation) while an LSTM solves it",
-        "Hochreiter & Schmidhuber 1997, §5.4 (Experiment 4); Le et al. 2015, §4.1",
+        "expectation) while an LSTM solves it, on every seed",
+        "Hochreiter & Schmidhuber 1997, §5.4 (Experiment 4); Le et al. 2015, §4.1 (tanh RNN "
+        "baseline)",
         f"tanh RNN ≥ {ADDING_STAYS:.0%} of the mean predictor ({base:.3f} on these validation "
         f"sequences); LSTM < {ADDING_SOLVED}",
-        f"tanh RNN best {r['best_val_loss']:.3f}; LSTM {lstm['final_val_loss']:.4f} after "
-        f"{ADDING_CONFIG['steps']} steps (below {ADDING_SOLVED} from step {lstm['steps_to_target']})",
+        f"tanh RNN best ≥ {r['best_val_loss'].min():.3f}; LSTM ≤ {lstm['final_val_loss'].max():.4f} "
+        f"after {ADDING_CONFIG['steps']} steps (below {ADDING_SOLVED} from step "
+        f"{max(reached) if reached else '—'} at the latest; {n} seeds)",
         ok,
+        setup=f"hidden 32, Adam lr 0.01, batch 32, {ADDING_CONFIG['steps']} steps, {n} seeds, "
+        "one marker in each half; " + DIFFERS + "H&S 1997 put the first marker in the first "
+        "ten steps and ran no vanilla RNN; Le et al. used T = 150–400; Adam instead of their "
+        "optimisers, 1200 steps",
+        threshold="calibration: 85% of the mean predictor from runs before (tanh RNN 99–112% at "
+        "T = 60 and 100); 0.05 is the engine's adding target",
     )
 
 
+HIDDEN_GRAD_T, HIDDEN_GRAD_H, HIDDEN_GRAD_SEEDS = 50, 64, 8
 HIDDEN_GRAD_CONFIG: dict[str, Any] = {
-    "family": "rnn", "task": "adding", "seq_len": 50, "hidden": 64, "steps": 0, "seeds": 4,
+    "family": "rnn", "task": "adding", "seq_len": HIDDEN_GRAD_T, "hidden": HIDDEN_GRAD_H,
+    "steps": 0, "seeds": HIDDEN_GRAD_SEEDS,
     "variants": [
-        {"name": "tanh rnn", "activation": "tanh"},
+        # near radius 1, where the engine could get it wrong: every singular value of W_hh is 1,
+        # so only the tanh slopes shrink the error
+        {"name": "tanh rnn, orthogonal", "activation": "tanh", "recurrent_init": "orthogonal"},
         # IRNN as in Le et al. 2015: ReLU, W_hh = I, small random input weights
         {"name": "irnn", "activation": "relu", "recurrent_init": "identity", "init": "normal",
          "init_gain": 0.1},
     ],
 }  # fmt: skip
+# With W orthogonal, ‖W^T v‖ = ‖v‖ exactly, so ‖δ_t‖² = ‖tanh'(z_(t+1)) ⊙ δ_(t+1)‖²: if δ is
+# spread evenly over the units this is mean(tanh'²)·‖δ_(t+1)‖², and the ratio over T − 1 steps is
+# ∏ rms(tanh'). How evenly δ spreads is the assumption: the calibration before (4 seeds) had the
+# measured ratio within 10^±0.8 of it, so a seed passes within 10× and the seeds' geometric mean
+# within 10^0.5.
+HIDDEN_GRAD_SEED_TOL, HIDDEN_GRAD_MEAN_TOL = 1.0, 0.5  # in log10
 
 
 @lru_cache(maxsize=1)
 def measure_hidden_grad_ratio() -> dict[str, Any]:
-    """‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ at initialisation (hidden_grad_norm metric), per seed."""
+    """‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ at initialisation (the engine's hidden_grad_norm metric, from its
+    hand-written backward pass) per seed, and for tanh the prediction from the tanh slopes."""
     frame, _ = run_frames(HIDDEN_GRAD_CONFIG)
-    out = {}
-    for v in ("tanh rnn", "irnn"):
-        h = per_layer(frame, "hidden_grad_norm", v)  # (T, seeds)
-        out[v] = h[0] / h[-1]
+    shared = {k: v for k, v in HIDDEN_GRAD_CONFIG.items() if k != "variants"}
+    out: dict[str, Any] = {}
+    for v in HIDDEN_GRAD_CONFIG["variants"]:
+        h = per_layer(frame, "hidden_grad_norm", v["name"])  # (T, seeds)
+        out[v["name"]] = h[0] / h[-1]
+    tanh = HIDDEN_GRAD_CONFIG["variants"][0]
+    cfg = make_config({**shared, **{k: x for k, x in tanh.items() if k != "name"}})
+    task = make_task(cfg)
+    model = build(cfg, task.input_dim, task.output_dim)
+    x, _ = task.probe()  # the batch the metric uses
+    record: list[torch.Tensor] = []
+    with torch.no_grad():
+        model(x, record=record)  # T × (S, B, H) pre-activations z_t
+    z = torch.stack(record[1:]).double()  # z_2..z_T: the slopes between h_1 and h_T
+    mean_sq = ((1 - torch.tanh(z) ** 2) ** 2).mean(dim=(2, 3))  # (T − 1, S)
+    out["predicted"] = mean_sq.prod(dim=0).sqrt().numpy()
     return out
 
 
 def claim_hidden_grad_ratio() -> Claim:
-    """The error reaching h_1 from h_T vanishes for a tanh RNN and survives in an IRNN."""
+    """Even with every singular value of W_hh at 1, a tanh RNN loses the error through its
+    slopes, by the predicted amount; an IRNN keeps it."""
     m = measure_hidden_grad_ratio()
-    tanh_max, irnn_min = float(m["tanh rnn"].max()), float(m["irnn"].min())
-    ok = tanh_max < 1e-6 and irnn_min > 0.1
-    T = HIDDEN_GRAD_CONFIG["seq_len"]
+    tanh, irnn = m["tanh rnn, orthogonal"], m["irnn"]
+    dev = np.log10(tanh / m["predicted"])
+    ok = (
+        bool(np.all(np.abs(dev) < HIDDEN_GRAD_SEED_TOL))
+        and abs(float(dev.mean())) < HIDDEN_GRAD_MEAN_TOL
+        and float(irnn.min()) > 0.1
+        and float(tanh.max()) < 1e-2
+    )
+    T = HIDDEN_GRAD_T
     return make_claim(
         "rnn-hidden-grad-ratio",
-        f"At initialisation, ‖∂L/∂h_1‖ / ‖∂L/∂h_{T}‖ is vanishingly small for a default tanh RNN "
-        "and of order 1 for an IRNN",
+        f"At initialisation, ‖∂L/∂h_1‖ / ‖∂L/∂h_{T}‖ of a tanh RNN with orthogonal W_hh (radius "
+        "1) still vanishes, by the product of the rms tanh slopes it passes; an IRNN keeps it "
+        "of order 1",
         "Hochreiter & Schmidhuber 1997, §3; Le et al. 2015, §2",
-        "tanh RNN < 1e-6; IRNN > 0.1",
-        f"tanh RNN ≤ {tanh_max:.1e}; IRNN ≥ {irnn_min:.2f} ({HIDDEN_GRAD_CONFIG['seeds']} seeds)",
+        "tanh: within 10× of ∏ rms tanh′ per seed (geometric mean within 10^0.5), < 1e-2; "
+        "IRNN > 0.1",
+        f"tanh {tanh.min():.1e}–{tanh.max():.1e} against predicted {m['predicted'].min():.1e}–"
+        f"{m['predicted'].max():.1e} (log10 deviation {dev.min():+.2f} to {dev.max():+.2f}); "
+        f"IRNN ≥ {irnn.min():.2f} ({HIDDEN_GRAD_SEEDS} seeds)",
         ok,
+        setup=f"hidden {HIDDEN_GRAD_H}, adding T = {T}, the engine's hidden_grad_norm metric "
+        "(hand-written backward pass) on its probe batch; " + DIFFERS + "measured at "
+        "initialisation, not during training",
+        threshold="theory: the prediction ∏ rms tanh′ (orthogonal W preserves norms); the 10× "
+        "and 10^0.5 allowances from a 4-seed calibration run before (within 10^±0.8)",
     )

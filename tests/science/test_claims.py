@@ -13,7 +13,7 @@ import models.science as V
 pytestmark = pytest.mark.science
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = {"id", "claim", "source", "expected", "measured", "passed"}
+KEYS = {"id", "claim", "source", "setup", "expected", "threshold", "measured", "passed"}
 
 
 def _table_module():
@@ -35,6 +35,9 @@ def test_every_claim_holds_and_is_well_formed() -> None:
         assert all(isinstance(c[k], str) and c[k] for k in KEYS - {"passed"})
         assert any(ch.isdigit() for ch in c["measured"])
         assert c["passed"] is True, c
+        # where the pass line came from, and a set-up note (naming the differences, if any)
+        assert c["threshold"].startswith(("theory", "calibration")), c["id"]
+        assert "paper" in c["setup"] or "Fig." in c["setup"], c["id"]
     # the committed table is up to date with the claim set (regenerate: scripts/science_table.py)
     committed = json.loads((ROOT / "models" / "science" / "claims.json").read_text())["claims"]
     assert [c["id"] for c in committed] == [c["id"] for c in claims]
@@ -72,7 +75,7 @@ def test_markdown_table_escapes_and_marks_failures() -> None:
         },
     ]
     lines = mod.markdown_table(claims).splitlines()
-    assert lines[0] == "| claim | source | expected | measured |"
+    assert lines[0] == "| claim | source | set-up | expected | threshold from | measured |"
     assert "x \\| y" in lines[2]
     assert "**FAILED**: 2.0" in lines[3]
 
@@ -85,3 +88,23 @@ def test_readme_section_wraps_the_table() -> None:
     text = mod.section(claims, "2026-01-01")
     assert text.startswith("## ") and mod.markdown_table(claims) in text
     assert "Generated 2026-01-01" in text
+
+
+def test_readme_section_is_replaced_in_place() -> None:
+    mod = _table_module()
+    readme = "# T\n\nintro\n\n## Faithful to the science\n\nold table\n\n## Next\n\nrest\n"
+    out = mod.replace_section(readme, "## Faithful to the science\n\nnew\n")
+    assert out == "# T\n\nintro\n\n## Faithful to the science\n\nnew\n\n## Next\n\nrest\n"
+    last = "# T\n\n## Faithful to the science\n\nold\n"
+    assert mod.replace_section(last, "## Faithful to the science\n\nnew\n").endswith("new\n")
+
+
+def test_readme_table_comes_from_claims_json() -> None:
+    """The README's table is the committed claims.json rendered: one source for both."""
+    mod = _table_module()
+    data = V.load_claims()
+    assert mod.markdown_table(data["claims"]) in (ROOT / "README.md").read_text(encoding="utf-8")
+    # the issue's bar: at least 22 claims, each with a set-up note and a threshold origin
+    assert len(data["claims"]) >= 22
+    for c in data["claims"]:
+        assert c["setup"] and c["threshold"].startswith(("theory", "calibration")), c["id"]

@@ -30,6 +30,19 @@ def test_glorot_backprop_gradient_variance() -> None:
     assert V.claim_glorot_backprop()["passed"]
 
 
+def test_glorot_weight_gradients_stay_level() -> None:
+    """Glorot & Bengio 2010, eq. 14 / Fig. 8: with standard init the variance of the weight
+    gradients is about the same in every layer (the forward signal shrinks as the error grows),
+    although the back-propagated error shrinks ~3× per layer. Same net as above.
+    """
+    d = V.measure_glorot_backprop()["default"]
+    assert d["first_over_last"] < V.GB_DELTA_RATIO  # δ: (1/3)^7 ≈ 5e-4
+    # ∇W: max/min over the 8 layers < 3 (2.3 in calibration): level, next to δ's 4000×
+    assert d["weight_spread"] < V.GB_WEIGHT_SPREAD
+    assert d["weight_spread"] < 1e-2 / d["first_over_last"]
+    assert V.claim_glorot_weight_gradients()["passed"]
+
+
 def test_glorot_sigmoid_top_layer_saturates() -> None:
     """Glorot & Bengio 2010, Fig. 2: with sigmoid and standard init the top hidden layer saturates
     early in training (its units are driven into the flat tails) while the lower layers do not,
@@ -47,6 +60,8 @@ def test_glorot_sigmoid_top_layer_saturates() -> None:
     assert m["lower_max"] < 0.1
     # learning stalls: validation accuracy stays near chance (0.1 for 10 digits)
     assert max(m["val_accuracy"].values()) < 0.3
+    # the control: the same set-up with tanh learns (best 0.59–0.68 in calibration)
+    assert max(m["control_accuracy"].values()) > V.SAT_CONTROL_LEARNS
     assert V.claim_sigmoid_saturation()["passed"]
 
 
@@ -79,3 +94,27 @@ def test_he_relu_training_xavier_stalls() -> None:
     # He: every seed's best validation loss well under chance (0.83–1.65 seen)
     assert m["max"]["he"] < V.HE_TRAIN_LEARNS
     assert V.claim_he_training()["passed"]
+
+
+def test_glorot_forward_variance_follows_the_length_map() -> None:
+    """Glorot & Bengio 2010, §4.2.1 / Fig. 6: standard init U(±1/√n) (σ_w² = 1/3) shrinks the
+    tanh activations ~3× per layer; Xavier (σ_w² = 1, tanh's critical point) only like 1/l.
+    Every layer's E[z_l²] against the mean-field length map, 8 layers of width 256, 4 seeds.
+    """
+    m = V.measure_glorot_forward()
+    for init, r in m.items():
+        # GB_FORWARD_RTOL = 15% per layer: sampling noise ~2%, finite-width bias up to ~6% seen
+        np.testing.assert_allclose(r["measured"], r["predicted"], rtol=V.GB_FORWARD_RTOL)
+    d, x = m["default"], m["xavier"]
+    assert d["measured"][-1] / d["measured"][0] < 0.01 < 0.1 < x["measured"][-1] / x["measured"][0]
+    assert V.claim_glorot_forward()["passed"]
+
+
+def test_he_relu_backward_variance() -> None:
+    """He et al. 2015, eq. 13–14: backward, Var(∂L/∂z_l) changes by ½ n Var(W) per layer: ×1/2
+    with Xavier, ×1 with He. 30 ReLU layers of width 256, 4 seeds, 64 digits examples."""
+    m = V.measure_he_backward()
+    assert m["xavier"]["factor"] == pytest.approx(0.5, rel=V.HE_RTOL)
+    assert m["he"]["factor"] == pytest.approx(1.0, rel=V.HE_RTOL)
+    assert m["xavier"]["total"] < 1e-6 < 0.1 < m["he"]["total"]
+    assert V.claim_he_backward()["passed"]

@@ -72,3 +72,35 @@ def test_critical_sigma_w2_found_by_theory_and_measurement() -> None:
         m["critical_predicted_finite"], abs=V.MF_CRITICAL_ATOL
     )
     assert V.claim_mean_field_critical()["passed"]
+
+
+def test_correlation_map_fixed_point() -> None:
+    """Poole et al. 2016, eq. 5: tanh, σ_b² = 0.05; the correlation of two inputs' pre-activations
+    converges to c* (0.447 at σ_w² = 2.5, 0.165 at 4.0, 1 at 1.0). 64 layers of width 512, 8
+    seeds, 32 digits inputs (start correlation ≈ 0.05 after layer 1).
+    """
+    assert theory.c_fixed_point("tanh", 2.5, V.MF_SIGMA_B2) == pytest.approx(0.447, abs=1e-3)
+    assert theory.c_fixed_point("tanh", 4.0, V.MF_SIGMA_B2) == pytest.approx(0.165, abs=1e-3)
+    assert theory.c_fixed_point("tanh", 1.0, V.MF_SIGMA_B2) == pytest.approx(1.0, abs=1e-6)
+    m = V.measure_correlation_map()
+    for s, r in m.items():
+        assert r["first"].mean() < 0.2  # far from c*: the convergence is real
+        # CORR_ATOL = 0.05: the 8-seed mean is good to ~0.015 (0.02–0.04 per seed at width 512)
+        assert r["last"].mean() == pytest.approx(r["c_star"], abs=V.CORR_ATOL), s
+    assert V.claim_correlation_map()["passed"]
+
+
+def test_trainable_depth_six_xi_c() -> None:
+    """Schoenholz et al. 2017, Fig. 5: a net trains while depth ≲ 6 ξ_c. 60 tanh layers of width
+    128, σ_b² = 0.05, SGD lr 0.01, 300 steps, 2 seeds: 6ξ_c is 22 (σ_w² = 1), 42 (4.0), 71 (2.5)
+    and ~6000 (1.76).
+    """
+    m = V.measure_trainable_depth()
+    L = V.DEPTH_CONFIG["depth"]
+    assert m[1.0]["six_xi_c"] < L and m[4.0]["six_xi_c"] < L
+    assert m[1.76]["six_xi_c"] > L and m[2.5]["six_xi_c"] > L
+    for s in (1.76, 2.5):
+        assert m[s]["min"] > V.DEPTH_TRAINS, (s, m[s])  # 0.78–0.90 in calibration
+    for s in (1.0, 4.0):
+        assert m[s]["max"] < V.DEPTH_CHANCE, (s, m[s])  # 0.10–0.18 in calibration
+    assert V.claim_trainable_depth()["passed"]
