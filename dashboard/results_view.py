@@ -100,7 +100,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         st.caption(
             "Lower is better (log scale, so one variant's spike does not flatten the rest). "
             "Solid = validation, dotted = training batch; the band spans the seeds. "
-            "✕ marks the step a variant diverged (NaN/Inf)."
+            "✕ marks the step a variant diverged (NaN/Inf, or its loss blew up past 20× its start)."
         )
     with c2:
         chart(curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
