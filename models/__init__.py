@@ -10,6 +10,7 @@ from models.core import theory
 from models.core.budget import check_budget, estimate, resolve_caps
 from models.core.config import (
     FIELDS,
+    FORGET_GATE_CELLS,
     MLP_TASKS,
     RNN_TASKS,
     Comparison,
@@ -38,7 +39,7 @@ from models.io.presets import (
 )
 
 __all__ = [
-    "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
+    "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
     "RunResult", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
