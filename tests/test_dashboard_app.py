@@ -303,6 +303,24 @@ def test_theory_page_has_claims_or_a_note():
     assert len(at.dataframe) >= 3 or "No claims table yet" in md
 
 
+def test_theory_page_labels_the_chaotic_phase_and_explains_the_gelu_jump():
+    at = new_app()
+    at.switch_page("views/theory.py").run()
+    at.slider(key="theory_sw2").set_value(6.0).run()
+    ok(at)
+    table = [d.value for d in at.dataframe if "χ₁" in d.value.columns][0].set_index("activation")
+    xi = pd.to_numeric(table["depth scale |ξ|"], errors="coerce")
+    assert (xi.dropna() > 0).all()  # never a negative depth scale
+    assert (
+        table.loc["tanh", "gradients"] == "grow" and table.loc["sigmoid", "gradients"] == "vanish"
+    )
+    # gelu (shown by default) has two attractors near σ_w² ≈ 2.2: the other one is drawn dotted
+    spec = charts(at)["Mean-field χ₁ per layer"]
+    other = [t for t in spec["data"] if t.get("meta", {}).get("other_state")]
+    assert [t["meta"]["activation"] for t in other] == ["gelu"]
+    assert any("two stable states" in c.value for c in at.caption)
+
+
 def test_steps_zero_preview_matches_at_init():
     at = new_app(preset="deep-mlp", seeds="1")
     ok(at)
