@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.gradients import mean_at
+from dashboard.plain import plain
 from models import RunConfig, theory
 
 # σ_w² and σ_b² each init scheme implies for a square layer (uniform inits: same variance)
@@ -55,9 +56,9 @@ def headline(table: pd.DataFrame, family: str) -> str | None:
     where = "the first hidden layer" if family == "mlp" else "the first time step"
     last = "the last" if family == "mlp" else "the last step"
     return (
-        f"At initialisation, {where} of **{worst['variant']}** receives "
+        f"At initialisation, {where} of **{plain(worst['variant'])}** receives "
         f"{_times(worst['grad ratio first/last'])} the gradient of {last}; "
-        f"**{best['variant']}** gets {_times(best['grad ratio first/last'])}."
+        f"**{plain(best['variant'])}** gets {_times(best['grad ratio first/last'])}."
     )
 
 

@@ -10,6 +10,7 @@ from dashboard import exports
 from dashboard.analysis import headline, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
 from dashboard.charts.common import variant_colors
+from dashboard.plain import plotly_text
 from models import Comparison, RunResult
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
@@ -20,7 +21,24 @@ def chart(fig, key: str) -> None:
 
 
 def colors_of(comparison: Comparison) -> dict[str, str]:
-    return variant_colors([v.name for v in comparison.variants])
+    """Colour per variant, keyed by its chart name (``chart_name``; pair with ``chart_frame``)."""
+    return variant_colors([chart_name(v.name) for v in comparison.variants])
+
+
+def chart_name(name: str) -> str:
+    """A variant's name as the figures show it: Plotly reads HTML in names, so it is escaped."""
+    return plotly_text(name)
+
+
+def chart_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The metrics frame with variants under their chart names (a copy only when one differs)."""
+    if frame is None or frame.empty:
+        return frame
+    names = frame["variant"].unique()
+    renamed = {n: chart_name(n) for n in names}
+    if all(k == v for k, v in renamed.items()):
+        return frame
+    return frame.assign(variant=frame["variant"].map(renamed))
 
 
 def _step_slider(family: str, frame: pd.DataFrame) -> int:
@@ -45,7 +63,8 @@ def table_of(comparison: Comparison, result: RunResult) -> pd.DataFrame:
 
 def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
     """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
-    frame = result.metrics_frame()
+    raw = result.metrics_frame()
+    frame = chart_frame(raw)  # every figure below reads variant names from here
     colors = colors_of(comparison)
     table = table_of(comparison, result)
     line = headline(table, family)
@@ -56,7 +75,8 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     if family == "mlp":
         c1, c2 = st.columns(2)
         with c1:
-            theory = theory_profiles(frame, comparison.variants, step)
+            theory = theory_profiles(raw, comparison.variants, step)
+            theory = {chart_name(k): v for k, v in theory.items()}
             chart(gradients.profile_figure(frame, step, colors, theory=theory), f"{family}_profile")
             st.caption(
                 "Each line is one variant: the gradient each layer's weights receive. "
@@ -125,7 +145,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
             "around 1e-3 is healthy, far below means the layer is not learning."
         )
 
-    thresholds = {v.name: v.clip_norm for v in comparison.variants}
+    thresholds = {chart_name(v.name): v.clip_norm for v in comparison.variants}
     share = clipping.clipped_share_table(frame, colors)
     c1, c2 = st.columns([2, 1])
     with c1:
@@ -151,7 +171,8 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
             "gradient at initialisation, ≪ 1 means vanishing."
         )
     with c2:
-        chart(tradeoffs.benefit_cost_figure(table, colors, regression), f"{family}_scatter")
+        named = table.assign(variant=table["variant"].map(chart_name))
+        chart(tradeoffs.benefit_cost_figure(named, colors, regression), f"{family}_scatter")
         st.caption("Up is better, right costs more time per step; ✕ = diverged.")
     downloads(family, comparison, result)
 
