@@ -133,7 +133,12 @@ def test_train_draws_the_trained_data(trained):
     np.testing.assert_allclose(arr(heat[0]["z"]), np.log10(grid.to_numpy()),
                                rtol=1e-6)  # fmt: skip
     # the baseline's gradient vanishes, the mitigations' do not: the headline says so
-    assert plain("sigmoid (baseline)") in trained.info[0].value  # a name is plain text
+    assert plain("sigmoid (baseline)") in trained.info[0].value  # names are plain text
+    assert "Best mitigation" in trained.info[0].value
+    # clip norm 1 never clips on deep-mlp: its lines lie under the baseline's, and it says so
+    twin = plain("identical to sigmoid (baseline)")
+    said = [c.value for c in trained.caption if twin in c.value]
+    assert said and "clipping never triggered" in said[0]
     table = trained.dataframe[0].value
     assert list(table["variant"]) == [v.name for v in comp.variants]
 

@@ -64,12 +64,16 @@ def test_clean_drops_controls_and_bidi_marks_and_shortens():
     assert clean("x" * 100, 10) == "x" * 9 + "…"
     assert len(clean("x" * 100, 10)) == 10
     assert clean("short", 10) == "short"
-    assert clean("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # an emoji sequence keeps its joiners
+    assert (
+        clean("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"
+    )  # an emoji sequence keeps its joiners
     assert clean(None) == ""
 
 
 def test_plotly_text_escapes_html_only():
-    assert plotly_text("<a href='x'>y</a> & <br>") == "&lt;a href='x'&gt;y&lt;/a&gt; &amp; &lt;br&gt;"
+    assert (
+        plotly_text("<a href='x'>y</a> & <br>") == "&lt;a href='x'&gt;y&lt;/a&gt; &amp; &lt;br&gt;"
+    )
     assert plotly_text("relu (He init)") == "relu (He init)"
     assert plotly_text("a\u202eb", 60) == "ab"
 
