@@ -23,10 +23,10 @@ LABELS = {
     "norm": "Normalisation", "optimizer": "Optimizer", "lr": "Learning rate",
     "momentum": "Momentum", "clip_norm": "Clip norm (0 = off)",
     "clip_value": "Clip value (0 = off)", "cell": "Cell", "recurrent_init": "Recurrent init",
-    "spectral_radius": "Spectral radius",
+    "spectral_radius": "Spectral radius", "forget_bias": "Forget-gate bias (init)",
 }  # fmt: skip
 FLOAT_STEPS = {"init_gain": 0.1, "bias_std": 0.05, "lr": 0.001, "momentum": 0.05,
-               "clip_norm": 0.5, "clip_value": 0.05, "spectral_radius": 0.1}  # fmt: skip
+               "clip_norm": 0.5, "clip_value": 0.05, "spectral_radius": 0.1, "forget_bias": 0.5}  # fmt: skip
 
 
 def family_presets(family: str) -> list[str]:

@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
-from dashboard.analysis import headline, theory_profiles
+from dashboard.analysis import headline, identical_variants, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
 from dashboard.charts.common import variant_colors
-from models import Comparison, RunResult
+from models import Comparison, RunResult, chance_loss
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -37,18 +37,26 @@ def _step_slider(family: str, frame: pd.DataFrame) -> int:
                      key=key, help="0 = at initialisation, before any update")  # fmt: skip
 
 
-def table_of(comparison: Comparison, result: RunResult) -> pd.DataFrame:
+def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -> pd.DataFrame:
+    """The trade-offs table; ``twins``: notes on variants identical to another."""
     frame, summary = result.metrics_frame(), result.summary_frame()
     info = [{"name": v.name, "family": v.family, "depth": v.depth} for v in comparison.variants]
-    return tradeoffs.tradeoff_table(frame, summary, info)
+    table = tradeoffs.tradeoff_table(frame, summary, info)
+    if twins:  # said in the table: their curves lie one on the other
+        table["note"] = [
+            "; ".join(x for x in (note, twins.get(name, "")) if x)
+            for name, note in zip(table["variant"], table["note"])
+        ]
+    return table
 
 
 def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
     """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
     frame = result.metrics_frame()
     colors = colors_of(comparison)
-    table = table_of(comparison, result)
-    line = headline(table, family)
+    twins = identical_variants(frame, comparison.variants)
+    table = table_of(comparison, result, twins)
+    line = headline(table, family, chance_loss(comparison.variants[0]))
     if line:
         st.info(line, icon=":material/search:")
     step = _step_slider(family, frame)
@@ -100,8 +108,10 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         st.caption(
             "Lower is better (log scale, so one variant's spike does not flatten the rest). "
             "Solid = validation, dotted = training batch; the band spans the seeds. "
-            "✕ marks the step a variant diverged (NaN/Inf)."
+            "✕ marks the step a variant diverged (NaN/Inf, or its loss blew up past 20× its start)."
         )
+        for name, note in twins.items():
+            st.caption(f"“{name}” is {note}: its lines lie under the other's.")
     with c2:
         chart(curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
                                    "accuracy (dotted: train, solid: validation)",

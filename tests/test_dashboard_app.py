@@ -133,6 +133,10 @@ def test_train_draws_the_trained_data(trained):
                                rtol=1e-6)  # fmt: skip
     # the baseline's gradient vanishes, the mitigations' do not: the headline says so
     assert "sigmoid (baseline)" in trained.info[0].value
+    assert "Best mitigation" in trained.info[0].value
+    # clip norm 1 never clips on deep-mlp: its lines lie under the baseline's, and it says so
+    said = [c.value for c in trained.caption if "identical to sigmoid (baseline)" in c.value]
+    assert said and "clipping never triggered" in said[0]
     table = trained.dataframe[0].value
     assert list(table["variant"]) == [v.name for v in comp.variants]
 

@@ -17,7 +17,7 @@ MITIGATIONS = pd.DataFrame([
     ("Residual connections", "identity path: ∂x_{l+1}/∂x_l = I + ∂F/∂x_l", "equal widths; activations grow with depth without normalisation"),
     ("Batch / layer norm", "re-centres pre-activations out of saturation", "extra compute; batch norm depends on batch size"),
     ("Gradient clipping", "caps ‖g‖ at c, same direction: stops explosions", "does nothing for vanishing; c is a hyper-parameter"),
-    ("LSTM / GRU", "additive cell state, forget gate ≈ 1 carries the error unchanged", "3–4× parameters and compute per step"),
+    ("LSTM / GRU", "additive cell state, forget gate ≈ 1 carries the error unchanged (LSTM: forget_bias = 1 starts it there)", "3–4× parameters and compute per step"),
     ("IRNN (ReLU + identity W_hh)", "W_hh = I: the state is copied, gradient norm 1", "unstable without small lr and clipping"),
 ], columns=["mitigation", "what it does", "what it costs"])  # fmt: skip
 
@@ -46,6 +46,22 @@ def render() -> None:
         "$1/\\gamma$ (4 for sigmoid, 1 for tanh), long-range gradients **must** vanish; "
         "above it is **necessary** (not sufficient) for them to explode. Clipping "
         "$g \\leftarrow c\\,g/\\|g\\|$ when $\\|g\\| > c$ fixes exploding, not vanishing."
+    )
+    st.subheader("Gated cells: the forget gate")
+    st.latex(
+        r"c_t = f_t \odot c_{t-1} + i_t \odot g_t,\qquad "
+        r"\frac{\partial c_t}{\partial c_{t-1}} = \operatorname{diag}(f_t),\quad "
+        r"f_t = \sigma(W_f x_t + U_f h_{t-1} + b_f)"
+    )
+    st.markdown(
+        "The LSTM's cell state is carried additively: along it the error is multiplied by the "
+        "forget gate $f_t$ per step, not by a weight matrix. With $b_f = 0$ (PyTorch's "
+        "initialisation) $f_t \\approx 0.5$: after 10 steps $0.5^{10} \\approx 0.001$ of the "
+        "error is left. The config field `forget_bias` (default 1, as Gers, Schmidhuber & "
+        "Cummins 2000 and Jozefowicz, Zaremba & Sutskever 2015 recommend, and as Keras does) "
+        "adds to $b_f$ at initialisation: $f_t \\approx \\sigma(1) \\approx 0.73$ keeps "
+        "$0.73^{10} \\approx 0.04$, forty times more, enough for training to find a long-range "
+        "dependency and open the gate further. Set it to 0 to see what the fix is worth."
     )
     st.subheader("Mean field: the edge of chaos")
     st.latex(
