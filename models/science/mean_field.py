@@ -201,8 +201,8 @@ def measure_correlation_map() -> dict[str, Any]:
         out[s] = {
             "first": _mean_pair_correlation(record[0]),  # (S,): where the inputs start
             "last": _mean_pair_correlation(record[-1]),
-            "c_star": theory.c_fixed_point("tanh", s, MF_SIGMA_B2),
-            "xi_c": theory.correlation_depth_scale("tanh", s, MF_SIGMA_B2),
+            "c_star": theory.correlation_fixed_point("tanh", s, MF_SIGMA_B2),
+            "xi_c": theory.xi_c("tanh", s, MF_SIGMA_B2),
         }
     return out
 
@@ -268,7 +268,7 @@ def measure_trainable_depth() -> dict[str, Any]:
         out[s] = {
             "min": float(acc.min()[v]),
             "max": float(acc.max()[v]),
-            "six_xi_c": 6 * theory.correlation_depth_scale("tanh", s, MF_SIGMA_B2),
+            "six_xi_c": 6 * theory.xi_c("tanh", s, MF_SIGMA_B2),
         }
     return out
 
