@@ -89,14 +89,18 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
             st.caption(
                 "Each line is one variant: the gradient each layer's weights receive. "
                 "A line falling towards layer 1 is a vanishing gradient (log scale: "
-                "every gridline is 10×). Dashed: mean-field prediction at initialisation."
+                "every gridline is 10×). Dashed: mean-field prediction at initialisation. "
+                "‖∇W_l‖ is the back-propagated error times the layer's input, so it can look "
+                "healthier than the error itself: when the forward signal grows towards the "
+                "input as the error shrinks, the two cancel (Glorot & Bengio 2010, eq. 14)."
             )
         with c2:
             chart(gradients.heatmap_figure(frame, colors), f"{family}_heatmap")
             st.caption(
                 "Colour = log10 of the gradient norm, layer (up) by training step "
                 "(right); one panel per variant, one colour scale. Dark bottom rows: "
-                "the early layers get almost nothing."
+                "the early layers get almost nothing. (Weight gradients, not the error "
+                "signal: a level band can hide an error that shrinks layer by layer.)"
             )
     else:
         c1, c2 = st.columns(2)
@@ -161,7 +165,9 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     with c1:
         chart(clipping.grad_norm_total_figure(frame, colors, thresholds), f"{family}_gnorm")
         st.caption(
-            "Global gradient norm before clipping; dashed lines are the clip thresholds. "
+            "Global gradient norm before clipping (all weights together, dominated by the "
+            "largest layers: it can look steady while the early layers' share vanishes); "
+            "dashed lines are the clip thresholds. "
             "Clipping rescales any step above its line to the line: it tames explosions "
             "but cannot lift a vanished gradient."
         )

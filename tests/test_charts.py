@@ -200,3 +200,27 @@ def test_chi1_figure_draws_the_other_attractor_dotted_only_where_there_is_one():
     assert len(dotted) == 1 and dotted[0].line.dash == "dot"
     y = np.asarray(dotted[0].y, dtype=float)
     assert np.isfinite(y).sum() == np.isfinite(other).sum() > 0
+
+
+def test_toy_wall_figure_marks_the_basin_boundary_and_the_bifurcations():
+    """Pascanu et al. 2013, §2.3: the wall is the basin boundary (x₀ the unstable fixed point),
+    inside the bistable band whose ends are the saddle-node bifurcations."""
+    wall, saddles = mf.toy_wall_b(5.0), mf.toy_saddle_nodes(5.0)
+    b = toy.b_grid(-6, 3, wall)
+    with np.errstate(all="ignore"):
+        loss, grad = mf.toy_loss_and_grad_b(5.0, b)
+    fig = toy.wall_figure(b, loss, grad, -1.0, wall, saddles)
+    labels = [a.text for a in fig.layout.annotations]
+    assert "basin boundary: the wall" in labels and labels.count("saddle-node") == 2
+    assert "bistable" in labels
+    band = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert (
+        band and band[0].x0 == pytest.approx(saddles[0]) and band[0].x1 == pytest.approx(saddles[1])
+    )
+    text = toy.wall_caption(5.0, 0.5, 5.0 * float(mf.dphi("sigmoid", 0.5)), wall, saddles)
+    assert "-2.612" in text and "-2.656" in text and "-2.344" in text and "unstable" in text
+    # w = 0: no basin boundary, so no wall marker, and the caption says why
+    assert np.isnan(mf.toy_wall_b(0.0)) and mf.toy_saddle_nodes(0.0) == ()
+    flat = toy.wall_figure(b, loss, grad, -1.0, mf.toy_wall_b(0.0), ())
+    assert "basin boundary: the wall" not in [a.text for a in flat.layout.annotations]
+    assert "No wall here" in toy.wall_caption(0.0, 0.5, 0.0, float("nan"), ())

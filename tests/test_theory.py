@@ -463,3 +463,21 @@ def test_gradient_trend_names_the_chaotic_phase() -> None:
     assert gradient_trend(chi) == "grow"
     assert gradient_trend(chi1("tanh", 1.0, 0.05)) == "vanish"
     assert gradient_trend(1.0) == "critical"
+
+
+def test_toy_saddle_nodes_bracket_the_basin_boundary() -> None:
+    """science.md: sigmoid, w = 5 is bistable for b ∈ (−2.656, −2.344); the ends have slope
+    w σ'(x*) = 1 at a fixed point x* = w σ(x*) + b; the wall b = 0.5 − 5σ(0.5) lies inside."""
+    from models.core.theory import toy_saddle_nodes, toy_wall_b
+
+    lo, hi = toy_saddle_nodes(5.0)
+    assert lo == pytest.approx(-2.656, abs=1e-3) and hi == pytest.approx(-2.344, abs=1e-3)
+    for b in (lo, hi):
+        xs = toy_trajectory(5.0, b, -3.0 if b > -2.5 else 3.0, 4000)  # creep onto the fold
+        x = xs[-1]
+        assert 5.0 * expit(x) * (1 - expit(x)) == pytest.approx(1.0, abs=0.05)
+    assert lo < toy_wall_b(5.0) < hi
+    assert toy_saddle_nodes(0.5) == ()  # w σ' ≤ 1/8 < 1: no fold, one stable state
+    assert len(toy_saddle_nodes(3.0, "tanh")) == 2  # tanh folds symmetric about b = 0
+    assert sum(toy_saddle_nodes(3.0, "tanh")) == pytest.approx(0.0, abs=1e-9)
+    assert math.isnan(toy_wall_b(2.0))  # 2σ'(0.5) < 1: x0 is a stable fixed point, no wall

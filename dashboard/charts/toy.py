@@ -47,9 +47,15 @@ def b_grid(lo: float, hi: float, wall: float, n: int = 1200) -> np.ndarray:
 
 
 def wall_figure(
-    b: np.ndarray, loss: np.ndarray, grad: np.ndarray, b_now: float, b_wall: float
+    b: np.ndarray,
+    loss: np.ndarray,
+    grad: np.ndarray,
+    b_now: float,
+    b_wall: float,
+    saddles: tuple[float, ...] = (),
 ) -> go.Figure:
-    """Loss and |dL/db| against b (log y for the gradient); the wall is the spike."""
+    """Loss and |dL/db| against b (log y for the gradient). Marks your b, the basin boundary
+    (the wall; nan: none) and the saddle-node bifurcations, with the bistable band between them."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(
@@ -82,9 +88,26 @@ def wall_figure(
         col=1,
     )
     fig.update_yaxes(type="log", exponentformat="power", row=2, col=1)
-    for x, txt, dash in ((b_now, "your b", "solid"), (b_wall, "wall", "dot")):
-        if np.isfinite(x) and b.min() <= x <= b.max():
-            line = {"color": "#555", "dash": dash, "width": 1}
+    lo_b, hi_b = float(np.min(b)), float(np.max(b))
+    inside = [s for s in saddles if np.isfinite(s) and lo_b <= s <= hi_b]
+    if len(saddles) == 2 and all(np.isfinite(saddles)):
+        # the bistable band: two stable states and, between them, the unstable one
+        band = (max(saddles[0], lo_b), min(saddles[1], hi_b))
+        if band[0] < band[1]:
+            for row in (1, 2):
+                fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12,
+                              line_width=0, row=row, col=1)  # fmt: skip
+            fig.add_annotation(x=(band[0] + band[1]) / 2, y=1.0, yref="y domain", yanchor="bottom",
+                               text="bistable", showarrow=False, font={"size": 10},
+                               row=1, col=1)  # fmt: skip
+    marks = [
+        (b_now, "your b", "solid", "#555"),
+        (b_wall, "basin boundary: the wall", "dot", "#b00"),
+    ]
+    marks += [(s, "saddle-node", "dash", PALETTE[2]) for s in inside]
+    for x, txt, dash, color in marks:
+        if np.isfinite(x) and lo_b <= x <= hi_b:
+            line = {"color": color, "dash": dash, "width": 1}
             fig.add_vline(x=x, line=line, row=1, col=1)
             fig.add_vline(x=x, line=line, row=2, col=1, annotation_text=txt,
                           annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
@@ -92,3 +115,28 @@ def wall_figure(
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
     fig.update_xaxes(title_text="b", row=2, col=1)
     return fig
+
+
+def wall_caption(w: float, x0: float, slope: float, b_wall: float, saddles: tuple) -> str:
+    """Plain text: where the wall comes from, for these settings (basin boundary, not a
+    bifurcation)."""
+    band = (
+        f"Between the two saddle-node bifurcations (b = {saddles[0]:.3f} and {saddles[1]:.3f}, "
+        "dashed; shaded band) the map x ↦ w·σ(x) + b has two stable states, and an unstable "
+        "fixed point between them separates their basins of attraction. "
+        if len(saddles) == 2
+        else "For these w and σ the map has no pair of saddle-node bifurcations. "
+    )
+    if not np.isfinite(b_wall):
+        return band + (
+            f"No wall here: at b = x₀ − w·σ(x₀), x₀ is a stable fixed point (|w·σ′(x₀)| = "
+            f"{abs(slope):.2f} ≤ 1), so no basin boundary passes through x₀ and the gradient in b "
+            "has no spike."
+        )
+    return band + (
+        f"The wall (dotted, b = {b_wall:.3f}) is where x₀ = {x0:g} is that unstable fixed point "
+        f"(|w·σ′(x₀)| = {abs(slope):.2f} > 1): a hair to either side, x_T ends in a different "
+        "basin, so the loss jumps and |∂loss/∂b| spikes by orders of magnitude. At the "
+        "bifurcations themselves the gradient is only a few times its typical value. Pascanu et "
+        "al. (2013, §2.3) discuss both mechanisms."
+    )

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import toy_params
-from dashboard.charts.toy import b_grid, jacobian_figure, wall_figure
+from dashboard.charts.toy import b_grid, jacobian_figure, wall_caption, wall_figure
 from dashboard.results_view import CHART_CONFIG
 from dashboard.url_state import url_notices
 from models import theory
@@ -43,7 +43,9 @@ def render() -> None:
     t = np.arange(1, T + 1)
     with np.errstate(all="ignore"):
         dx = theory.toy_dxT_dx0(w, b, x0, T, act)
-        wall = theory.toy_bifurcation_b(w, x0, act)
+        wall = theory.toy_wall_b(w, x0, act)  # nan where x₀ cannot be an unstable fixed point
+        saddles = theory.toy_saddle_nodes(w, act)
+        slope = w * float(theory.dphi(act, x0))
         bs = b_grid(-6.0, 3.0, wall)
         loss, grad = theory.toy_loss_and_grad_b(w, bs, x0=x0, T=T, activation=act)
     c1, c2 = st.columns(2)
@@ -54,13 +56,10 @@ def render() -> None:
             "(|w|γ)^t. Under 1/γ the bound forces the blue line down exponentially."
         )
     with c2:
-        st.plotly_chart(wall_figure(bs, loss, grad, b, wall), config=CHART_CONFIG,
+        st.plotly_chart(wall_figure(bs, loss, grad, b, wall, saddles), config=CHART_CONFIG,
                         key="toy_wall")  # fmt: skip
-        st.caption(
-            "Loss and its gradient as b varies (x₀, w, T fixed). Where the map "
-            "bifurcates the loss jumps and the gradient spikes by orders of magnitude: "
-            "the exploding-gradient wall of Pascanu et al. (2013)."
-        )
+        st.caption("Loss and its gradient as b varies (x₀, w, T fixed).")
+        st.caption(wall_caption(w, x0, slope, wall, saddles))
     m1, m2, m3 = st.columns(3)
     m1.metric("γ = max |σ'|", f"{gamma:g}")
     m2.metric("|w|·γ", f"{abs(w) * gamma:.3g}",

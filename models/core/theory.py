@@ -476,6 +476,16 @@ def toy_bifurcation_b(w: float, x0: float = 0.5, activation: str = "sigmoid") ->
     return toy_basin_boundary_b(w, x0, activation)
 
 
+def toy_wall_b(w: float, x0: float = 0.5, activation: str = "sigmoid") -> float:
+    """The b of the gradient wall, or nan where there is none.
+
+    The wall is the basin boundary ``toy_basin_boundary_b``; it only exists where x0 would be an
+    *unstable* fixed point, |w φ'(x0)| > 1 (w = 0, or a stable x0: nothing separates basins there).
+    """
+    slope = abs(w * float(dphi(activation, x0)))
+    return toy_basin_boundary_b(w, x0, activation) if slope > 1.0 else math.nan
+
+
 def toy_saddle_nodes(w: float, activation: str = "sigmoid") -> tuple[float, ...]:
     """The b values where x ↦ w φ(x) + b has a saddle-node bifurcation (w φ'(x*) = 1).
 

@@ -44,6 +44,7 @@ from models.science.mitigations import (
 from models.science.recurrent import (
     claim_adding,
     claim_clipping,
+    claim_forget_gate,
     claim_hidden_grad_ratio,
     claim_pascanu_jacobian,
     claim_toy_wall,
@@ -75,6 +76,7 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_clipping,
     claim_adding,
     claim_hidden_grad_ratio,
+    claim_forget_gate,
     claim_batch_norm,
     claim_residual,
     claim_rezero,

@@ -274,7 +274,8 @@ def claim_sigmoid_saturation() -> Claim:
         f"{m['lower_max']:.2f}; val accuracy {acc:.2f}; tanh best "
         f"{max(m['control_accuracy'].values()):.2f}",
         ok,
-        setup="width 256, momentum SGD lr 0.1, minibatches of 10, 60 steps, 2 seeds; " + DIFFERS
+        setup="width 256, momentum SGD lr 0.1, minibatches of 10, 60 steps, 2 seeds; "
+        + DIFFERS
         + "digits instead of Shapeset-3×2, 60 steps instead of a long run",
         threshold="calibration: saturation 0.9 / 0.1 and accuracy 0.3 / 0.4 from runs before "
         "(top layer 1.00 by step 30, sigmoid accuracy ≈ 0.1, tanh best 0.59–0.68)",
@@ -411,7 +412,8 @@ def claim_he_training() -> Claim:
         f"Xavier ≥ {xav:.3f}, He ≤ {he:.2f} (all {HE_TRAIN_CONFIG['seeds']} seeds)",
         ok,
         setup=f"width {HE_TRAIN_CONFIG['width']}, momentum SGD lr 0.01, batch 64, "
-        f"{HE_TRAIN_CONFIG['steps']} steps, {HE_TRAIN_CONFIG['seeds']} seeds; " + DIFFERS
+        f"{HE_TRAIN_CONFIG['steps']} steps, {HE_TRAIN_CONFIG['seeds']} seeds; "
+        + DIFFERS
         + "a width-64 MLP on 8×8 digits with a fixed step budget, not the paper's 30-layer conv "
         "net on ImageNet",
         threshold="calibration: 0.8 and 0.92 × ln 10 from 24 seed/data-order pairs run before "

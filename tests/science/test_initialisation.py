@@ -102,7 +102,7 @@ def test_glorot_forward_variance_follows_the_length_map() -> None:
     Every layer's E[z_l²] against the mean-field length map, 8 layers of width 256, 4 seeds.
     """
     m = V.measure_glorot_forward()
-    for init, r in m.items():
+    for r in m.values():
         # GB_FORWARD_RTOL = 15% per layer: sampling noise ~2%, finite-width bias up to ~6% seen
         np.testing.assert_allclose(r["measured"], r["predicted"], rtol=V.GB_FORWARD_RTOL)
     d, x = m["default"], m["xavier"]

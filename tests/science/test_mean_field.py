@@ -79,9 +79,15 @@ def test_correlation_map_fixed_point() -> None:
     converges to c* (0.447 at σ_w² = 2.5, 0.165 at 4.0, 1 at 1.0). 64 layers of width 512, 8
     seeds, 32 digits inputs (start correlation ≈ 0.05 after layer 1).
     """
-    assert theory.correlation_fixed_point("tanh", 2.5, V.MF_SIGMA_B2) == pytest.approx(0.447, abs=1e-3)
-    assert theory.correlation_fixed_point("tanh", 4.0, V.MF_SIGMA_B2) == pytest.approx(0.165, abs=1e-3)
-    assert theory.correlation_fixed_point("tanh", 1.0, V.MF_SIGMA_B2) == pytest.approx(1.0, abs=1e-6)
+    assert theory.correlation_fixed_point("tanh", 2.5, V.MF_SIGMA_B2) == pytest.approx(
+        0.447, abs=1e-3
+    )
+    assert theory.correlation_fixed_point("tanh", 4.0, V.MF_SIGMA_B2) == pytest.approx(
+        0.165, abs=1e-3
+    )
+    assert theory.correlation_fixed_point("tanh", 1.0, V.MF_SIGMA_B2) == pytest.approx(
+        1.0, abs=1e-6
+    )
     m = V.measure_correlation_map()
     for s, r in m.items():
         assert r["first"].mean() < 0.2  # far from c*: the convergence is real
