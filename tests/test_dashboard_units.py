@@ -173,6 +173,11 @@ def test_claims_missing_or_malformed_gives_none(tmp_path):
     table = load_claims(tmp_path / "good.json")
     assert list(table.columns) == ["id", "passed", "claim", "expected", "measured", "source"]
     assert table.attrs["generated"] == "now"
+    # the set-up note and the threshold's origin come along where the table has them
+    good["claims"][0].update(setup="differs", threshold="theory: eq. 1")
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    table = load_claims(tmp_path / "good.json")
+    assert list(table.columns)[-2:] == ["setup", "threshold"]
 
 
 def test_toy_params_parse_and_encode():

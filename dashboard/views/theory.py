@@ -165,10 +165,18 @@ def claims_section() -> None:
         column_config={
             "passed": st.column_config.CheckboxColumn("passed", width="small"),
             "claim": st.column_config.TextColumn("claim", width="large"),
+            "setup": st.column_config.TextColumn(
+                "set-up (and how it differs from the paper)", width="large"
+            ),
+            "threshold": st.column_config.TextColumn("threshold from", width="medium"),
         },
     )
     if claims.attrs.get("generated"):
-        st.caption(f"Generated {claims.attrs['generated']}.")
+        st.caption(
+            f"Generated {claims.attrs['generated']}. Each claim's pass line comes from theory "
+            "(the paper's formula or argument) or from a calibration run made before the "
+            "measurement; the set-up column says where the experiment departs from the paper."
+        )
 
 
 render()
