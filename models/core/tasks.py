@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from models.core.config import RunConfig
+from models.core.registry import Registry
+
+if TYPE_CHECKING:  # config validates task names against TASKS: no import back at run time
+    from models.core.config import RunConfig
 
 SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
 VAL_SEQS = 256  # validation sequences for the generated sequence tasks
@@ -38,6 +43,8 @@ class Task:
     baseline_loss: float  # chance / mean-predictor loss: the line a model must beat
     target: tuple[str, float]  # (metric, threshold) for steps_to_target
     data_seed: int = 0
+    # (n, seq_len, generator) -> a fresh batch, for tasks without a fixed training set
+    generate: Callable[[int, int, torch.Generator], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def batches(self, steps: int, batch_size: int):
         """Yield ``steps + 1`` training batches (x, y): batch k is used at step k."""
@@ -60,7 +67,8 @@ class Task:
         return self.x_val[:PROBE_SIZE], self.y_val[:PROBE_SIZE]
 
     def _generate(self, batch_size: int, g: torch.Generator):
-        return GENERATORS[self.name](batch_size, self.seq_len, g)
+        assert self.generate is not None
+        return self.generate(batch_size, self.seq_len, g)
 
 
 # --- generated sequence tasks -------------------------------------------------------------
@@ -98,9 +106,6 @@ def temporal_order_batch(n: int, seq_len: int, g: torch.Generator):
     x = torch.nn.functional.one_hot(sym, 6).float()  # (N, T, 6)
     y = 2 * s1 + s2  # classes XX, XY, YX, YY
     return x, y
-
-
-GENERATORS = {"adding": adding_batch, "temporal-order": temporal_order_batch}
 
 
 # --- fixed data sets -----------------------------------------------------------------------
@@ -150,32 +155,74 @@ def spirals(n: int, arms: int, g: torch.Generator) -> tuple[torch.Tensor, torch.
     return x, y
 
 
-def make_task(cfg: RunConfig) -> Task:
-    """Build the task a config asks for."""
-    if cfg.task in ("digits", "seq-digits"):
-        seq = cfg.task == "seq-digits"
-        xt, yt, xv, yv = _digits_split(seq)
-        return Task(
-            cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
-            xt, yt, xv, yv, math.log(10), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
-        )  # fmt: skip
-    if cfg.task == "spirals":
-        g = torch.Generator().manual_seed(SPLIT_SEED + cfg.arms)
-        xt, yt = spirals(1500, cfg.arms, g)
-        xv, yv = spirals(500, cfg.arms, g)
-        return Task(
-            "spirals", "classification", 2, cfg.arms, 0,
-            xt, yt, xv, yv, math.log(cfg.arms), ("val_accuracy", 0.9), cfg.data_seed,
-        )  # fmt: skip
+def _digits_task(cfg: RunConfig) -> Task:
+    seq = cfg.task == "seq-digits"
+    xt, yt, xv, yv = _digits_split(seq)
+    return Task(
+        cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
+        xt, yt, xv, yv, math.log(10), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _spirals_task(cfg: RunConfig) -> Task:
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.arms)
+    xt, yt = spirals(1500, cfg.arms, g)
+    xv, yv = spirals(500, cfg.arms, g)
+    return Task(
+        "spirals", "classification", 2, cfg.arms, 0,
+        xt, yt, xv, yv, math.log(cfg.arms), ("val_accuracy", 0.9), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _adding_task(cfg: RunConfig) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
-    xv, yv = GENERATORS[cfg.task](VAL_SEQS, cfg.seq_len, g)
-    if cfg.task == "adding":
-        # predicting the mean (1.0) of a sum of two U[0,1] scores Var = 2/12 = 1/6
-        return Task(
-            "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
-            1 / 6, ("val_loss", 0.05), cfg.data_seed,
-        )  # fmt: skip
+    xv, yv = adding_batch(VAL_SEQS, cfg.seq_len, g)
+    # predicting the mean (1.0) of a sum of two U[0,1] scores Var = 2/12 = 1/6
+    return Task(
+        "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
+        1 / 6, ("val_loss", 0.05), cfg.data_seed, adding_batch,
+    )  # fmt: skip
+
+
+def _temporal_order_task(cfg: RunConfig) -> Task:
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
+    xv, yv = temporal_order_batch(VAL_SEQS, cfg.seq_len, g)
     return Task(
         "temporal-order", "classification", 6, 4, cfg.seq_len, None, None, xv, yv,
-        math.log(4), ("val_accuracy", 0.9), cfg.data_seed,
+        math.log(4), ("val_accuracy", 0.9), cfg.data_seed, temporal_order_batch,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task a config may name: its family, how to build it, and its sizes for the budget."""
+
+    name: str
+    family: str  # the model family that reads it: mlp | rnn
+    build: Callable[[RunConfig], Task]
+    dims: Callable[[RunConfig], tuple[int, int]]  # (input features, outputs), without data
+    val_size: int  # validation examples (sequences)
+    description: str  # one line for the UI
+    kind: str = "classification"  # classification | regression (its loss)
+
+
+TASKS: Registry[TaskSpec] = Registry("task")
+
+for _t in (
+    TaskSpec("digits", "mlp", _digits_task, lambda c: (64, 10), 360,
+             "scikit-learn's 8×8 handwritten digits, 10 classes"),
+    TaskSpec("spirals", "mlp", _spirals_task, lambda c: (2, c.arms), 500,
+             "interleaved 2-D spiral arms, one class per arm"),
+    TaskSpec("adding", "rnn", _adding_task, lambda c: (2, 1), VAL_SEQS,
+             "adding problem: sum the two marked values of a sequence", kind="regression"),
+    TaskSpec("seq-digits", "rnn", _digits_task, lambda c: (1, 10), 360,
+             "the digits read pixel by pixel (T = 64)"),
+    TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4), VAL_SEQS,
+             "which of X and Y came first among distractors (4 classes)"),
+):  # fmt: skip
+    TASKS.register(_t)
+
+
+def make_task(cfg: RunConfig) -> Task:
+    """Build the task a config asks for."""
+    return TASKS[cfg.task].build(cfg)
