@@ -19,6 +19,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "
 TABLE_TASKS = ("breast-cancer", "wine", "iris")
 MLP_TASKS = ("digits", "spirals") + TABLE_TASKS + ("csv",)
 RNN_TASKS = ("adding", "seq-digits", "temporal-order")
+FORGET_GATE_CELLS = ("lstm",)  # cells with a forget gate: where forget_bias applies
 
 
 @dataclass
@@ -44,6 +45,9 @@ class RunConfig:
     seq_len: int = 50  # sequence length T (seq-digits is always 64)
     recurrent_init: str = "default"  # default | orthogonal | identity (IRNN) | scaled
     spectral_radius: float = 1.0  # target spectral radius of W_hh for recurrent_init=scaled
+    # added to the LSTM forget gate's bias at init (Gers et al. 2000; Keras' unit_forget_bias):
+    # σ(1) ≈ 0.73 keeps the cell state from the first step; 0 = PyTorch's init, mean σ(0) = 0.5
+    forget_bias: float = 1.0
     # --- task ---
     arms: int = 3  # number of spiral arms (classes) for task=spirals
     data: str = ""  # task=csv: path of the CSV file (the dashboard: the uploaded file's name)
@@ -114,6 +118,7 @@ FIELDS: dict[str, Field] = {
     "seq_len": Field(int, lo=5, hi=1000),
     "recurrent_init": Field(str, choices=("default", "orthogonal", "identity", "scaled")),
     "spectral_radius": Field(float, lo=0.0, hi=10.0),
+    "forget_bias": Field(float, lo=-10.0, hi=10.0),
     "arms": Field(int, lo=2, hi=8),
     "data": Field(str, max_len=4096, empty=True, help="CSV file for task=csv"),
     "target": Field(str, max_len=200, empty=True, help="label column; empty = the last"),

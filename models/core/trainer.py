@@ -32,6 +32,14 @@ def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> StackedO
     return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum)
 
 
+# A seed whose loss blows up while staying finite has diverged as surely as one that hits NaN:
+# its training-loss EMA (weight BLOWUP_EMA per step, so a one-batch blip barely moves it) above
+# BLOWUP_FACTOR x the larger of its step-0 loss and the task's chance-level loss. On digits that
+# is a cross-entropy above ~46 (chance 2.3); a model that learns never comes near it, and
+# exploding-rnn's clipped variants peak at 1x their start.
+BLOWUP_FACTOR = 20.0
+BLOWUP_EMA = 0.2
+
 FLAT_NORM_LIMIT = 1 << 22  # elements: above this, norms go tensor by tensor (no big copy)
 
 
@@ -106,6 +114,10 @@ class VariantTrainer:
         self.step = 0  # updates done so far
         self.alive = torch.ones(self.S, dtype=torch.bool)
         self.diverged: dict[int, tuple[int, int]] = {}  # seed index -> (step, first bad layer)
+        # (S,) training-loss EMA and its blow-up limit, set from the step-0 loss
+        self._loss_ema = torch.zeros(self.S)  # up to the previous step
+        self._ema_now = self._loss_ema  # including this step (committed once the step is done)
+        self._loss_limit = torch.full((self.S,), torch.inf)
         self.rows: list[Row] = []
         self.wall_s = 0.0
         self.clip_counts = torch.zeros(self.S)  # clipped steps per seed since the last log
@@ -195,12 +207,25 @@ class VariantTrainer:
         return loss_s, acc_s, list(torch.autograd.grad(total, self.params))
 
     def _finite(self, loss_s: torch.Tensor, grad: torch.Tensor) -> bool:
-        """One host sync: are the live seeds' loss and the whole gradient finite?
+        """One host sync: are the live seeds' loss and the whole gradient finite, and has no live
+        seed's loss EMA blown past its limit?
 
         A finite sum means every term is finite (inf and NaN propagate); a sum that merely
         overflows only sends the step through ``_mark_diverged``, which marks no seed for it.
         """
-        return bool(torch.isfinite(torch.where(self.alive, loss_s, 0.0).sum() + grad.sum()))
+        live = torch.where(self.alive, loss_s.detach(), 0.0)
+        if self.step == 0:  # the limit comes from each seed's own starting loss
+            ref = live.clamp_min(self.task.baseline_loss)
+            self._loss_limit = torch.where(torch.isfinite(ref), BLOWUP_FACTOR * ref, torch.inf)
+            self._ema_now = live
+        else:  # (a seed-separate redo of the step recomputes it from the same previous EMA)
+            self._ema_now = torch.lerp(self._loss_ema, live, BLOWUP_EMA)
+        blown = (self._ema_now > self._loss_limit).any()
+        return bool(torch.isfinite(live.sum() + grad.sum()) & ~blown)
+
+    def _blown_up(self) -> torch.Tensor:
+        """(S,) live seeds whose loss EMA is past its limit (finite, but diverged)."""
+        return self.alive & (self._ema_now > self._loss_limit)
 
     def _train_step(self) -> None:
         cfg, k = self.cfg, self.step
@@ -217,6 +242,7 @@ class VariantTrainer:
             record = [] if log and self.gradients else None
             loss_s, acc_s, grads = self._forward_backward(x, y, record, False)
             bad = not self._finite(loss_s, grads)
+        self._loss_ema = self._ema_now
 
         grads = [grads]  # [(S, N)], laid out like self.flat
         norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
@@ -275,9 +301,14 @@ class VariantTrainer:
         return grads, clipped
 
     def _mark_diverged(self, k, loss_s, norms, grads) -> None:
-        """Record newly non-finite seeds (step, first bad layer) and cut them out of training."""
+        """Record newly diverged seeds (step, first bad layer) and cut them out of training.
+
+        Diverged: a non-finite loss or gradient, or a loss EMA past its blow-up limit (layer 0:
+        the loss itself, when every gradient is still finite).
+        """
         finite_layers = torch.isfinite(norms[self.weight_pos])  # (L, S)
         newly = self.alive & (~torch.isfinite(loss_s) | ~torch.isfinite(norms).all(0))
+        newly |= self._blown_up()
         for s in torch.nonzero(newly).flatten().tolist():
             bad_layers = torch.nonzero(~finite_layers[:, s]).flatten().tolist()
             layer = bad_layers[0] + 1 if bad_layers else 0  # 0: only the loss itself
