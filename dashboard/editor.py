@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
+from dashboard.plain import plain
 from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset
 
 LABELS = {
@@ -137,7 +138,7 @@ def _on_remove(family: str, vid: int) -> None:
 def variant_editor(family: str) -> None:
     """A tab per variant: rename, edit its fields, remove; plus a button to add one."""
     d = st.session_state[draft_key(family)]
-    tabs = st.tabs([v["name"] or "(unnamed)" for v in d["variants"]])
+    tabs = st.tabs([plain(v["name"], 28) or "(unnamed)" for v in d["variants"]])
     for tab, v in zip(tabs, d["variants"]):
         vid = v["_id"]
         for name, _ in drafts.VARIANT_FIELDS[family]:  # pull fresh widget values first, so

@@ -19,7 +19,7 @@ from dashboard import runs_store
 from dashboard.cache import RESULTS
 from dashboard.charts import curves, gradients
 from dashboard.query_codec import config_key, matching_preset
-from dashboard.results_view import CHART_CONFIG, colors_of
+from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of
 from models import Comparison, RunResult, env_int, run_comparison, slice_steps
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
@@ -134,6 +134,7 @@ def train(family: str, comparison: Comparison) -> bool:
     lag = 2 * max(slice_steps(v) for v in comparison.variants)
 
     def draw(frame) -> None:
+        frame = chart_frame(frame)
         last = live_step(frame, lag)
         n = state["draws"]
         ph_grad.plotly_chart(gradients.profile_figure(

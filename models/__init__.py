@@ -28,6 +28,7 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
+from models.core.tasks import chance_loss
 from models.core.threads import configure_threads, configure_workers, env_int
 from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
 from models.io.presets import (
@@ -41,7 +42,7 @@ from models.io.presets import (
 __all__ = [
     "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
-    "RunResult", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
+    "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
     "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
     "slice_steps", "theory", "to_dict",

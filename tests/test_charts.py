@@ -188,3 +188,15 @@ def test_chi1_figure_marks_the_edge_of_chaos():
     fig = theory.chi1_figure(grid, curves_, crit, 1.0)
     diamonds = [t for t in fig.data if t.mode == "markers"]
     assert len(diamonds) == 1 and diamonds[0].x[0] == pytest.approx(1.76, abs=0.02)
+
+
+def test_chi1_figure_draws_the_other_attractor_dotted_only_where_there_is_one():
+    grid = np.linspace(1.5, 3.0, 31)
+    ends = mf.chi1_at_attractors("gelu", 0.05, grid)
+    other = np.where(np.isclose(ends[:, 0], ends[:, 1]), np.nan, ends[:, 0])
+    curves_ = {"gelu": mf.chi1_curve("gelu", 0.05, grid), "tanh": mf.chi1_curve("tanh", 0.05, grid)}
+    fig = theory.chi1_figure(grid, curves_, {}, 1.0, {"gelu": other, "tanh": np.full(31, np.nan)})
+    dotted = [t for t in fig.data if (t.meta or {}).get("other_state")]
+    assert len(dotted) == 1 and dotted[0].line.dash == "dot"
+    y = np.asarray(dotted[0].y, dtype=float)
+    assert np.isfinite(y).sum() == np.isfinite(other).sum() > 0
