@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from models.core.config import RunConfig
+from models.core.csv_parser import Table
 from models.core.layers import StackedBatchNorm, saturation
 from models.core.nets import build_model, param_count
 from models.core.optim import StackedOptimizer
@@ -87,12 +88,18 @@ def _flatten_params(params: list[torch.nn.Parameter], S: int) -> torch.Tensor:
 class VariantTrainer:
     """Trains the stacked seeds of one variant step by step; ``rows`` holds its metrics."""
 
-    def __init__(self, cfg: RunConfig, instrument: bool = True, gradients: bool = True):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        instrument: bool = True,
+        gradients: bool = True,
+        table: Table | None = None,
+    ):
         # instrument=False records nothing; gradients=False only the loss and accuracy curves
-        # (training and validation), none of the gradient instruments
+        # (training and validation), none of the gradient instruments; table: task=csv's data
         self.cfg, self.instrument, self.gradients = cfg, instrument, gradients
         self.S = cfg.seeds
-        self.task = make_task(cfg)
+        self.task = make_task(cfg, table)
         self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
