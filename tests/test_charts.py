@@ -188,3 +188,42 @@ def test_chi1_figure_marks_the_edge_of_chaos():
     fig = theory.chi1_figure(grid, curves_, crit, 1.0)
     diamonds = [t for t in fig.data if t.mode == "markers"]
     assert len(diamonds) == 1 and diamonds[0].x[0] == pytest.approx(1.76, abs=0.02)
+
+
+def test_chi1_figure_draws_the_other_attractor_dotted_only_where_there_is_one():
+    grid = np.linspace(1.5, 3.0, 31)
+    ends = mf.chi1_at_attractors("gelu", 0.05, grid)
+    other = np.where(np.isclose(ends[:, 0], ends[:, 1]), np.nan, ends[:, 0])
+    curves_ = {"gelu": mf.chi1_curve("gelu", 0.05, grid), "tanh": mf.chi1_curve("tanh", 0.05, grid)}
+    fig = theory.chi1_figure(grid, curves_, {}, 1.0, {"gelu": other, "tanh": np.full(31, np.nan)})
+    dotted = [t for t in fig.data if (t.meta or {}).get("other_state")]
+    assert len(dotted) == 1 and dotted[0].line.dash == "dot"
+    y = np.asarray(dotted[0].y, dtype=float)
+    assert np.isfinite(y).sum() == np.isfinite(other).sum() > 0
+
+
+def test_toy_jacobian_at_w_0_says_why_it_is_blank():
+    t = np.arange(1, 51)
+    dx = mf.toy_dxT_dx0(0.0, -1.0, 0.5, 50)
+    assert (dx == 0).all()
+    fig = toy.jacobian_figure(t, dx, 0.0, 0.25)
+    assert any("does not depend on x₀" in a.text for a in fig.layout.annotations)
+    fine = toy.jacobian_figure(t, mf.toy_dxT_dx0(5.0, -1.0, 0.5, 50), 5.0, 0.25)
+    assert not any("x₀" in (a.text or "") for a in fine.layout.annotations)
+
+
+@pytest.mark.parametrize("act", ["relu", "linear"])
+def test_toy_overflow_is_named_not_left_blank(act):
+    b = toy.b_grid(-6, 3, float("nan"))
+    with np.errstate(all="ignore"):
+        loss, grad = mf.toy_loss_and_grad_b(10.0, b, T=200, activation=act)
+    assert (~np.isfinite(loss)).any()  # |x_T| ~ 10^200: its square overflows
+    fig = toy.wall_figure(b, loss, grad, -1.0, float("nan"))
+    notes = [a.text for a in fig.layout.annotations if "overflow" in (a.text or "")]
+    assert len(notes) == 1 and "1e308" in notes[0]
+
+
+def test_log_axes_label_minor_ticks_in_full():
+    f = frame()
+    fig = curves.curves_figure(f, ("loss", "val_loss"), COLORS, "Loss", "loss", log_y=True)
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.minorloglabels == "complete"

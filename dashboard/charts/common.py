@@ -45,6 +45,11 @@ def rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+# log axes: decades as 10ⁿ, the 2s and 5s between them in full ("0.002", not a bare "2" that
+# reads as the next decade's label)
+LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
+
+
 def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False) -> go.Figure:
     """Common look: title, axis labels, legend above the plot, compact margins."""
     fig.update_layout(
@@ -58,7 +63,7 @@ def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False)
         hovermode="closest",
     )
     if log_y:
-        fig.update_yaxes(type="log", exponentformat="power")
+        fig.update_yaxes(**LOG_AXIS)
     return fig
 
 

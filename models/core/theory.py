@@ -288,6 +288,58 @@ def depth_scale(chi: ArrayLike) -> float | FloatArray:
     return float(xi) if xi.ndim == 0 else xi
 
 
+def gradient_trend(chi: float) -> str:
+    """How squared gradient norms move with depth: "vanish" (χ₁ < 1, ordered), "grow" (χ₁ > 1,
+    chaotic: ξ = −1/ln χ₁ is then negative and |ξ| layers make one e-fold of growth) or
+    "critical" (χ₁ = 1 to 1e-9)."""
+    if not math.isfinite(chi) or chi > 1 + 1e-9:
+        return "grow"
+    return "vanish" if chi < 1 - 1e-9 else "critical"
+
+
+_SCAN_Q = np.geomspace(1e-8, 1e8, 321)  # q grid on which the length map's fixed points are sought
+
+
+def length_map_attractors(activation: str, sigma_w2: float, sigma_b2: float) -> list[float]:
+    """Every state the variance recursion can settle in, from the smallest q up: stable finite
+    fixed points, 0 (q falls to zero: σ_b² = 0, ordered) and inf (q grows without bound).
+
+    Found by scanning q' − q over 1e-8..1e8 and bisecting each + to − crossing. More than one
+    entry means the map is bistable: which state a net reaches depends on its input variance (GELU,
+    SiLU and ELU near σ_w² ≈ 2: a small-q fixed point and unbounded growth coexist).
+    """
+    _check(activation)
+    gap = sigma_w2 * _mean_phi2_on_scan(activation) + sigma_b2 - _SCAN_Q
+    out: list[float] = [0.0] if gap[0] < 0 else []
+
+    def g(q: float) -> float:
+        return float(length_map(activation, sigma_w2, sigma_b2, q)) - q
+
+    for i in np.nonzero((gap[:-1] > 0) & (gap[1:] <= 0))[0]:
+        out.append(_bisect(g, float(_SCAN_Q[i]), float(_SCAN_Q[i + 1])))
+    if gap[-1] > 0:
+        out.append(math.inf)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _mean_phi2_on_scan(activation: str) -> FloatArray:
+    """E[φ(√q z)²] on the scan grid: the length map for any σ_w², σ_b² is affine in it."""
+    return np.asarray(gaussian_expectation(lambda x: phi(activation, x) ** 2, _SCAN_Q))
+
+
+def chi1_at_attractors(activation: str, sigma_b2: float, sigma_w2_grid: ArrayLike) -> FloatArray:
+    """(len(grid), 2): χ₁ at the smallest and the largest attractor of the length map per σ_w²
+    (equal where there is only one). Where they differ, a net fed small inputs and one fed large
+    inputs sit in different phases at the same σ_w²."""
+    grid = np.asarray(sigma_w2_grid, dtype=float).ravel()
+    out = np.empty((grid.size, 2))
+    for i, s in enumerate(grid):
+        att = length_map_attractors(activation, float(s), sigma_b2)
+        out[i] = [chi1(activation, float(s), sigma_b2, q=q) for q in (att[0], att[-1])]
+    return out
+
+
 def mlp_grad_profile(
     activation: str, sigma_w2: float, sigma_b2: float, depth: int, q0: float = 1.0
 ) -> FloatArray:
