@@ -129,13 +129,15 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     n_val = VAL_SIZE.get(cfg.task) or (table_dims(cfg)[2] if cfg.task in TABLES else 360)
     # log step: validation forward, saturation slopes, per-layer norms, update clone
     log = fwd(n_val) + S * B * D * W * 10 + 12 * S * params + 12 * (D + 1) * OP_OVERHEAD_FLOPS
-    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
+    # jacobian_sv at the first and last step: per layer a W×W product and a QR (~6 W³), a seed
+    jac = 2 * S * D * 6 * W**3
+    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log + jac
     # training: per layer z, a and the next layer's input (+ norm's x̂, stats) per example, plus
     # the gradient flowing back (2 layers' worth) and the saturation temporaries of one layer
     train = S * B * W * (MLP_SAVED[cfg.norm] * D + 8) + S * B * n_in
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=D + 1, sat=D)
+    rows = _rows(cfg, layers=D + 1, sat=D) + 2 * S * min(W, n_in)  # + jacobian_sv's spectra
     transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, weights)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 

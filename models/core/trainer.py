@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from models.core.config import RunConfig
 from models.core.csv_parser import Table
+from models.core.jacobian import hidden_jacobian_sv
 from models.core.layers import StackedBatchNorm, saturation
 from models.core.nets import build_model, param_count
 from models.core.optim import StackedOptimizer
@@ -374,6 +375,9 @@ class VariantTrainer:
         if self.cfg.family == "rnn":
             hidden = self._hidden if self._hidden is not None else self._hidden_grads()
             self._emit(k, "hidden_grad_norm", hidden, 1)
+        elif k == 0 or k >= self.cfg.steps:  # the spectrum at the start and at the end
+            sv = hidden_jacobian_sv(self.model, self.task.probe()[0])  # (S, rank)
+            self._emit(k, "jacobian_sv", sv.T)
 
     def _saturation(self, record: list) -> torch.Tensor:
         """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""
