@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.gradients import mean_at
-from models import RunConfig, theory
+from models import RunConfig, theory, to_dict
 
 # σ_w² and σ_b² each init scheme implies for a square layer (uniform inits: same variance)
 _SIGMA = {
@@ -45,20 +45,104 @@ def theory_profiles(frame: pd.DataFrame, configs: list[RunConfig], step: int) ->
     return out
 
 
-def headline(table: pd.DataFrame, family: str) -> str | None:
-    """One sentence contrasting the worst and best gradient ratio at initialisation."""
-    t = table[np.isfinite(table["grad ratio first/last"].astype(float))]
-    if t.empty:
-        return None
-    worst = t.loc[t["grad ratio first/last"].astype(float).idxmin()]
-    best = t.loc[t["grad ratio first/last"].astype(float).idxmax()]
-    where = "the first hidden layer" if family == "mlp" else "the first time step"
-    last = "the last" if family == "mlp" else "the last step"
-    return (
-        f"At initialisation, {where} of **{worst['variant']}** receives "
-        f"{_times(worst['grad ratio first/last'])} the gradient of {last}; "
-        f"**{best['variant']}** gets {_times(best['grad ratio first/last'])}."
+LEARNED = 0.95  # a variant learned when its best val loss is under this share of chance
+# metrics that differ between runs of identical numbers (timing) or only say what clipping did
+_NOT_COMPARED = ("wall_s", "clipped", "clipped_share")
+
+
+def baseline_name(names: list[str]) -> str | None:
+    """The variant called "... baseline ...", else the first one."""
+    return next((n for n in names if "baseline" in n.lower()), names[0] if names else None)
+
+
+def identical_variants(frame: pd.DataFrame, configs: list[RunConfig]) -> dict[str, str]:
+    """Variants whose every recorded number equals an earlier variant's: name -> a note saying
+    which, and why when the settings tell (a clip that never triggered). Their lines overlap."""
+    if frame.empty:
+        return {}
+    f = frame[~frame["metric"].isin(_NOT_COMPARED)]
+    keys = ["seed", "step", "metric", "index"]
+    sigs = {
+        name: g.sort_values(keys)[keys + ["value"]].to_numpy()
+        for name, g in f.groupby("variant", sort=False)
+    }
+    cfgs = {c.name: to_dict(c) for c in configs}
+    clipped = frame[frame["metric"] == "clipped_share"].groupby("variant")["value"].sum()
+    # a seed that diverged between log steps may have clipped unseen: no claim about it then
+    died = set(frame.loc[frame["metric"] == "diverged", "variant"])
+    out: dict[str, str] = {}
+    seen: list[str] = []
+    for c in configs:
+        sig = sigs.get(c.name)
+        if sig is None or len(sig) == 0:
+            continue
+        twin = next((o for o in seen if _same(sigs[o], sig)), None)
+        seen.append(c.name)
+        if twin is None:
+            continue
+        diff = {k for k, v in cfgs[c.name].items() if k != "name" and cfgs[twin].get(k) != v}
+        why = "the same numbers at every logged step"
+        quiet = clipped.get(c.name, 0) == 0 and c.name not in died
+        if diff and all(k.startswith("clip") for k in diff) and quiet:
+            why = "clipping never triggered"
+        elif not diff:
+            why = "the same settings"
+        out[c.name] = f"identical to {twin} — {why}"
+    return out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return False
+    va, vb = a[:, -1].astype(float), b[:, -1].astype(float)
+    return bool((a[:, :-1] == b[:, :-1]).all() and np.array_equal(va, vb, equal_nan=True))
+
+
+def best_mitigation(table: pd.DataFrame, baseline: str, chance: float) -> str | None:
+    """The variant with the lowest final val loss among those that learned (best val loss
+    under ``LEARNED`` x chance) and never diverged; never the baseline."""
+    t = table[table["variant"] != baseline]
+    loss = pd.to_numeric(t["final val loss"], errors="coerce")
+    best = pd.to_numeric(t["best val loss"], errors="coerce")
+    ok = (
+        np.isfinite(loss)
+        & (best < LEARNED * chance)
+        & ~np.isfinite(pd.to_numeric(t["diverged at"], errors="coerce"))
     )
+    if not ok.any():
+        return None
+    return str(t.loc[loss[ok].idxmin(), "variant"])
+
+
+def headline(table: pd.DataFrame, family: str, chance: float) -> str | None:
+    """Plain text naming the baseline and the preset's best mitigation: what each ends at and,
+    when they differ, what gradient their first layer (time step) gets at initialisation.
+    None when no variant but the baseline learned (nothing to hold up)."""
+    if table.empty:
+        return None
+    base = baseline_name(list(table["variant"]))
+    best = best_mitigation(table, base, chance)
+    if best is None:
+        return None
+    rows = table.set_index("variant")
+    b, m = rows.loc[base], rows.loc[best]
+    if np.isfinite(float(b["diverged at"])):
+        fate = f"“{base}” diverged at step {int(b['diverged at'])}"
+    else:
+        fate = f"“{base}” ends at {float(b['final val loss']):.3g}"
+    line = (
+        f"Best mitigation: “{best}”, validation loss {float(m['final val loss']):.3g} "
+        f"(chance {chance:.3g}), where {fate}."
+    )
+    rb, rm = float(b["grad ratio first/last"]), float(m["grad ratio first/last"])
+    if np.isfinite(rb) and np.isfinite(rm) and rb > 0 and rm > 0 and abs(math.log10(rm / rb)) > 0.5:
+        where = "the first hidden layer" if family == "mlp" else "the first time step"
+        last = "the last" if family == "mlp" else "the last step"
+        line += (
+            f" At initialisation, {where} of “{base}” receives {_times(rb)} the gradient of "
+            f"{last}; in “{best}” it gets {_times(rm)}."
+        )
+    return line
 
 
 def _times(x: float) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models import ACTIVATIONS, FIELDS, Comparison, comparison_from_dict, to_dict
+from models import ACTIVATIONS, FIELDS, FORGET_GATE_CELLS, Comparison, comparison_from_dict, to_dict
 
 SHARED = {
     "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every"),
@@ -28,6 +28,7 @@ VARIANT_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
         ("cell", None), ("activation", lambda v: v.get("cell") == "rnn"),
         ("recurrent_init", None),
         ("spectral_radius", lambda v: v.get("recurrent_init") == "scaled"),
+        ("forget_bias", lambda v: v.get("cell") in FORGET_GATE_CELLS),
         ("init", None), ("init_gain", None), ("optimizer", None), ("lr", None),
         ("momentum", lambda v: v.get("optimizer") == "momentum"),
         ("clip_norm", None), ("clip_value", None),

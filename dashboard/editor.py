@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
+from dashboard.plain import plain
 from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset
 
 LABELS = {
@@ -24,10 +25,10 @@ LABELS = {
     "norm": "Normalisation", "optimizer": "Optimizer", "lr": "Learning rate",
     "momentum": "Momentum", "clip_norm": "Clip norm (0 = off)",
     "clip_value": "Clip value (0 = off)", "cell": "Cell", "recurrent_init": "Recurrent init",
-    "spectral_radius": "Spectral radius",
+    "spectral_radius": "Spectral radius", "forget_bias": "Forget-gate bias (init)",
 }  # fmt: skip
 FLOAT_STEPS = {"init_gain": 0.1, "bias_std": 0.05, "lr": 0.001, "momentum": 0.05,
-               "clip_norm": 0.5, "clip_value": 0.05, "spectral_radius": 0.1}  # fmt: skip
+               "clip_norm": 0.5, "clip_value": 0.05, "spectral_radius": 0.1, "forget_bias": 0.5}  # fmt: skip
 
 
 def family_presets(family: str) -> list[str]:
@@ -148,7 +149,7 @@ def _on_remove(family: str, vid: int) -> None:
 def variant_editor(family: str) -> None:
     """A tab per variant: rename, edit its fields, remove; plus a button to add one."""
     d = st.session_state[draft_key(family)]
-    tabs = st.tabs([v["name"] or "(unnamed)" for v in d["variants"]])
+    tabs = st.tabs([plain(v["name"], 28) or "(unnamed)" for v in d["variants"]])
     for tab, v in zip(tabs, d["variants"]):
         vid = v["_id"]
         for name, _ in drafts.VARIANT_FIELDS[family]:  # pull fresh widget values first, so

@@ -8,8 +8,9 @@ from dashboard import draft as drafts
 from dashboard import editor, limits, training
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
+from dashboard.plain import plain
 from dashboard.query_codec import config_key
-from dashboard.results_view import CHART_CONFIG, colors_of, render_results
+from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
 from dashboard.url_state import load_from_url, url_notices, write_url
 from models import PRESETS, Comparison, ConfigError, run_comparison
 
@@ -53,7 +54,7 @@ def render_lab(family: str, title: str) -> None:
     if comparison is not None:
         st.sidebar.caption(limits.cost_line(comparison.variants))
     if problem:
-        st.error(problem, icon=":material/block:")
+        st.error(plain(problem, 400), icon=":material/block:")  # it may quote user text
     elif comparison is not None:
         write_url(family, comparison, d.get("preset"))
 
@@ -115,7 +116,7 @@ def _preview(family: str, comparison: Comparison | None) -> None:
         with st.spinner("Measuring the gradients at initialisation…"):
             res = run_comparison(zero)
         RESULTS.put(key, res)
-    frame = res.metrics_frame()
+    frame = chart_frame(res.metrics_frame())
     colors = colors_of(zero)
     if family == "mlp":
         fig = gradients.profile_figure(frame, 0, colors, title="Gradient per layer")

@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
-from dashboard.analysis import headline, theory_profiles
+from dashboard.analysis import headline, identical_variants, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
 from dashboard.charts.common import variant_colors
-from models import Comparison, RunResult
+from dashboard.plain import plain, plotly_text
+from models import Comparison, RunResult, chance_loss
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -20,7 +21,24 @@ def chart(fig, key: str) -> None:
 
 
 def colors_of(comparison: Comparison) -> dict[str, str]:
-    return variant_colors([v.name for v in comparison.variants])
+    """Colour per variant, keyed by its chart name (``chart_name``; pair with ``chart_frame``)."""
+    return variant_colors([chart_name(v.name) for v in comparison.variants])
+
+
+def chart_name(name: str) -> str:
+    """A variant's name as the figures show it: Plotly reads HTML in names, so it is escaped."""
+    return plotly_text(name)
+
+
+def chart_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The metrics frame with variants under their chart names (a copy only when one differs)."""
+    if frame is None or frame.empty:
+        return frame
+    names = frame["variant"].unique()
+    renamed = {n: chart_name(n) for n in names}
+    if all(k == v for k, v in renamed.items()):
+        return frame
+    return frame.assign(variant=frame["variant"].map(renamed))
 
 
 def _step_slider(family: str, frame: pd.DataFrame) -> int:
@@ -37,26 +55,36 @@ def _step_slider(family: str, frame: pd.DataFrame) -> int:
                      key=key, help="0 = at initialisation, before any update")  # fmt: skip
 
 
-def table_of(comparison: Comparison, result: RunResult) -> pd.DataFrame:
+def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -> pd.DataFrame:
+    """The trade-offs table; ``twins``: notes on variants identical to another."""
     frame, summary = result.metrics_frame(), result.summary_frame()
     info = [{"name": v.name, "family": v.family, "depth": v.depth} for v in comparison.variants]
-    return tradeoffs.tradeoff_table(frame, summary, info)
+    table = tradeoffs.tradeoff_table(frame, summary, info)
+    if twins:  # said in the table: their curves lie one on the other
+        table["note"] = [
+            "; ".join(x for x in (note, twins.get(name, "")) if x)
+            for name, note in zip(table["variant"], table["note"])
+        ]
+    return table
 
 
 def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
     """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
-    frame = result.metrics_frame()
+    raw = result.metrics_frame()
+    frame = chart_frame(raw)  # every figure below reads variant names from here
     colors = colors_of(comparison)
-    table = table_of(comparison, result)
-    line = headline(table, family)
+    twins = identical_variants(raw, comparison.variants)
+    table = table_of(comparison, result, twins)
+    line = headline(table, family, chance_loss(comparison.variants[0]))
     if line:
-        st.info(line, icon=":material/search:")
+        st.info(plain(line), icon=":material/search:")  # it quotes variant names
     step = _step_slider(family, frame)
 
     if family == "mlp":
         c1, c2 = st.columns(2)
         with c1:
-            theory = theory_profiles(frame, comparison.variants, step)
+            theory = theory_profiles(raw, comparison.variants, step)
+            theory = {chart_name(k): v for k, v in theory.items()}
             chart(gradients.profile_figure(frame, step, colors, theory=theory), f"{family}_profile")
             st.caption(
                 "Each line is one variant: the gradient each layer's weights receive. "
@@ -100,8 +128,10 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         st.caption(
             "Lower is better (log scale, so one variant's spike does not flatten the rest). "
             "Solid = validation, dotted = training batch; the band spans the seeds. "
-            "✕ marks the step a variant diverged (NaN/Inf)."
+            "✕ marks the step a variant diverged (NaN/Inf, or its loss blew up past 20× its start)."
         )
+        for name, note in twins.items():
+            st.caption(plain(f"“{name}” is {note}: its lines lie under the other's."))
     with c2:
         chart(curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
                                    "accuracy (dotted: train, solid: validation)",
@@ -125,7 +155,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
             "around 1e-3 is healthy, far below means the layer is not learning."
         )
 
-    thresholds = {v.name: v.clip_norm for v in comparison.variants}
+    thresholds = {chart_name(v.name): v.clip_norm for v in comparison.variants}
     share = clipping.clipped_share_table(frame, colors)
     c1, c2 = st.columns([2, 1])
     with c1:
@@ -141,19 +171,37 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
 
     st.subheader("Trade-offs")
     regression = comparison.variants[0].task == "adding"
-    c1, c2 = st.columns([3, 2])
+    # the table gets the page's full width: twelve columns in three fifths of it were cut
+    st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
+                 column_config=TABLE_COLUMNS)  # fmt: skip
+    st.caption(
+        "Means over seeds. 'steps to target': first logged step reaching the task's "
+        "target; 'grad ratio first/last': first over last layer (RNN: time step) "
+        "gradient at initialisation, ≪ 1 means vanishing."
+    )
+    c1, _ = st.columns(2)
     with c1:
-        st.dataframe(_styled(table), hide_index=True, width="stretch",
-                     key=f"{family}_table")  # fmt: skip
-        st.caption(
-            "Means over seeds. 'steps to target': first logged step reaching the task's "
-            "target; 'grad ratio first/last': first over last layer (RNN: time step) "
-            "gradient at initialisation, ≪ 1 means vanishing."
-        )
-    with c2:
-        chart(tradeoffs.benefit_cost_figure(table, colors, regression), f"{family}_scatter")
+        named = table.assign(variant=table["variant"].map(chart_name))
+        chart(tradeoffs.benefit_cost_figure(named, colors, regression), f"{family}_scatter")
         st.caption("Up is better, right costs more time per step; ✕ = diverged.")
     downloads(family, comparison, result)
+
+
+# short headers on narrow numeric columns; the note (and the name) take what is left
+TABLE_COLUMNS = {
+    "variant": st.column_config.TextColumn("variant", width="medium"),
+    "final val loss": st.column_config.Column("final val loss", width="small"),
+    "best val loss": st.column_config.Column("best val loss", width="small"),
+    "final val accuracy": st.column_config.Column("final val acc.", width="small"),
+    "best val accuracy": st.column_config.Column("best val acc.", width="small"),
+    "steps to target": st.column_config.Column("steps to target", width="small"),
+    "reached target": st.column_config.Column("reached", width="small"),
+    "diverged at": st.column_config.Column("diverged at", width="small"),
+    "s/step": st.column_config.Column("s/step", width="small"),
+    "params": st.column_config.Column("params", width="small"),
+    "grad ratio first/last": st.column_config.Column("grad ratio first/last", width="small"),
+    "note": st.column_config.TextColumn("note", width="large"),
+}
 
 
 def _styled(table: pd.DataFrame):

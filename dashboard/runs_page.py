@@ -9,9 +9,11 @@ import streamlit as st
 
 from dashboard.charts import curves, gradients
 from dashboard.charts.common import variant_colors
-from dashboard.results_view import CHART_CONFIG, render_results
+from dashboard.plain import clean, plain
+from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
 from dashboard.store import RunStore, StoreError
+from dashboard.sweeps_listing import sweeps_section
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 
@@ -28,12 +30,9 @@ def _when(iso: str) -> str:
 
 
 def _label(run: dict) -> str:
-    name = run.get("preset") or run.get("title") or "custom"
-    return f"#{run['id']} · {_when(run['created_at'])} · {name[:50]}"
-
-
-def _short(text: str, n: int = 48) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    """A run as select boxes list it (their options are plain text: no Markdown to escape)."""
+    name = clean(run.get("preset") or run.get("title") or "custom", 50)
+    return f"#{run['id']} · {_when(run['created_at'])} · {name}"
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -46,9 +45,9 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
                 "when (UTC)": _when(r["created_at"]),
                 "outcome": r["outcome"],
                 "steps": f"{r['steps_done']} / {r['total_steps']}",
-                "preset / title": _short(r.get("preset") or r.get("title") or "custom"),
+                "preset / title": clean(r.get("preset") or r.get("title") or "custom", 48),
                 "settings": r["settings"],
-                "variants": ", ".join(r["variant_names"]),
+                "variants": ", ".join(clean(n, 60) for n in r["variant_names"]),
             }
             for r in runs
         ],
@@ -88,7 +87,8 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
     if frame.empty:
         st.info("These runs have no metrics yet.")
         return
-    colors = variant_colors(names)
+    frame = chart_frame(frame)
+    colors = variant_colors([chart_name(n) for n in names])
     c1, c2 = st.columns(2)
     with c1:
         fig = curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
@@ -140,7 +140,7 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
         data = store.export_run(rid)
     except (KeyError, StoreError) as e:
         data = None
-        st.error(f"Run #{rid} cannot be read back: {e}", icon=":material/error:")
+        st.error(f"Run #{rid} cannot be read back: {plain(e, 200)}", icon=":material/error:")
     if data is not None:
         c2.download_button("Export (zip)", data, f"run-{rid}.zip", "application/zip",
                            key="runs_export", width="stretch",
@@ -154,12 +154,12 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
         try:
             comp, result = store.load_run(rid)
         except (KeyError, StoreError) as e:
-            st.error(f"Run #{rid} cannot be opened: {e}", icon=":material/error:")
+            st.error(f"Run #{rid} cannot be opened: {plain(e, 200)}", icon=":material/error:")
             return
         if result.stopped:
             st.warning("This run was stopped early: showing what it trained.",
                        icon=":material/stop_circle:")  # fmt: skip
-        st.markdown(f"**{comp.title or 'Run'}** — run #{rid}")
+        st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
         family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
         render_results(family, comp, result)
 
@@ -169,7 +169,7 @@ def runs_page() -> None:
     st.title("Runs")
     store, notice = get_store()
     if notice:
-        st.warning(notice, icon=":material/database:")
+        st.warning(plain(notice), icon=":material/database:")
     st.caption(
         "Every finished or stopped run is kept here, so a reload or a server restart shows it "
         f"again. Store: `{store.path}`."
@@ -180,14 +180,15 @@ def runs_page() -> None:
     try:
         runs = store.list_runs()
     except Exception as e:  # noqa: BLE001 - a broken store must not break the page
-        st.error(f"The run store cannot be read: {e}", icon=":material/error:")
+        st.error(f"The run store cannot be read: {plain(e, 200)}", icon=":material/error:")
         return
     shared = st.query_params.get("run")  # ?run=ID opens that run's full view
     if shared and str(shared).isdigit() and "runs_open" not in st.session_state:
         st.session_state["runs_open"] = int(shared)
     if not runs:
         st.info("No runs yet: train something on the Deep or Recurrent page and it appears here.")
-        return
-    st.dataframe(runs_table(runs), hide_index=True, width="stretch", key="runs_table")
-    _overlay(store, runs)
-    _one_run(store, runs)
+    else:
+        st.dataframe(runs_table(runs), hide_index=True, width="stretch", key="runs_table")
+        _overlay(store, runs)
+        _one_run(store, runs)
+    sweeps_section()

@@ -19,7 +19,7 @@ from dashboard import runs_store
 from dashboard.cache import RESULTS
 from dashboard.charts import curves, gradients
 from dashboard.query_codec import config_key, matching_preset
-from dashboard.results_view import CHART_CONFIG, colors_of
+from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of
 from models import Comparison, RunResult, env_int, run_comparison, slice_steps
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
@@ -45,17 +45,24 @@ def _train_slot(bar):
         _SLOTS.release()
 
 
-def progress_text(done_steps: int, comparison: Comparison, eta_s: float) -> str:
-    """'Training: step k / N · V variants side by side · time left', k counted per variant.
+def progress_text(
+    done_steps: int, comparison: Comparison, eta_s: float, chart_step: int | None = None
+) -> str:
+    """'Training: step k / N · charts at step c · V variants side by side · time left', k counted
+    per variant (``done_steps`` sums over variants, step 0 included).
 
-    The runner advances every variant one step in turn, so ``done_steps`` (summed over variants,
-    step 0 included) divided by the number of variants is the step the charts are at.
+    The charts can only show logged steps (every ``log_every``), redrawn a few times a second:
+    when they lag the bar, the bar says which step they show rather than leave two numbers.
     """
     n = len(comparison.variants)
     last = max(v.steps for v in comparison.variants)
     step = min(last, max(0, done_steps // max(1, n) - 1))
     side = f" · {n} variants side by side" if n > 1 else ""
-    return f"Training: step {step} / {last}{side} · {_fmt_s(eta_s)}"
+    charts = ""
+    if chart_step is not None and chart_step != step:
+        every = min(v.log_every for v in comparison.variants)
+        charts = f" · charts at step {chart_step} (logged every {every})"
+    return f"Training: step {step} / {last}{charts}{side} · {_fmt_s(eta_s)}"
 
 
 def live_step(frame, lag: int) -> int:
@@ -127,14 +134,16 @@ def train(family: str, comparison: Comparison) -> bool:
     with holder.container():
         c1, c2 = st.columns(2)
         ph_grad, ph_loss = c1.empty(), c2.empty()
-    state = {"last": -math.inf, "draws": 0}
+    state = {"last": -math.inf, "draws": 0, "step": None}  # step: what the charts show
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
     lag = 2 * max(slice_steps(v) for v in comparison.variants)
 
     def draw(frame) -> None:
+        frame = chart_frame(frame)
         last = live_step(frame, lag)
+        state["step"] = last
         n = state["draws"]
         ph_grad.plotly_chart(gradients.profile_figure(
             frame, last, colors, metric_name=metric,
@@ -156,12 +165,12 @@ def train(family: str, comparison: Comparison) -> bool:
         run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
         run["done"], run["total"] = p.done_steps, p.total_steps
         saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
-        bar.progress(min(1.0, p.fraction), text=progress_text(p.done_steps, comparison, p.eta_s))
         now = time.perf_counter()
-        if now - state["last"] < REDRAW_S:
-            return
-        state["last"], state["draws"] = now, state["draws"] + 1
-        draw(run["result"].metrics_frame())
+        if now - state["last"] >= REDRAW_S:
+            state["last"], state["draws"] = now, state["draws"] + 1
+            draw(run["result"].metrics_frame())
+        text = progress_text(p.done_steps, comparison, p.eta_s, state["step"])
+        bar.progress(min(1.0, p.fraction), text=text)
 
     with _train_slot(bar):
         result = run_comparison(comparison, callback=callback)

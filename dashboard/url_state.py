@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from dashboard import editor
+from dashboard.plain import plain
 from dashboard.query_codec import decode, encode
 from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
 
 DEFAULTS = {"mlp": DEFAULT_PRESET, "rnn": DEFAULT_RNN_PRESET}
+NOTICE_CHARS = 160  # a notice line longer than this is cut with an ellipsis
 OTHER_KEYS = ("run", "tab")  # parameters other pages may use; not ours to complain about
 
 
@@ -49,21 +49,8 @@ def write_url(family: str, comparison, preset: str | None) -> None:
         st.query_params.from_dict(wanted)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def plain(text: str) -> str:
-    """``text`` with Markdown/LaTeX syntax escaped: a crafted URL cannot put a link in a notice."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    # GFM turns bare URLs, www. names and e-mail addresses into links even when escaped: a
-    # zero-width space breaks the pattern without changing what the reader sees
-    zw = "\u200b"
-    text = text.replace("\\://", "\\:" + zw + "//").replace("www", "w" + zw + "ww")
-    return text.replace("@", "@" + zw)
-
-
 def url_notices(notices: list[str]) -> None:
     """One warning box listing whatever the address held that could not be used."""
     if notices:
-        lines = "\n".join(f"- {plain(n)}" for n in notices)
+        lines = "\n".join(f"- {plain(n, NOTICE_CHARS)}" for n in notices)
         st.warning(f"Ignored from the address:\n{lines}", icon=":material/warning:")

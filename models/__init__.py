@@ -12,6 +12,7 @@ from models.core.budget import check_budget, estimate, resolve_caps
 from models.core.cells import CELLS
 from models.core.config import (
     FIELDS,
+    FORGET_GATE_CELLS,
     MLP_TASKS,
     RNN_TASKS,
     Comparison,
@@ -32,7 +33,7 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
-from models.core.tasks import TASKS
+from models.core.tasks import TASKS, chance_loss
 from models.core.threads import configure_threads, configure_workers, env_int
 from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
 from models.io.presets import (
@@ -45,9 +46,10 @@ from models.io.presets import (
 
 __all__ = [
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
-    "WEIGHT_INITS", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
+    "WEIGHT_INITS", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
+    "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
-    "RunResult", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
+    "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
     "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
     "slice_steps", "theory", "to_dict",

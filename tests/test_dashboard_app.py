@@ -17,6 +17,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from dashboard.cache import RESULTS
+from dashboard.plain import plain
 from models import comparison_from_dict, run_comparison
 from models.io.presets import load_preset
 
@@ -132,7 +133,12 @@ def test_train_draws_the_trained_data(trained):
     np.testing.assert_allclose(arr(heat[0]["z"]), np.log10(grid.to_numpy()),
                                rtol=1e-6)  # fmt: skip
     # the baseline's gradient vanishes, the mitigations' do not: the headline says so
-    assert "sigmoid (baseline)" in trained.info[0].value
+    assert plain("sigmoid (baseline)") in trained.info[0].value  # names are plain text
+    assert "Best mitigation" in trained.info[0].value
+    # clip norm 1 never clips on deep-mlp: its lines lie under the baseline's, and it says so
+    twin = plain("identical to sigmoid (baseline)")
+    said = [c.value for c in trained.caption if twin in c.value]
+    assert said and "clipping never triggered" in said[0]
     table = trained.dataframe[0].value
     assert list(table["variant"]) == [v.name for v in comp.variants]
 
@@ -195,7 +201,7 @@ def test_url_notices_are_one_box_and_cannot_carry_markdown():
     ok(at)
     assert len(at.warning) == 1  # one box, a line per ignored parameter
     text = at.warning[0].value
-    assert "\\[click\\]\\(http\\:\u200b//evil\\.example\\)" in text and "\\$x\\$" in text
+    assert "\\[click\\]\\(http\\:\u2060\\/\\/evil\\.example\\)" in text and "\\$x\\$" in text
     assert "](http" not in text  # no live link from a crafted address
 
 
@@ -299,6 +305,24 @@ def test_theory_page_has_claims_or_a_note():
     assert len(at.dataframe) >= 3 or "No claims table yet" in md
 
 
+def test_theory_page_labels_the_chaotic_phase_and_explains_the_gelu_jump():
+    at = new_app()
+    at.switch_page("views/theory.py").run()
+    at.slider(key="theory_sw2").set_value(6.0).run()
+    ok(at)
+    table = [d.value for d in at.dataframe if "χ₁" in d.value.columns][0].set_index("activation")
+    xi = pd.to_numeric(table["depth scale |ξ|"], errors="coerce")
+    assert (xi.dropna() > 0).all()  # never a negative depth scale
+    assert (
+        table.loc["tanh", "gradients"] == "grow" and table.loc["sigmoid", "gradients"] == "vanish"
+    )
+    # gelu (shown by default) has two attractors near σ_w² ≈ 2.2: the other one is drawn dotted
+    spec = charts(at)["Mean-field χ₁ per layer"]
+    other = [t for t in spec["data"] if t.get("meta", {}).get("other_state")]
+    assert [t["meta"]["activation"] for t in other] == ["gelu"]
+    assert any("two stable states" in c.value for c in at.caption)
+
+
 def test_steps_zero_preview_matches_at_init():
     at = new_app(preset="deep-mlp", seeds="1")
     ok(at)
@@ -333,6 +357,19 @@ def test_a_diverged_variant_is_shown_as_diverged():
     assert "diverged" in table.loc["boom", "note"]
     scatter = [t for t in figs["Benefit against cost"]["data"] if t["meta"]["variant"] == "boom"]
     assert scatter and scatter[0]["marker"]["symbol"] == "x"
+
+
+def test_toy_at_w_0_marks_no_wall_and_says_why():
+    at = new_app()
+    at.switch_page("views/toy.py").run()
+    at.slider(key="toy_w").set_value(0.0).run()
+    ok(at)
+    wall = charts(at)[""]  # the wall figure: two subplots, no title of its own
+    texts = [a.get("text", "") for a in wall["layout"].get("annotations", [])]
+    assert "wall" not in texts and "your b" in texts
+    assert any("No wall here" in c.value for c in at.caption)
+    jac = [v for k, v in charts(at).items() if k.startswith("Jacobian")][0]
+    assert any("does not depend on x₀" in a.get("text", "") for a in jac["layout"]["annotations"])
 
 
 def test_toy_settings_live_in_the_url_and_survive_a_page_visit():

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from dashboard import draft, exports, limits
-from dashboard.analysis import headline, mean_field_sigmas, theory_profiles
+from dashboard.analysis import headline, identical_variants, mean_field_sigmas, theory_profiles
 from dashboard.cache import ResultCache
-from dashboard.charts.tradeoffs import tradeoff_table
+from dashboard.charts import tradeoffs
 from dashboard.claims import load_claims
-from models import ConfigError, load_comparison_file, run_comparison
+from models import Comparison, ConfigError, load_comparison_file, run_comparison
 from models.core.runner import METRIC_COLUMNS, RunResult
 from models.io.presets import load_preset
 
@@ -109,12 +111,56 @@ def test_theory_profile_matches_the_measurement_at_init(tiny):
     assert 1 / 3 < prof[base.name][0] / measured[1] < 3
 
 
-def test_headline_names_the_vanishing_baseline(tiny):
-    comp, res = tiny
-    info = [{"name": v.name, "family": "mlp", "depth": v.depth} for v in comp.variants]
-    table = tradeoff_table(res.metrics_frame(), res.summary_frame(), info)
-    line = headline(table, "mlp")
-    assert "sigmoid (baseline)" in line.split(";")[0]
+def _table(rows: list[tuple]) -> pd.DataFrame:
+    """A trade-offs table from (variant, final val loss, best val loss, diverged at, ratio)."""
+    out = pd.DataFrame(columns=tradeoffs.COLUMNS)
+    for i, (name, final, best, div, ratio) in enumerate(rows):
+        out.loc[i] = {c: np.nan for c in tradeoffs.COLUMNS} | {
+            "variant": name, "final val loss": final, "best val loss": best,
+            "diverged at": div, "grad ratio first/last": ratio, "note": "",
+        }  # fmt: skip
+    return out
+
+
+def test_headline_names_the_baseline_and_the_best_mitigation():
+    nan = np.nan
+    t = _table([("plain", 2.3, 2.3, nan, 1e-16), ("sigmoid (baseline)", 2.31, 2.3, nan, 1e-16),
+                ("fix", 0.4, 0.3, nan, 0.9), ("better", 0.3, 0.3, 40.0, 1.0),
+                ("twin", 2.31, 2.3, nan, 1e-16)])  # fmt: skip
+    line = headline(t, "mlp", math.log(10))
+    # the named baseline (not the first row), the best variant that learned and never diverged
+    assert "“sigmoid (baseline)”" in line and "“fix”" in line and "better" not in line
+    assert "first hidden layer" in line and "10⁻¹⁶×" in line
+
+
+def test_headline_never_compares_a_variant_with_itself_or_holds_up_chance():
+    nan = np.nan
+    # exploding-rnn: clipping leaves the step-0 gradient as it was: no gradient contrast
+    t = _table([("no clipping", 1.4, 1.4, 2.0, 7.5), ("clip norm 1", 0.159, 0.15, nan, 7.5)])
+    line = headline(t, "rnn", 1 / 6)
+    assert line.count("“no clipping”") == 1 and "diverged at step 2" in line
+    assert "7.5×" not in line
+    # relu-init: nothing but chance besides the baseline: nothing to say
+    t = _table([("xavier", 2.31, 2.302, nan, 0.95), ("default", 2.31, 2.305, nan, 1e-10)])
+    assert headline(t, "mlp", math.log(10)) is None
+    assert headline(_table([("only", 0.1, 0.1, nan, 1.0)]), "mlp", math.log(10)) is None
+
+
+def test_identical_variants_are_named_with_the_reason():
+    comp = load_preset("deep-mlp", {"steps": 20, "seeds": 1, "depth": 6, "log_every": 5})
+    keep = [v for v in comp.variants if v.name in ("sigmoid (baseline)", "clip norm 1")]
+    comp = Comparison(variants=keep + [dataclasses.replace(keep[0], name="copy")])
+    frame = run_comparison(comp, threads=1).metrics_frame()
+    notes = identical_variants(frame, comp.variants)
+    assert notes == {
+        "clip norm 1": "identical to sigmoid (baseline) — clipping never triggered",
+        "copy": "identical to sigmoid (baseline) — the same settings",
+    }
+    # one changed number anywhere and they are not identical any more
+    f = frame.copy()
+    row = f[(f.variant == "copy") & (f.metric == "grad_norm")].index[0]
+    f.loc[row, "value"] *= 1.0000001
+    assert "copy" not in identical_variants(f, comp.variants)
 
 
 def test_claims_missing_or_malformed_gives_none(tmp_path):
@@ -174,6 +220,11 @@ def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
     one = dataclasses.replace(comp, variants=comp.variants[:1])
     assert "side by side" not in progress_text(5, one, float("nan"))
     assert progress_text(5, one, float("nan")).endswith("estimating…")
+    # the live charts show logged steps only: when they lag the bar, the bar says which one
+    full = load_preset("deep-mlp")  # 150 steps, logged every 10
+    text = progress_text(94 * n, full, 1.0, chart_step=90)
+    assert text.startswith("Training: step 93 / 150 · charts at step 90 (logged every 10)")
+    assert "charts at" not in progress_text(91 * n, full, 1.0, chart_step=90)
 
 
 def test_live_chart_step_waits_for_variants_a_slice_behind_but_not_for_stopped_ones():

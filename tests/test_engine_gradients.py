@@ -82,6 +82,24 @@ def test_diverging_variant_is_stopped_and_others_untouched():
     assert len(div) == 2 and (div.value <= 30).all()
 
 
+def test_a_finite_blow_up_is_diverged_like_nan():
+    """lr = 100: the sigmoid net's loss climbs to hundreds while staying finite; it is diverged
+    (step, layer 0 = the loss) and stops, like a NaN seed; a sane variant beside it is not."""
+    blow = {"name": "blow", "lr": 100.0}
+    ok = {"name": "ok", "lr": 0.05}
+    res, m = run_small([blow, ok], depth=20, width=48, steps=60, log_every=5, seeds=2)
+    rows = {(r["variant"], r["seed"]): r for r in res.summary}
+    losses = m[(m.variant == "blow") & (m.metric == "loss")]
+    assert losses.value.map(math.isfinite).all()  # never NaN: this is the finite kind
+    for seed in (0, 1):
+        r = rows[("blow", seed)]
+        assert r["diverged_step"] is not None and r["diverged_step"] < 60, r
+        assert r["diverged_layer"] == 0
+        # stopped: nothing logged after the step it diverged
+        assert losses[losses.seed == seed].step.max() < r["diverged_step"]
+        assert rows[("ok", seed)]["diverged_step"] is None
+
+
 def test_same_config_same_numbers():
     v = [{"name": "a"}, {"name": "b", "activation": "tanh", "norm": "layer"}]
     _, m1 = run_small(v, depth=5, width=16, steps=20, seeds=2, log_every=5)

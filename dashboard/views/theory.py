@@ -18,7 +18,7 @@ MITIGATIONS = pd.DataFrame([
     ("Residual connections", "identity path: ∂x_{l+1}/∂x_l = I + ∂F/∂x_l", "equal widths; activations grow with depth without normalisation"),
     ("Batch / layer norm", "re-centres pre-activations out of saturation", "extra compute; batch norm depends on batch size"),
     ("Gradient clipping", "caps ‖g‖ at c, same direction: stops explosions", "does nothing for vanishing; c is a hyper-parameter"),
-    ("LSTM / GRU", "additive cell state, forget gate ≈ 1 carries the error unchanged", "3–4× parameters and compute per step"),
+    ("LSTM / GRU", "additive cell state, forget gate ≈ 1 carries the error unchanged (LSTM: forget_bias = 1 starts it there)", "3–4× parameters and compute per step"),
     ("IRNN (ReLU + identity W_hh)", "W_hh = I: the state is copied, gradient norm 1", "unstable without small lr and clipping"),
 ], columns=["mitigation", "what it does", "what it costs"])  # fmt: skip
 
@@ -48,6 +48,22 @@ def render() -> None:
         "above it is **necessary** (not sufficient) for them to explode. Clipping "
         "$g \\leftarrow c\\,g/\\|g\\|$ when $\\|g\\| > c$ fixes exploding, not vanishing."
     )
+    st.subheader("Gated cells: the forget gate")
+    st.latex(
+        r"c_t = f_t \odot c_{t-1} + i_t \odot g_t,\qquad "
+        r"\frac{\partial c_t}{\partial c_{t-1}} = \operatorname{diag}(f_t),\quad "
+        r"f_t = \sigma(W_f x_t + U_f h_{t-1} + b_f)"
+    )
+    st.markdown(
+        "The LSTM's cell state is carried additively: along it the error is multiplied by the "
+        "forget gate $f_t$ per step, not by a weight matrix. With $b_f = 0$ (PyTorch's "
+        "initialisation) $f_t \\approx 0.5$: after 10 steps $0.5^{10} \\approx 0.001$ of the "
+        "error is left. The config field `forget_bias` (default 1, as Gers, Schmidhuber & "
+        "Cummins 2000 and Jozefowicz, Zaremba & Sutskever 2015 recommend, and as Keras does) "
+        "adds to $b_f$ at initialisation: $f_t \\approx \\sigma(1) \\approx 0.73$ keeps "
+        "$0.73^{10} \\approx 0.04$, forty times more, enough for training to find a long-range "
+        "dependency and open the gate further. Set it to 0 to see what the fix is worth."
+    )
     st.subheader("Mean field: the edge of chaos")
     st.latex(
         r"q^{l} = \sigma_w^2\,\mathbb{E}_z\big[\phi(\sqrt{q^{l-1}}z)^2\big] + \sigma_b^2,"
@@ -71,32 +87,65 @@ def render() -> None:
         sb2 = st.slider("σ_b²", 0.0, 1.0, 0.05, 0.01, key="theory_sb2")
         sw2 = st.slider("σ_w² (marker)", 0.1, 6.0, 1.0, 0.05, key="theory_sw2")
     grid = np.geomspace(0.1, 6.0, 60)
-    curves = {a: theory.chi1_curve(a, sb2, grid) for a in acts}
-    crit = {a: theory.critical_sigma_w2(a, sb2, 0.1, 6.0) for a in acts}
+    curves, crit, other = {}, {}, {}
+    for a in acts:
+        curves[a], crit[a], other[a] = _phase_curves(a, sb2)
     with c2:
-        st.plotly_chart(chi1_figure(grid, curves, crit, sw2), config=CHART_CONFIG, key="theory_chi")
+        fig = chi1_figure(grid, curves, crit, sw2, other)
+        st.plotly_chart(fig, config=CHART_CONFIG, key="theory_chi")
         st.caption(
             "χ₁ per layer against the weight variance. Where a curve crosses the dashed "
             "line (diamond) the net is critical: gradients neither vanish nor explode, so "
             "very deep nets train. Sigmoid never gets there below σ_w² = 16."
         )
-    with c1:
-        rows = []
-        for a in acts:
-            chi = float(theory.chi1(a, sw2, sb2))
-            xi = float(theory.depth_scale(chi))
-            rows.append(
-                {
-                    "activation": a,
-                    "χ₁": round(chi, 3),
-                    "depth scale ξ": "∞" if not np.isfinite(xi) else round(xi, 1),
-                }
+        bistable = [a for a in acts if np.isfinite(other[a]).any()]
+        if bistable:
+            st.caption(
+                f"Dotted ({', '.join(bistable)}): the length map has two stable states here, a "
+                "small fixed point q* and unbounded growth (q → ∞), split by an unstable fixed "
+                "point. The solid curve follows inputs of variance q = 1, so it jumps where that "
+                "split point falls below 1 (GELU, σ_b² = 0.05: σ_w² ≈ 2.22); nets fed smaller "
+                "inputs stay on the dotted ordered branch, larger ones on the chaotic one."
             )
+    with c1:
+        rows = depth_scale_rows(acts, sw2, sb2)
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="theory_table")
+            st.caption(
+                "|ξ| = 1/|ln χ₁|: layers over which the squared gradient shrinks (ordered) or "
+                "grows (chaotic) by a factor e. Nets train to a depth of roughly 6|ξ|."
+            )
     st.subheader("What each mitigation does, and what it costs")
     st.dataframe(MITIGATIONS, hide_index=True, width="stretch", key="theory_mitigations")
     claims_section()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _phase_curves(activation: str, sb2: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """χ₁ on the σ_w² grid (inputs of variance 1), the critical σ_w², and χ₁ at the length map's
+    other attractor where it has two (nan elsewhere)."""
+    grid = np.geomspace(0.1, 6.0, 60)
+    chi = theory.chi1_curve(activation, sb2, grid)
+    ends = theory.chi1_at_attractors(activation, sb2, grid)  # (60, 2): smallest, largest state
+    two = ~np.isclose(ends[:, 0], ends[:, 1], rtol=1e-6)
+    # the attractor the solid curve is not on
+    alt = np.where(np.isclose(chi, ends[:, 0], rtol=1e-6), ends[:, 1], ends[:, 0])
+    return chi, theory.critical_sigma_w2(activation, sb2, 0.1, 6.0), np.where(two, alt, np.nan)
+
+
+def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
+    """χ₁, |ξ| and which way gradients go, per activation, at the marked σ_w²."""
+    rows = []
+    for a in acts:
+        chi = float(theory.chi1(a, sw2, sb2))
+        xi = abs(float(theory.depth_scale(chi)))
+        trend = theory.gradient_trend(chi)
+        rows.append({
+            "activation": a, "χ₁": round(chi, 3),
+            "depth scale |ξ|": "∞" if not np.isfinite(xi) else round(xi, 1),
+            "gradients": "neither (critical)" if trend == "critical" else trend,
+        })  # fmt: skip
+    return rows
 
 
 def claims_section() -> None:

@@ -122,16 +122,18 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     fwd = lambda n: S * n * (2 * weights + elem * D * W)  # noqa: E731 - n examples, all seeds
     ops = D * (MLP_OPS + norm.ops) + 4  # kernels per forward pass
     step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS  # fwd, bwd (2x), update
-    n_val = TASKS[cfg.task].val_size
+    n_val = TASKS[cfg.task].val_size(cfg)
     # log step: validation forward, saturation slopes, per-layer norms, update clone
     log = fwd(n_val) + S * B * D * W * 10 + 12 * S * params + 12 * (D + 1) * OP_OVERHEAD_FLOPS
-    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
+    # jacobian_sv at the first and last step: per layer a W×W product and a QR (~6 W³), a seed
+    jac = 2 * S * D * 6 * W**3
+    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log + jac
     # training: per layer z, a and the next layer's input (+ norm's x̂, stats) per example, plus
     # the gradient flowing back (2 layers' worth) and the saturation temporaries of one layer
     train = S * B * W * ((MLP_SAVED + norm.saved) * D + 8) + S * B * n_in
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=D + 1, sat=D)
+    rows = _rows(cfg, layers=D + 1, sat=D) + 2 * S * min(W, n_in)  # + jacobian_sv's spectra
     transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, weights)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
@@ -146,7 +148,7 @@ def _rnn(cfg: RunConfig) -> VariantCost:
     fwd = lambda n: S * n * per_ex  # noqa: E731
     ops = T * cell.ops + 6
     step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS
-    n_val = TASKS[cfg.task].val_size
+    n_val = TASKS[cfg.task].val_size(cfg)
     sat_units = cell.record_gates
     log = (
         fwd(n_val)
@@ -218,7 +220,7 @@ def train_matmul_flops(cfg: RunConfig, batch: int) -> int:
 
 def matmul_flops(cfg: RunConfig) -> int:
     """All counted FLOPs of one variant (all its seeds), metrics included."""
-    n_val = TASKS[cfg.task].val_size
+    n_val = TASKS[cfg.task].val_size(cfg)
     logs = len({0, cfg.steps, *range(0, cfg.steps + 1, cfg.log_every)})
     per_seed = (cfg.steps + 1) * train_matmul_flops(cfg, cfg.batch_size)
     per_seed += logs * forward_matmul_flops(cfg, n_val)  # validation

@@ -30,6 +30,7 @@ class Cell:
     # trains faster through PyTorch's fused kernel and autograd than by hand (the LSTM: 3.1
     # against 3.5 ms a step at rnn-adding's size)
     fused_training: bool = False
+    forget_gate: bool = False  # gate rows i, f, g, o: forget_bias is added to rows H..2H of b_ih
 
 
 CELLS: Registry[Cell] = Registry("cell")
@@ -38,7 +39,7 @@ for _c in (
     Cell("rnn", 1, "vanilla RNN: h_t = φ(W_ih x_t + W_hh h_{t−1} + b)", None, saturating=None,
          flops=6, ops=4, saved=6, uses_activation=True),
     Cell("lstm", 4, "LSTM (Hochreiter & Schmidhuber 1997): gated cell state, additive path",
-         "lstm", record_gates=3, flops=30, ops=14, saved=16, fused_training=True),
+         "lstm", record_gates=3, flops=30, ops=14, saved=16, fused_training=True, forget_gate=True),
     Cell("gru", 3, "GRU (Cho et al. 2014): reset and update gates, interpolated state",
          "gru", record_gates=2, flops=30, ops=18, saved=16),
 ):  # fmt: skip

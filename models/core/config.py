@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +19,15 @@ from models.core.errors import ConfigError
 from models.core.init import RECURRENT_INITS, WEIGHT_INITS
 from models.core.norms import NORMS
 from models.core.optim import OPTIMIZERS
-from models.core.tasks import TASKS
+from models.core.task_registry import TASKS
 
 FAMILIES = ("mlp", "rnn")
-# live selections of the task registry: a task registered later appears in them
+# live selections of the registries: an entry registered later appears in them
 MLP_TASKS = TASKS.view(lambda t: t.family == "mlp")
 RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
+# tables (models.core.tabular): scikit-learn's bundled sets (the user's CSV file is task=csv)
+TABLE_TASKS = TASKS.view(lambda t: t.bundled_table)
+FORGET_GATE_CELLS = CELLS.view(lambda c: c.forget_gate)  # where forget_bias applies
 
 
 @dataclass
@@ -32,7 +36,8 @@ class RunConfig:
 
     name: str = "variant"  # label shown in tables and legends
     family: str = "mlp"  # mlp | rnn
-    task: str = "digits"  # digits | spirals (mlp); adding | seq-digits | temporal-order (rnn)
+    task: str = "digits"  # digits | spirals | breast-cancer | wine | iris | csv (mlp);
+    # adding | seq-digits | temporal-order (rnn)
     # --- deep MLP ---
     depth: int = 20  # number of hidden layers
     width: int = 64  # units per hidden layer
@@ -48,8 +53,15 @@ class RunConfig:
     seq_len: int = 50  # sequence length T (seq-digits is always 64)
     recurrent_init: str = "default"  # default | orthogonal | identity (IRNN) | scaled
     spectral_radius: float = 1.0  # target spectral radius of W_hh for recurrent_init=scaled
+    # added to the LSTM forget gate's bias at init (Gers et al. 2000; Keras' unit_forget_bias):
+    # σ(1) ≈ 0.73 keeps the cell state from the first step; 0 = PyTorch's init, mean σ(0) = 0.5
+    forget_bias: float = 1.0
     # --- task ---
     arms: int = 3  # number of spiral arms (classes) for task=spirals
+    data: str = ""  # task=csv: path of the CSV file (the dashboard: the uploaded file's name)
+    target: str = ""  # task=csv: the label column; empty = the last column
+    data_sha256: str = ""  # task=csv: the file's SHA-256, recorded when it is read; a rerun
+    # whose file no longer has this hash stops with a message (empty = accept any contents)
     # --- training ---
     optimizer: str = "momentum"  # sgd | momentum | adam
     lr: float = 0.05  # learning rate
@@ -78,6 +90,9 @@ class Field:
     lo: float | None = None
     hi: float | None = None
     help: str = ""
+    max_len: int = 60  # text fields: the longest value allowed
+    empty: bool = False  # text fields: whether "" is allowed (it then means "not set")
+    pattern: str | None = None  # text fields: a regular expression a non-empty value matches
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
@@ -112,7 +127,13 @@ FIELDS: dict[str, Field] = {
     "seq_len": Field(int, lo=5, hi=1000),
     "recurrent_init": Field(str, choices=RECURRENT_INITS),
     "spectral_radius": Field(float, lo=0.0, hi=10.0),
+    "forget_bias": Field(float, lo=-10.0, hi=10.0),
     "arms": Field(int, lo=2, hi=8),
+    "data": Field(str, max_len=4096, empty=True, help="CSV file for task=csv"),
+    "target": Field(str, max_len=200, empty=True, help="label column; empty = the last"),
+    "data_sha256": Field(
+        str, max_len=64, empty=True, pattern="[0-9a-f]{64}", help="SHA-256 of the data file (hex)"
+    ),  # fmt: skip
     "optimizer": Field(str, choices=OPTIMIZERS),
     "lr": Field(float, lo=0.0, hi=100.0),
     "momentum": Field(float, lo=0.0, hi=0.999),
@@ -159,8 +180,18 @@ def coerce(name: str, value: Any) -> Any:
         value = value.strip()
         if spec.choices is not None and value not in spec.choices:
             raise bad
-        if not value or len(value) > 60 or not value.isprintable():
-            raise ConfigError(f"{name}: got {value!r}; allowed: 1 to 60 printable characters")
+        if not value and spec.empty:
+            return value
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            raise ConfigError(
+                f"{name}: got {_shown(value)}; allowed: {spec.max_len} hex digits, or empty"
+            )
+        if not value or len(value) > spec.max_len or not value.isprintable():
+            least = 0 if spec.empty else 1
+            raise ConfigError(
+                f"{name}: got {_shown(value)}; allowed: {least} to {spec.max_len} "
+                "printable characters"
+            )
         return value
     # numbers: reject bools (True is an int in Python) and anything non-finite
     if isinstance(value, bool):
@@ -212,6 +243,12 @@ def check_consistency(cfg: RunConfig) -> None:
             raise ConfigError(
                 f"activation: '{cfg.activation}' with cell={cfg.cell}; allowed: {', '.join(allowed)}"
             )
+    if cfg.task == "csv" and not cfg.data:
+        raise ConfigError("data: task=csv needs a CSV file, e.g. --set data=table.csv")
+    if cfg.task != "csv":
+        for name in ("data", "target", "data_sha256"):
+            if getattr(cfg, name):
+                raise ConfigError(f"{name}: only task=csv reads a data file; add task=csv")
     if cfg.task == "seq-digits" and cfg.seq_len != 64:
         # the digits are read pixel by pixel: T is fixed by the data
         cfg.seq_len = 64

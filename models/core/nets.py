@@ -121,6 +121,9 @@ class RecurrentNet(nn.Module):
                     self.b_hh[s] = init_bias("default", G * H, H, 0.0, g)
         _fill_linear(self.inp, cfg, gens)
         _fill_linear(self.readout, cfg, gens)
+        if spec.forget_gate:  # gate rows i, f, g, o: forget bias is rows H..2H
+            with torch.no_grad():  # added after every draw: forget_bias = 0 is PyTorch's init
+                self.inp.bias[:, H : 2 * H] += cfg.forget_bias
 
     def weight_layers(self) -> list[nn.Parameter]:
         """W_ih, W_hh, readout."""

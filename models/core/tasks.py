@@ -1,4 +1,5 @@
-"""Tasks: data that ships or is generated from a seed. Nothing is downloaded at run time.
+"""Tasks: data that ships, is generated from a seed, or is the user's own table (task=csv).
+Nothing is downloaded at run time.
 
 Every task hands out the same training batches in the same order for a given ``data_seed``,
 so all variants of a comparison see identical data and differ only by their mitigation.
@@ -12,15 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from models.core.registry import Registry
-
-if TYPE_CHECKING:  # config validates task names against TASKS: no import back at run time
-    from models.core.config import RunConfig
+from models.core import tabular
+from models.core.config import Comparison, RunConfig
+from models.core.csv_parser import Table
+from models.core.tabular import bundled_table
+from models.core.task_registry import TASKS, TaskSpec
 
 SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
 VAL_SEQS = 256  # validation sequences for the generated sequence tasks
@@ -155,74 +156,96 @@ def spirals(n: int, arms: int, g: torch.Generator) -> tuple[torch.Tensor, torch.
     return x, y
 
 
-def _digits_task(cfg: RunConfig) -> Task:
+def _digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
     seq = cfg.task == "seq-digits"
     xt, yt, xv, yv = _digits_split(seq)
     return Task(
         cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
-        xt, yt, xv, yv, math.log(10), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
+        xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
     )  # fmt: skip
 
 
-def _spirals_task(cfg: RunConfig) -> Task:
+def _spirals_task(cfg: RunConfig, table: Table | None = None) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.arms)
     xt, yt = spirals(1500, cfg.arms, g)
     xv, yv = spirals(500, cfg.arms, g)
     return Task(
         "spirals", "classification", 2, cfg.arms, 0,
-        xt, yt, xv, yv, math.log(cfg.arms), ("val_accuracy", 0.9), cfg.data_seed,
+        xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed,
     )  # fmt: skip
 
 
-def _adding_task(cfg: RunConfig) -> Task:
+def _adding_task(cfg: RunConfig, table: Table | None = None) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
     xv, yv = adding_batch(VAL_SEQS, cfg.seq_len, g)
-    # predicting the mean (1.0) of a sum of two U[0,1] scores Var = 2/12 = 1/6
     return Task(
         "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
-        1 / 6, ("val_loss", 0.05), cfg.data_seed, adding_batch,
+        chance_loss(cfg), ("val_loss", 0.05), cfg.data_seed, adding_batch,
     )  # fmt: skip
 
 
-def _temporal_order_task(cfg: RunConfig) -> Task:
+def _temporal_order_task(cfg: RunConfig, table: Table | None = None) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
     xv, yv = temporal_order_batch(VAL_SEQS, cfg.seq_len, g)
     return Task(
         "temporal-order", "classification", 6, 4, cfg.seq_len, None, None, xv, yv,
-        math.log(4), ("val_accuracy", 0.9), cfg.data_seed, temporal_order_batch,
+        chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed, temporal_order_batch,
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """One task a config may name: its family, how to build it, and its sizes for the budget."""
-
-    name: str
-    family: str  # the model family that reads it: mlp | rnn
-    build: Callable[[RunConfig], Task]
-    dims: Callable[[RunConfig], tuple[int, int]]  # (input features, outputs), without data
-    val_size: int  # validation examples (sequences)
-    description: str  # one line for the UI
-    kind: str = "classification"  # classification | regression (its loss)
+def chance_loss(cfg: RunConfig) -> float:
+    """The loss of a guess that ignores the input (uniform classes; the adding problem's mean
+    predictor, Var of a sum of two U[0,1] = 2/12): the line a model must beat. No data built."""
+    return TASKS[cfg.task].chance(cfg)
 
 
-TASKS: Registry[TaskSpec] = Registry("task")
+def table_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    """A table task: a bundled scikit-learn set, or the CSV file of task=csv (``table``: it
+    parsed already; else the file at ``cfg.data`` is read)."""
+    if table is None:
+        table = bundled_table(cfg.task) if cfg.task in tabular.BUNDLED else None
+    if table is None:
+        table = tabular.resolve_tables(Comparison([cfg]))[(cfg.data_sha256, cfg.target)]
+    xt, yt, xv, yv = tabular.tensors(table, cfg.data_seed)
+    k = len(table.classes)
+    goal = tabular.BUNDLED_TARGET if cfg.task in tabular.BUNDLED else tabular.csv_target(yt, k)
+    return Task(
+        cfg.task, "classification", xt.shape[1], k, 0, xt, yt, xv, yv,
+        tabular.prior_loss(yt, k), ("val_accuracy", goal), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _table_chance(cfg: RunConfig) -> float:
+    return math.log(tabular.table_dims(cfg)[1])  # uniform over the table's classes
+
+
+def _table_spec(name: str, description: str, bundled: bool) -> TaskSpec:
+    return TaskSpec(
+        name, "mlp", table_task, lambda c: tabular.table_dims(c)[:2],
+        lambda c: tabular.table_dims(c)[2], description, _table_chance, bundled_table=bundled,
+    )  # fmt: skip
+
 
 for _t in (
-    TaskSpec("digits", "mlp", _digits_task, lambda c: (64, 10), 360,
-             "scikit-learn's 8×8 handwritten digits, 10 classes"),
-    TaskSpec("spirals", "mlp", _spirals_task, lambda c: (2, c.arms), 500,
-             "interleaved 2-D spiral arms, one class per arm"),
-    TaskSpec("adding", "rnn", _adding_task, lambda c: (2, 1), VAL_SEQS,
-             "adding problem: sum the two marked values of a sequence", kind="regression"),
-    TaskSpec("seq-digits", "rnn", _digits_task, lambda c: (1, 10), 360,
-             "the digits read pixel by pixel (T = 64)"),
-    TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4), VAL_SEQS,
-             "which of X and Y came first among distractors (4 classes)"),
+    TaskSpec("digits", "mlp", _digits_task, lambda c: (64, 10), lambda c: 360,
+             "scikit-learn's 8×8 handwritten digits, 10 classes", lambda c: math.log(10)),
+    TaskSpec("spirals", "mlp", _spirals_task, lambda c: (2, c.arms), lambda c: 500,
+             "interleaved 2-D spiral arms, one class per arm", lambda c: math.log(c.arms)),
+    *(_table_spec(name, b.title, True) for name, b in tabular.BUNDLED.items()),
+    _table_spec("csv", "your own table: a CSV file, one row per example", False),
+    # predicting the mean (1.0) of a sum of two U[0,1] scores: Var = 2/12 = 1/6
+    TaskSpec("adding", "rnn", _adding_task, lambda c: (2, 1), lambda c: VAL_SEQS,
+             "adding problem: sum the two marked values of a sequence", lambda c: 1 / 6,
+             kind="regression"),
+    TaskSpec("seq-digits", "rnn", _digits_task, lambda c: (1, 10), lambda c: 360,
+             "the digits read pixel by pixel (T = 64)", lambda c: math.log(10)),
+    TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4),
+             lambda c: VAL_SEQS, "which of X and Y came first among distractors (4 classes)",
+             lambda c: math.log(4)),
 ):  # fmt: skip
     TASKS.register(_t)
 
 
-def make_task(cfg: RunConfig) -> Task:
-    """Build the task a config asks for."""
-    return TASKS[cfg.task].build(cfg)
+def make_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    """Build the task a config asks for (``table``: the parsed CSV file of task=csv)."""
+    return TASKS[cfg.task].build(cfg, table)

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 
 from models.core.cells import CELLS
 from models.core.config import RunConfig
+from models.core.csv_parser import Table
+from models.core.jacobian import hidden_jacobian_sv
 from models.core.layers import saturation
 from models.core.nets import build_model, param_count
 from models.core.optim import StackedOptimizer
@@ -58,6 +60,14 @@ def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> StackedO
     """SGD, SGD with momentum, or Adam; all element-wise, so stacked seeds stay independent."""
     return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum)
 
+
+# A seed whose loss blows up while staying finite has diverged as surely as one that hits NaN:
+# its training-loss EMA (weight BLOWUP_EMA per step, so a one-batch blip barely moves it) above
+# BLOWUP_FACTOR x the larger of its step-0 loss and the task's chance-level loss. On digits that
+# is a cross-entropy above ~46 (chance 2.3); a model that learns never comes near it, and
+# exploding-rnn's clipped variants peak at 1x their start.
+BLOWUP_FACTOR = 20.0
+BLOWUP_EMA = 0.2
 
 FLAT_NORM_LIMIT = 1 << 22  # elements: above this, norms go tensor by tensor (no big copy)
 
@@ -107,12 +117,18 @@ def _flatten_params(params: list[torch.nn.Parameter], S: int) -> torch.Tensor:
 class VariantTrainer:
     """Trains the stacked seeds of one variant step by step; ``rows`` holds its metrics."""
 
-    def __init__(self, cfg: RunConfig, instrument: bool = True, gradients: bool = True):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        instrument: bool = True,
+        gradients: bool = True,
+        table: Table | None = None,
+    ):
         # instrument=False records nothing; gradients=False only the loss and accuracy curves
-        # (training and validation), none of the gradient instruments
+        # (training and validation), none of the gradient instruments; table: task=csv's data
         self.cfg, self.instrument, self.gradients = cfg, instrument, gradients
         self.S = cfg.seeds
-        self.task = make_task(cfg)
+        self.task = make_task(cfg, table)
         self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
@@ -127,6 +143,10 @@ class VariantTrainer:
         self.step = 0  # updates done so far
         self.alive = torch.ones(self.S, dtype=torch.bool)
         self.diverged: dict[int, tuple[int, int]] = {}  # seed index -> (step, first bad layer)
+        # (S,) training-loss EMA and its blow-up limit, set from the step-0 loss
+        self._loss_ema = torch.zeros(self.S)  # up to the previous step
+        self._ema_now = self._loss_ema  # including this step (committed once the step is done)
+        self._loss_limit = torch.full((self.S,), torch.inf)
         self.rows: list[Row] = []
         self.wall_s = 0.0
         self.clip_counts = torch.zeros(self.S)  # clipped steps per seed since the last log
@@ -236,12 +256,25 @@ class VariantTrainer:
         return loss_s, acc_s, list(torch.autograd.grad(total, self.params))
 
     def _finite(self, loss_s: torch.Tensor, grad: torch.Tensor) -> bool:
-        """One host sync: are the live seeds' loss and the whole gradient finite?
+        """One host sync: are the live seeds' loss and the whole gradient finite, and has no live
+        seed's loss EMA blown past its limit?
 
         A finite sum means every term is finite (inf and NaN propagate); a sum that merely
         overflows only sends the step through ``_mark_diverged``, which marks no seed for it.
         """
-        return bool(torch.isfinite(torch.where(self.alive, loss_s, 0.0).sum() + grad.sum()))
+        live = torch.where(self.alive, loss_s.detach(), 0.0)
+        if self.step == 0:  # the limit comes from each seed's own starting loss
+            ref = live.clamp_min(self.task.baseline_loss)
+            self._loss_limit = torch.where(torch.isfinite(ref), BLOWUP_FACTOR * ref, torch.inf)
+            self._ema_now = live
+        else:  # (a seed-separate redo of the step recomputes it from the same previous EMA)
+            self._ema_now = torch.lerp(self._loss_ema, live, BLOWUP_EMA)
+        blown = (self._ema_now > self._loss_limit).any()
+        return bool(torch.isfinite(live.sum() + grad.sum()) & ~blown)
+
+    def _blown_up(self) -> torch.Tensor:
+        """(S,) live seeds whose loss EMA is past its limit (finite, but diverged)."""
+        return self.alive & (self._ema_now > self._loss_limit)
 
     def _train_step(self) -> None:
         cfg, k = self.cfg, self.step
@@ -258,6 +291,7 @@ class VariantTrainer:
             record = [] if log and self.gradients else None
             loss_s, acc_s, grads = self._forward_backward(x, y, record, False)
             bad = not self._finite(loss_s, grads)
+        self._loss_ema = self._ema_now
 
         grads = [grads]  # [(S, N)], laid out like self.flat
         norms = None  # (P, S) per-parameter, per-seed gradient norms, computed only when needed
@@ -316,9 +350,14 @@ class VariantTrainer:
         return grads, clipped
 
     def _mark_diverged(self, k, loss_s, norms, grads) -> None:
-        """Record newly non-finite seeds (step, first bad layer) and cut them out of training."""
+        """Record newly diverged seeds (step, first bad layer) and cut them out of training.
+
+        Diverged: a non-finite loss or gradient, or a loss EMA past its blow-up limit (layer 0:
+        the loss itself, when every gradient is still finite).
+        """
         finite_layers = torch.isfinite(norms[self.weight_pos])  # (L, S)
         newly = self.alive & (~torch.isfinite(loss_s) | ~torch.isfinite(norms).all(0))
+        newly |= self._blown_up()
         for s in torch.nonzero(newly).flatten().tolist():
             bad_layers = torch.nonzero(~finite_layers[:, s]).flatten().tolist()
             layer = bad_layers[0] + 1 if bad_layers else 0  # 0: only the loss itself
@@ -384,6 +423,9 @@ class VariantTrainer:
         if self.cfg.family == "rnn":
             hidden = self._hidden if self._hidden is not None else self._hidden_grads()
             self._emit(k, "hidden_grad_norm", hidden, 1)
+        elif k == 0 or k >= self.cfg.steps:  # the spectrum at the start and at the end
+            sv = hidden_jacobian_sv(self.model, self.task.probe()[0])  # (S, rank)
+            self._emit(k, "jacobian_sv", sv.T)
 
     def _saturation(self, record: list) -> torch.Tensor:
         """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""

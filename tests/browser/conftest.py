@@ -54,7 +54,7 @@ def server(request, tmp_path_factory):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(600):  # 120 s: a loaded 2-core machine starts torch slowly
             try:
                 urllib.request.urlopen(url + "/_stcore/health", timeout=1)
                 break
@@ -63,7 +63,7 @@ def server(request, tmp_path_factory):
                     pytest.fail("streamlit exited:\n" + (proc.stdout.read() if proc.stdout else ""))
                 time.sleep(0.2)
         else:
-            pytest.fail("streamlit did not become healthy in 30 s")
+            pytest.fail("streamlit did not become healthy in 120 s")
         yield url
     finally:
         proc.terminate()
