@@ -9,6 +9,7 @@ seed, so both sides do the same work and their curves can be compared.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
@@ -135,6 +136,34 @@ def _saturation(act: str, z: torch.Tensor) -> float:
     return (act_slope(act, z) < 0.1 * MAX_SLOPE[act]).float().mean().item()
 
 
+def _jacobian_sv(model: RefMLP, x: torch.Tensor) -> list[float]:
+    """Singular values of ∂h_L/∂x at x's first row: the dense Jacobian by autograd in float64
+    (batch norm at the batch's statistics, held fixed: eval mode with them as running stats)."""
+    m = copy.deepcopy(model).double()
+    x = x.double()
+    for bn in m.norms:
+        if isinstance(bn, nn.BatchNorm1d):
+            bn.momentum = 1.0  # the next training-mode pass stores this batch's statistics
+    with torch.no_grad():
+        m.train()
+        m(x)
+        B = x.shape[0]
+        for bn in m.norms:
+            if isinstance(bn, nn.BatchNorm1d):
+                bn.running_var.mul_((B - 1) / B)  # stored unbiased; training normalises biased
+    m.eval()
+
+    def h_last(x0):
+        h = x0.unsqueeze(0)
+        for i, (lin, norm) in enumerate(zip(m.hidden, m.norms)):
+            a = m.act(norm(lin(h)))
+            h = h + a if m.residual and i > 0 else a
+        return h[0]
+
+    jac = torch.autograd.functional.jacobian(h_last, x[0])
+    return torch.linalg.svdvals(jac).tolist()
+
+
 def train_one(cfg: RunConfig, s: int, rows: list) -> None:
     """Train seed index ``s`` of a variant alone, appending its metric rows."""
     t0 = time.perf_counter()
@@ -204,6 +233,9 @@ def train_one(cfg: RunConfig, s: int, rows: list) -> None:
             pre = model.pre if cfg.family == "mlp" else [torch.cat(model.pre, 0)]
             for i, z in enumerate(pre, 1):
                 emit(k, "saturation", i, _saturation(sat_act, z))
+            if cfg.family == "mlp" and (k == 0 or final):
+                for i, v in enumerate(_jacobian_sv(model, task.probe()[0])):
+                    emit(k, "jacobian_sv", i, v)
             emit(k, "wall_s", 0, time.perf_counter() - t0)
         if final:
             break

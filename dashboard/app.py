@@ -40,6 +40,12 @@ PAGES = [
         icon=":material/repeat:",
         url_path="recurrent",
     ),
+    st.Page(
+        "views/phase.py",
+        title="Phase diagrams",
+        icon=":material/grid_on:",
+        url_path="phase",
+    ),
     st.Page("views/toy.py", title="The toy model", icon=":material/science:", url_path="toy"),
     st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
     st.Page("views/runs.py", title="Runs", icon=":material/history:", url_path="runs"),

@@ -39,7 +39,8 @@ def metric_rows(cfg: RunConfig) -> int:
     """Rough number of metric rows one variant records."""
     logs = cfg.steps // max(1, cfg.log_every) + 2
     per_log = 12 + 4 * (cfg.depth + 1 if cfg.family == "mlp" else 3 + cfg.seq_len)
-    return logs * per_log * cfg.seeds
+    spectrum = 2 * cfg.width if cfg.family == "mlp" else 0  # jacobian_sv: first and last step
+    return (logs * per_log + spectrum) * cfg.seeds
 
 
 def check(variants: list[RunConfig]) -> str | None:

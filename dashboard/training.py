@@ -56,12 +56,23 @@ def variant_step(done_steps: int, comparison: Comparison) -> tuple[int, int]:
     return min(last, max(0, done_steps // max(1, n) - 1)), last
 
 
-def progress_text(done_steps: int, comparison: Comparison, eta_s: float) -> str:
-    """'Training: step k / N · V variants side by side · time left', k counted per variant."""
+def progress_text(
+    done_steps: int, comparison: Comparison, eta_s: float, chart_step: int | None = None
+) -> str:
+    """'Training: step k / N · charts at step c · V variants side by side · time left', k counted
+    per variant (``variant_step``).
+
+    The charts can only show logged steps (every ``log_every``), redrawn a few times a second:
+    when they lag the bar, the bar says which step they show rather than leave two numbers.
+    """
     n = len(comparison.variants)
     step, last = variant_step(done_steps, comparison)
     side = f" · {n} variants side by side" if n > 1 else ""
-    return f"Training: step {step} / {last}{side} · {_fmt_s(eta_s)}"
+    charts = ""
+    if chart_step is not None and chart_step != step:
+        every = min(v.log_every for v in comparison.variants)
+        charts = f" · charts at step {chart_step} (logged every {every})"
+    return f"Training: step {step} / {last}{charts}{side} · {_fmt_s(eta_s)}"
 
 
 def live_step(frame, lag: int) -> int:
@@ -140,7 +151,7 @@ def train(family: str, comparison: Comparison) -> bool:
     with holder.container():
         c1, c2 = st.columns(2)
         ph_grad, ph_loss = c1.empty(), c2.empty()
-    state = {"last": -math.inf, "draws": 0}
+    state = {"last": -math.inf, "draws": 0, "step": None}  # step: what the charts show
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
@@ -149,6 +160,7 @@ def train(family: str, comparison: Comparison) -> bool:
     def draw(frame) -> None:
         frame = chart_frame(frame)
         last = live_step(frame, lag)
+        state["step"] = last
         n = state["draws"]
         ph_grad.plotly_chart(gradients.profile_figure(
             frame, last, colors, metric_name=metric,
@@ -170,12 +182,12 @@ def train(family: str, comparison: Comparison) -> bool:
         run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
         run["done"], run["total"] = p.done_steps, p.total_steps
         saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
-        bar.progress(min(1.0, p.fraction), text=progress_text(p.done_steps, comparison, p.eta_s))
         now = time.perf_counter()
-        if now - state["last"] < REDRAW_S:
-            return
-        state["last"], state["draws"] = now, state["draws"] + 1
-        draw(run["result"].metrics_frame())
+        if now - state["last"] >= REDRAW_S:
+            state["last"], state["draws"] = now, state["draws"] + 1
+            draw(run["result"].metrics_frame())
+        text = progress_text(p.done_steps, comparison, p.eta_s, state["step"])
+        bar.progress(min(1.0, p.fraction), text=text)
 
     with _train_slot(bar):
         result = run_comparison(comparison, callback=callback)

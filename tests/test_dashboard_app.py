@@ -306,6 +306,24 @@ def test_theory_page_has_claims_or_a_note():
     assert len(at.dataframe) >= 3 or "No claims table yet" in md
 
 
+def test_theory_page_labels_the_chaotic_phase_and_explains_the_gelu_jump():
+    at = new_app()
+    at.switch_page("views/theory.py").run()
+    at.slider(key="theory_sw2").set_value(6.0).run()
+    ok(at)
+    table = [d.value for d in at.dataframe if "χ₁" in d.value.columns][0].set_index("activation")
+    xi = pd.to_numeric(table["depth scale |ξ|"], errors="coerce")
+    assert (xi.dropna() > 0).all()  # never a negative depth scale
+    assert (
+        table.loc["tanh", "gradients"] == "grow" and table.loc["sigmoid", "gradients"] == "vanish"
+    )
+    # gelu (shown by default) has two attractors near σ_w² ≈ 2.2: the other one is drawn dotted
+    spec = charts(at)["Mean-field χ₁ per layer"]
+    other = [t for t in spec["data"] if t.get("meta", {}).get("other_state")]
+    assert [t["meta"]["activation"] for t in other] == ["gelu"]
+    assert any("two stable states" in c.value for c in at.caption)
+
+
 def test_steps_zero_preview_matches_at_init():
     at = new_app(preset="deep-mlp", seeds="1")
     ok(at)
@@ -340,6 +358,19 @@ def test_a_diverged_variant_is_shown_as_diverged():
     assert "diverged" in table.loc["boom", "note"]
     scatter = [t for t in figs["Benefit against cost"]["data"] if t["meta"]["variant"] == "boom"]
     assert scatter and scatter[0]["marker"]["symbol"] == "x"
+
+
+def test_toy_at_w_0_marks_no_wall_and_says_why():
+    at = new_app()
+    at.switch_page("views/toy.py").run()
+    at.slider(key="toy_w").set_value(0.0).run()
+    ok(at)
+    wall = charts(at)[""]  # the wall figure: two subplots, no title of its own
+    texts = [a.get("text", "") for a in wall["layout"].get("annotations", [])]
+    assert "wall" not in texts and "your b" in texts
+    assert any("No wall here" in c.value for c in at.caption)
+    jac = [v for k, v in charts(at).items() if k.startswith("Jacobian")][0]
+    assert any("does not depend on x₀" in a.get("text", "") for a in jac["layout"]["annotations"])
 
 
 def test_toy_settings_live_in_the_url_and_survive_a_page_visit():

@@ -13,13 +13,16 @@ from scipy.special import expit
 from models.core.theory import (
     ACTIVATIONS,
     chi1,
+    chi1_at_attractors,
     chi1_curve,
     critical_sigma_w2,
     depth_scale,
     dphi,
     gaussian_expectation,
+    gradient_trend,
     jacobian_product_norms,
     length_map,
+    length_map_attractors,
     max_slope,
     mlp_grad_norm_profile,
     mlp_grad_profile,
@@ -399,3 +402,64 @@ def test_toy_exploding_gradient_wall() -> None:
     mag = np.abs(grad)
     assert b[np.argmax(mag)] == pytest.approx(-2.612, abs=0.1)
     assert mag.max() / np.median(mag) > 100
+
+
+def _iterate(activation: str, sigma_w2: float, sigma_b2: float, q0: float) -> float:
+    """Brute force: 4000 layers of the length map from q0 (inf once it passes 1e12)."""
+    q = q0
+    for _ in range(4000):
+        q = float(length_map(activation, sigma_w2, sigma_b2, q))
+        if q > 1e12:
+            return math.inf
+    return q
+
+
+@pytest.mark.parametrize("sigma_w2", [1.5, 2.1, 2.2, 2.25, 2.3, 3.0])
+def test_gelu_length_map_has_two_attractors_near_2_2(sigma_w2: float) -> None:
+    """The GELU χ₁ jump near σ_w² ≈ 2.2 is no solver branch switch: for 2 < σ_w² < ~2.4 the map
+    has a small stable q* and unbounded growth, split by an unstable fixed point; iterating
+    from q = 1 (the solver and a net fed unit-variance inputs) lands in one or the other."""
+    att = length_map_attractors("gelu", sigma_w2, 0.05)
+    for q0 in (1e-3, 0.5, 1.0, 3.0, 100.0):
+        q = _iterate("gelu", sigma_w2, 0.05, q0)
+        assert any(q == a or (math.isfinite(a) and abs(q - a) < 1e-6 * a) for a in att), (q0, q)
+    assert q_fixed_point("gelu", sigma_w2, 0.05) == pytest.approx(
+        _iterate("gelu", sigma_w2, 0.05, 1.0), rel=1e-6
+    )
+    if 2.0 < sigma_w2 < 2.35:
+        assert len(att) == 2 and math.isfinite(att[0]) and att[1] == math.inf
+        # small inputs settle at q*, large ones grow: the phase depends on the input's variance
+        assert _iterate("gelu", sigma_w2, 0.05, 1e-3) == pytest.approx(att[0], rel=1e-6)
+        assert _iterate("gelu", sigma_w2, 0.05, 100.0) == math.inf
+    chi = chi1_at_attractors("gelu", 0.05, [sigma_w2])[0]
+    if len(att) == 2:
+        assert chi[0] < 1 < chi[1]  # ordered on the small branch, chaotic on the other
+    else:
+        assert chi[0] == chi[1]
+
+
+def test_the_solid_gelu_curve_jumps_where_q_1_changes_basin() -> None:
+    grid = np.linspace(2.1, 2.35, 26)
+    chi = chi1_curve("gelu", 0.05, grid)
+    jump = int(np.argmax(np.diff(chi)))
+    assert chi[jump + 1] - chi[jump] > 0.3  # the jump is real: ~0.72 to ~1.12
+    ends = chi1_at_attractors("gelu", 0.05, grid)
+    # below it the curve is the small-q branch, above it the unbounded one: both exist at both
+    np.testing.assert_allclose(chi[: jump + 1], ends[: jump + 1, 0], rtol=1e-6)
+    np.testing.assert_allclose(chi[jump + 1 :], ends[jump + 1 :, 1], rtol=1e-6)
+    assert (ends[jump : jump + 2, 0] < 1).all() and (ends[jump : jump + 2, 1] > 1).all()
+
+
+def test_tanh_and_relu_have_one_attractor() -> None:
+    assert length_map_attractors("tanh", 1.0, 0.0) == [0.0]
+    assert len(length_map_attractors("tanh", 1.5, 0.05)) == 1
+    assert length_map_attractors("relu", 2.5, 0.05) == [math.inf]
+    assert length_map_attractors("relu", 1.5, 0.1)[0] == pytest.approx(0.4, rel=1e-9)
+
+
+def test_gradient_trend_names_the_chaotic_phase() -> None:
+    chi = chi1("tanh", 6.0, 0.05)
+    assert chi > 1 and depth_scale(chi) < 0  # ξ = −1/ln χ₁ is negative there
+    assert gradient_trend(chi) == "grow"
+    assert gradient_trend(chi1("tanh", 1.0, 0.05)) == "vanish"
+    assert gradient_trend(1.0) == "critical"

@@ -9,9 +9,18 @@ from dashboard.charts.common import PALETTE, base_layout, log_safe
 
 
 def chi1_figure(
-    grid: np.ndarray, curves: dict[str, np.ndarray], critical: dict[str, float], marker: float
+    grid: np.ndarray,
+    curves: dict[str, np.ndarray],
+    critical: dict[str, float],
+    marker: float,
+    other_state: dict[str, np.ndarray] | None = None,
 ) -> go.Figure:
-    """χ₁(σ_w²) per activation (log y); χ₁ = 1 separates ordered (vanishing) from chaotic."""
+    """χ₁(σ_w²) per activation (log y); χ₁ = 1 separates ordered (vanishing) from chaotic.
+
+    ``other_state``: per activation, χ₁ at the length map's other attractor where it has two
+    (nan elsewhere), drawn dotted in the same colour: the solid curve jumps where the inputs'
+    variance (q = 1) crosses from one basin to the other.
+    """
     fig = go.Figure()
     for i, (name, chi) in enumerate(curves.items()):
         color = PALETTE[i % len(PALETTE)]
@@ -22,8 +31,18 @@ def chi1_figure(
                 mode="lines",
                 name=name,
                 line={"color": color, "width": 2.2},
+                meta={"activation": name},
             )
         )
+        other = (other_state or {}).get(name)
+        if other is not None and np.isfinite(other).any():
+            fig.add_trace(go.Scatter(
+                x=grid, y=log_safe(other), mode="lines", name=f"{name}: other fixed point",
+                line={"color": color, "width": 1.6, "dash": "dot"},
+                meta={"activation": name, "other_state": True},
+                hovertemplate=(f"{name}, other fixed point<br>σ_w² = %{{x:.2f}}<br>"
+                               "χ₁ = %{y:.3g}<extra></extra>"),
+            ))  # fmt: skip
         c = critical.get(name, float("nan"))
         if np.isfinite(c):
             fig.add_trace(go.Scatter(

@@ -94,9 +94,10 @@ def benefit_cost_figure(
         if not np.isfinite(y) or (regression and y <= 0):
             y = None
         label = f"{name} (diverged @ {int(row['diverged at'])})" if diverged else name
+        # names go in the legend and the hover, not beside the points: labels beside them
+        # overlapped each other and were cut at the plot's edge
         fig.add_trace(go.Scatter(
-            x=[x * 1000], y=[y], mode="markers+text", name=label, text=[name],
-            textposition="top center",
+            x=[x * 1000], y=[y], mode="markers", name=label,
             marker={"size": 14, "color": colors.get(name, "#888"),
                     "symbol": DIVERGED_SYMBOL if diverged else "circle",
                     "line": {"width": 1, "color": "white"}},
@@ -107,7 +108,7 @@ def benefit_cost_figure(
         return empty_figure("no timings yet")
     fig = base_layout(fig, "Benefit against cost", "milliseconds per step (all seeds)", ycol,
                       log_y=regression)  # fmt: skip
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=True)
     if regression:  # lower loss is better: flip the axis so up means better on every task
         fig.update_yaxes(autorange="reversed", title_text=f"{ycol} (flipped: up is better)")
     return fig

@@ -85,32 +85,65 @@ def render() -> None:
         sb2 = st.slider("σ_b²", 0.0, 1.0, 0.05, 0.01, key="theory_sb2")
         sw2 = st.slider("σ_w² (marker)", 0.1, 6.0, 1.0, 0.05, key="theory_sw2")
     grid = np.geomspace(0.1, 6.0, 60)
-    curves = {a: theory.chi1_curve(a, sb2, grid) for a in acts}
-    crit = {a: theory.critical_sigma_w2(a, sb2, 0.1, 6.0) for a in acts}
+    curves, crit, other = {}, {}, {}
+    for a in acts:
+        curves[a], crit[a], other[a] = _phase_curves(a, sb2)
     with c2:
-        st.plotly_chart(chi1_figure(grid, curves, crit, sw2), config=CHART_CONFIG, key="theory_chi")
+        fig = chi1_figure(grid, curves, crit, sw2, other)
+        st.plotly_chart(fig, config=CHART_CONFIG, key="theory_chi")
         st.caption(
             "χ₁ per layer against the weight variance. Where a curve crosses the dashed "
             "line (diamond) the net is critical: gradients neither vanish nor explode, so "
             "very deep nets train. Sigmoid never gets there below σ_w² = 16."
         )
-    with c1:
-        rows = []
-        for a in acts:
-            chi = float(theory.chi1(a, sw2, sb2))
-            xi = float(theory.depth_scale(chi))
-            rows.append(
-                {
-                    "activation": a,
-                    "χ₁": round(chi, 3),
-                    "depth scale ξ": "∞" if not np.isfinite(xi) else round(xi, 1),
-                }
+        bistable = [a for a in acts if np.isfinite(other[a]).any()]
+        if bistable:
+            st.caption(
+                f"Dotted ({', '.join(bistable)}): the length map has two stable states here, a "
+                "small fixed point q* and unbounded growth (q → ∞), split by an unstable fixed "
+                "point. The solid curve follows inputs of variance q = 1, so it jumps where that "
+                "split point falls below 1 (GELU, σ_b² = 0.05: σ_w² ≈ 2.22); nets fed smaller "
+                "inputs stay on the dotted ordered branch, larger ones on the chaotic one."
             )
+    with c1:
+        rows = depth_scale_rows(acts, sw2, sb2)
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="theory_table")
+            st.caption(
+                "|ξ| = 1/|ln χ₁|: layers over which the squared gradient shrinks (ordered) or "
+                "grows (chaotic) by a factor e. Nets train to a depth of roughly 6|ξ|."
+            )
     st.subheader("What each mitigation does, and what it costs")
     st.dataframe(MITIGATIONS, hide_index=True, width="stretch", key="theory_mitigations")
     claims_section()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _phase_curves(activation: str, sb2: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """χ₁ on the σ_w² grid (inputs of variance 1), the critical σ_w², and χ₁ at the length map's
+    other attractor where it has two (nan elsewhere)."""
+    grid = np.geomspace(0.1, 6.0, 60)
+    chi = theory.chi1_curve(activation, sb2, grid)
+    ends = theory.chi1_at_attractors(activation, sb2, grid)  # (60, 2): smallest, largest state
+    two = ~np.isclose(ends[:, 0], ends[:, 1], rtol=1e-6)
+    # the attractor the solid curve is not on
+    alt = np.where(np.isclose(chi, ends[:, 0], rtol=1e-6), ends[:, 1], ends[:, 0])
+    return chi, theory.critical_sigma_w2(activation, sb2, 0.1, 6.0), np.where(two, alt, np.nan)
+
+
+def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
+    """χ₁, |ξ| and which way gradients go, per activation, at the marked σ_w²."""
+    rows = []
+    for a in acts:
+        chi = float(theory.chi1(a, sw2, sb2))
+        xi = abs(float(theory.depth_scale(chi)))
+        trend = theory.gradient_trend(chi)
+        rows.append({
+            "activation": a, "χ₁": round(chi, 3),
+            "depth scale |ξ|": "∞" if not np.isfinite(xi) else round(xi, 1),
+            "gradients": "neither (critical)" if trend == "critical" else trend,
+        })  # fmt: skip
+    return rows
 
 
 def claims_section() -> None:

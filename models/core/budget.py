@@ -16,8 +16,9 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from models.core.config import Comparison, RunConfig
+from models.core.config import TABLE_TASKS, Comparison, RunConfig
 from models.core.errors import ConfigError
+from models.core.tabular import table_dims
 from models.core.threads import configure_workers
 
 # --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
@@ -34,6 +35,7 @@ OP_OVERHEAD_FLOPS = 5e4
 # high-water mark (VmHWM) on 1.3 M rows: ~355 B/row all told — rounded up.
 ROW_BYTES = 380
 VAL_SIZE = {"digits": 360, "seq-digits": 360, "spirals": 500}  # validation examples per task
+TABLES = TABLE_TASKS + ("csv",)  # their sizes come from models.core.tabular.table_dims
 VAL_SEQS = 256  # generated sequence tasks (models.core.tasks.VAL_SEQS)
 PROBE = 32  # probe batch for per-time-step gradients (models.core.tasks.PROBE_SIZE)
 # measured peaks were up to 1.2x the tensor count below (allocator slack, temporaries)
@@ -108,6 +110,8 @@ def _dims(cfg: RunConfig) -> tuple[int, int]:
     """(input features, outputs) of the task."""
     if cfg.task == "digits":
         return 64, 10
+    if cfg.task in TABLES:
+        return table_dims(cfg)[:2]
     if cfg.task == "spirals":
         return 2, cfg.arms
     return {"adding": (2, 1), "seq-digits": (1, 10), "temporal-order": (6, 4)}[cfg.task]
@@ -122,16 +126,18 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     fwd = lambda n: S * n * (2 * weights + elem * D * W)  # noqa: E731 - n examples, all seeds
     ops = D * (4 if cfg.norm == "none" else 10) + 4  # kernels per forward pass
     step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS  # fwd, bwd (2x), update
-    n_val = VAL_SIZE.get(cfg.task, 360)
+    n_val = VAL_SIZE.get(cfg.task) or (table_dims(cfg)[2] if cfg.task in TABLES else 360)
     # log step: validation forward, saturation slopes, per-layer norms, update clone
     log = fwd(n_val) + S * B * D * W * 10 + 12 * S * params + 12 * (D + 1) * OP_OVERHEAD_FLOPS
-    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
+    # jacobian_sv at the first and last step: per layer a W×W product and a QR (~6 W³), a seed
+    jac = 2 * S * D * 6 * W**3
+    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log + jac
     # training: per layer z, a and the next layer's input (+ norm's x̂, stats) per example, plus
     # the gradient flowing back (2 layers' worth) and the saturation temporaries of one layer
     train = S * B * W * (MLP_SAVED[cfg.norm] * D + 8) + S * B * n_in
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=D + 1, sat=D)
+    rows = _rows(cfg, layers=D + 1, sat=D) + 2 * S * min(W, n_in)  # + jacobian_sv's spectra
     transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, weights)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 

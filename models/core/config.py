@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from models.core.errors import ConfigError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear")
-MLP_TASKS = ("digits", "spirals")
+# tables (models.core.tabular): scikit-learn's bundled sets, and the user's own CSV file
+TABLE_TASKS = ("breast-cancer", "wine", "iris")
+MLP_TASKS = ("digits", "spirals") + TABLE_TASKS + ("csv",)
 RNN_TASKS = ("adding", "seq-digits", "temporal-order")
 FORGET_GATE_CELLS = ("lstm",)  # cells with a forget gate: where forget_bias applies
 
@@ -25,7 +28,8 @@ class RunConfig:
 
     name: str = "variant"  # label shown in tables and legends
     family: str = "mlp"  # mlp | rnn
-    task: str = "digits"  # digits | spirals (mlp); adding | seq-digits | temporal-order (rnn)
+    task: str = "digits"  # digits | spirals | breast-cancer | wine | iris | csv (mlp);
+    # adding | seq-digits | temporal-order (rnn)
     # --- deep MLP ---
     depth: int = 20  # number of hidden layers
     width: int = 64  # units per hidden layer
@@ -46,6 +50,10 @@ class RunConfig:
     forget_bias: float = 1.0
     # --- task ---
     arms: int = 3  # number of spiral arms (classes) for task=spirals
+    data: str = ""  # task=csv: path of the CSV file (the dashboard: the uploaded file's name)
+    target: str = ""  # task=csv: the label column; empty = the last column
+    data_sha256: str = ""  # task=csv: the file's SHA-256, recorded when it is read; a rerun
+    # whose file no longer has this hash stops with a message (empty = accept any contents)
     # --- training ---
     optimizer: str = "momentum"  # sgd | momentum | adam
     lr: float = 0.05  # learning rate
@@ -73,6 +81,9 @@ class Field:
     lo: float | None = None
     hi: float | None = None
     help: str = ""
+    max_len: int = 60  # text fields: the longest value allowed
+    empty: bool = False  # text fields: whether "" is allowed (it then means "not set")
+    pattern: str | None = None  # text fields: a regular expression a non-empty value matches
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
@@ -109,6 +120,11 @@ FIELDS: dict[str, Field] = {
     "spectral_radius": Field(float, lo=0.0, hi=10.0),
     "forget_bias": Field(float, lo=-10.0, hi=10.0),
     "arms": Field(int, lo=2, hi=8),
+    "data": Field(str, max_len=4096, empty=True, help="CSV file for task=csv"),
+    "target": Field(str, max_len=200, empty=True, help="label column; empty = the last"),
+    "data_sha256": Field(
+        str, max_len=64, empty=True, pattern="[0-9a-f]{64}", help="SHA-256 of the data file (hex)"
+    ),  # fmt: skip
     "optimizer": Field(str, choices=("sgd", "momentum", "adam")),
     "lr": Field(float, lo=0.0, hi=100.0),
     "momentum": Field(float, lo=0.0, hi=0.999),
@@ -155,8 +171,18 @@ def coerce(name: str, value: Any) -> Any:
         value = value.strip()
         if spec.choices is not None and value not in spec.choices:
             raise bad
-        if not value or len(value) > 60 or not value.isprintable():
-            raise ConfigError(f"{name}: got {value!r}; allowed: 1 to 60 printable characters")
+        if not value and spec.empty:
+            return value
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            raise ConfigError(
+                f"{name}: got {_shown(value)}; allowed: {spec.max_len} hex digits, or empty"
+            )
+        if not value or len(value) > spec.max_len or not value.isprintable():
+            least = 0 if spec.empty else 1
+            raise ConfigError(
+                f"{name}: got {_shown(value)}; allowed: {least} to {spec.max_len} "
+                "printable characters"
+            )
         return value
     # numbers: reject bools (True is an int in Python) and anything non-finite
     if isinstance(value, bool):
@@ -213,6 +239,12 @@ def check_consistency(cfg: RunConfig) -> None:
         raise ConfigError(
             f"activation: '{cfg.activation}' with cell=rnn; allowed: tanh, sigmoid, relu"
         )
+    if cfg.task == "csv" and not cfg.data:
+        raise ConfigError("data: task=csv needs a CSV file, e.g. --set data=table.csv")
+    if cfg.task != "csv":
+        for name in ("data", "target", "data_sha256"):
+            if getattr(cfg, name):
+                raise ConfigError(f"{name}: only task=csv reads a data file; add task=csv")
     if cfg.task == "seq-digits" and cfg.seq_len != 64:
         # the digits are read pixel by pixel: T is fixed by the data
         cfg.seq_len = 64

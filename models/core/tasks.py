@@ -1,4 +1,5 @@
-"""Tasks: data that ships or is generated from a seed. Nothing is downloaded at run time.
+"""Tasks: data that ships, is generated from a seed, or is the user's own table (task=csv).
+Nothing is downloaded at run time.
 
 Every task hands out the same training batches in the same order for a given ``data_seed``,
 so all variants of a comparison see identical data and differ only by their mitigation.
@@ -15,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.core.config import RunConfig
+from models.core import tabular
+from models.core.config import Comparison, RunConfig
+from models.core.csv_parser import Table
+from models.core.tabular import bundled_table
 
 SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
 VAL_SEQS = 256  # validation sequences for the generated sequence tasks
@@ -157,11 +161,31 @@ def chance_loss(cfg: RunConfig) -> float:
         return math.log(10)
     if cfg.task == "spirals":
         return math.log(cfg.arms)
+    if cfg.task == "csv" or cfg.task in tabular.BUNDLED:  # uniform over the table's classes
+        return math.log(tabular.table_dims(cfg)[1])
     return 1 / 6 if cfg.task == "adding" else math.log(4)
 
 
-def make_task(cfg: RunConfig) -> Task:
-    """Build the task a config asks for."""
+def table_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    """A table task: a bundled scikit-learn set, or the CSV file of task=csv (``table``: it
+    parsed already; else the file at ``cfg.data`` is read)."""
+    if table is None:
+        table = bundled_table(cfg.task) if cfg.task in tabular.BUNDLED else None
+    if table is None:
+        table = tabular.resolve_tables(Comparison([cfg]))[(cfg.data_sha256, cfg.target)]
+    xt, yt, xv, yv = tabular.tensors(table, cfg.data_seed)
+    k = len(table.classes)
+    goal = tabular.BUNDLED_TARGET if cfg.task in tabular.BUNDLED else tabular.csv_target(yt, k)
+    return Task(
+        cfg.task, "classification", xt.shape[1], k, 0, xt, yt, xv, yv,
+        tabular.prior_loss(yt, k), ("val_accuracy", goal), cfg.data_seed,
+    )  # fmt: skip
+
+
+def make_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    """Build the task a config asks for (``table``: the parsed CSV file of task=csv)."""
+    if cfg.task == "csv" or cfg.task in tabular.BUNDLED:
+        return table_task(cfg, table)
     if cfg.task in ("digits", "seq-digits"):
         seq = cfg.task == "seq-digits"
         xt, yt, xv, yv = _digits_split(seq)

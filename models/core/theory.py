@@ -288,6 +288,58 @@ def depth_scale(chi: ArrayLike) -> float | FloatArray:
     return float(xi) if xi.ndim == 0 else xi
 
 
+def gradient_trend(chi: float) -> str:
+    """How squared gradient norms move with depth: "vanish" (χ₁ < 1, ordered), "grow" (χ₁ > 1,
+    chaotic: ξ = −1/ln χ₁ is then negative and |ξ| layers make one e-fold of growth) or
+    "critical" (χ₁ = 1 to 1e-9)."""
+    if not math.isfinite(chi) or chi > 1 + 1e-9:
+        return "grow"
+    return "vanish" if chi < 1 - 1e-9 else "critical"
+
+
+_SCAN_Q = np.geomspace(1e-8, 1e8, 321)  # q grid on which the length map's fixed points are sought
+
+
+def length_map_attractors(activation: str, sigma_w2: float, sigma_b2: float) -> list[float]:
+    """Every state the variance recursion can settle in, from the smallest q up: stable finite
+    fixed points, 0 (q falls to zero: σ_b² = 0, ordered) and inf (q grows without bound).
+
+    Found by scanning q' − q over 1e-8..1e8 and bisecting each + to − crossing. More than one
+    entry means the map is bistable: which state a net reaches depends on its input variance (GELU,
+    SiLU and ELU near σ_w² ≈ 2: a small-q fixed point and unbounded growth coexist).
+    """
+    _check(activation)
+    gap = sigma_w2 * _mean_phi2_on_scan(activation) + sigma_b2 - _SCAN_Q
+    out: list[float] = [0.0] if gap[0] < 0 else []
+
+    def g(q: float) -> float:
+        return float(length_map(activation, sigma_w2, sigma_b2, q)) - q
+
+    for i in np.nonzero((gap[:-1] > 0) & (gap[1:] <= 0))[0]:
+        out.append(_bisect(g, float(_SCAN_Q[i]), float(_SCAN_Q[i + 1])))
+    if gap[-1] > 0:
+        out.append(math.inf)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _mean_phi2_on_scan(activation: str) -> FloatArray:
+    """E[φ(√q z)²] on the scan grid: the length map for any σ_w², σ_b² is affine in it."""
+    return np.asarray(gaussian_expectation(lambda x: phi(activation, x) ** 2, _SCAN_Q))
+
+
+def chi1_at_attractors(activation: str, sigma_b2: float, sigma_w2_grid: ArrayLike) -> FloatArray:
+    """(len(grid), 2): χ₁ at the smallest and the largest attractor of the length map per σ_w²
+    (equal where there is only one). Where they differ, a net fed small inputs and one fed large
+    inputs sit in different phases at the same σ_w²."""
+    grid = np.asarray(sigma_w2_grid, dtype=float).ravel()
+    out = np.empty((grid.size, 2))
+    for i, s in enumerate(grid):
+        att = length_map_attractors(activation, float(s), sigma_b2)
+        out[i] = [chi1(activation, float(s), sigma_b2, q=q) for q in (att[0], att[-1])]
+    return out
+
+
 def mlp_grad_profile(
     activation: str, sigma_w2: float, sigma_b2: float, depth: int, q0: float = 1.0
 ) -> FloatArray:
@@ -414,3 +466,78 @@ def toy_bifurcation_b(w: float, x0: float = 0.5, activation: str = "sigmoid") ->
     # For w = 5 this fixed point is unstable (slope 5σ'(0.5) ≈ 1.18) and separates the basins of
     # the two stable states, so x_T jumps as b crosses it: x0 − w σ(x0) ≈ −2.612 (science.md).
     return float(x0 - w * phi(activation, x0))
+
+
+# --- correlation depth scale (Schoenholz et al. 2017, Eq. 5 and 9; phase diagrams) ------------
+
+_PAIR_QUAD_POINTS = 48  # per half-line: a 96 × 96 product rule for the two-input expectations
+
+
+def _pair_expectation(
+    f: Callable[[FloatArray], FloatArray],
+    g: Callable[[FloatArray], FloatArray],
+    q: float,
+    c: float,
+) -> float:
+    """E[f(u₁) g(u₂)] for u₁ = √q z₁, u₂ = √q (c z₁ + √(1−c²) z₂), z₁, z₂ ~ N(0, 1)."""
+    nodes, weights = _gauss_rule(_PAIR_QUAD_POINTS)
+    z1, z2 = nodes[:, None], nodes[None, :]  # (n, 1), (1, n)
+    s = math.sqrt(q)
+    u1 = s * z1
+    u2 = s * (c * z1 + math.sqrt(max(0.0, 1.0 - c * c)) * z2)  # (n, n)
+    return float(weights @ (f(u1) * g(u2)) @ weights)
+
+
+def correlation_fixed_point(activation: str, sigma_w2: float, sigma_b2: float) -> float:
+    """The stable fixed point c* of the correlation map between two inputs at q*.
+
+    c* = 1 in the ordered phase (χ₁ ≤ 1: inputs become alike); c* < 1 in the chaotic phase.
+    """
+    _check(activation)
+    if chi1(activation, sigma_w2, sigma_b2) <= 1.0:
+        return 1.0
+    q = q_fixed_point(activation, sigma_w2, sigma_b2)
+    if not math.isfinite(q) or q <= _Q_TINY:
+        return 1.0
+
+    def gap(c: float) -> float:
+        fc = _pair_expectation(lambda x: phi(activation, x), lambda x: phi(activation, x), q, c)
+        return (sigma_w2 * fc + sigma_b2) / q - c
+
+    # c = 1 is a fixed point that repels (slope χ₁ > 1), so gap < 0 just below 1; c* is the root
+    # below it (gap(0) ≥ 0 for σ_b² ≥ 0 and odd φ)
+    hi = 1.0 - 1e-9
+    if gap(0.0) <= 0.0:
+        return 0.0
+    return _bisect(gap, 0.0, hi, tol=1e-10)
+
+
+def chi_c(activation: str, sigma_w2: float, sigma_b2: float) -> float:
+    """χ_c = σ_w² E[φ'(u₁) φ'(u₂)] at (q*, c*): the slope of the correlation map at c*."""
+    c = correlation_fixed_point(activation, sigma_w2, sigma_b2)
+    if c >= 1.0:
+        return chi1(activation, sigma_w2, sigma_b2)
+    q = q_fixed_point(activation, sigma_w2, sigma_b2)
+    d = lambda x: dphi(activation, x)  # noqa: E731
+    return sigma_w2 * _pair_expectation(d, d, q, c)
+
+
+def xi_c(activation: str, sigma_w2: float, sigma_b2: float) -> float:
+    """Correlation depth scale ξ_c = −1/ln χ_c (inf at the edge of chaos, where χ_c = χ₁ = 1).
+
+    Schoenholz et al. 2017: a net trains only while its depth is ≲ 6 ξ_c.
+    """
+    chi = chi_c(activation, sigma_w2, sigma_b2)
+    if chi <= 0.0:
+        return 0.0
+    return math.inf if chi == 1.0 else abs(-1.0 / math.log(chi))
+
+
+def trainable_depth_curve(
+    activation: str, sigma_b2: float, sigma_w2_grid: ArrayLike, factor: float = 6.0
+) -> FloatArray:
+    """``factor`` × ξ_c for each σ_w² of a grid: the phase diagram's trainable-depth curve."""
+    grid = np.asarray(sigma_w2_grid, dtype=float)
+    return np.array([factor * xi_c(activation, float(s), sigma_b2) for s in grid.ravel()]).reshape(
+        grid.shape
+    )

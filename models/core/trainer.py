@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from models.core.config import RunConfig
+from models.core.csv_parser import Table
+from models.core.jacobian import hidden_jacobian_sv
 from models.core.layers import StackedBatchNorm, saturation
 from models.core.nets import build_model, param_count
 from models.core.optim import StackedOptimizer
@@ -87,12 +89,18 @@ def _flatten_params(params: list[torch.nn.Parameter], S: int) -> torch.Tensor:
 class VariantTrainer:
     """Trains the stacked seeds of one variant step by step; ``rows`` holds its metrics."""
 
-    def __init__(self, cfg: RunConfig, instrument: bool = True, gradients: bool = True):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        instrument: bool = True,
+        gradients: bool = True,
+        table: Table | None = None,
+    ):
         # instrument=False records nothing; gradients=False only the loss and accuracy curves
-        # (training and validation), none of the gradient instruments
+        # (training and validation), none of the gradient instruments; table: task=csv's data
         self.cfg, self.instrument, self.gradients = cfg, instrument, gradients
         self.S = cfg.seeds
-        self.task = make_task(cfg)
+        self.task = make_task(cfg, table)
         self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
@@ -367,6 +375,9 @@ class VariantTrainer:
         if self.cfg.family == "rnn":
             hidden = self._hidden if self._hidden is not None else self._hidden_grads()
             self._emit(k, "hidden_grad_norm", hidden, 1)
+        elif k == 0 or k >= self.cfg.steps:  # the spectrum at the start and at the end
+            sv = hidden_jacobian_sv(self.model, self.task.probe()[0])  # (S, rank)
+            self._emit(k, "jacobian_sv", sv.T)
 
     def _saturation(self, record: list) -> torch.Tensor:
         """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""

@@ -1,4 +1,4 @@
-"""Headless command line: ``python -m models presets`` and ``python -m models run ...``."""
+"""Headless command line: ``python -m models presets``, ``run ...`` and ``sweep ...``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from pathlib import Path
 from models.core.budget import check_budget
 from models.core.errors import ConfigError
 from models.core.runner import Progress, run_comparison
+from models.core.tabular import resolve_tables
 from models.io.comparison_io import load_comparison_file, parse_set_args
 from models.io.presets import PRESETS, load_preset
+from models.io.sweep_cli import add_sweep_parser, sweep_main
+from models.sweep.presets import SWEEP_PRESETS
 
 USAGE_EXIT = 2
 
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     p = _Parser(prog="python -m models", description="Gradient Flow Lab, headless.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("presets", help="list the named comparisons, one per line")
+    presets = sub.add_parser("presets", help="list the named comparisons, one per line")
+    presets.add_argument("--sweeps", action="store_true", help="list the named sweeps instead")
     run = sub.add_parser(
         "run", help="train a comparison and write metrics.csv, summary.csv, config.json"
     )
@@ -40,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a field for every variant (repeatable)")  # fmt: skip
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sweep_parser(sub)
     return p
 
 
@@ -67,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "presets":
-        for name, spec in PRESETS.items():
+        table = SWEEP_PRESETS if args.sweeps else PRESETS
+        for name, spec in table.items():
             print(f"{name}\t{spec['title']}")
         return 0
+    if args.command == "sweep":
+        return sweep_main(args, ProgressBar(enabled=not args.quiet))
     try:
         overrides = parse_set_args(args.set)
         for key in ("steps", "seeds"):
@@ -79,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             comparison = load_preset(args.preset, overrides)
         else:
             comparison = load_comparison_file(args.config, overrides)
+        # task=csv: read and check every file now (exit 2 on a bad one, nothing written) and
+        # record its absolute path and SHA-256 in config.json, so a rerun notices changed data
+        for cfg in comparison.variants:
+            if cfg.task == "csv":
+                cfg.data = str(Path(cfg.data).expanduser().resolve())
+        tables = resolve_tables(comparison)
         check_budget(comparison)  # capped only when GFL_MAX_GFLOP / GFL_MAX_MB are set
         out = Path(args.out)
         if out.exists() and not out.is_dir():
@@ -86,10 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_EXIT
+    for (sha, _target), table in tables.items():
+        if not args.quiet:
+            counts = ", ".join(f"{c}: {n}" for c, n in list(table.class_counts().items())[:8])
+            print(f"data: {table.name}: {table.describe()} (target '{table.target}'; {counts}); "
+                  f"SHA-256 {sha[:12]}…", file=sys.stderr)  # fmt: skip
     bar = ProgressBar(enabled=not args.quiet)
     t0 = time.perf_counter()
     try:
-        result = run_comparison(comparison, callback=bar)
+        result = run_comparison(comparison, callback=bar, tables=tables)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: nothing written", file=sys.stderr)
