@@ -20,9 +20,10 @@ from models import configure_threads  # noqa: E402
 # env GFL_THREADS overrides.
 configure_threads()
 
-st.set_page_config(
-    page_title="Gradient Flow Lab", page_icon=":material/trending_down:", layout="wide"
-)
+# A local icon: a ":material/...:" page icon makes every visitor's browser fetch the favicon
+# from fonts.gstatic.com, a request leaving the server (tests/browser/test_trust.py).
+ICON = str(Path(__file__).resolve().parent / "icon.png")
+st.set_page_config(page_title="Gradient Flow Lab", page_icon=ICON, layout="wide")
 st.session_state.setdefault("variant_counter", 0)  # ids for variant widgets, never reused
 
 # Adding a page is one line here (a script path relative to this file, or a callable).
