@@ -262,7 +262,7 @@ def test_cli_refuses_bad_input_cleanly_and_writes_nothing(
 def monkeypatch_session():
     """Stub training in the CLI: valid fuzzed inputs must not train for real."""
     mp = pytest.MonkeyPatch()
-    mp.setattr(cli_mod, "run_comparison", lambda comp, callback=None: RunResult(comp))
+    mp.setattr(cli_mod, "run_comparison", lambda comp, callback=None, **_: RunResult(comp))
     yield mp
     mp.undo()
 

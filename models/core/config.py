@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.core.activations import ACTIVATIONS
+from models.core.cells import CELLS
 from models.core.errors import ConfigError
+from models.core.init import RECURRENT_INITS, WEIGHT_INITS
+from models.core.norms import NORMS
+from models.core.optim import OPTIMIZERS
+from models.core.task_registry import TASKS
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear")
-MLP_TASKS = ("digits", "spirals")
-RNN_TASKS = ("adding", "seq-digits", "temporal-order")
-FORGET_GATE_CELLS = ("lstm",)  # cells with a forget gate: where forget_bias applies
+FAMILIES = ("mlp", "rnn")
+# live selections of the registries: an entry registered later appears in them
+MLP_TASKS = TASKS.view(lambda t: t.family == "mlp")
+RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
+# tables (models.core.tabular): scikit-learn's bundled sets (the user's CSV file is task=csv)
+TABLE_TASKS = TASKS.view(lambda t: t.bundled_table)
+FORGET_GATE_CELLS = CELLS.view(lambda c: c.forget_gate)  # where forget_bias applies
 
 
 @dataclass
@@ -25,7 +36,8 @@ class RunConfig:
 
     name: str = "variant"  # label shown in tables and legends
     family: str = "mlp"  # mlp | rnn
-    task: str = "digits"  # digits | spirals (mlp); adding | seq-digits | temporal-order (rnn)
+    task: str = "digits"  # digits | spirals | breast-cancer | wine | iris | csv (mlp);
+    # adding | seq-digits | temporal-order (rnn)
     # --- deep MLP ---
     depth: int = 20  # number of hidden layers
     width: int = 64  # units per hidden layer
@@ -49,6 +61,10 @@ class RunConfig:
     forget_bias: float = 1.0
     # --- task ---
     arms: int = 3  # number of spiral arms (classes) for task=spirals
+    data: str = ""  # task=csv: path of the CSV file (the dashboard: the uploaded file's name)
+    target: str = ""  # task=csv: the label column; empty = the last column
+    data_sha256: str = ""  # task=csv: the file's SHA-256, recorded when it is read; a rerun
+    # whose file no longer has this hash stops with a message (empty = accept any contents)
     # --- training ---
     optimizer: str = "momentum"  # sgd | momentum | adam
     lr: float = 0.05  # learning rate
@@ -72,10 +88,14 @@ class Field:
     """Type and allowed values of one config field."""
 
     kind: type
-    choices: tuple[str, ...] | None = None
+    # the allowed names: a tuple, or a registry (read afresh, so later entries count)
+    choices: Sequence[str] | None = None
     lo: float | None = None
     hi: float | None = None
     help: str = ""
+    max_len: int = 60  # text fields: the longest value allowed
+    empty: bool = False  # text fields: whether "" is allowed (it then means "not set")
+    pattern: str | None = None  # text fields: a regular expression a non-empty value matches
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
@@ -95,25 +115,30 @@ def _fmt(x: float) -> str:
 
 FIELDS: dict[str, Field] = {
     "name": Field(str, help="variant label"),
-    "family": Field(str, choices=("mlp", "rnn")),
-    "task": Field(str, choices=MLP_TASKS + RNN_TASKS),
+    "family": Field(str, choices=FAMILIES),
+    "task": Field(str, choices=TASKS),
     "depth": Field(int, lo=1, hi=64),
     "width": Field(int, lo=4, hi=512),
     "activation": Field(str, choices=ACTIVATIONS),
-    "init": Field(str, choices=("default", "normal", "xavier", "he", "orthogonal")),
+    "init": Field(str, choices=WEIGHT_INITS),
     "init_gain": Field(float, lo=0.0, hi=20.0),
     "bias_std": Field(float, lo=0.0, hi=10.0),
     "residual": Field(bool),
     "rezero": Field(bool, help="scale each residual branch by a learnable scalar starting at 0"),
-    "norm": Field(str, choices=("none", "batch", "layer")),
-    "cell": Field(str, choices=("rnn", "lstm", "gru")),
+    "norm": Field(str, choices=NORMS),
+    "cell": Field(str, choices=CELLS),
     "hidden": Field(int, lo=4, hi=256),
     "seq_len": Field(int, lo=5, hi=1000),
-    "recurrent_init": Field(str, choices=("default", "orthogonal", "identity", "scaled")),
+    "recurrent_init": Field(str, choices=RECURRENT_INITS),
     "spectral_radius": Field(float, lo=0.0, hi=10.0),
     "forget_bias": Field(float, lo=-10.0, hi=10.0),
     "arms": Field(int, lo=2, hi=8),
-    "optimizer": Field(str, choices=("sgd", "momentum", "adam")),
+    "data": Field(str, max_len=4096, empty=True, help="CSV file for task=csv"),
+    "target": Field(str, max_len=200, empty=True, help="label column; empty = the last"),
+    "data_sha256": Field(
+        str, max_len=64, empty=True, pattern="[0-9a-f]{64}", help="SHA-256 of the data file (hex)"
+    ),  # fmt: skip
+    "optimizer": Field(str, choices=OPTIMIZERS),
     "lr": Field(float, lo=0.0, hi=100.0),
     "momentum": Field(float, lo=0.0, hi=0.999),
     "batch_size": Field(int, lo=1, hi=1024),
@@ -159,8 +184,18 @@ def coerce(name: str, value: Any) -> Any:
         value = value.strip()
         if spec.choices is not None and value not in spec.choices:
             raise bad
-        if not value or len(value) > 60 or not value.isprintable():
-            raise ConfigError(f"{name}: got {value!r}; allowed: 1 to 60 printable characters")
+        if not value and spec.empty:
+            return value
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            raise ConfigError(
+                f"{name}: got {_shown(value)}; allowed: {spec.max_len} hex digits, or empty"
+            )
+        if not value or len(value) > spec.max_len or not value.isprintable():
+            least = 0 if spec.empty else 1
+            raise ConfigError(
+                f"{name}: got {_shown(value)}; allowed: {least} to {spec.max_len} "
+                "printable characters"
+            )
         return value
     # numbers: reject bools (True is an int in Python) and anything non-finite
     if isinstance(value, bool):
@@ -200,28 +235,29 @@ def make_config(values: dict[str, Any], base: RunConfig | None = None) -> RunCon
 
 def check_consistency(cfg: RunConfig) -> None:
     """Cross-field rules: the task fits the family, the data fit the model."""
-    if cfg.family == "mlp" and cfg.task not in MLP_TASKS:
+    if TASKS[cfg.task].family != cfg.family:
+        what = "a sequence task" if cfg.family == "mlp" else "not a sequence task"
+        allowed = TASKS.names(lambda t: t.family == cfg.family)
         raise ConfigError(
-            f"task: '{cfg.task}' is a sequence task; with family=mlp allowed: {', '.join(MLP_TASKS)}"
-        )
-    if cfg.family == "rnn" and cfg.task not in RNN_TASKS:
-        raise ConfigError(
-            f"task: '{cfg.task}' is not a sequence task; with family=rnn allowed: "
-            f"{', '.join(RNN_TASKS)}"
-        )
-    if (
-        cfg.family == "rnn"
-        and cfg.cell == "rnn"
-        and cfg.activation not in ("tanh", "sigmoid", "relu")
-    ):
-        raise ConfigError(
-            f"activation: '{cfg.activation}' with cell=rnn; allowed: tanh, sigmoid, relu"
+            f"task: '{cfg.task}' is {what}; with family={cfg.family} allowed: {', '.join(allowed)}"
         )
     if cfg.family == "mlp" and cfg.rezero and not cfg.residual:
         raise ConfigError(
             "rezero: scales the residual branches, so it needs residual=true; set residual=true "
             "or rezero=false"
         )
+    if cfg.family == "rnn" and CELLS[cfg.cell].uses_activation:
+        allowed = ACTIVATIONS.names(lambda a: a.recurrent)
+        if cfg.activation not in allowed:
+            raise ConfigError(
+                f"activation: '{cfg.activation}' with cell={cfg.cell}; allowed: {', '.join(allowed)}"
+            )
+    if cfg.task == "csv" and not cfg.data:
+        raise ConfigError("data: task=csv needs a CSV file, e.g. --set data=table.csv")
+    if cfg.task != "csv":
+        for name in ("data", "target", "data_sha256"):
+            if getattr(cfg, name):
+                raise ConfigError(f"{name}: only task=csv reads a data file; add task=csv")
     if cfg.task == "seq-digits" and cfg.seq_len != 64:
         # the digits are read pixel by pixel: T is fixed by the data
         cfg.seq_len = 64

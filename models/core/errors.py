@@ -3,3 +3,7 @@
 
 class ConfigError(ValueError):
     """A user-supplied setting is unknown, of the wrong type, or out of range."""
+
+
+class DataError(ConfigError):
+    """A data file (task=csv) is missing, unreadable, malformed or beyond the caps."""

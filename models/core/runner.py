@@ -7,13 +7,16 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from models.core.config import Comparison, RunConfig
+from models.core.csv_parser import Table
+from models.core.errors import DataError
+from models.core.tabular import resolve_tables
 from models.core.threads import configure_threads, configure_workers
 from models.core.trainer import Row, VariantTrainer
 
@@ -21,8 +24,10 @@ METRIC_COLUMNS = ["variant", "seed", "step", "metric", "index", "value"]
 SUMMARY_COLUMNS = [
     "variant", "seed", "final_loss", "final_val_loss", "final_accuracy", "final_val_accuracy",
     "best_val_loss", "steps_to_target", "diverged_step", "diverged_layer", "wall_s",
-    "s_per_step", "params", "error",
+    "s_per_step", "params", "error", "step_impl",
 ]  # fmt: skip
+# step_impl: how the variant's steps ran: autograd (the reference path), manual (hand-written,
+# plain Python) or manual-compiled (hand-written, TorchScript)
 
 
 @dataclass
@@ -108,7 +113,7 @@ def summarise(tr: VariantTrainer) -> list[dict[str, Any]]:
             "best_val_loss": best.get(seed), "steps_to_target": reached.get(seed),
             "diverged_step": div[0] if div else None, "diverged_layer": div[1] if div else None,
             "wall_s": round(tr.wall_s, 4), "s_per_step": tr.wall_s / steps,
-            "params": tr.n_params, "error": tr.error,
+            "params": tr.n_params, "error": tr.error, "step_impl": tr.step_impl,
         })  # fmt: skip
     return rows
 
@@ -125,6 +130,7 @@ def run_comparison(
     threads: int | None = None,
     workers: int | None = None,
     gradients: bool = True,
+    tables: Mapping[tuple[str, str], Table] | None = None,
 ) -> RunResult:
     """Train every variant side by side; ``callback`` may return False to stop (results kept).
 
@@ -132,13 +138,23 @@ def run_comparison(
     time on their own Python threads (GFL_WORKERS). Neither changes any number a run records:
     each variant has its own data stream, generators and model. ``instrument=False`` records
     nothing; ``gradients=False`` only the loss and accuracy curves (the benchmark's baselines).
+    ``tables``: task=csv's parsed files by (sha256, target), from ``resolve_tables``; without
+    them the files are read here (a bad file raises DataError before anything trains).
     """
+    if tables is None and any(v.task == "csv" for v in comparison.variants):
+        tables = resolve_tables(comparison)
+    tables = tables or {}
     configure_threads(threads)
     t0 = time.perf_counter()
     result = RunResult(comparison)
     trainers = []
     for cfg in comparison.variants:
-        trainers.append(VariantTrainer(cfg, instrument=instrument, gradients=gradients))
+        table = tables.get((cfg.data_sha256, cfg.target)) if cfg.task == "csv" else None
+        if cfg.task == "csv" and table is None:
+            raise DataError(f"data: variant '{cfg.name}' has no parsed table; use resolve_tables")
+        trainers.append(
+            VariantTrainer(cfg, instrument=instrument, gradients=gradients, table=table)
+        )
     total = sum(c.steps + 1 for c in comparison.variants)
     chunk = lambda tr: slice_steps(tr.cfg)  # noqa: E731
 

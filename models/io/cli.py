@@ -10,6 +10,7 @@ from pathlib import Path
 from models.core.budget import check_budget
 from models.core.errors import ConfigError
 from models.core.runner import Progress, run_comparison
+from models.core.tabular import resolve_tables
 from models.io.comparison_io import load_comparison_file, parse_set_args
 from models.io.presets import PRESETS, load_preset
 from models.io.sweep_cli import add_sweep_parser, sweep_main
@@ -86,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             comparison = load_preset(args.preset, overrides)
         else:
             comparison = load_comparison_file(args.config, overrides)
+        # task=csv: read and check every file now (exit 2 on a bad one, nothing written) and
+        # record its absolute path and SHA-256 in config.json, so a rerun notices changed data
+        for cfg in comparison.variants:
+            if cfg.task == "csv":
+                cfg.data = str(Path(cfg.data).expanduser().resolve())
+        tables = resolve_tables(comparison)
         check_budget(comparison)  # capped only when GFL_MAX_GFLOP / GFL_MAX_MB are set
         out = Path(args.out)
         if out.exists() and not out.is_dir():
@@ -93,10 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_EXIT
+    for (sha, _target), table in tables.items():
+        if not args.quiet:
+            counts = ", ".join(f"{c}: {n}" for c, n in list(table.class_counts().items())[:8])
+            print(f"data: {table.name}: {table.describe()} (target '{table.target}'; {counts}); "
+                  f"SHA-256 {sha[:12]}…", file=sys.stderr)  # fmt: skip
     bar = ProgressBar(enabled=not args.quiet)
     t0 = time.perf_counter()
     try:
-        result = run_comparison(comparison, callback=bar)
+        result = run_comparison(comparison, callback=bar, tables=tables)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: nothing written", file=sys.stderr)
