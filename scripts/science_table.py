@@ -49,8 +49,9 @@ Every number below is measured by `scripts/science_table.py` on this engine (mod
 trained through `run_comparison`, or with `models.core.nets.build_model` for Jacobians and
 activations) and compared with the theory in `models/core/theory.py` or the paper's result. The
 experiments live in `models/science/`; `tests/science/` asserts the same numbers (pytest
-marker `science`, part of `./scripts/test.sh`; run alone with `pytest -m science`, about 20 s
-on 2 cores). Each test's docstring names the paper and equation or figure, and each tolerance
+marker `science`, part of `./scripts/test.sh`; run alone with `pytest -m science`: about
+90 s of CPU, several minutes of wall time when the 2 cores are shared; the experiments are also
+marked `slow`, so the inner loop `-m "not slow and not browser"` skips them). Each test's docstring names the paper and equation or figure, and each tolerance
 is justified next to it (seeds, widths). The dashboard's Theory page shows the same claims from
 `models/science/claims.json`.
 

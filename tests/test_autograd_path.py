@@ -65,11 +65,16 @@ def test_the_first_ten_steps_agree_on_both_paths(preset, monkeypatch):
             torch.testing.assert_close(
                 loss_a, loss_b, rtol=1e-4, atol=1e-7, equal_nan=True, msg=where
             )
+            norms_b = ref._param_norms(g_b)
+            # a bias in front of batch norm has a zero true gradient: both paths leave float
+            # residue that scales with the gradients around it (~1e-6 where they reach 1e2, in
+            # the deep-residual preset's batch-norm variant), so atol scales with the largest
+            scale = float(norms_b.nan_to_num(0.0, 0.0, 0.0).max().clamp_min(1.0))
             torch.testing.assert_close(
                 fast._param_norms(g_a),
-                ref._param_norms(g_b),
+                norms_b,
                 rtol=1e-4,
-                atol=1e-7,
+                atol=1e-7 * scale,
                 equal_nan=True,
                 msg=where,
             )

@@ -7,7 +7,7 @@ import pytest
 
 from models.science import initialisation as V
 
-pytestmark = pytest.mark.science
+pytestmark = [pytest.mark.science, pytest.mark.slow]  # experiments: seconds to a minute each
 
 
 def test_glorot_backprop_gradient_variance() -> None:

@@ -12,7 +12,7 @@ import pytest
 from models.core import theory
 from models.science import mean_field as V
 
-pytestmark = pytest.mark.science
+pytestmark = [pytest.mark.science, pytest.mark.slow]  # experiments: seconds to a minute each
 
 
 def test_theory_chi1_matches_published_numbers() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from models.science import mitigations as V
 
-pytestmark = pytest.mark.science
+pytestmark = [pytest.mark.science, pytest.mark.slow]  # experiments: seconds to a minute each
 
 
 def test_batch_norm_lets_deep_sigmoid_learn() -> None:

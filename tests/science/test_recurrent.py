@@ -8,7 +8,7 @@ import pytest
 from models.core import theory
 from models.science import recurrent as V
 
-pytestmark = pytest.mark.science
+pytestmark = [pytest.mark.science, pytest.mark.slow]  # experiments: seconds to a minute each
 
 
 def test_pascanu_jacobian_vanishes_at_the_spectral_radius() -> None:
