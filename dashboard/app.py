@@ -13,6 +13,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import visitor  # noqa: E402
 from models import configure_threads  # noqa: E402
 
 # torch's intra-op threads: 2 by default (a fair share on Streamlit Community Cloud), set once
@@ -48,4 +49,5 @@ PAGES = [
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 with st.sidebar:
     st.markdown("### :material/trending_down: Gradient Flow Lab")
+visitor.remember()  # public mode: who this is (login or a browser cookie); local mode: nothing
 st.navigation(PAGES).run()

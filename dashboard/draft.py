@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models import FIELDS, FORGET_GATE_CELLS, Comparison, comparison_from_dict, to_dict
+from models import DATA_FIELDS, FIELDS, FORGET_GATE_CELLS, Comparison, comparison_from_dict, to_dict
 
 SHARED = {
-    "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every"),
+    "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every",
+            *DATA_FIELDS),
     "rnn": ("task", "seq_len", "hidden", "batch_size", "steps", "seeds", "log_every"),
-}
+}  # fmt: skip
 # per-variant widgets, in display order; (field, shown only when predicate(variant) holds)
 VARIANT_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
     "mlp": (

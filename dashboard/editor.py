@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
 from dashboard.plain import plain
-from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset
+from models import DATA_FIELDS, FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset, task_title
 
 LABELS = {
     "task": "Task", "depth": "Depth (hidden layers)", "width": "Width (units per layer)",
@@ -73,7 +73,8 @@ def field_widget(family: str, name: str, key: str, value: Any, container=st) -> 
             st.session_state[key] = value if value in options else options[0]
         elif key not in st.session_state:
             st.session_state[key] = value
-        return container.selectbox(label, options, key=key)
+        shown = task_title if name == "task" else str
+        return container.selectbox(label, options, key=key, format_func=shown)
     if spec.kind is bool:
         st.session_state.setdefault(key, bool(value))
         return container.toggle(label, key=key)
@@ -120,6 +121,8 @@ def shared_settings(family: str, container=st) -> None:
         d["shared"]["task"] = st.session_state[f"{family}_s_task"]
     for name in drafts.SHARED[family]:
         if name == "arms" and d["shared"].get("task") != "spirals":
+            continue
+        if name in DATA_FIELDS:  # the "Your CSV" panel sets them (dashboard/csv_panel)
             continue
         d["shared"][name] = field_widget(family, name, f"{family}_s_{name}",
                                          d["shared"][name], container)  # fmt: skip

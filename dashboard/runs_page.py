@@ -7,12 +7,13 @@ import os
 import pandas as pd
 import streamlit as st
 
+from dashboard import visitor
 from dashboard.charts import curves, gradients
 from dashboard.charts.common import variant_colors
 from dashboard.plain import clean, plain
 from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
-from dashboard.store import RunStore, StoreError
+from dashboard.store import SHARE_ID, RunStore, StoreError
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 
@@ -118,7 +119,8 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
 
 
 def _delete(store: RunStore, rid: int) -> None:
-    if deleting_allowed() and store.delete_run(rid):
+    # public mode: only the run's owner (visitor.owner() is None in local mode: anyone)
+    if deleting_allowed() and store.delete_run(rid, owner=visitor.owner()):
         st.session_state["runs_deleted"] = rid
     if st.session_state.get("runs_open") == rid:
         st.session_state.pop("runs_open", None)
@@ -147,43 +149,105 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
     allowed = deleting_allowed()
     c3.button("Delete", key="runs_delete", width="stretch", on_click=_delete, args=(store, rid),
               disabled=not allowed,
-              help="Removes the run from the store for everyone on this server" if allowed
+              help=("Removes your run from this server" if visitor.public_mode() else
+                    "Removes the run from the store for everyone on this server") if allowed
               else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)")  # fmt: skip
+    run = next(r for r in runs if r["id"] == rid)
+    if run.get("share_id"):
+        st.caption("Share link (opens this run for whoever has it; it cannot be guessed, and "
+                   "it carries no data):")  # fmt: skip
+        st.code(share_url(run["share_id"]), language=None)
     if st.session_state.get("runs_open") == rid:
-        try:
-            comp, result = store.load_run(rid)
-        except (KeyError, StoreError) as e:
-            st.error(f"Run #{rid} cannot be opened: {plain(e, 200)}", icon=":material/error:")
-            return
-        if result.stopped:
-            st.warning("This run was stopped early: showing what it trained.",
-                       icon=":material/stop_circle:")  # fmt: skip
-        st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
-        family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
-        render_results(family, comp, result)
+        _full_view(store, rid, run.get("data_info") or "")
+
+
+def share_url(share_id: str) -> str:
+    """This server's link to a run (the Runs page with ?run=SHARE_ID)."""
+    try:
+        here = st.context.url or ""
+    except Exception:  # no browser context (tests)
+        here = ""
+    base = here.split("?", 1)[0].split("#", 1)[0]
+    if not base.rstrip("/").endswith("/runs"):
+        base = base.rstrip("/") + "/runs" if base else "runs"
+    return f"{base}?run={share_id}"
+
+
+def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = False) -> None:
+    try:
+        comp, result = store.load_run(rid)
+    except (KeyError, StoreError) as e:
+        st.error(f"Run #{rid} cannot be opened: {plain(e, 200)}", icon=":material/error:")
+        return
+    if result.stopped:
+        st.warning("This run was stopped early: showing what it trained.",
+                   icon=":material/stop_circle:")  # fmt: skip
+    st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
+    if data_info:
+        st.caption(f"Data: {plain(data_info, 200)} (the data itself is not kept)")
+    if shared:
+        st.caption("Opened through its share link: read only, and only its owner can delete it.")
+    family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
+    render_results(family, comp, result)
+
+
+def _linked_run(store: RunStore) -> int | None:
+    """The run ?run=... names: a share id (anyone with the link), or in local mode a run id."""
+    value = st.query_params.get("run")
+    if not value:
+        return None
+    value = str(value).strip()
+    if SHARE_ID.fullmatch(value):
+        rid = store.find_shared(value)
+        if rid is None:
+            st.warning("No run matches this link: it may have been deleted.",
+                       icon=":material/link_off:")  # fmt: skip
+        return rid
+    if value.isdigit() and not visitor.public_mode():
+        return int(value)
+    st.warning("This link does not name a run here: runs open through their share link.",
+               icon=":material/link_off:")  # fmt: skip
+    return None
 
 
 def runs_page() -> None:
-    """Past runs of this server: listing, overlay, full view, export, delete."""
+    """Past runs of this server: listing, overlay, full view, export, delete.
+
+    Public mode (GFL_PUBLIC=1): only this visitor's runs; another's run opens through its share
+    link, read only; the server's paths are never shown.
+    """
     st.title("Runs")
     store, notice = get_store()
+    public = visitor.public_mode()
     if notice:
-        st.warning(plain(notice), icon=":material/database:")
-    st.caption(
-        "Every finished or stopped run is kept here, so a reload or a server restart shows it "
-        f"again. Store: `{store.path}`."
-    )
+        shown = "The run store could not be opened: runs are kept in memory until the server "
+        st.warning(shown + "restarts." if public else plain(notice), icon=":material/database:")
+    if public:
+        st.caption(
+            f"Here are {visitor.describe()}: nobody else on this server sees them. A run's "
+            "share link opens it for whoever has the link; only you can delete it."
+        )
+    else:
+        st.caption(
+            "Every finished or stopped run is kept here, so a reload or a server restart shows "
+            f"it again. Store: `{store.path}`."
+        )
     deleted = st.session_state.pop("runs_deleted", None)
     if deleted is not None:
         st.success(f"Run #{deleted} deleted.", icon=":material/delete:")
     try:
-        runs = store.list_runs()
+        runs = store.list_runs(owner=visitor.owner())  # local mode: None, every run
     except Exception as e:  # noqa: BLE001 - a broken store must not break the page
-        st.error(f"The run store cannot be read: {plain(e, 200)}", icon=":material/error:")
+        why = "" if public else f": {plain(e, 200)}"
+        st.error(f"The run store cannot be read{why}", icon=":material/error:")
         return
-    shared = st.query_params.get("run")  # ?run=ID opens that run's full view
-    if shared and str(shared).isdigit() and "runs_open" not in st.session_state:
-        st.session_state["runs_open"] = int(shared)
+    linked = _linked_run(store)  # ?run=SHARE_ID (or ?run=ID locally) opens that run
+    if linked is not None and linked not in {r["id"] for r in runs}:
+        st.subheader("Shared run")
+        _full_view(store, linked, store.data_info(linked), shared=True)
+        st.divider()
+    elif linked is not None and "runs_open" not in st.session_state:
+        st.session_state["runs_open"] = linked
     if not runs:
         st.info("No runs yet: train something on the Deep or Recurrent page and it appears here.")
         return

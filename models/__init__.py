@@ -9,6 +9,8 @@ Code outside ``models`` (the dashboard, benchmarks, scripts) imports the public 
 from models.core import theory
 from models.core.budget import check_budget, estimate, resolve_caps
 from models.core.config import (
+    CSV_TASK,
+    DATA_FIELDS,
     FIELDS,
     FORGET_GATE_CELLS,
     MLP_TASKS,
@@ -19,7 +21,9 @@ from models.core.config import (
     make_config,
     to_dict,
 )
-from models.core.errors import ConfigError
+from models.core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
+from models.core.csv_parser import RawTable, Table, build_table, read_csv, sha256_of
+from models.core.errors import ConfigError, DataError
 from models.core.runner import (
     METRIC_COLUMNS,
     SUMMARY_COLUMNS,
@@ -28,7 +32,8 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
-from models.core.tasks import chance_loss
+from models.core.tabular import resolve_tables
+from models.core.tasks import chance_loss, task_title
 from models.core.threads import configure_threads, configure_workers, env_int
 from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
 from models.io.presets import (
@@ -40,6 +45,8 @@ from models.io.presets import (
 )
 
 __all__ = [
+    "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table", "read_csv",
+    "resolve_tables", "sha256_of", "task_title",
     "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
     "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",

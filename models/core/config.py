@@ -17,7 +17,9 @@ from models.core.errors import ConfigError
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear")
 # tables (models.core.tabular): scikit-learn's bundled sets, and the user's own CSV file
 TABLE_TASKS = ("breast-cancer", "wine", "iris")
-MLP_TASKS = ("digits", "spirals") + TABLE_TASKS + ("csv",)
+CSV_TASK = "csv"  # the user's own table: fields data, target, data_sha256
+DATA_FIELDS = ("data", "target", "data_sha256")  # only task=csv sets them
+MLP_TASKS = ("digits", "spirals") + TABLE_TASKS + (CSV_TASK,)
 RNN_TASKS = ("adding", "seq-digits", "temporal-order")
 FORGET_GATE_CELLS = ("lstm",)  # cells with a forget gate: where forget_bias applies
 

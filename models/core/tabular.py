@@ -34,16 +34,17 @@ class BundledSet:
     rows: int
     features: int
     classes: int
+    label: str  # short, for a task picker
     title: str
 
 
 BUNDLED: dict[str, BundledSet] = {
     "breast-cancer": BundledSet("breast_cancer.csv", "load_breast_cancer", 569, 30, 2,
-                                "Wisconsin breast cancer: 30 cell-nucleus measurements, "
+                                "Breast cancer (scikit-learn)", "Wisconsin breast cancer: 30 cell-nucleus measurements, "
                                 "malignant or benign"),
-    "wine": BundledSet("wine_data.csv", "load_wine", 178, 13, 3,
+    "wine": BundledSet("wine_data.csv", "load_wine", 178, 13, 3, "Wine (scikit-learn)",
                        "Wine: 13 chemical measurements, 3 cultivars"),
-    "iris": BundledSet("iris.csv", "load_iris", 150, 4, 3,
+    "iris": BundledSet("iris.csv", "load_iris", 150, 4, 3, "Iris (scikit-learn)",
                        "Iris: 4 flower measurements, 3 species"),
 }  # fmt: skip
 BUNDLED_TARGET = 0.9  # val_accuracy for steps_to_target: each set is known to reach it

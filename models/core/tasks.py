@@ -154,6 +154,19 @@ def spirals(n: int, arms: int, g: torch.Generator) -> tuple[torch.Tensor, torch.
     return x, y
 
 
+TITLES = {
+    "digits": "8×8 digits", "spirals": "Spirals", "csv": "Your CSV",
+    **{name: b.label for name, b in tabular.BUNDLED.items()},
+    "adding": "Adding problem", "seq-digits": "Digits, pixel by pixel",
+    "temporal-order": "Temporal order",
+}  # fmt: skip
+
+
+def task_title(name: str) -> str:
+    """How a picker shows a task."""
+    return TITLES.get(name, name)
+
+
 def chance_loss(cfg: RunConfig) -> float:
     """The loss of a guess that ignores the input (uniform classes; the adding problem's mean
     predictor, Var of a sum of two U[0,1] = 2/12): the line a model must beat. No data built."""
