@@ -9,21 +9,28 @@ seed, so both sides do the same work and their curves can be compared.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models import Comparison, RunConfig
-from models.core.layers import MAX_SLOPE, act_slope
+from models import ACTIVATIONS, Comparison, RunConfig
+from models.core.layers import saturation
 from models.core.nets import build_model
 from models.core.tasks import make_task
 
-ACT_MODULES = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU, "elu": nn.ELU, "silu": nn.SiLU, "linear": nn.Identity,
-}  # fmt: skip
+
+class Act(nn.Module):
+    """A registered activation as a module (what nn.Sigmoid, nn.GELU, ... compute)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.fn = ACTIVATIONS[name].fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
 
 
 class RefMLP(nn.Module):
@@ -34,7 +41,7 @@ class RefMLP(nn.Module):
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         norm = {"batch": lambda: nn.BatchNorm1d(W), "layer": lambda: nn.LayerNorm(W)}
         self.norms = nn.ModuleList(norm.get(cfg.norm, nn.Identity)() for _ in range(cfg.depth))
-        self.act = ACT_MODULES[cfg.activation]()
+        self.act = Act(cfg.activation)
         self.readout = nn.Linear(W, n_out)
         self.residual = cfg.residual
         self.pre: list[torch.Tensor] = []
@@ -128,11 +135,35 @@ def _loss(task, out, y):
 
 
 def _saturation(act: str, z: torch.Tensor) -> float:
-    if act in ("relu", "leaky_relu"):
-        return (z <= 0).all(dim=0).float().mean().item()
-    if act == "linear":
-        return 0.0
-    return (act_slope(act, z) < 0.1 * MAX_SLOPE[act]).float().mean().item()
+    return saturation(act, z.unsqueeze(0)).item()  # z: (N, H), one model
+
+
+def _jacobian_sv(model: RefMLP, x: torch.Tensor) -> list[float]:
+    """Singular values of ∂h_L/∂x at x's first row: the dense Jacobian by autograd in float64
+    (batch norm at the batch's statistics, held fixed: eval mode with them as running stats)."""
+    m = copy.deepcopy(model).double()
+    x = x.double()
+    for bn in m.norms:
+        if isinstance(bn, nn.BatchNorm1d):
+            bn.momentum = 1.0  # the next training-mode pass stores this batch's statistics
+    with torch.no_grad():
+        m.train()
+        m(x)
+        B = x.shape[0]
+        for bn in m.norms:
+            if isinstance(bn, nn.BatchNorm1d):
+                bn.running_var.mul_((B - 1) / B)  # stored unbiased; training normalises biased
+    m.eval()
+
+    def h_last(x0):
+        h = x0.unsqueeze(0)
+        for i, (lin, norm) in enumerate(zip(m.hidden, m.norms)):
+            a = m.act(norm(lin(h)))
+            h = h + a if m.residual and i > 0 else a
+        return h[0]
+
+    jac = torch.autograd.functional.jacobian(h_last, x[0])
+    return torch.linalg.svdvals(jac).tolist()
 
 
 def train_one(cfg: RunConfig, s: int, rows: list) -> None:
@@ -204,6 +235,9 @@ def train_one(cfg: RunConfig, s: int, rows: list) -> None:
             pre = model.pre if cfg.family == "mlp" else [torch.cat(model.pre, 0)]
             for i, z in enumerate(pre, 1):
                 emit(k, "saturation", i, _saturation(sat_act, z))
+            if cfg.family == "mlp" and (k == 0 or final):
+                for i, v in enumerate(_jacobian_sv(model, task.probe()[0])):
+                    emit(k, "jacobian_sv", i, v)
             emit(k, "wall_s", 0, time.perf_counter() - t0)
         if final:
             break

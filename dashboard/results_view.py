@@ -171,20 +171,37 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
 
     st.subheader("Trade-offs")
     regression = comparison.variants[0].task == "adding"
-    c1, c2 = st.columns([3, 2])
+    # the table gets the page's full width: twelve columns in three fifths of it were cut
+    st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
+                 column_config=TABLE_COLUMNS)  # fmt: skip
+    st.caption(
+        "Means over seeds. 'steps to target': first logged step reaching the task's "
+        "target; 'grad ratio first/last': first over last layer (RNN: time step) "
+        "gradient at initialisation, ≪ 1 means vanishing."
+    )
+    c1, _ = st.columns(2)
     with c1:
-        st.dataframe(_styled(table), hide_index=True, width="stretch",
-                     key=f"{family}_table")  # fmt: skip
-        st.caption(
-            "Means over seeds. 'steps to target': first logged step reaching the task's "
-            "target; 'grad ratio first/last': first over last layer (RNN: time step) "
-            "gradient at initialisation, ≪ 1 means vanishing."
-        )
-    with c2:
         named = table.assign(variant=table["variant"].map(chart_name))
         chart(tradeoffs.benefit_cost_figure(named, colors, regression), f"{family}_scatter")
         st.caption("Up is better, right costs more time per step; ✕ = diverged.")
     downloads(family, comparison, result)
+
+
+# short headers on narrow numeric columns; the note (and the name) take what is left
+TABLE_COLUMNS = {
+    "variant": st.column_config.TextColumn("variant", width="medium"),
+    "final val loss": st.column_config.Column("final val loss", width="small"),
+    "best val loss": st.column_config.Column("best val loss", width="small"),
+    "final val accuracy": st.column_config.Column("final val acc.", width="small"),
+    "best val accuracy": st.column_config.Column("best val acc.", width="small"),
+    "steps to target": st.column_config.Column("steps to target", width="small"),
+    "reached target": st.column_config.Column("reached", width="small"),
+    "diverged at": st.column_config.Column("diverged at", width="small"),
+    "s/step": st.column_config.Column("s/step", width="small"),
+    "params": st.column_config.Column("params", width="small"),
+    "grad ratio first/last": st.column_config.Column("grad ratio first/last", width="small"),
+    "note": st.column_config.TextColumn("note", width="large"),
+}
 
 
 def _styled(table: pd.DataFrame):

@@ -264,6 +264,7 @@ def test_variant_editor_add_rename_remove():
 def test_duplicate_names_show_an_error_not_a_traceback():
     at = new_app()
     vid = at.session_state["mlp_draft"]["variants"][1]["_id"]
+    at.segmented_control(key="mlp_editing").set_value(vid).run()
     at.text_input(key=f"mlp_v{vid}_name").input("sigmoid (baseline)").run()
     assert not at.exception
     assert at.error and "unique" in at.error[0].value
@@ -357,6 +358,19 @@ def test_a_diverged_variant_is_shown_as_diverged():
     assert "diverged" in table.loc["boom", "note"]
     scatter = [t for t in figs["Benefit against cost"]["data"] if t["meta"]["variant"] == "boom"]
     assert scatter and scatter[0]["marker"]["symbol"] == "x"
+
+
+def test_toy_at_w_0_marks_no_wall_and_says_why():
+    at = new_app()
+    at.switch_page("views/toy.py").run()
+    at.slider(key="toy_w").set_value(0.0).run()
+    ok(at)
+    wall = charts(at)[""]  # the wall figure: two subplots, no title of its own
+    texts = [a.get("text", "") for a in wall["layout"].get("annotations", [])]
+    assert "wall" not in texts and "your b" in texts
+    assert any("No wall here" in c.value for c in at.caption)
+    jac = [v for k, v in charts(at).items() if k.startswith("Jacobian")][0]
+    assert any("does not depend on x₀" in a.get("text", "") for a in jac["layout"]["annotations"])
 
 
 def test_toy_settings_live_in_the_url_and_survive_a_page_visit():

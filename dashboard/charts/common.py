@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.colors import qualitative
 
 # Every chart uses the white template. Set once as the default: a per-figure
 # ``template="plotly_white"`` re-validated the whole template each time (~10 ms a figure).
@@ -19,9 +20,16 @@ PALETTE = (
 DIVERGED_SYMBOL = "x"
 
 
+# after the palette (an overlay of several runs): plotly's Dark24, then Alphabet, no repeats
+_ALL_COLORS = tuple(
+    dict.fromkeys(c.upper() for c in (*PALETTE, *qualitative.Dark24, *qualitative.Alphabet))
+)
+
+
 def variant_colors(names: list[str]) -> dict[str, str]:
-    """One colour per variant, keyed by its position in the comparison (same on every chart)."""
-    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
+    """One colour per variant, keyed by its position in the comparison (same on every chart);
+    distinct for up to ~60 names (runs overlaid), cycling only beyond that."""
+    return {n: _ALL_COLORS[i % len(_ALL_COLORS)] for i, n in enumerate(dict.fromkeys(names))}
 
 
 def log_safe(values) -> np.ndarray:
@@ -45,6 +53,11 @@ def rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+# log axes: decades as 10ⁿ, the 2s and 5s between them in full ("0.002", not a bare "2" that
+# reads as the next decade's label)
+LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
+
+
 def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False) -> go.Figure:
     """Common look: title, axis labels, legend above the plot, compact margins."""
     fig.update_layout(
@@ -58,7 +71,7 @@ def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False)
         hovermode="closest",
     )
     if log_y:
-        fig.update_yaxes(type="log", exponentformat="power")
+        fig.update_yaxes(**LOG_AXIS)
     return fig
 
 

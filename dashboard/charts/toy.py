@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.charts.common import PALETTE, base_layout, log_safe
+from dashboard.charts.common import LOG_AXIS, PALETTE, base_layout, log_safe
 
 
 def jacobian_figure(t: np.ndarray, dxdx0: np.ndarray, w: float, gamma: float) -> go.Figure:
@@ -32,9 +32,28 @@ def jacobian_figure(t: np.ndarray, dxdx0: np.ndarray, w: float, gamma: float) ->
         )
     )
     fig.add_hline(y=1.0, line={"color": "#999", "width": 1})
+    _say_why_blank(fig, dxdx0)
     regime = "below 1/γ: must vanish" if abs(w) < 1 / gamma else "above 1/γ: may explode"
     return base_layout(fig, f"Jacobian through time (|w| = {abs(w):g}, 1/γ = {1 / gamma:g}: {regime})",
                        "t", "|∂x_t/∂x_0|", log_y=True)  # fmt: skip
+
+
+def _say_why_blank(fig: go.Figure, values: np.ndarray) -> None:
+    """When nothing of ``values`` can be drawn on a log axis, say why in the plot."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0 or (np.isfinite(v) & (v > 0)).any():
+        return
+    if (v == 0).all():
+        text = (
+            "|∂x_t/∂x₀| = 0 at every t: w·σ′ = 0, so x_t does not depend on x₀<br>"
+            "(a log axis cannot show 0)"
+        )
+    elif (~np.isfinite(v)).all():
+        text = "overflow: the values pass 1e308 (float64) at every point"
+    else:
+        text = "nothing positive and finite to draw on a log axis"
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"color": "#B03A2E"})  # fmt: skip
 
 
 def b_grid(lo: float, hi: float, wall: float, n: int = 1200) -> np.ndarray:
@@ -81,7 +100,8 @@ def wall_figure(
         row=2,
         col=1,
     )
-    fig.update_yaxes(type="log", exponentformat="power", row=2, col=1)
+    fig.update_yaxes(**LOG_AXIS, row=2, col=1)
+    _say_overflow(fig, b, loss, grad)
     for x, txt, dash in ((b_now, "your b", "solid"), (b_wall, "wall", "dot")):
         if np.isfinite(x) and b.min() <= x <= b.max():
             line = {"color": "#555", "dash": dash, "width": 1}
@@ -92,3 +112,20 @@ def wall_figure(
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
     fig.update_xaxes(title_text="b", row=2, col=1)
     return fig
+
+
+def _say_overflow(fig: go.Figure, b: np.ndarray, loss: np.ndarray, grad: np.ndarray) -> None:
+    """Name what the panels leave out: b values where x_T (and so the loss and its gradient)
+    overflowed float64 (ReLU or linear with |w| = 10, T = 200: |x_T| ~ 10^200, squared 10^400)."""
+    bad = ~np.isfinite(np.asarray(loss, dtype=float)) | ~np.isfinite(np.asarray(grad, dtype=float))
+    if not bad.any():
+        return
+    share = bad.mean()
+    lo, hi = float(np.min(b[bad])), float(np.max(b[bad]))
+    where = "every b" if share == 1 else f"b in [{lo:.3g}, {hi:.3g}] ({share:.0%} of the sweep)"
+    fig.add_annotation(
+        text=f"overflow at {where}: the loss passes 1e308 (float64); those points are left out",
+        showarrow=False, x=0.5, y=1.0 if share < 1 else 0.5, xref="paper", yref="paper",
+        yanchor="top" if share < 1 else "middle", font={"color": "#B03A2E", "size": 11},
+        bgcolor="rgba(255,255,255,0.8)",
+    )  # fmt: skip

@@ -11,7 +11,7 @@ from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, 
 COLUMNS = [
     "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
     "steps to target", "reached target", "diverged at", "s/step", "params",
-    "grad ratio first/last", "note",
+    "grad ratio first/last", "note", "step impl",
 ]  # fmt: skip
 
 
@@ -73,8 +73,18 @@ def tradeoff_table(
             "grad ratio first/last": grad_ratio(frame, name, v.get("family", "mlp"),
                                                 int(v.get("depth", 1))),
             "note": "; ".join(notes),
+            # which path trained it: autograd, manual or manual-compiled (runs saved before the
+            # column existed have none)
+            "step impl": _impls(s),
         })  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _impls(s: pd.DataFrame) -> str:
+    """The variant's step_impl values, joined ('' when the summary has none)."""
+    if not len(s) or "step_impl" not in s:
+        return ""
+    return ", ".join(sorted({str(v) for v in s["step_impl"] if isinstance(v, str) and v}))
 
 
 def benefit_cost_figure(
@@ -94,9 +104,10 @@ def benefit_cost_figure(
         if not np.isfinite(y) or (regression and y <= 0):
             y = None
         label = f"{name} (diverged @ {int(row['diverged at'])})" if diverged else name
+        # names go in the legend and the hover, not beside the points: labels beside them
+        # overlapped each other and were cut at the plot's edge
         fig.add_trace(go.Scatter(
-            x=[x * 1000], y=[y], mode="markers+text", name=label, text=[name],
-            textposition="top center",
+            x=[x * 1000], y=[y], mode="markers", name=label,
             marker={"size": 14, "color": colors.get(name, "#888"),
                     "symbol": DIVERGED_SYMBOL if diverged else "circle",
                     "line": {"width": 1, "color": "white"}},
@@ -107,7 +118,7 @@ def benefit_cost_figure(
         return empty_figure("no timings yet")
     fig = base_layout(fig, "Benefit against cost", "milliseconds per step (all seeds)", ycol,
                       log_y=regression)  # fmt: skip
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=True)
     if regression:  # lower loss is better: flip the axis so up means better on every task
         fig.update_yaxes(autorange="reversed", title_text=f"{ycol} (flipped: up is better)")
     return fig

@@ -44,6 +44,11 @@ def render() -> None:
     with np.errstate(all="ignore"):
         dx = theory.toy_dxT_dx0(w, b, x0, T, act)
         wall = theory.toy_bifurcation_b(w, x0, act)
+        # x₀ splits two basins there only when it is an unstable fixed point (|w σ'(x₀)| > 1);
+        # otherwise (w = 0 included) nothing jumps at that b: no wall to mark
+        no_wall = not abs(w * float(theory.dphi(act, x0))) > 1
+        if no_wall:
+            wall = float("nan")
         bs = b_grid(-6.0, 3.0, wall)
         loss, grad = theory.toy_loss_and_grad_b(w, bs, x0=x0, T=T, activation=act)
     c1, c2 = st.columns(2)
@@ -61,6 +66,11 @@ def render() -> None:
             "bifurcates the loss jumps and the gradient spikes by orders of magnitude: "
             "the exploding-gradient wall of Pascanu et al. (2013)."
         )
+        if no_wall:
+            st.caption(
+                f"No wall here: |w·σ′(x₀)| = {abs(w * float(theory.dphi(act, x0))):.3g} ≤ 1, so "
+                "x₀ is never an unstable fixed point that splits two basins."
+            )
     m1, m2, m3 = st.columns(3)
     m1.metric("γ = max |σ'|", f"{gamma:g}")
     m2.metric("|w|·γ", f"{abs(w) * gamma:.3g}",

@@ -23,7 +23,7 @@ from models.core.trainer import VariantTrainer, _flat, _global_norms
 
 # fields a member may set on its own rows: read at initialisation or in the update only
 ROW_FIELDS = (
-    "seed", "init", "init_gain", "bias_std", "recurrent_init", "spectral_radius",
+    "seed", "init", "init_gain", "bias_std", "recurrent_init", "spectral_radius", "forget_bias",
     "optimizer", "lr", "momentum", "clip_norm", "clip_value",
 )  # fmt: skip
 MAX_GROUP_ROWS = 16  # rows (members × seeds) per stacked model; fixed, so numbers never depend
