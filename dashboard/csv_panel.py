@@ -8,6 +8,7 @@ those, and a session that opens it is asked for the file.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,7 @@ from models import (
     Table,
     build_table,
     read_csv,
+    remember_dims,
 )
 
 UPLOAD = "csv_upload"  # session state: the parsed file (RawTable) of this session, or None
@@ -74,15 +76,52 @@ def clear(shared: dict[str, Any]) -> None:
 
 
 def data_info(comparison) -> str:
-    """What a run records about its data: name and shape ('' for other tasks)."""
+    """What a run records about its data, as JSON: name, hash, target and shape, never the
+    data ('' for other tasks)."""
     for v in comparison.variants:
         if v.task == CSV_TASK:
             raw = uploads().get(v.data_sha256)
             if raw is not None:
                 table, _ = _table(raw, v.target)
                 if table is not None:
-                    return f"{raw.name} · {table.describe()} · target {table.target}"
+                    rows, feats, classes = table.shape
+                    return json.dumps({"name": raw.name, "sha256": raw.sha256, "target": v.target,
+                                       "column": table.target, "rows": rows, "features": feats,
+                                       "classes": classes})  # fmt: skip
     return ""
+
+
+def _info(info: str) -> dict[str, Any] | None:
+    try:
+        d = json.loads(info) if info else None
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) else None
+
+
+def describe(info: str) -> str:
+    """A run's data_info for people: 'pets.csv · 80 rows × 2 features, 2 classes · target y'."""
+    d = _info(info)
+    if d is None:
+        return clean(info, 200)
+    try:
+        f = int(d["features"])
+        return (f"{clean(d['name'], 80)} · {int(d['rows']):,} rows × {f:,} feature"
+                f"{'s' if f != 1 else ''}, {int(d['classes'])} classes · target "
+                f"{clean(d['column'], 60)}")  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+def recall(info: str) -> None:
+    """A stored CSV run's shape back into the engine (its chance level needs the classes)."""
+    d = _info(info)
+    try:
+        if d is not None:
+            remember_dims(str(d["sha256"]), str(d["target"]),
+                          (int(d["rows"]), int(d["features"]), int(d["classes"])))  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        pass
 
 
 def panel(family: str, shared: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
 from dashboard.plain import plain
-from models import DATA_FIELDS, FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset, task_title
+from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset, task_title
 
 LABELS = {
     "task": "Task", "depth": "Depth (hidden layers)", "width": "Width (units per layer)",
@@ -139,8 +139,6 @@ def shared_settings(family: str, container=st) -> None:
         d["shared"]["task"] = st.session_state[f"{family}_s_task"]
     for name in drafts.SHARED[family]:
         if name == "arms" and d["shared"].get("task") != "spirals":
-            continue
-        if name in DATA_FIELDS:  # the "Your CSV" panel sets them (dashboard/csv_panel)
             continue
         d["shared"][name] = field_widget(family, name, f"{family}_s_{name}",
                                          d["shared"][name], container)  # fmt: skip

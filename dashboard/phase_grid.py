@@ -14,13 +14,13 @@ import numpy as np
 
 from dashboard import draft as drafts
 from dashboard import limits
-from models import DATA_FIELDS, FIELDS, ConfigError, coerce, estimate, resolve_caps
+from models import FIELDS, ConfigError, coerce, estimate, resolve_caps
 from models.sweep import SweepSpec, sweep_from_dict
 
 UI_MAX_RUNS = 400  # grid points × variants × seeds one dashboard sweep may train
 UI_MAX_AXIS_VALUES = 24
 SWEEP_WORK_FACTOR = 4  # a sweep may cost a few comparisons' worth of the GFLOP cap, not more
-NOT_AXES = ("task", "steps", "seeds", "log_every", "name", *DATA_FIELDS)  # data: a file
+NOT_AXES = ("task", "steps", "seeds", "log_every", "name")
 
 
 def axis_fields(family: str) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard import visitor
+from dashboard import csv_panel, visitor
 from dashboard.charts import curves, gradients
 from dashboard.charts.common import variant_colors
 from dashboard.plain import clean, plain
@@ -185,7 +185,8 @@ def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = Fa
                    icon=":material/stop_circle:")  # fmt: skip
     st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
     if data_info:
-        st.caption(f"Data: {plain(data_info, 200)} (the data itself is not kept)")
+        csv_panel.recall(data_info)  # the table's classes: the chance line of the summary
+        st.caption(f"Data: {plain(csv_panel.describe(data_info))} (the data itself is not kept)")
     if shared:
         st.caption("Opened through its share link: read only, and only its owner can delete it.")
     family = "rnn" if comp.variants[0].family == "rnn" else "mlp"

@@ -142,6 +142,13 @@ def train(
     """
     key = config_key(comparison)
     hit = RESULTS.get(key)
+    if hit is not None and visitor.public_mode():
+        # another visitor trained these settings: this visitor's Runs page lists it too (once)
+        saved = st.session_state.setdefault("_saved_cache_hits", set())
+        if key not in saved:
+            saved.add(key)
+            runs_store.save(comparison, hit, "finished", matching_preset(comparison),
+                            owner=visitor.owner(), data_info=data_info)  # fmt: skip
     if hit is not None:
         st.session_state[result_key(family)] = {
             "key": key, "comparison": comparison, "result": hit, "stopped": False,
@@ -200,6 +207,7 @@ def train(
     with _train_slot(bar):
         result = run_comparison(comparison, callback=callback, tables=tables or {})
     saver.finish(result)
+    st.session_state.setdefault("_saved_cache_hits", set()).add(key)  # saved: not again
     st.session_state.pop(running_key(family), None)
     bar.empty()
     holder.empty()

@@ -37,7 +37,7 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
-from models.core.tabular import resolve_tables
+from models.core.tabular import remember_dims, resolve_tables
 from models.core.tasks import TASKS, chance_loss, task_title
 from models.core.threads import configure_threads, configure_workers, env_int
 from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
@@ -51,7 +51,7 @@ from models.io.presets import (
 
 __all__ = [
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
-    "read_csv", "resolve_tables", "task_title",
+    "read_csv", "remember_dims", "resolve_tables", "task_title",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
     "WEIGHT_INITS", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
     "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",

@@ -4,6 +4,7 @@ and uploaded data stays in its session (the run records only name, shape and has
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.csv_panel import describe
 from dashboard.store import SHARE_ID, RunStore
 from models import comparison_from_dict, read_csv, run_comparison
+from models.core.csv_parser import sha256_of
+from models.core.tabular import _SHAPES, table_dims
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = {"title": "tiny", "depth": 2, "width": 8, "steps": 2, "log_every": 1,
@@ -133,7 +137,12 @@ def test_csv_task_asks_for_a_file_then_previews_and_trains(public):
     at.button(key="mlp_train").click().run()
     ok(at)
     [run] = RunStore(public).list_runs()
-    assert run["data_info"].startswith("pets.csv · 80 rows × 2 features, 2 classes")
+    info = json.loads(run["data_info"])  # name, hash, shape: never the data
+    assert info == {"name": "pets.csv", "sha256": sha256_of(pets()), "target": "animal",
+                    "column": "animal", "rows": 80, "features": 2, "classes": 2}  # fmt: skip
+    assert (
+        describe(run["data_info"]) == "pets.csv · 80 rows × 2 features, 2 classes · target animal"
+    )
     comp, _ = RunStore(public).load_run(run["id"])
     assert comp.variants[0].data == "pets.csv" and comp.variants[0].target == "animal"
 
@@ -194,6 +203,30 @@ def test_visitor_b_never_sees_a_runs_opens_the_link_and_cannot_delete(public):
     b_owner = "visitor:" + "0" * 40
     assert not RunStore(public).delete_run(run["id"], owner=b_owner)
     assert len(RunStore(public).list_runs()) == 1
+
+    # the same settings and file trained by B come from the cache, and B's Runs page lists
+    # B's own copy (saved once), still without A's
+    b2 = deep_csv(public, pets(), steps=4)
+    b2.button(key="mlp_train").click().run()
+    b2.button(key="mlp_train").click().run()
+    ok(b2)
+    runs = RunStore(public).list_runs()
+    assert len(runs) == 2 and runs[0]["share_id"] != run["share_id"]
+    assert RunStore(public).owner_of(runs[0]["id"]) != RunStore(public).owner_of(run["id"])
+
+
+def test_a_stored_csv_run_recalls_its_classes_for_the_chance_line(public):
+    a = deep_csv(public, pets(), steps=5)
+    a.button(key="mlp_train").click().run()
+    [run] = RunStore(public).list_runs()
+    comp, _ = RunStore(public).load_run(run["id"])
+    _SHAPES.clear()  # as in a new server process
+    assert table_dims(comp.variants[0])[1] == 100  # unknown: the largest a file may be
+    a.query_params["run"] = run["share_id"]
+    a.switch_page("views/runs.py").run()
+    ok(a)
+    assert table_dims(comp.variants[0]) == (2, 2, 16)
+    assert "(chance 0.693)" in texts(a).replace("\\", "")  # ln 2, not ln 100
 
 
 def test_local_mode_lists_every_run_and_shows_the_store(tmp_path, monkeypatch, tiny):

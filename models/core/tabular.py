@@ -142,9 +142,15 @@ _SHAPES_LOCK = threading.Lock()
 
 def remember_shape(table: Table, target: str) -> None:
     """Record a parsed table's (rows, features, classes) for ``table_dims``."""
+    remember_dims(table.sha256, target, table.shape)
+
+
+def remember_dims(sha256: str, target: str, shape: tuple[int, int, int]) -> None:
+    """Record (rows, features, classes) of a CSV file a run recorded (e.g. a stored run
+    re-opened in a new process: its chance level and sizes without the data)."""
     with _SHAPES_LOCK:
-        _SHAPES[(table.sha256, target)] = table.shape
-        _SHAPES.move_to_end((table.sha256, target))
+        _SHAPES[(sha256, target)] = tuple(int(n) for n in shape)
+        _SHAPES.move_to_end((sha256, target))
         while len(_SHAPES) > 256:
             _SHAPES.popitem(last=False)
 
