@@ -48,18 +48,28 @@ def _train_slot(bar):
         _SLOTS.release()
 
 
+def variant_step(done_steps: int, comparison: Comparison) -> tuple[int, int]:
+    """(step k, of N): ``done_steps`` (summed over variants, step 0 included) per variant.
+
+    The runner advances every variant one step in turn, so the sum divided by the number of
+    variants is the step the charts are at: the unit of the progress bar and the Runs page.
+    """
+    n = len(comparison.variants)
+    last = max(v.steps for v in comparison.variants)
+    return min(last, max(0, done_steps // max(1, n) - 1)), last
+
+
 def progress_text(
     done_steps: int, comparison: Comparison, eta_s: float, chart_step: int | None = None
 ) -> str:
     """'Training: step k / N · charts at step c · V variants side by side · time left', k counted
-    per variant (``done_steps`` sums over variants, step 0 included).
+    per variant (``variant_step``).
 
     The charts can only show logged steps (every ``log_every``), redrawn a few times a second:
     when they lag the bar, the bar says which step they show rather than leave two numbers.
     """
     n = len(comparison.variants)
-    last = max(v.steps for v in comparison.variants)
-    step = min(last, max(0, done_steps // max(1, n) - 1))
+    step, last = variant_step(done_steps, comparison)
     side = f" · {n} variants side by side" if n > 1 else ""
     charts = ""
     if chart_step is not None and chart_step != step:
@@ -100,7 +110,11 @@ def result_key(family: str) -> str:
 
 
 def recover_interrupted(family: str) -> None:
-    """A run cut short by a rerun (Stop or any widget) becomes the shown, stopped result."""
+    """A run cut short by a rerun (Stop or any widget) becomes the shown, stopped result.
+
+    Streamlit reruns the page on any widget change, which ends the run; ``why`` records
+    whether the user pressed Stop (the button reads True in the rerun it caused) or not.
+    """
     run = st.session_state.pop(running_key(family), None)
     if run and run.get("progress") is not None:  # the newest progress, read only now
         run["result"] = run["progress"].result
@@ -108,9 +122,12 @@ def recover_interrupted(family: str) -> None:
         res: RunResult = run["result"]
         res.stopped = True
         runs_store.save_interrupted(run)  # the run store keeps what it trained
+        step, last = variant_step(run.get("done", 0), run["comparison"])
+        why = "stop" if st.session_state.get(f"{family}_stop") else "rerun"
         st.session_state[result_key(family)] = {
             "key": run["key"], "comparison": run["comparison"], "result": res,
             "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
+            "step": step, "last": last, "why": why,
         }  # fmt: skip
 
 
@@ -192,5 +209,7 @@ def train(family: str, comparison: Comparison) -> bool:
     RESULTS.put(key, result)
     st.session_state[result_key(family)] = {
         "key": key, "comparison": comparison, "result": result, "stopped": result.stopped,
+        "done": run["done"], "total": run["total"],
+        **dict(zip(("step", "last"), variant_step(run["done"], comparison))),
     }  # fmt: skip
     return False
