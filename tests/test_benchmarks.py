@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     cmd = [sys.executable, "-m", "benchmarks", "--presets", "deep-mlp", "--steps", "3",
-           "--out", str(tmp_path)]  # fmt: skip
+           "--sweeps", "off", "--out", str(tmp_path)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "benchmark.json").read_text())
@@ -69,3 +69,25 @@ def test_the_dashboard_freezes_its_import_time_objects_once():
     assert gc.isenabled()
     cfg = (ROOT / ".streamlit" / "config.toml").read_text()
     assert "postScriptGC = false" in cfg
+
+
+@pytest.mark.slow
+def test_sweep_benchmark_reports_the_issue_targets(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks", "--sweeps", "only", "--steps", "2",
+           "--out", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "benchmark.json").read_text())
+    rows = {r["case"]: r for r in report["rows"]}
+    assert {"sweep: local", "sweep: local, 1 worker", "sweep: loop (nn.Sequential per point)",
+            "sweep: cli (whole process)"} <= set(rows)  # fmt: skip
+    d = report["derived"]["sweep"]
+    assert d["points"] == 45 and d["runs"] == 90
+    assert d["speedup_vs_loop"] == pytest.approx(
+        rows["sweep: loop (nn.Sequential per point)"]["wall_s"] / rows["sweep: local"]["wall_s"],
+        rel=0.02,
+    )
+    assert d["cli_peak_rss_mb"] > 50
+    if "sweep: ray, 2 workers" in rows:  # the Ray extra is installed
+        assert d["ray_1_worker_points_per_s"] > 0 and d["ray_2_workers_points_per_s"] > 0
+        assert d["ray_over_local"] > 0
