@@ -5,7 +5,10 @@ The engine's FIELDS give what is valid; these give what one dashboard user may a
 
 from __future__ import annotations
 
-from models import FIELDS, RunConfig
+import dataclasses
+import math
+
+from models import FIELDS, Comparison, RunConfig, estimate, resolve_caps
 
 UI_CAPS: dict[str, float] = {
     "depth": 64, "width": 256, "hidden": 128, "seq_len": 200, "batch_size": 256,
@@ -14,6 +17,21 @@ UI_CAPS: dict[str, float] = {
 MAX_VARIANTS = 8
 MAX_WORK = 5.0e11  # multiply-adds (×3 for forward+backward); deep-mlp is ~1.7e10
 MAX_METRIC_ROWS = 3_000_000  # ~100 bytes each in memory: a few hundred MB at most
+
+
+def clamp(comparison: Comparison) -> tuple[Comparison, list[str]]:
+    """``comparison`` with every capped field lowered to its cap; one note per field lowered."""
+    notes: dict[str, str] = {}
+    variants = []
+    for v in comparison.variants:
+        changes = {}
+        for name, cap in UI_CAPS.items():
+            value = getattr(v, name)
+            if value > cap:
+                changes[name] = type(value)(cap)
+                notes.setdefault(name, f"{name} {value:g} → {cap:g}")
+        variants.append(dataclasses.replace(v, **changes) if changes else v)
+    return Comparison(variants, comparison.title), list(notes.values())
 
 
 def field_range(name: str) -> tuple[float | None, float | None]:
@@ -51,17 +69,9 @@ def check(variants: list[RunConfig]) -> str | None:
         for name, cap in UI_CAPS.items():
             if getattr(cfg, name) > cap:
                 return f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows up to {cap:g} (use the CLI for more)"
-    try:  # the engine's cost model (FLOPs and peak memory), when present
-        from models.core.budget import check_budget
-        from models.core.config import Comparison
-        from models.core.errors import ConfigError
-    except ImportError:
-        check_budget = None
-    if check_budget is not None:
-        try:
-            check_budget(Comparison(list(variants)), defaults=True)
-        except ConfigError as e:
-            return str(e)
+    too_costly = over_budget(variants)
+    if too_costly:
+        return too_costly
     total = sum(work(c) for c in variants)
     if total > MAX_WORK:
         return (
@@ -71,6 +81,38 @@ def check(variants: list[RunConfig]) -> str | None:
     rows = sum(metric_rows(c) for c in variants)
     if rows > MAX_METRIC_ROWS:
         return "too many metrics to keep in memory; raise the log interval or lower steps"
+    return None
+
+
+def over_budget(variants: list[RunConfig]) -> str | None:
+    """Over the server's per-run cost or memory cap: what to lower, with a steps count that fits.
+
+    Visitors cannot change the server's caps (GFL_MAX_GFLOP, GFL_MAX_MB: see the README), so
+    the message names only what they can change.
+    """
+    try:
+        est = estimate(Comparison(list(variants)))
+        cap_g, cap_mb = resolve_caps(defaults=True)
+    except Exception:  # noqa: BLE001 - no cost model: the work and row caps below still hold
+        return None
+    steps = max(v.steps for v in variants)
+    if cap_g is not None and est.gflop > cap_g:
+        biggest = max(est.variants, key=lambda v: v.flops)
+        fit = math.floor(steps * cap_g / est.gflop)  # cost grows about linearly with steps
+        hint = f" (about {fit} steps would fit)" if 0 < fit < steps else ""
+        return (
+            f"this run needs about {est.gflop:,.0f} GFLOP of compute; one run on this server may "
+            f"use {cap_g:,.0f}. Lower the training steps{hint}, seeds, depth or width "
+            f"(sequence length or hidden units), the batch size or the number of variants; the "
+            f"costliest variant is '{biggest.name}'."
+        )
+    if cap_mb is not None and est.mb > cap_mb:
+        heavy = max(est.variants, key=lambda v: v.transient_bytes)
+        return (
+            f"this run needs about {est.mb:,.0f} MB of memory; one run on this server may use "
+            f"{cap_mb:,.0f}. Lower the batch size, seeds, width (or sequence length and hidden "
+            f"units), or log less often; the heaviest variant is '{heavy.name}'."
+        )
     return None
 
 
