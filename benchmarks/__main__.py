@@ -20,7 +20,13 @@ from pathlib import Path
 
 import torch
 
-from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, configure_threads, configure_workers
+from models import (
+    DEFAULT_PRESET,
+    DEFAULT_RNN_PRESET,
+    PRESETS,
+    configure_threads,
+    configure_workers,
+)
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,20 +40,35 @@ CASES = {  # case name -> spec (the preset is filled in)
     "engine, 1 worker": {"kind": "engine", "workers": 1},  # variants one after another
     "engine, 1 seed": {"kind": "engine", "seeds": 1},
     "engine, 5 seeds": {"kind": "engine", "seeds": 5},
+    # the reference path: every variant through autograd (GFL_FASTPATH=off), beside the
+    # hand-written steps above: what the accelerator is worth
+    "engine, autograd path": {"kind": "engine", "env": {"GFL_FASTPATH": "off"}},
     "reference": {"kind": "reference"},
 }
 
 
-def _env() -> dict:
-    env = dict(os.environ)
+def workloads(preset: str) -> dict[str, dict]:
+    """Variations of a preset's workload: the ≥ 4× goal must hold beyond the preset's settings."""
+    size = "width" if PRESETS[preset].get("family", "mlp") == "mlp" else "hidden"
+    big = 96 if size == "width" else 64
+    return {
+        "log_every=1": {"log_every": 1}, "log_every=50": {"log_every": 50},
+        f"{size}={big}": {size: big}, "batch_size=16": {"batch_size": 16},
+        "batch_size=128": {"batch_size": 128}, "seeds=4": {"seeds": 4},
+    }  # fmt: skip
+
+
+def _env(extra: dict | None = None) -> dict:
+    env = dict(os.environ) | (extra or {})
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
-def _wait(cmd: list[str]) -> tuple[str, float, float]:
+def _wait(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
     """Run a child; returns (stdout, wall s, its own peak RSS in MB via wait4)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(env),
+                         cwd=ROOT)  # fmt: skip
     out = p.stdout.read().decode()
     err = p.stderr.read().decode()
     _, status, usage = os.wait4(p.pid, 0)
@@ -59,16 +80,19 @@ def _wait(cmd: list[str]) -> tuple[str, float, float]:
 
 
 def run_case(spec: dict) -> dict:
-    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)])
+    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)],
+                        spec.get("env"))  # fmt: skip
     res = json.loads(out.strip().splitlines()[-1])
     res["rss_mb"] = rss
     return res
 
 
-def run_cli(preset: str, steps: int | None = None) -> dict:
+def run_cli(preset: str, steps: int | None = None, overrides: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "-m", "models", "run", "--preset", preset, "--out", d, "--quiet"]
         cmd += ["--steps", str(steps)] if steps is not None else []
+        for key, value in (overrides or {}).items():
+            cmd += ["--set", f"{key}={value}"]
         _, wall, rss = _wait(cmd)
     return {"wall_s": wall, "rss_mb": rss}
 
@@ -90,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
     ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
     ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
+    ap.add_argument(
+        "--no-workloads",
+        action="store_true",
+        help="skip the workload variations (log interval, width, batch, seeds)",
+    )
     args = ap.parse_args(argv)
     threads = configure_threads()
     load_before = load()
@@ -120,10 +149,26 @@ def main(argv: list[str] | None = None) -> int:
                 "first_chart_s": round(r["first_chart_s"], 3) if r.get("first_chart_s") else None,
             })  # fmt: skip
         eng = res["engine"]
+        varied = {}
+        for label, over in ({} if args.no_workloads else workloads(preset)).items():
+            spec = {"preset": preset, "steps": args.steps, "overrides": over}
+            e = best([run_case({**spec, "kind": "engine"}) for _ in range(args.repeat)])
+            r = best([run_case({**spec, "kind": "reference"}) for _ in range(args.repeat)])
+            c = best([run_cli(preset, args.steps, over) for _ in range(args.repeat)])
+            varied[label] = {
+                "engine_s": round(e["wall_s"], 3), "reference_s": round(r["wall_s"], 3),
+                "cli_s": round(c["wall_s"], 3), "speedup": round(r["wall_s"] / e["wall_s"], 2),
+                # the whole CLI process (start-up, data, writing files) against the reference
+                "speedup_cli": round(r["wall_s"] / c["wall_s"], 2),
+            }  # fmt: skip
+            print(f"{preset:12s} {label:16s} engine {e['wall_s']:6.2f} s, reference "
+                  f"{r['wall_s']:6.2f} s, cli {c['wall_s']:6.2f} s", file=sys.stderr)  # fmt: skip
         derived[preset] = {
             "speedup_vs_reference": round(ref["wall_s"] / eng["wall_s"], 2),
             "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
             "speedup_vs_reference_1_worker": round(ref["wall_s"] / res["engine, 1 worker"]["wall_s"], 2),
+            "speedup_vs_reference_autograd_path": round(ref["wall_s"] / res["engine, autograd path"]["wall_s"], 2),
+            "fast_path_over_autograd": round(res["engine, autograd path"]["wall_s"] / eng["wall_s"], 2),
             "instrumentation_overhead": round(eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3),
             "instrumentation_overhead_cpu": round(eng["cpu_s"] / res["engine, metrics off"]["cpu_s"] - 1, 3),
             # the gradient instruments alone, over a run that records the loss curves only
@@ -132,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
             "first_chart_s": round(eng["first_chart_s"], 3),
             "max_rss_mb": round(max(r["rss_mb"] for r in res.values()), 1),
+            "workloads": varied,
         }  # fmt: skip
     report = {
         "machine": {

@@ -15,8 +15,9 @@ import streamlit as st  # noqa: E402
 
 from models import configure_threads  # noqa: E402
 
-# torch's intra-op threads: 2 by default (a fair share on Streamlit Community Cloud), set once
-# here rather than left to torch's guess of all cores; env GFL_THREADS overrides.
+# torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on
+# worker threads instead), set once here rather than left to torch's guess of all cores;
+# env GFL_THREADS overrides.
 configure_threads()
 
 # A local icon: a ":material/...:" page icon makes every visitor's browser fetch the favicon

@@ -6,6 +6,7 @@ truth, and a widget's state is seeded from it whenever Streamlit has forgotten t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -63,6 +64,16 @@ def _choices(family: str, name: str, variant: dict[str, Any] | None = None) -> t
     return FIELDS[name].choices or ()
 
 
+def choice_help(choices: Any) -> str | None:
+    """One line per registry entry (name: description) for a selectbox's help, or None."""
+    entries = getattr(choices, "entries", None)
+    if entries is None:
+        return None
+    # help text is Markdown: escape what the descriptions may contain (W_hh, 1/(1+e^−z), ...)
+    lines = [f"{e.name}: {e.description}" for e in entries()]
+    return "\n\n".join(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>^~$])", r"\\\1", line) for line in lines)
+
+
 def field_widget(
     family: str, name: str, key: str, value: Any, container=st, on_change=None, args=()
 ) -> Any:
@@ -76,7 +87,7 @@ def field_widget(
             st.session_state[key] = value if value in options else options[0]
         elif key not in st.session_state:
             st.session_state[key] = value
-        return container.selectbox(label, options, key=key, **hook)
+        return container.selectbox(label, options, key=key, help=choice_help(spec.choices), **hook)
     if spec.kind is bool:
         st.session_state.setdefault(key, bool(value))
         return container.toggle(label, key=key, **hook)

@@ -1,6 +1,7 @@
 """Caps that keep one user's run within about 1 GB and a fair share of 2 CPU cores.
 
-The engine's FIELDS give what is valid; these give what one dashboard user may ask for.
+The engine's FIELDS give what is valid and its budget (``models.core.budget``: FLOPs, memory,
+metric rows) what a run costs; these caps give what one dashboard user may ask for.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ UI_CAPS: dict[str, float] = {
     "steps": 3000, "seeds": 4, "log_every": 500, "arms": 8,
 }  # fmt: skip
 MAX_VARIANTS = 8
-MAX_WORK = 5.0e11  # multiply-adds (×3 for forward+backward); deep-mlp is ~1.7e10
-MAX_METRIC_ROWS = 3_000_000  # ~100 bytes each in memory: a few hundred MB at most
 
 
 def clamp(comparison: Comparison) -> tuple[Comparison, list[str]]:
@@ -43,24 +42,6 @@ def field_range(name: str) -> tuple[float | None, float | None]:
     return spec.lo, hi
 
 
-def work(cfg: RunConfig) -> float:
-    """Rough multiply-adds of training one variant (all seeds)."""
-    if cfg.family == "mlp":
-        per_example = cfg.depth * cfg.width**2 + 64 * cfg.width
-    else:
-        gates = {"rnn": 1, "lstm": 4, "gru": 3}[cfg.cell]
-        per_example = cfg.seq_len * gates * (cfg.hidden**2 + cfg.hidden)
-    return 3.0 * per_example * cfg.batch_size * (cfg.steps + 1) * cfg.seeds
-
-
-def metric_rows(cfg: RunConfig) -> int:
-    """Rough number of metric rows one variant records."""
-    logs = cfg.steps // max(1, cfg.log_every) + 2
-    per_log = 12 + 4 * (cfg.depth + 1 if cfg.family == "mlp" else 3 + cfg.seq_len)
-    spectrum = 2 * cfg.width if cfg.family == "mlp" else 0  # jacobian_sv: first and last step
-    return (logs * per_log + spectrum) * cfg.seeds
-
-
 def check(variants: list[RunConfig]) -> str | None:
     """Why this comparison is too big for the dashboard, or None when it fits."""
     if len(variants) > MAX_VARIANTS:
@@ -68,20 +49,11 @@ def check(variants: list[RunConfig]) -> str | None:
     for cfg in variants:
         for name, cap in UI_CAPS.items():
             if getattr(cfg, name) > cap:
-                return f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows up to {cap:g} (use the CLI for more)"
-    too_costly = over_budget(variants)
-    if too_costly:
-        return too_costly
-    total = sum(work(c) for c in variants)
-    if total > MAX_WORK:
-        return (
-            f"this comparison needs about {total / MAX_WORK:.1f}× the work one dashboard run "
-            "may use; lower steps, seeds, depth/width or sequence length (or use the CLI)"
-        )
-    rows = sum(metric_rows(c) for c in variants)
-    if rows > MAX_METRIC_ROWS:
-        return "too many metrics to keep in memory; raise the log interval or lower steps"
-    return None
+                return (
+                    f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows "
+                    f"up to {cap:g} (use the CLI for more)"
+                )
+    return over_budget(variants)  # the engine's one cost model: FLOPs, and memory with metrics
 
 
 def over_budget(variants: list[RunConfig]) -> str | None:
@@ -93,7 +65,7 @@ def over_budget(variants: list[RunConfig]) -> str | None:
     try:
         est = estimate(Comparison(list(variants)))
         cap_g, cap_mb = resolve_caps(defaults=True)
-    except Exception:  # noqa: BLE001 - no cost model: the work and row caps below still hold
+    except Exception:  # noqa: BLE001 - a config the estimate cannot price: validation says why
         return None
     steps = max(v.steps for v in variants)
     if cap_g is not None and est.gflop > cap_g:
@@ -117,11 +89,5 @@ def over_budget(variants: list[RunConfig]) -> str | None:
 
 
 def cost_line(variants: list[RunConfig]) -> str:
-    """A short cost estimate for a caption ('~12 GFLOP, ~80 MB'), or '' when unavailable."""
-    try:
-        from models.core.budget import estimate
-        from models.core.config import Comparison
-
-        return "Estimated cost: " + estimate(Comparison(list(variants))).describe()
-    except Exception:
-        return ""
+    """A short cost estimate for a caption ('~12 GFLOP, ~80 MB')."""
+    return "Estimated cost: " + estimate(Comparison(list(variants))).describe()

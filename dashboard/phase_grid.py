@@ -14,12 +14,12 @@ import numpy as np
 
 from dashboard import draft as drafts
 from dashboard import limits
-from models import FIELDS, ConfigError, coerce
+from models import FIELDS, Comparison, ConfigError, coerce, estimate, resolve_caps
 from models.sweep import SweepSpec, sweep_from_dict
 
 UI_MAX_RUNS = 400  # grid points × variants × seeds one dashboard sweep may train
 UI_MAX_AXIS_VALUES = 24
-MAX_SWEEP_WORK = 4 * limits.MAX_WORK  # a sweep may cost a few comparisons, not more
+SWEEP_COMPARISONS = 4  # a sweep may cost a few comparisons' FLOP cap, not more
 NOT_AXES = ("task", "steps", "seeds", "log_every", "name")
 
 
@@ -94,17 +94,18 @@ def check_caps(spec: SweepSpec) -> str | None:
             f"this sweep trains {spec.n_runs} runs (grid points × variants × seeds); the page "
             f"allows {UI_MAX_RUNS} (use `python -m models sweep` for more)"
         )
-    total = 0.0
+    total = 0.0  # FLOPs, by the engine's one cost model (models.core.budget)
     for comp in spec.comparisons:
         for cfg in comp.variants:
             for name, cap in limits.UI_CAPS.items():
                 if getattr(cfg, name) > cap:
                     return f"{name} = {getattr(cfg, name)}; the page allows up to {cap:g}"
-            total += limits.work(cfg)
-    if total > MAX_SWEEP_WORK:
+        total += estimate(Comparison(list(comp.variants))).flops
+    cap_gflop = resolve_caps(defaults=True)[0]
+    if cap_gflop is not None and total > SWEEP_COMPARISONS * cap_gflop * 1e9:
         return (
-            f"this sweep needs about {total / MAX_SWEEP_WORK:.1f}× the work one dashboard "
-            "sweep may use; fewer grid values, steps or seeds (or use the CLI)"
+            f"this sweep needs ~{total / 1e9:,.0f} GFLOP, over the {SWEEP_COMPARISONS * cap_gflop:,.0f} "
+            "GFLOP one dashboard sweep may use; fewer grid values, steps or seeds (or use the CLI)"
         )
     return None
 

@@ -11,7 +11,7 @@ from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, 
 COLUMNS = [
     "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
     "steps to target", "reached target", "diverged at", "s/step", "params",
-    "grad ratio first/last", "note",
+    "grad ratio first/last", "note", "step impl",
 ]  # fmt: skip
 
 
@@ -73,8 +73,18 @@ def tradeoff_table(
             "grad ratio first/last": grad_ratio(frame, name, v.get("family", "mlp"),
                                                 int(v.get("depth", 1))),
             "note": "; ".join(notes),
+            # which path trained it: autograd, manual or manual-compiled (runs saved before the
+            # column existed have none)
+            "step impl": _impls(s),
         })  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _impls(s: pd.DataFrame) -> str:
+    """The variant's step_impl values, joined ('' when the summary has none)."""
+    if not len(s) or "step_impl" not in s:
+        return ""
+    return ", ".join(sorted({str(v) for v in s["step_impl"] if isinstance(v, str) and v}))
 
 
 def benefit_cost_figure(
