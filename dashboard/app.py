@@ -13,6 +13,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+import dashboard.warm  # noqa: E402, F401  (once per process: heavy imports, then gc.freeze)
 from models import configure_threads  # noqa: E402
 
 # torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on
