@@ -119,12 +119,42 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
     )
 
 
-def _delete(store: RunStore, rid: int) -> None:
+def _ask_delete(rid: int) -> None:
+    st.session_state["runs_confirm"] = rid  # Delete only asks; the confirmation deletes
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop("runs_confirm", None)
+
+
+def _delete(store: RunStore, rid: int, share_id: str | None = None) -> None:
+    st.session_state.pop("runs_confirm", None)
     # public mode: only the run's owner (visitor.owner() is None in local mode: anyone)
     if deleting_allowed() and store.delete_run(rid, owner=visitor.owner()):
         st.session_state["runs_deleted"] = rid
     if st.session_state.get("runs_open") == rid:
         st.session_state.pop("runs_open", None)
+    if st.query_params.get("run") in (str(rid), share_id):
+        del st.query_params["run"]
+
+
+def _confirm_delete(store: RunStore, rid: int, share_id: str | None = None) -> None:
+    """The question after Delete: the run goes for everyone on this server, for good."""
+    who = ("? Its share link stops working" if visitor.public_mode()
+           else " for everyone on this server?")  # fmt: skip
+    with st.container(border=True):
+        st.warning(f"Delete run #{rid}{who}. This cannot be undone.".replace("?.", "?"),
+                   icon=":material/delete:")  # fmt: skip
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.button(f"Yes, delete run #{rid}", key="runs_delete_yes", type="primary",
+                  on_click=_delete, args=(store, rid, share_id), width="stretch")  # fmt: skip
+        c2.button("Cancel", key="runs_delete_no", on_click=_cancel_delete, width="stretch")
+
+
+def _open(rid: int, share_id: str | None = None) -> None:
+    st.session_state["runs_open"] = rid
+    # the address opens this run for whoever gets it (public mode: by its unguessable id)
+    st.query_params["run"] = share_id if visitor.public_mode() and share_id else str(rid)
 
 
 def _one_run(store: RunStore, runs: list[dict]) -> None:
@@ -135,9 +165,10 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
     if "runs_pick" not in st.session_state or st.session_state["runs_pick"] not in ids:
         st.session_state["runs_pick"] = wanted if wanted in ids else ids[0]
     rid = st.selectbox("Run", ids, format_func=labels.get, key="runs_pick")
+    run = next(r for r in runs if r["id"] == rid)
     c1, c2, c3 = st.columns(3)
-    if c1.button("Open full view", key="runs_open_btn", width="stretch"):
-        st.session_state["runs_open"] = rid
+    c1.button("Open full view", key="runs_open_btn", width="stretch", on_click=_open,
+              args=(rid, run.get("share_id")))  # fmt: skip
     try:
         data = store.export_run(rid)
     except (KeyError, StoreError) as e:
@@ -148,12 +179,13 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
                            key="runs_export", width="stretch",
                            help="metrics.csv, summary.csv and config.json, as the CLI writes them")  # fmt: skip
     allowed = deleting_allowed()
-    c3.button("Delete", key="runs_delete", width="stretch", on_click=_delete, args=(store, rid),
+    c3.button("Delete", key="runs_delete", width="stretch", on_click=_ask_delete, args=(rid,),
               disabled=not allowed,
               help=("Removes your run from this server" if visitor.public_mode() else
                     "Removes the run from the store for everyone on this server") if allowed
               else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)")  # fmt: skip
-    run = next(r for r in runs if r["id"] == rid)
+    if allowed and st.session_state.get("runs_confirm") == rid:
+        _confirm_delete(store, rid, run.get("share_id"))
     if run.get("share_id"):
         st.caption("Share link (opens this run for whoever has it; it cannot be guessed, and "
                    "it carries no data):")  # fmt: skip
@@ -193,22 +225,31 @@ def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = Fa
     render_results(family, comp, result)
 
 
-def _linked_run(store: RunStore) -> int | None:
-    """The run ?run=... names: a share id (anyone with the link), or in local mode a run id."""
+def _linked_run(store: RunStore, ids: set[int]) -> int | None:
+    """The run ``?run=`` names: a share id (anyone with the link), or in local mode a run
+    number; a link that names nothing says so."""
     value = st.query_params.get("run")
-    if not value:
+    if value is None:
         return None
-    value = str(value).strip()
-    if SHARE_ID.fullmatch(value):
-        rid = store.find_shared(value)
+    text = str(value).strip()
+    if SHARE_ID.fullmatch(text):
+        rid = store.find_shared(text)
         if rid is None:
             st.warning("No run matches this link: it may have been deleted.",
                        icon=":material/link_off:")  # fmt: skip
         return rid
-    if value.isdigit() and not visitor.public_mode():
-        return int(value)
-    st.warning("This link does not name a run here: runs open through their share link.",
-               icon=":material/link_off:")  # fmt: skip
+    if text.isdigit() and visitor.public_mode():  # numbers can be guessed: links only
+        st.warning("This link does not name a run here: runs open through their share link.",
+                   icon=":material/link_off:")  # fmt: skip
+    elif not text.isdigit():
+        st.warning(f"The address asks for run '{plain(text, 40)}', which is not a run number.",
+                   icon=":material/link_off:")  # fmt: skip
+    elif int(text) not in ids:
+        kept = " The runs it keeps are listed below." if ids else ""
+        st.warning(f"Run #{int(text)} does not exist on this server: it may have been "
+                   f"deleted.{kept}", icon=":material/link_off:")  # fmt: skip
+    else:
+        return int(text)
     return None
 
 
@@ -243,7 +284,7 @@ def runs_page() -> None:
         why = "" if public else f": {plain(e, 200)}"
         st.error(f"The run store cannot be read{why}", icon=":material/error:")
         return
-    linked = _linked_run(store)  # ?run=SHARE_ID (or ?run=ID locally) opens that run
+    linked = _linked_run(store, {r["id"] for r in runs})  # ?run=SHARE_ID (or a number locally)
     if linked is not None and linked not in {r["id"] for r in runs}:
         st.subheader("Shared run")
         _full_view(store, linked, store.data_info(linked), shared=True)
