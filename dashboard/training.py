@@ -123,7 +123,8 @@ def recover_interrupted(family: str) -> None:
         res.stopped = True
         runs_store.save_interrupted(run)  # the run store keeps what it trained
         step, last = variant_step(run.get("done", 0), run["comparison"])
-        why = "stop" if st.session_state.get(f"{family}_stop") else "rerun"
+        stop = any(st.session_state.get(f"{family}_{k}") for k in ("stop", "stop_phone"))
+        why = "stop" if stop else "rerun"
         st.session_state[result_key(family)] = {
             "key": run["key"], "comparison": run["comparison"], "result": res,
             "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
