@@ -110,11 +110,18 @@ def load() -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--browser" in argv:  # what a visitor waits for, in chromium (benchmarks/browser_timing)
+        from benchmarks import browser_timing
+
+        return browser_timing.main([a for a in argv if a != "--browser"])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (best wall is kept)")
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
     ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
     ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
+    ap.add_argument("--browser", action="store_true",
+                    help="instead: page loads and the Train click in chromium (browser_timing)")  # fmt: skip
     ap.add_argument("--sweeps", choices=("on", "off", "only"), default="on",
                     help="the sweep cases (phase-diagram preset, loop reference, Ray)")  # fmt: skip
     ap.add_argument(
