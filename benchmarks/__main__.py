@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.sweeps import run_sweeps
 from models import (
     DEFAULT_PRESET,
     DEFAULT_RNN_PRESET,
@@ -79,8 +80,8 @@ def _wait(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
     return out, wall, usage.ru_maxrss / 1024
 
 
-def run_case(spec: dict) -> dict:
-    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)],
+def run_case(spec: dict, module: str = "benchmarks.case") -> dict:
+    out, _, rss = _wait([sys.executable, "-m", module, json.dumps(spec)],
                         spec.get("env"))  # fmt: skip
     res = json.loads(out.strip().splitlines()[-1])
     res["rss_mb"] = rss
@@ -109,17 +110,28 @@ def load() -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--browser" in argv:  # what a visitor waits for, in chromium (benchmarks/browser_timing)
+        from benchmarks import browser_timing
+
+        return browser_timing.main([a for a in argv if a != "--browser"])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (best wall is kept)")
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
     ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
     ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
+    ap.add_argument("--browser", action="store_true",
+                    help="instead: page loads and the Train click in chromium (browser_timing)")  # fmt: skip
+    ap.add_argument("--sweeps", choices=("on", "off", "only"), default="on",
+                    help="the sweep cases (phase-diagram preset, loop reference, Ray)")  # fmt: skip
     ap.add_argument(
         "--no-workloads",
         action="store_true",
         help="skip the workload variations (log interval, width, batch, seeds)",
     )
     args = ap.parse_args(argv)
+    if args.sweeps == "only":
+        args.presets = []
     threads = configure_threads()
     load_before = load()
     peak = max(run_case({"kind": "peak"})["gflops"] for _ in range(max(1, args.repeat)))
@@ -179,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             "max_rss_mb": round(max(r["rss_mb"] for r in res.values()), 1),
             "workloads": varied,
         }  # fmt: skip
+    if args.sweeps != "off":
+        sweep_rows, derived["sweep"] = run_sweeps(run_case, best, _wait, args.repeat, args.steps)
+        rows += [{c: r.get(c) for c in COLUMNS} for r in sweep_rows]
     report = {
         "machine": {
             "nproc": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),

@@ -118,11 +118,38 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
     )
 
 
+def _ask_delete(rid: int) -> None:
+    st.session_state["runs_confirm"] = rid  # Delete only asks; the confirmation deletes
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop("runs_confirm", None)
+
+
 def _delete(store: RunStore, rid: int) -> None:
+    st.session_state.pop("runs_confirm", None)
     if deleting_allowed() and store.delete_run(rid):
         st.session_state["runs_deleted"] = rid
     if st.session_state.get("runs_open") == rid:
         st.session_state.pop("runs_open", None)
+    if st.query_params.get("run") == str(rid):
+        del st.query_params["run"]
+
+
+def _confirm_delete(store: RunStore, rid: int) -> None:
+    """The question after Delete: the run goes for everyone on this server, for good."""
+    with st.container(border=True):
+        st.warning(f"Delete run #{rid} for everyone on this server? This cannot be undone.",
+                   icon=":material/delete:")  # fmt: skip
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.button(f"Yes, delete run #{rid}", key="runs_delete_yes", type="primary",
+                  on_click=_delete, args=(store, rid), width="stretch")  # fmt: skip
+        c2.button("Cancel", key="runs_delete_no", on_click=_cancel_delete, width="stretch")
+
+
+def _open(rid: int) -> None:
+    st.session_state["runs_open"] = rid
+    st.query_params["run"] = str(rid)  # the address opens this run for whoever gets it
 
 
 def _one_run(store: RunStore, runs: list[dict]) -> None:
@@ -134,8 +161,8 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
         st.session_state["runs_pick"] = wanted if wanted in ids else ids[0]
     rid = st.selectbox("Run", ids, format_func=labels.get, key="runs_pick")
     c1, c2, c3 = st.columns(3)
-    if c1.button("Open full view", key="runs_open_btn", width="stretch"):
-        st.session_state["runs_open"] = rid
+    c1.button("Open full view", key="runs_open_btn", width="stretch", on_click=_open,
+              args=(rid,))  # fmt: skip
     try:
         data = store.export_run(rid)
     except (KeyError, StoreError) as e:
@@ -146,10 +173,12 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
                            key="runs_export", width="stretch",
                            help="metrics.csv, summary.csv and config.json, as the CLI writes them")  # fmt: skip
     allowed = deleting_allowed()
-    c3.button("Delete", key="runs_delete", width="stretch", on_click=_delete, args=(store, rid),
+    c3.button("Delete", key="runs_delete", width="stretch", on_click=_ask_delete, args=(rid,),
               disabled=not allowed,
               help="Removes the run from the store for everyone on this server" if allowed
               else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)")  # fmt: skip
+    if allowed and st.session_state.get("runs_confirm") == rid:
+        _confirm_delete(store, rid)
     if st.session_state.get("runs_open") == rid:
         try:
             comp, result = store.load_run(rid)
@@ -162,6 +191,22 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
         st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
         family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
         render_results(family, comp, result)
+
+
+def _link_notice(shared: str | None, ids: set[int]) -> None:
+    """``?run=ID`` opens that run's full view; an ID that is not there says so."""
+    if shared is None:
+        return
+    text = str(shared).strip()
+    if not text.isdigit():
+        st.warning(f"The address asks for run '{plain(text, 40)}', which is not a run number.",
+                   icon=":material/link_off:")  # fmt: skip
+    elif int(text) not in ids:
+        kept = " The runs it keeps are listed below." if ids else ""
+        st.warning(f"Run #{int(text)} does not exist on this server: it may have been "
+                   f"deleted.{kept}", icon=":material/link_off:")  # fmt: skip
+    elif "runs_open" not in st.session_state:
+        st.session_state["runs_open"] = int(text)
 
 
 def runs_page() -> None:
@@ -182,9 +227,7 @@ def runs_page() -> None:
     except Exception as e:  # noqa: BLE001 - a broken store must not break the page
         st.error(f"The run store cannot be read: {plain(e, 200)}", icon=":material/error:")
         return
-    shared = st.query_params.get("run")  # ?run=ID opens that run's full view
-    if shared and str(shared).isdigit() and "runs_open" not in st.session_state:
-        st.session_state["runs_open"] = int(shared)
+    _link_notice(st.query_params.get("run"), {r["id"] for r in runs})
     if not runs:
         st.info("No runs yet: train something on the Deep or Recurrent page and it appears here.")
     else:

@@ -104,6 +104,8 @@ def test_delete_removes_the_run_for_good(store_path):
     at = app()
     at.selectbox(key="runs_pick").set_value(1).run()
     at.button(key="runs_delete").click().run()
+    assert [r["id"] for r in RunStore(store_path).list_runs()] == [2, 1]  # it asks first
+    at.button(key="runs_delete_yes").click().run()
     ok(at)
     assert list(at.dataframe[0].value["run"]) == [2]
     assert any("Run #1 deleted" in s.value for s in at.success)
