@@ -131,6 +131,7 @@ def test_default_page_shows_the_grid_with_theory_before_training():
     assert any("45 grid points" in c.value for c in at.sidebar.caption)
 
 
+@pytest.mark.slow
 def test_train_a_small_grid_then_open_a_point_as_a_comparison():
     at = phase_app()
     at.sidebar.text_input(key="phase_w_text0_init_gain").set_value("0.7071, 1.3266").run()
@@ -163,6 +164,7 @@ def test_train_a_small_grid_then_open_a_point_as_a_comparison():
     assert d["shared"]["depth"] == 6 and d["variants"][0]["init_gain"] == 1.3266
 
 
+@pytest.mark.slow
 def test_bad_grid_input_is_one_message_and_a_bad_url_one_notice():
     at = phase_app()
     at.sidebar.text_input(key="phase_w_text1_depth").set_value("5, deep").run()
