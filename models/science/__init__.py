@@ -41,6 +41,7 @@ from models.science.mitigations import (
     claim_residual,
     claim_rezero,
 )
+from models.science.phase import claim_phase_diagram, claim_rnn_length
 from models.science.recurrent import (
     claim_adding,
     claim_clipping,
@@ -81,6 +82,8 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_residual,
     claim_rezero,
     claim_linear_isometry,
+    claim_phase_diagram,
+    claim_rnn_length,
 )
 
 

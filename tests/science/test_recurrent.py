@@ -82,6 +82,7 @@ def test_norm_clipping_lets_an_exploding_rnn_train() -> None:
     assert V.claim_clipping()["passed"]
 
 
+@pytest.mark.slow
 def test_adding_problem_lstm_solves_rnn_stays_at_mean() -> None:
     """Hochreiter & Schmidhuber 1997, §5.4 (Experiment 4), in Le et al. 2015's form, scaled to a
     CPU minute: T = 100, hidden 32, Adam lr 0.01, batch 32, 1200 steps, 3 seeds. The mean
