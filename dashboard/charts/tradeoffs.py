@@ -7,11 +7,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, finite, metric
+from dashboard.charts.spectrum import condition_log10
 
 COLUMNS = [
     "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
     "steps to target", "reached target", "diverged at", "s/step", "params",
-    "grad ratio first/last", "note",
+    "grad ratio first/last", "log10 cond J (init)", "note",
 ]  # fmt: skip
 
 
@@ -72,6 +73,7 @@ def tradeoff_table(
             "params": int(s["params"].iloc[0]) if len(s) else 0,
             "grad ratio first/last": grad_ratio(frame, name, v.get("family", "mlp"),
                                                 int(v.get("depth", 1))),
+            "log10 cond J (init)": condition_log10(frame, name, 0),
             "note": "; ".join(notes),
         })  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
