@@ -34,20 +34,24 @@ CASES = {  # case name -> spec (the preset is filled in)
     "engine, 1 worker": {"kind": "engine", "workers": 1},  # variants one after another
     "engine, 1 seed": {"kind": "engine", "seeds": 1},
     "engine, 5 seeds": {"kind": "engine", "seeds": 5},
+    # the reference path: every variant through autograd (GFL_FASTPATH=off), beside the
+    # hand-written steps above: what the accelerator is worth
+    "engine, autograd path": {"kind": "engine", "env": {"GFL_FASTPATH": "off"}},
     "reference": {"kind": "reference"},
 }
 
 
-def _env() -> dict:
-    env = dict(os.environ)
+def _env(extra: dict | None = None) -> dict:
+    env = dict(os.environ) | (extra or {})
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
-def _wait(cmd: list[str]) -> tuple[str, float, float]:
+def _wait(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
     """Run a child; returns (stdout, wall s, its own peak RSS in MB via wait4)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(env),
+                         cwd=ROOT)  # fmt: skip
     out = p.stdout.read().decode()
     err = p.stderr.read().decode()
     _, status, usage = os.wait4(p.pid, 0)
@@ -59,7 +63,8 @@ def _wait(cmd: list[str]) -> tuple[str, float, float]:
 
 
 def run_case(spec: dict) -> dict:
-    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)])
+    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)],
+                        spec.get("env"))  # fmt: skip
     res = json.loads(out.strip().splitlines()[-1])
     res["rss_mb"] = rss
     return res
@@ -124,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_vs_reference": round(ref["wall_s"] / eng["wall_s"], 2),
             "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
             "speedup_vs_reference_1_worker": round(ref["wall_s"] / res["engine, 1 worker"]["wall_s"], 2),
+            "speedup_vs_reference_autograd_path": round(ref["wall_s"] / res["engine, autograd path"]["wall_s"], 2),
+            "fast_path_over_autograd": round(res["engine, autograd path"]["wall_s"] / eng["wall_s"], 2),
             "instrumentation_overhead": round(eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3),
             "instrumentation_overhead_cpu": round(eng["cpu_s"] / res["engine, metrics off"]["cpu_s"] - 1, 3),
             # the gradient instruments alone, over a run that records the loss curves only

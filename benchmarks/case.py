@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from benchmarks.flops import run_flops
 from models import configure_threads, configure_workers, load_preset, run_comparison
+from models.core.budget import matmul_flops
 from models.core.tasks import make_task
 
 
@@ -62,7 +62,7 @@ def run_case(spec: dict) -> dict:
         "first_chart_s": first[0] if first else None,
         "steps": max(c.steps for c in comp.variants) + 1,
         "model_steps": sum((c.steps + 1) * c.seeds for c in comp.variants),
-        "flops": sum(run_flops(c) for c in comp.variants),
+        "flops": sum(matmul_flops(c) for c in comp.variants),
         "threads": threads,
         "workers": 1 if spec["kind"] == "reference" else configure_workers(spec.get("workers")),
     }

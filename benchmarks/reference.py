@@ -16,15 +16,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models import Comparison, RunConfig
-from models.core.layers import MAX_SLOPE, act_slope
+from models import ACTIVATIONS, Comparison, RunConfig
+from models.core.layers import saturation
 from models.core.nets import build_model
 from models.core.tasks import make_task
 
-ACT_MODULES = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU, "elu": nn.ELU, "silu": nn.SiLU, "linear": nn.Identity,
-}  # fmt: skip
+
+class Act(nn.Module):
+    """A registered activation as a module (what nn.Sigmoid, nn.GELU, ... compute)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.fn = ACTIVATIONS[name].fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
 
 
 class RefMLP(nn.Module):
@@ -35,7 +41,7 @@ class RefMLP(nn.Module):
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         norm = {"batch": lambda: nn.BatchNorm1d(W), "layer": lambda: nn.LayerNorm(W)}
         self.norms = nn.ModuleList(norm.get(cfg.norm, nn.Identity)() for _ in range(cfg.depth))
-        self.act = ACT_MODULES[cfg.activation]()
+        self.act = Act(cfg.activation)
         self.readout = nn.Linear(W, n_out)
         self.residual = cfg.residual
         self.pre: list[torch.Tensor] = []
@@ -129,11 +135,7 @@ def _loss(task, out, y):
 
 
 def _saturation(act: str, z: torch.Tensor) -> float:
-    if act in ("relu", "leaky_relu"):
-        return (z <= 0).all(dim=0).float().mean().item()
-    if act == "linear":
-        return 0.0
-    return (act_slope(act, z) < 0.1 * MAX_SLOPE[act]).float().mean().item()
+    return saturation(act, z.unsqueeze(0)).item()  # z: (N, H), one model
 
 
 def _jacobian_sv(model: RefMLP, x: torch.Tensor) -> list[float]:

@@ -15,13 +15,15 @@ import streamlit as st  # noqa: E402
 
 from models import configure_threads  # noqa: E402
 
-# torch's intra-op threads: 2 by default (a fair share on Streamlit Community Cloud), set once
-# here rather than left to torch's guess of all cores; env GFL_THREADS overrides.
+# torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on
+# worker threads instead), set once here rather than left to torch's guess of all cores;
+# env GFL_THREADS overrides.
 configure_threads()
 
-st.set_page_config(
-    page_title="Gradient Flow Lab", page_icon=":material/trending_down:", layout="wide"
-)
+# A local icon: a ":material/...:" page icon makes every visitor's browser fetch the favicon
+# from fonts.gstatic.com, a request leaving the server (tests/browser/test_trust.py).
+ICON = str(Path(__file__).resolve().parent / "icon.png")
+st.set_page_config(page_title="Gradient Flow Lab", page_icon=ICON, layout="wide")
 st.session_state.setdefault("variant_counter", 0)  # ids for variant widgets, never reused
 
 # Adding a page is one line here (a script path relative to this file, or a callable).
@@ -38,6 +40,12 @@ PAGES = [
         title="Recurrent networks",
         icon=":material/repeat:",
         url_path="recurrent",
+    ),
+    st.Page(
+        "views/phase.py",
+        title="Phase diagrams",
+        icon=":material/grid_on:",
+        url_path="phase",
     ),
     st.Page("views/toy.py", title="The toy model", icon=":material/science:", url_path="toy"),
     st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),

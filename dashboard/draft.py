@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models import FIELDS, FORGET_GATE_CELLS, Comparison, comparison_from_dict, to_dict
+from models import ACTIVATIONS, FIELDS, FORGET_GATE_CELLS, Comparison, comparison_from_dict, to_dict
 
 SHARED = {
     "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every"),
@@ -34,7 +34,8 @@ VARIANT_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
         ("clip_norm", None), ("clip_value", None),
     ),
 }  # fmt: skip
-RNN_CELL_ACTIVATIONS = ("tanh", "sigmoid", "relu")
+# the activations a vanilla RNN cell may use (live: a newly registered one appears)
+RNN_CELL_ACTIVATIONS = ACTIVATIONS.view(lambda a: a.recurrent)
 
 
 def from_comparison(comparison: Comparison, preset: str, first_id: int = 0) -> dict[str, Any]:

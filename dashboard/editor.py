@@ -6,6 +6,7 @@ truth, and a widget's state is seeded from it whenever Streamlit has forgotten t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -63,26 +64,41 @@ def _choices(family: str, name: str, variant: dict[str, Any] | None = None) -> t
     return FIELDS[name].choices or ()
 
 
-def field_widget(family: str, name: str, key: str, value: Any, container=st) -> Any:
+def choice_help(choices: Any) -> str | None:
+    """One line per registry entry (name: description) for a selectbox's help, or None."""
+    entries = getattr(choices, "entries", None)
+    if entries is None:
+        return None
+    # help text is Markdown: escape what the descriptions may contain (W_hh, 1/(1+e^−z), ...)
+    lines = [f"{e.name}: {e.description}" for e in entries()]
+    return "\n\n".join(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>^~$])", r"\\\1", line) for line in lines)
+
+
+def field_widget(
+    family: str, name: str, key: str, value: Any, container=st, on_change=None, args=()
+) -> Any:
     """One widget for one config field, ranged by the engine's schema; returns its value."""
     spec = FIELDS[name]
     label = LABELS.get(name, name)
+    hook = {"on_change": on_change, "args": args}
     if spec.choices:
         options = list(_choices(family, name))
         if st.session_state.get(key, value) not in options:
             st.session_state[key] = value if value in options else options[0]
         elif key not in st.session_state:
             st.session_state[key] = value
-        return container.selectbox(label, options, key=key)
+        return container.selectbox(label, options, key=key, help=choice_help(spec.choices), **hook)
     if spec.kind is bool:
         st.session_state.setdefault(key, bool(value))
-        return container.toggle(label, key=key)
+        return container.toggle(label, key=key, **hook)
     lo, hi = field_range(name)
     if spec.kind is int:
         lo_i, hi_i = int(lo), int(hi)
         cur = st.session_state.get(key, value)
         st.session_state[key] = int(min(max(int(cur), lo_i), hi_i))
-        return container.number_input(label, min_value=lo_i, max_value=hi_i, step=1, key=key)
+        return container.number_input(
+            label, min_value=lo_i, max_value=hi_i, step=1, key=key, **hook
+        )
     cur = st.session_state.get(key, value)
     st.session_state[key] = float(min(max(float(cur), lo), hi))
     return container.number_input(
@@ -92,6 +108,7 @@ def field_widget(family: str, name: str, key: str, value: Any, container=st) -> 
         step=FLOAT_STEPS.get(name, 0.1),
         format="%g",
         key=key,
+        **hook,
     )
 
 
@@ -125,44 +142,88 @@ def shared_settings(family: str, container=st) -> None:
                                          d["shared"][name], container)  # fmt: skip
 
 
+def editing_key(family: str) -> str:
+    """Session key of the variant being edited: its stable ``_id``, never its name or place."""
+    return f"{family}_editing"
+
+
+def editor_open_key(family: str) -> str:
+    return f"{family}_editor_open"
+
+
 def _on_add(family: str) -> None:
     d = st.session_state[draft_key(family)]
     if len(d["variants"]) < MAX_VARIANTS:
-        drafts.add_variant(d)
+        new = drafts.add_variant(d)
+        st.session_state[editing_key(family)] = new["_id"]  # the new variant opens, selected
+    st.session_state[editor_open_key(family)] = True
 
 
 def _on_remove(family: str, vid: int) -> None:
-    drafts.remove_variant(st.session_state[draft_key(family)], vid)
+    d = st.session_state[draft_key(family)]
+    ids = [v["_id"] for v in d["variants"]]
+    drafts.remove_variant(d, vid)
+    left = [v["_id"] for v in d["variants"]]
+    if vid not in left and left:  # select the neighbour that took its place
+        st.session_state[editing_key(family)] = left[min(ids.index(vid), len(left) - 1)]
+    st.session_state[editor_open_key(family)] = True
+
+
+def _on_edit(family: str) -> None:
+    st.session_state[editor_open_key(family)] = True  # an edit keeps the editor open
+
+
+def _pull(family: str, v: dict[str, Any]) -> None:
+    """Copy the variant's widget values (when Streamlit holds them) into the draft."""
+    for name in ("name", *(f for f, _ in drafts.VARIANT_FIELDS[family])):
+        key = f"{family}_v{v['_id']}_{name}"
+        if key in st.session_state:
+            v[name] = st.session_state[key]
+
+
+def variant_label(v: dict[str, Any]) -> str:
+    """A variant as the picker shows it (Markdown there: plain text, shortened)."""
+    return plain(v["name"], 28) or "(unnamed)"
 
 
 def variant_editor(family: str) -> None:
-    """A tab per variant: rename, edit its fields, remove; plus a button to add one."""
+    """Pick a variant (by its stable id), edit its name and fields, remove it; or add one.
+
+    The picker's value is the variant's ``_id``, so renaming a variant (its label) or adding
+    one never moves the selection: every edit lands on the variant the user is looking at.
+    """
     d = st.session_state[draft_key(family)]
-    tabs = st.tabs([plain(v["name"], 28) or "(unnamed)" for v in d["variants"]])
-    for tab, v in zip(tabs, d["variants"]):
-        vid = v["_id"]
-        for name, _ in drafts.VARIANT_FIELDS[family]:  # pull fresh widget values first, so
-            key = f"{family}_v{vid}_{name}"  # fields that depend on others appear at once
-            if key in st.session_state:
-                v[name] = st.session_state[key]
-        with tab:
-            top = st.columns([3, 1])
-            key = f"{family}_v{vid}_name"
-            st.session_state.setdefault(key, v["name"])
-            v["name"] = top[0].text_input("Name", key=key, max_chars=60)
-            top[1].button("Remove", key=f"{family}_v{vid}_remove", on_click=_on_remove,
-                          args=(family, vid), disabled=len(d["variants"]) <= 1,
-                          width="stretch")  # fmt: skip
-            fields = drafts.visible_fields(family, v)
-            cols = st.columns(4)
-            for i, name in enumerate(fields):
-                v[name] = field_widget(family, name, f"{family}_v{vid}_{name}", v[name],
-                                       cols[i % 4])  # fmt: skip
+    for v in d["variants"]:  # fresh widget values first: labels and visible fields follow at once
+        _pull(family, v)
+    ids = [v["_id"] for v in d["variants"]]
+    key = editing_key(family)
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    labels = {v["_id"]: variant_label(v) for v in d["variants"]}
+    vid = st.segmented_control(
+        "Variant to edit", ids, format_func=labels.get, key=key, required=True,
+        on_change=_on_edit, args=(family,),
+    )  # fmt: skip
+    v = next((x for x in d["variants"] if x["_id"] == vid), d["variants"][0])
+    vid = v["_id"]
+    top = st.columns([3, 1], vertical_alignment="bottom")
+    key = f"{family}_v{vid}_name"
+    st.session_state.setdefault(key, v["name"])
+    v["name"] = top[0].text_input("Name", key=key, max_chars=60, on_change=_on_edit,
+                                  args=(family,))  # fmt: skip
+    top[1].button("Remove", key=f"{family}_v{vid}_remove", on_click=_on_remove,
+                  args=(family, vid), disabled=len(d["variants"]) <= 1,
+                  width="stretch")  # fmt: skip
+    fields = drafts.visible_fields(family, v)
+    cols = st.columns(4)
+    for i, name in enumerate(fields):
+        v[name] = field_widget(family, name, f"{family}_v{vid}_{name}", v[name], cols[i % 4],
+                               on_change=_on_edit, args=(family,))  # fmt: skip
     st.button(
         "Add variant",
         key=f"{family}_add",
         on_click=_on_add,
         args=(family,),
         disabled=len(d["variants"]) >= MAX_VARIANTS,
-        help="Copies the last variant; then change what you want to compare.",
+        help="Copies the last variant and opens it; then change what you want to compare.",
     )

@@ -47,7 +47,11 @@ def render_lab(family: str, title: str) -> None:
         st.subheader("Shared settings")
         editor.shared_settings(family)
 
-    with st.expander(f"Variants ({len(d['variants'])}): edit, add, remove", expanded=False):
+    # keyed: the count in the label changes on Add/Remove, the expander must stay what it was;
+    # open after any edit in it, so a rerun never folds the editor under the user's hands
+    with st.expander(f"Variants ({len(d['variants'])}): edit, add, remove",
+                     expanded=bool(st.session_state.get(editor.editor_open_key(family))),
+                     key=f"{family}_variants"):  # fmt: skip
         editor.variant_editor(family)
 
     comparison, problem = _validate(d)
@@ -86,18 +90,29 @@ def _validate(d: dict) -> tuple[Comparison | None, str | None]:
 
 def _status(family: str, shown: dict, comparison: Comparison | None) -> None:
     if shown.get("stopped"):
-        done, total = shown.get("done", 0), shown.get("total", 0)
-        part = f" ({done} of {total} steps)" if total else ""
-        st.warning(
-            f"Training was stopped{part}: showing what was trained so far.",
-            icon=":material/stop_circle:",
-        )
+        st.warning(stop_message(shown, comparison), icon=":material/stop_circle:")
     if comparison is not None and config_key(comparison) != shown["key"]:
         st.info(
             "The charts show the settings you last trained; press **Train** to run the "
             "current settings.",
             icon=":material/info:",
         )
+
+
+def stop_message(shown: dict, comparison: Comparison | None) -> str:
+    """Why training stopped and where, counted per variant like the progress bar and Runs page."""
+    step, last = shown.get("step"), shown.get("last")
+    at = f" at step {step} of {last}" if last else ""
+    why = shown.get("why")
+    if why == "stop":
+        reason = "you pressed Stop"
+    elif why == "rerun" and comparison is not None and config_key(comparison) != shown["key"]:
+        reason = "a setting changed while it ran (any change reloads the page, which ends the run)"
+    elif why == "rerun":
+        reason = "the page was reloaded by a control while it ran (any change ends the run)"
+    else:
+        reason = "it was cut short"
+    return f"Training was stopped{at}: {reason}. Showing what was trained so far."
 
 
 def _preview(family: str, comparison: Comparison | None) -> None:

@@ -1,19 +1,18 @@
 """Caps that keep one user's run within about 1 GB and a fair share of 2 CPU cores.
 
-The engine's FIELDS give what is valid; these give what one dashboard user may ask for.
+The engine's FIELDS give what is valid and its budget (``models.core.budget``: FLOPs, memory,
+metric rows) what a run costs; these caps give what one dashboard user may ask for.
 """
 
 from __future__ import annotations
 
-from models import FIELDS, RunConfig
+from models import FIELDS, Comparison, ConfigError, RunConfig, check_budget, estimate
 
 UI_CAPS: dict[str, float] = {
     "depth": 64, "width": 256, "hidden": 128, "seq_len": 200, "batch_size": 256,
     "steps": 3000, "seeds": 4, "log_every": 500, "arms": 8,
 }  # fmt: skip
 MAX_VARIANTS = 8
-MAX_WORK = 5.0e11  # multiply-adds (×3 for forward+backward); deep-mlp is ~1.7e10
-MAX_METRIC_ROWS = 3_000_000  # ~100 bytes each in memory: a few hundred MB at most
 
 
 def field_range(name: str) -> tuple[float | None, float | None]:
@@ -25,24 +24,6 @@ def field_range(name: str) -> tuple[float | None, float | None]:
     return spec.lo, hi
 
 
-def work(cfg: RunConfig) -> float:
-    """Rough multiply-adds of training one variant (all seeds)."""
-    if cfg.family == "mlp":
-        per_example = cfg.depth * cfg.width**2 + 64 * cfg.width
-    else:
-        gates = {"rnn": 1, "lstm": 4, "gru": 3}[cfg.cell]
-        per_example = cfg.seq_len * gates * (cfg.hidden**2 + cfg.hidden)
-    return 3.0 * per_example * cfg.batch_size * (cfg.steps + 1) * cfg.seeds
-
-
-def metric_rows(cfg: RunConfig) -> int:
-    """Rough number of metric rows one variant records."""
-    logs = cfg.steps // max(1, cfg.log_every) + 2
-    per_log = 12 + 4 * (cfg.depth + 1 if cfg.family == "mlp" else 3 + cfg.seq_len)
-    spectrum = 2 * cfg.width if cfg.family == "mlp" else 0  # jacobian_sv: first and last step
-    return (logs * per_log + spectrum) * cfg.seeds
-
-
 def check(variants: list[RunConfig]) -> str | None:
     """Why this comparison is too big for the dashboard, or None when it fits."""
     if len(variants) > MAX_VARIANTS:
@@ -50,36 +31,17 @@ def check(variants: list[RunConfig]) -> str | None:
     for cfg in variants:
         for name, cap in UI_CAPS.items():
             if getattr(cfg, name) > cap:
-                return f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows up to {cap:g} (use the CLI for more)"
-    try:  # the engine's cost model (FLOPs and peak memory), when present
-        from models.core.budget import check_budget
-        from models.core.config import Comparison
-        from models.core.errors import ConfigError
-    except ImportError:
-        check_budget = None
-    if check_budget is not None:
-        try:
-            check_budget(Comparison(list(variants)), defaults=True)
-        except ConfigError as e:
-            return str(e)
-    total = sum(work(c) for c in variants)
-    if total > MAX_WORK:
-        return (
-            f"this comparison needs about {total / MAX_WORK:.1f}× the work one dashboard run "
-            "may use; lower steps, seeds, depth/width or sequence length (or use the CLI)"
-        )
-    rows = sum(metric_rows(c) for c in variants)
-    if rows > MAX_METRIC_ROWS:
-        return "too many metrics to keep in memory; raise the log interval or lower steps"
+                return (
+                    f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows "
+                    f"up to {cap:g} (use the CLI for more)"
+                )
+    try:  # the engine's one cost model: FLOPs, and memory including the metric rows
+        check_budget(Comparison(list(variants)), defaults=True)
+    except ConfigError as e:
+        return str(e)
     return None
 
 
 def cost_line(variants: list[RunConfig]) -> str:
-    """A short cost estimate for a caption ('~12 GFLOP, ~80 MB'), or '' when unavailable."""
-    try:
-        from models.core.budget import estimate
-        from models.core.config import Comparison
-
-        return "Estimated cost: " + estimate(Comparison(list(variants))).describe()
-    except Exception:
-        return ""
+    """A short cost estimate for a caption ('~12 GFLOP, ~80 MB')."""
+    return "Estimated cost: " + estimate(Comparison(list(variants))).describe()

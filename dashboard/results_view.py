@@ -174,23 +174,23 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
 
     st.subheader("Trade-offs")
     regression = comparison.variants[0].task == "adding"
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.dataframe(_styled(table), hide_index=True, width="stretch",
-                     key=f"{family}_table")  # fmt: skip
-        st.caption(
-            "Means over seeds. 'steps to target': first logged step reaching the task's "
-            "target; 'grad ratio first/last': first over last layer (RNN: time step) "
-            "gradient at initialisation, ≪ 1 means vanishing"
-            + (
-                "; 'log10 cond J (init)': decades between the largest and smallest singular "
-                "value of the input–output Jacobian at initialisation (0 = isometry, ∞ = "
-                "some are exactly 0)."
-                if family == "mlp"
-                else "."
-            )
+    # the table gets the page's full width: twelve columns in three fifths of it were cut
+    st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
+                 column_config=TABLE_COLUMNS)  # fmt: skip
+    st.caption(
+        "Means over seeds. 'steps to target': first logged step reaching the task's "
+        "target; 'grad ratio first/last': first over last layer (RNN: time step) "
+        "gradient at initialisation, ≪ 1 means vanishing"
+        + (
+            "; 'log10 cond J (init)': decades between the largest and smallest singular "
+            "value of the input–output Jacobian at initialisation (0 = isometry, ∞ = some "
+            "are exactly 0)."
+            if family == "mlp"
+            else "."
         )
-    with c2:
+    )
+    c1, _ = st.columns(2)
+    with c1:
         named = table.assign(variant=table["variant"].map(chart_name))
         chart(tradeoffs.benefit_cost_figure(named, colors, regression), f"{family}_scatter")
         st.caption("Up is better, right costs more time per step; ✕ = diverged.")
@@ -229,6 +229,24 @@ def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) 
 def _cond(v: float) -> str:
     """A condition number in decades; ∞ where a singular value is exactly 0."""
     return "∞ (rank-deficient)" if v == float("inf") else f"{v:.1f}"
+
+
+# short headers on narrow numeric columns; the note (and the name) take what is left
+TABLE_COLUMNS = {
+    "variant": st.column_config.TextColumn("variant", width="medium"),
+    "final val loss": st.column_config.Column("final val loss", width="small"),
+    "best val loss": st.column_config.Column("best val loss", width="small"),
+    "final val accuracy": st.column_config.Column("final val acc.", width="small"),
+    "best val accuracy": st.column_config.Column("best val acc.", width="small"),
+    "steps to target": st.column_config.Column("steps to target", width="small"),
+    "reached target": st.column_config.Column("reached", width="small"),
+    "diverged at": st.column_config.Column("diverged at", width="small"),
+    "s/step": st.column_config.Column("s/step", width="small"),
+    "params": st.column_config.Column("params", width="small"),
+    "grad ratio first/last": st.column_config.Column("grad ratio first/last", width="small"),
+    "note": st.column_config.TextColumn("note", width="large"),
+    "log10 cond J (init)": st.column_config.Column("log10 cond J (init)", width="small"),
+}
 
 
 def _styled(table: pd.DataFrame):

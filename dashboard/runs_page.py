@@ -13,6 +13,7 @@ from dashboard.plain import clean, plain
 from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
 from dashboard.store import RunStore, StoreError
+from dashboard.sweeps_listing import sweeps_section
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 
@@ -186,7 +187,8 @@ def runs_page() -> None:
         st.session_state["runs_open"] = int(shared)
     if not runs:
         st.info("No runs yet: train something on the Deep or Recurrent page and it appears here.")
-        return
-    st.dataframe(runs_table(runs), hide_index=True, width="stretch", key="runs_table")
-    _overlay(store, runs)
-    _one_run(store, runs)
+    else:
+        st.dataframe(runs_table(runs), hide_index=True, width="stretch", key="runs_table")
+        _overlay(store, runs)
+        _one_run(store, runs)
+    sweeps_section()

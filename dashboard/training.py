@@ -45,17 +45,34 @@ def _train_slot(bar):
         _SLOTS.release()
 
 
-def progress_text(done_steps: int, comparison: Comparison, eta_s: float) -> str:
-    """'Training: step k / N · V variants side by side · time left', k counted per variant.
+def variant_step(done_steps: int, comparison: Comparison) -> tuple[int, int]:
+    """(step k, of N): ``done_steps`` (summed over variants, step 0 included) per variant.
 
-    The runner advances every variant one step in turn, so ``done_steps`` (summed over variants,
-    step 0 included) divided by the number of variants is the step the charts are at.
+    The runner advances every variant one step in turn, so the sum divided by the number of
+    variants is the step the charts are at: the unit of the progress bar and the Runs page.
     """
     n = len(comparison.variants)
     last = max(v.steps for v in comparison.variants)
-    step = min(last, max(0, done_steps // max(1, n) - 1))
+    return min(last, max(0, done_steps // max(1, n) - 1)), last
+
+
+def progress_text(
+    done_steps: int, comparison: Comparison, eta_s: float, chart_step: int | None = None
+) -> str:
+    """'Training: step k / N · charts at step c · V variants side by side · time left', k counted
+    per variant (``variant_step``).
+
+    The charts can only show logged steps (every ``log_every``), redrawn a few times a second:
+    when they lag the bar, the bar says which step they show rather than leave two numbers.
+    """
+    n = len(comparison.variants)
+    step, last = variant_step(done_steps, comparison)
     side = f" · {n} variants side by side" if n > 1 else ""
-    return f"Training: step {step} / {last}{side} · {_fmt_s(eta_s)}"
+    charts = ""
+    if chart_step is not None and chart_step != step:
+        every = min(v.log_every for v in comparison.variants)
+        charts = f" · charts at step {chart_step} (logged every {every})"
+    return f"Training: step {step} / {last}{charts}{side} · {_fmt_s(eta_s)}"
 
 
 def live_step(frame, lag: int) -> int:
@@ -90,15 +107,22 @@ def result_key(family: str) -> str:
 
 
 def recover_interrupted(family: str) -> None:
-    """A run cut short by a rerun (Stop or any widget) becomes the shown, stopped result."""
+    """A run cut short by a rerun (Stop or any widget) becomes the shown, stopped result.
+
+    Streamlit reruns the page on any widget change, which ends the run; ``why`` records
+    whether the user pressed Stop (the button reads True in the rerun it caused) or not.
+    """
     run = st.session_state.pop(running_key(family), None)
     if run and run.get("result") is not None and run["result"].metrics:
         res: RunResult = run["result"]
         res.stopped = True
         runs_store.save_interrupted(run)  # the run store keeps what it trained
+        step, last = variant_step(run.get("done", 0), run["comparison"])
+        why = "stop" if st.session_state.get(f"{family}_stop") else "rerun"
         st.session_state[result_key(family)] = {
             "key": run["key"], "comparison": run["comparison"], "result": res,
             "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
+            "step": step, "last": last, "why": why,
         }  # fmt: skip
 
 
@@ -127,7 +151,7 @@ def train(family: str, comparison: Comparison) -> bool:
     with holder.container():
         c1, c2 = st.columns(2)
         ph_grad, ph_loss = c1.empty(), c2.empty()
-    state = {"last": -math.inf, "draws": 0}
+    state = {"last": -math.inf, "draws": 0, "step": None}  # step: what the charts show
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
@@ -136,6 +160,7 @@ def train(family: str, comparison: Comparison) -> bool:
     def draw(frame) -> None:
         frame = chart_frame(frame)
         last = live_step(frame, lag)
+        state["step"] = last
         n = state["draws"]
         ph_grad.plotly_chart(gradients.profile_figure(
             frame, last, colors, metric_name=metric,
@@ -157,12 +182,12 @@ def train(family: str, comparison: Comparison) -> bool:
         run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
         run["done"], run["total"] = p.done_steps, p.total_steps
         saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
-        bar.progress(min(1.0, p.fraction), text=progress_text(p.done_steps, comparison, p.eta_s))
         now = time.perf_counter()
-        if now - state["last"] < REDRAW_S:
-            return
-        state["last"], state["draws"] = now, state["draws"] + 1
-        draw(run["result"].metrics_frame())
+        if now - state["last"] >= REDRAW_S:
+            state["last"], state["draws"] = now, state["draws"] + 1
+            draw(run["result"].metrics_frame())
+        text = progress_text(p.done_steps, comparison, p.eta_s, state["step"])
+        bar.progress(min(1.0, p.fraction), text=text)
 
     with _train_slot(bar):
         result = run_comparison(comparison, callback=callback)
@@ -173,5 +198,7 @@ def train(family: str, comparison: Comparison) -> bool:
     RESULTS.put(key, result)
     st.session_state[result_key(family)] = {
         "key": key, "comparison": comparison, "result": result, "stopped": result.stopped,
+        "done": run["done"], "total": run["total"],
+        **dict(zip(("step", "last"), variant_step(run["done"], comparison))),
     }  # fmt: skip
     return False

@@ -7,7 +7,9 @@ Code outside ``models`` (the dashboard, benchmarks, scripts) imports the public 
 """
 
 from models.core import theory
+from models.core.activations import ACTIVATIONS, Activation
 from models.core.budget import check_budget, estimate, resolve_caps
+from models.core.cells import CELLS
 from models.core.config import (
     FIELDS,
     FORGET_GATE_CELLS,
@@ -20,6 +22,9 @@ from models.core.config import (
     to_dict,
 )
 from models.core.errors import ConfigError
+from models.core.init import RECURRENT_INITS, WEIGHT_INITS
+from models.core.norms import NORMS
+from models.core.optim import OPTIMIZERS
 from models.core.runner import (
     METRIC_COLUMNS,
     SUMMARY_COLUMNS,
@@ -28,7 +33,7 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
-from models.core.tasks import chance_loss
+from models.core.tasks import TASKS, chance_loss
 from models.core.threads import configure_threads, configure_workers, env_int
 from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
 from models.io.presets import (
@@ -40,7 +45,9 @@ from models.io.presets import (
 )
 
 __all__ = [
-    "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS", "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
+    "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
+    "WEIGHT_INITS", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
+    "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
     "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",

@@ -53,6 +53,25 @@ def test_palette_is_stable_by_position():
     assert len(set(common.variant_colors([str(i) for i in range(12)]).values())) == 12
 
 
+def test_overlaid_runs_never_share_a_colour():
+    # the Runs page overlays up to 6 runs of up to 6 variants: "#12 gru" and "#4 gru" differ
+    names = [f"#{r} {v}" for r in (12, 9, 7, 4, 2, 1) for v in "abcdef"]
+    colors = common.variant_colors(names)
+    assert len(set(colors.values())) == len(names) == 36
+
+
+def test_short_runs_draw_no_marker_in_a_colour_of_no_legend_entry():
+    """Plotly gives a trace of under 20 points without a mode default-coloured markers."""
+    f = frame()
+    f = f[f.step <= 10]  # two logged points
+    fig = curves.curves_figure(f, ("loss", "val_loss"), COLORS, "Loss", "loss", log_y=True)
+    legend = {t.line.color for t in fig.data if t.showlegend is not False}
+    for t in fig.data:
+        assert t.mode is not None, t.name
+        if "markers" in t.mode:
+            assert (t.marker.color or t.line.color) in legend, t.name
+
+
 def test_log_safe_drops_what_a_log_axis_cannot_show():
     out = common.log_safe([1.0, 0.0, -1.0, np.nan, np.inf, 1e-30])
     assert out[0] == 1.0 and out[-1] == 1e-30
@@ -160,6 +179,9 @@ def test_tradeoff_table_and_scatter():
     fig = tradeoffs.benefit_cost_figure(table.reset_index(), COLORS)
     fix = traces_of(fig, "fix")[0]
     assert fix.marker.symbol == "x" and "diverged @ 10" in fix.name
+    # names in the legend and hover, never as text beside the points (overlapped, cut off)
+    assert all(t.mode == "markers" and not t.text for t in fig.data)
+    assert fig.layout.showlegend
     assert fix.x[0] == pytest.approx(15.0)  # ms per step
 
 
@@ -227,3 +249,17 @@ def test_log_axes_label_minor_ticks_in_full():
     f = frame()
     fig = curves.curves_figure(f, ("loss", "val_loss"), COLORS, "Loss", "loss", log_y=True)
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.minorloglabels == "complete"
+
+
+def test_heatmap_panel_of_a_variant_whose_seeds_all_diverged_says_so():
+    f = frame()
+    f = f[~((f.variant == "fix") & (f.step > 0))]  # "fix" stopped after step 0, both seeds
+    div = pd.DataFrame([("fix", s, 5, "diverged", 0, 5.0) for s in (0, 1)], columns=f.columns)
+    fig = gradients.heatmap_figure(pd.concat([f, div]), COLORS)
+    notes = [a for a in fig.layout.annotations if "diverged at step 5" in (a.text or "")]
+    assert len(notes) == 1 and notes[0].xref == "x2 domain"
+    # every panel spans the same steps: the stopped variant's blank reads as stopped
+    assert fig.layout.xaxis.range == fig.layout.xaxis2.range and fig.layout.xaxis2.range[1] > 20
+    one_seed = pd.concat([frame(diverge=True)])  # one of two seeds diverged: the panel goes on
+    fig = gradients.heatmap_figure(one_seed, COLORS)
+    assert not [a for a in fig.layout.annotations if "diverged at step" in (a.text or "")]

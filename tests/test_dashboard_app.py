@@ -264,6 +264,7 @@ def test_variant_editor_add_rename_remove():
 def test_duplicate_names_show_an_error_not_a_traceback():
     at = new_app()
     vid = at.session_state["mlp_draft"]["variants"][1]["_id"]
+    at.segmented_control(key="mlp_editing").set_value(vid).run()
     at.text_input(key=f"mlp_v{vid}_name").input("sigmoid (baseline)").run()
     assert not at.exception
     assert at.error and "unique" in at.error[0].value

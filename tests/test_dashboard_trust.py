@@ -150,3 +150,71 @@ def test_a_second_visitor_opens_the_run_safely(hostile_run):
     assert "\u202e" not in " ".join(table["preset / title"]) and "\n" not in " ".join(
         table["preset / title"]
     )
+
+
+# §2: edits land on the variant they were made on ------------------------------------------
+
+
+def test_edits_after_a_rename_land_on_that_variant():
+    at = app()
+    at.button(key="mlp_add").click().run()
+    d = at.session_state["mlp_draft"]
+    seventh = d["variants"][6]["_id"]
+    assert at.segmented_control(key="mlp_editing").value == seventh  # Add opens the new one
+    assert at.session_state["mlp_editor_open"]
+    at.text_input(key=f"mlp_v{seventh}_name").input("seventh, renamed").run()
+    assert at.segmented_control(key="mlp_editing").value == seventh  # still selected
+    at.selectbox(key=f"mlp_v{seventh}_init").select("orthogonal").run()
+    at.number_input(key=f"mlp_v{seventh}_clip_norm").set_value(0.5).run()
+    at.number_input(key=f"mlp_v{seventh}_clip_value").set_value(0.05).run()
+    ok(at)
+    assert at.segmented_control(key="mlp_editing").value == seventh
+    d = at.session_state["mlp_draft"]
+    v7, base = d["variants"][6], d["variants"][0]
+    assert (v7["name"], v7["init"], v7["clip_norm"], v7["clip_value"]) == (
+        "seventh, renamed", "orthogonal", 0.5, 0.05)  # fmt: skip
+    fresh = load_preset("deep-mlp").variants[0]
+    assert (base["name"], base["init"], base["clip_norm"], base["clip_value"]) == (
+        fresh.name, fresh.init, fresh.clip_norm, fresh.clip_value)  # fmt: skip
+    # only the chosen variant's widgets are on the page: no edit can reach another one
+    assert {w.key for w in at.number_input if w.key.startswith("mlp_v")} <= {
+        f"mlp_v{seventh}_{f}" for f in ("init_gain", "lr", "momentum", "clip_norm", "clip_value",
+                                        "bias_std")}  # fmt: skip
+
+
+def test_removing_the_edited_variant_selects_its_neighbour():
+    at = app()
+    d = at.session_state["mlp_draft"]
+    third, fourth = d["variants"][2]["_id"], d["variants"][3]["_id"]
+    at.segmented_control(key="mlp_editing").set_value(third).run()
+    at.button(key=f"mlp_v{third}_remove").click().run()
+    ok(at)
+    assert at.segmented_control(key="mlp_editing").value == fourth
+
+
+def _stopped_app(steps: int = 100):
+    from models import run_comparison
+
+    comp = load_preset("deep-mlp", {"steps": steps, "seeds": 1})
+    seen = []
+    partial = run_comparison(comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 2)
+    at = app()
+    at.session_state["mlp_running"] = {"key": "k", "comparison": comp, "result": partial,
+                                       "done": seen[-1], "total": 6 * (steps + 1)}  # fmt: skip
+    return at, seen[-1] // 6 - 1
+
+
+def test_stop_says_why_and_counts_steps_per_variant():
+    at, step = _stopped_app()
+    at.button(key="mlp_stop").click().run()
+    ok(at)
+    text = " ".join(w.value for w in at.warning)
+    assert f"at step {step} of 100" in text and "you pressed Stop" in text
+
+
+def test_a_setting_changed_mid_run_says_that_is_why_training_stopped():
+    at, step = _stopped_app()
+    at.number_input(key="mlp_s_depth").set_value(7).run()
+    ok(at)
+    text = " ".join(w.value for w in at.warning)
+    assert f"at step {step} of 100" in text and "a setting changed while it ran" in text

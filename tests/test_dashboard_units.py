@@ -220,6 +220,11 @@ def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
     one = dataclasses.replace(comp, variants=comp.variants[:1])
     assert "side by side" not in progress_text(5, one, float("nan"))
     assert progress_text(5, one, float("nan")).endswith("estimating…")
+    # the live charts show logged steps only: when they lag the bar, the bar says which one
+    full = load_preset("deep-mlp")  # 150 steps, logged every 10
+    text = progress_text(94 * n, full, 1.0, chart_step=90)
+    assert text.startswith("Training: step 93 / 150 · charts at step 90 (logged every 10)")
+    assert "charts at" not in progress_text(91 * n, full, 1.0, chart_step=90)
 
 
 def test_live_chart_step_waits_for_variants_a_slice_behind_but_not_for_stopped_ones():

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from models import make_config
-from models.core.layers import MAX_SLOPE, SATURATED_BEYOND, act_slope, saturation
+from models.core import theory
+from models.core.activations import ACTIVATIONS
+from models.core.layers import act_slope, saturation
 from models.core.trainer import VariantTrainer
 from tests.conftest import at, run_small
 
@@ -158,7 +160,7 @@ def test_rnn_hidden_grad_norm_per_time_step():
 def test_saturation_threshold_is_the_slope_rule(name):
     """|z| beyond the threshold ⟺ slope below 10% of the maximum (away from the boundary)."""
     z = torch.linspace(-8, 8, 16001).view(1, 1, -1)
-    c = SATURATED_BEYOND[name]
+    c = ACTIVATIONS[name].saturated_beyond
     z = z[(z.abs() - c).abs() > 1e-3].view(1, 1, -1)  # no point within float noise of the edge
-    by_slope = (act_slope(name, z) < 0.1 * MAX_SLOPE[name]).float().mean()
+    by_slope = (act_slope(name, z) < 0.1 * theory.max_slope(name)).float().mean()
     assert saturation(name, z).item() == pytest.approx(by_slope.item(), abs=0)

@@ -9,8 +9,8 @@ import torch
 
 from models import Comparison, make_config, run_comparison
 from models.core.jacobian import condition_log10, hidden_jacobian_sv, layer_jacobians
-from models.core.layers import StackedBatchNorm
 from models.core.nets import DeepMLP
+from models.core.norms import StackedBatchNorm
 
 
 def _net(**fields) -> DeepMLP:

@@ -7,11 +7,12 @@ import torch
 import torch.nn.functional as F
 
 from models import make_config
-from models.core.config import ACTIVATIONS
+from models.core.activations import ACTIVATIONS
 from models.core.nets import DeepMLP
+from models.core.norms import NORMS
 from models.core.trainer import _flat
-from models.fastpath.manual_grad import loss_and_grad
-from models.fastpath.mlp import MLPBackprop, compiled_step, mlp_step
+from models.fastpath.manual_grad import compile_step, loss_and_grad
+from models.fastpath.mlp import MLPBackprop, MLPStep, compiled_step
 
 
 def _autograd(model: DeepMLP, x, y, alive):
@@ -44,7 +45,7 @@ def test_hand_written_gradients_equal_autograd(activation, residual, norm):
     record: list = []
     params = list(fast.parameters())
     grad = torch.full_like(_flat(params, 3), float("nan"))  # every entry must be written
-    loss, _ = MLPBackprop(fast, activation, params).loss_and_grads(x, y, alive, grad, record)
+    loss, _ = MLPBackprop(fast, activation, params, norm).loss_and_grads(x, y, alive, grad, record)
     torch.testing.assert_close(loss, loss_ref.detach(), rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(grad, _flat(list(g_ref), 3), rtol=1e-4, atol=1e-6)
     for z, zr in zip(record, rec_ref):  # the pre-activations the saturation metric reads
@@ -63,7 +64,7 @@ def test_a_nan_seed_cannot_touch_the_others():
     _, _, g_ref = _autograd(ref, x, y, alive)
     params = list(fast.parameters())
     grad = torch.empty_like(_flat(params, 3))
-    loss, _ = MLPBackprop(fast, "sigmoid", params).loss_and_grads(x, y, alive, grad)
+    loss, _ = MLPBackprop(fast, "sigmoid", params, "batch").loss_and_grads(x, y, alive, grad)
     assert torch.isnan(loss[1]) and torch.isfinite(loss[[0, 2]]).all()
     live = grad[[0, 2]]  # (the trainer zeroes a dead seed's slice itself)
     assert torch.isfinite(live).all()
@@ -87,15 +88,23 @@ def test_parameters_out_of_order_are_refused():
         MLPBackprop(fast, "sigmoid", list(fast.parameters())[::-1])
 
 
+@pytest.mark.parametrize("norm", NORMS.names(lambda n: n.fast is not None))
+@pytest.mark.parametrize("activation", ACTIVATIONS.names(lambda a: a.grad is not None))
+def test_every_hand_written_step_compiles(activation, norm):
+    """A compile failure fails here, loudly (at run time it would only log and run slower)."""
+    step = compile_step(MLPStep(activation, norm), strict=True)
+    assert isinstance(step, torch.jit.ScriptModule)
+
+
 def test_the_compiled_step_is_the_python_step_bit_for_bit():
     """TorchScript runs the same kernels: scripting must not change a single number."""
-    assert compiled_step() is not mlp_step  # compiled (GIL-free) on the pinned torch
+    compiled = compiled_step("gelu", "batch")
+    assert isinstance(compiled, torch.jit.ScriptModule)  # compiled (GIL-free) on the pinned torch
     results = []
-    for step in (mlp_step, compiled_step()):
+    for step in (MLPStep("gelu", "batch"), compiled):
         _, model, cfg, x, y = _pair(norm="batch", residual=True, activation="gelu")
         params = list(model.parameters())
-        fast = MLPBackprop(model, "gelu", params)
-        fast.step = step
+        fast = MLPBackprop(model, "gelu", params, "batch", step=step)
         grad = torch.empty_like(_flat(params, 3))
         for _ in range(3):  # the profiling executor specialises after the first calls
             loss, acc = fast.loss_and_grads(x, y, torch.ones(3, dtype=torch.bool), grad)
@@ -108,7 +117,7 @@ def test_the_compiled_step_is_the_python_step_bit_for_bit():
 def test_compiled_validation_equals_the_module_in_eval_mode(norm, residual):
     _, model, cfg, x, y = _pair(norm=norm, residual=residual, activation="tanh")
     params = list(model.parameters())
-    fast = MLPBackprop(model, "tanh", params)
+    fast = MLPBackprop(model, "tanh", params, norm)
     grad = torch.empty_like(_flat(params, 3))
     fast.loss_and_grads(x, y, torch.ones(3, dtype=torch.bool), grad)  # moves running statistics
     model.eval()
@@ -120,11 +129,30 @@ def test_compiled_validation_equals_the_module_in_eval_mode(norm, residual):
     assert torch.equal(acc, (out.argmax(-1) == y).float().mean(1))
 
 
-def test_without_torchscript_the_same_function_runs_as_python(monkeypatch):
+def test_without_torchscript_the_same_module_runs_as_python(monkeypatch, caplog):
     from models.fastpath import manual_grad
 
     def broken(fn):
         raise RuntimeError("TorchScript is not available")
 
     monkeypatch.setattr(torch.jit, "script", broken)
-    assert manual_grad.compile_step(mlp_step) is mlp_step
+    step = MLPStep("tanh", "none")
+    assert manual_grad.compile_step(step) is step  # at run time: logged, then plain Python
+    assert "plain Python" in caplog.text
+    with pytest.raises(RuntimeError, match="not available"):  # tests compile strictly
+        manual_grad.compile_step(step, strict=True)
+    monkeypatch.setenv("GFL_TORCHSCRIPT", "off")  # switched off: plain Python, nothing to log
+    assert manual_grad.compile_step(MLPStep("tanh", "none"), strict=True).__class__ is MLPStep
+
+
+def test_an_activation_without_a_hand_written_derivative_is_refused_by_the_fast_path():
+    from models.core.activations import Activation
+    from models.fastpath.mlp import supports
+
+    entry = Activation("cube", lambda z: z**3, lambda x: x**3, lambda x: 3 * x**2, "z³")
+    with ACTIVATIONS.added(entry):
+        assert not supports("cube", "none", True)
+        with pytest.raises(ValueError, match="no hand-written derivative"):
+            MLPStep("cube", "none")
+    with pytest.raises(ValueError, match="unknown activation"):  # never the identity
+        MLPStep("cube", "none")

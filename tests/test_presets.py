@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from models import run_comparison
+from models.core.tasks import make_task
 from models.io.presets import PRESETS, load_preset
 
 CHANCE_CE = 2.302  # ln 10: cross-entropy of a 10-class guess
@@ -113,3 +114,35 @@ def test_dynamical_isometry_orthogonal_tanh_is_isometric_and_trains_fastest():
     assert np.isfinite(steps["tanh + orthogonal"]).all()
     for v in ("tanh + gaussian", "relu + orthogonal", "relu + he"):
         assert steps["tanh + orthogonal"].max() < steps[v].min(), v
+
+
+@pytest.mark.slow
+def test_temporal_order_gated_cells_solve_it_the_tanh_rnn_and_unbiased_lstm_do_not():
+    acc = _per_seed("temporal-order", "final_val_accuracy")  # chance: 0.25 (four classes)
+    for v in ("lstm, forget bias 2", "gru"):
+        assert (acc[v] >= 0.9).all(), (v, acc[v])
+    for v in ("tanh rnn", "lstm, forget bias 0"):
+        assert (acc[v] < 0.35).all(), (v, acc[v])
+
+
+@pytest.mark.slow
+def test_relu_init_xavier_and_default_stall_he_learns():
+    # Xavier loses half the signal per ReLU layer: (1/2)^29 over 30 layers
+    ratio = _grad_ratio("relu-init", 1, 30)
+    assert (ratio["xavier"] < 1e-3).all() and ((ratio["he"] > 0.1) & (ratio["he"] < 10)).all()
+    acc = _per_seed("relu-init", "final_val_accuracy")  # chance: 0.1
+    assert (acc["xavier"] < 0.15).all() and (acc["default (pytorch)"] < 0.15).all()
+    assert (acc["he"] > 0.7).all(), acc["he"]
+
+
+@pytest.mark.slow
+def test_exploding_rnn_diverges_unclipped_and_trains_clipped():
+    cfg = load_preset("exploding-rnn").variants[0]
+    mean_mse = float(make_task(cfg).y_val.var(unbiased=False))  # the mean predictor, ~1/6
+    diverged = _per_seed("exploding-rnn", "diverged_step")
+    final = _per_seed("exploding-rnn", "final_val_loss")
+    # diverged (NaN or a blown-up loss) or no better than predicting the mean, on every seed
+    assert (np.isfinite(diverged["no clipping"]) | (final["no clipping"] >= mean_mse)).all()
+    for v in ("clip norm 0.1", "clip norm 0.25"):
+        assert np.isnan(diverged[v]).all(), v  # clipped: no seed diverges
+        assert (final[v] <= 0.1).all(), (v, final[v])  # well below the mean predictor

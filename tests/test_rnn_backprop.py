@@ -8,7 +8,8 @@ import torch
 from models import make_config
 from models.core.nets import RecurrentNet
 from models.core.trainer import _flat
-from models.fastpath.rnn import RNNBackprop, compiled_step, rnn_step
+from models.fastpath.manual_grad import compile_step
+from models.fastpath.rnn import RNNBackprop, compiled_step, make_step
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -65,14 +66,19 @@ def test_hand_written_bptt_equals_autograd(cell, act, task):
         torch.testing.assert_close(z, zr, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("cell,act", CASES)
+def test_every_hand_written_cell_compiles(cell, act):
+    """A compile failure fails here, loudly (at run time it would only log and run slower)."""
+    assert isinstance(compile_step(make_step(cell, act), strict=True), torch.jit.ScriptModule)
+
+
 def test_the_compiled_step_is_the_python_step_bit_for_bit():
-    assert compiled_step() is not rnn_step
+    assert isinstance(compiled_step("gru", "tanh"), torch.jit.ScriptModule)
     results = []
-    for step in (rnn_step, compiled_step()):
+    for step in (make_step("gru", "tanh"), compiled_step("gru", "tanh")):
         _, fast, x, y = _pair("gru", "tanh")
         params = list(fast.parameters())
-        bp = RNNBackprop(fast, "tanh", params)
-        bp.step = step
+        bp = RNNBackprop(fast, "tanh", params, step=step)
         grad = torch.empty_like(_flat(params, 3))
         for _ in range(3):  # the profiling executor specialises after the first calls
             loss, acc, hid = bp.run(x, y, torch.ones(3, dtype=torch.bool), False, grad, hidden=True)

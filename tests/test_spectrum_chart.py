@@ -63,6 +63,6 @@ def test_tradeoff_table_appends_the_condition_number():
     summary = pd.DataFrame(columns=["variant", "seed"])
     info = [{"name": n, "family": "mlp", "depth": 3} for n in ("iso", "relu")]
     table = tradeoffs.tradeoff_table(f, summary, info).set_index("variant")
-    assert list(tradeoffs.COLUMNS[-2:]) == ["log10 cond J (init)", "note"]
+    assert tradeoffs.COLUMNS[-1] == "log10 cond J (init)"  # appended: no column moves
     assert table.loc["relu", "log10 cond J (init)"] == math.inf
     assert table.loc["iso", "log10 cond J (init)"] < 0.2

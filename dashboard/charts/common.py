@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.colors import qualitative
 
 # Every chart uses the white template. Set once as the default: a per-figure
 # ``template="plotly_white"`` re-validated the whole template each time (~10 ms a figure).
@@ -19,9 +20,16 @@ PALETTE = (
 DIVERGED_SYMBOL = "x"
 
 
+# after the palette (an overlay of several runs): plotly's Dark24, then Alphabet, no repeats
+_ALL_COLORS = tuple(
+    dict.fromkeys(c.upper() for c in (*PALETTE, *qualitative.Dark24, *qualitative.Alphabet))
+)
+
+
 def variant_colors(names: list[str]) -> dict[str, str]:
-    """One colour per variant, keyed by its position in the comparison (same on every chart)."""
-    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
+    """One colour per variant, keyed by its position in the comparison (same on every chart);
+    distinct for up to ~60 names (runs overlaid), cycling only beyond that."""
+    return {n: _ALL_COLORS[i % len(_ALL_COLORS)] for i, n in enumerate(dict.fromkeys(names))}
 
 
 def log_safe(values) -> np.ndarray:

@@ -57,7 +57,8 @@ def curves_figure(
                 fig.add_trace(go.Scatter(
                     x=np.concatenate([st["step"], st["step"][::-1]]),
                     y=np.concatenate([np.asarray(hi), np.asarray(lo)[::-1]]),
-                    fill="toself", fillcolor=rgba(color, 0.15), line={"width": 0},
+                    # mode set: plotly gives traces under 20 points default-coloured markers
+                    mode="lines", fill="toself", fillcolor=rgba(color, 0.15), line={"width": 0},
                     hoverinfo="skip", showlegend=False, legendgroup=name, name=f"{label} band",
                 ))  # fmt: skip
             fig.add_trace(go.Scatter(

@@ -128,6 +128,20 @@ def heatmap_figure(
         ), row=r + 1, col=c + 1)  # fmt: skip
         if name in div:
             fig.add_vline(x=div[name], line={"color": "black", "dash": "dot"}, row=r + 1, col=c + 1)
+            # a variant whose seeds all stopped has no columns after it: say so in the panel
+            if _all_gone(frame, name):
+                ax = "" if i == 0 else str(i + 1)
+                fig.add_annotation(
+                    text=f"diverged at step {div[name]}:<br>no gradients after it",
+                    xref=f"x{ax} domain", yref=f"y{ax} domain", x=0.97, y=0.5, xanchor="right",
+                    showarrow=False, font={"size": 11, "color": "#B03A2E"},
+                    bgcolor="rgba(255,255,255,0.85)",
+                )  # fmt: skip
+    # every panel spans the same steps, so a variant that stopped early shows as stopped
+    steps = rows["step"].to_numpy()
+    if steps.size:
+        gap = float(np.diff(np.unique(steps)).min()) if np.unique(steps).size > 1 else 1.0
+        fig.update_xaxes(range=[steps.min() - gap / 2, steps.max() + gap / 2])
     finite_z = np.concatenate([z[np.isfinite(z)] for z in zs]) if zs else np.array([])
     lo, hi = (float(finite_z.min()), float(finite_z.max())) if finite_z.size else (-1.0, 1.0)
     if hi - lo < 1e-9:
@@ -141,6 +155,13 @@ def heatmap_figure(
     fig.update_xaxes(title_text="step", row=nrows)
     fig.update_yaxes(title_text=y_title, col=1)
     return fig
+
+
+def _all_gone(frame: pd.DataFrame, name: str) -> bool:
+    """Every seed of ``name`` diverged (the seeds that diverged equal those that logged)."""
+    d = metric(frame, "diverged")
+    seeds = frame.loc[frame["variant"] == name, "seed"].nunique()
+    return d[d["variant"] == name]["seed"].nunique() >= seeds
 
 
 def mean_at(frame: pd.DataFrame, metric_name: str, step: int, variant: str) -> pd.Series:

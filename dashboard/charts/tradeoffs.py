@@ -12,7 +12,7 @@ from dashboard.charts.spectrum import condition_log10
 COLUMNS = [
     "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
     "steps to target", "reached target", "diverged at", "s/step", "params",
-    "grad ratio first/last", "log10 cond J (init)", "note",
+    "grad ratio first/last", "note", "step impl", "log10 cond J (init)",
 ]  # fmt: skip
 
 
@@ -73,10 +73,21 @@ def tradeoff_table(
             "params": int(s["params"].iloc[0]) if len(s) else 0,
             "grad ratio first/last": grad_ratio(frame, name, v.get("family", "mlp"),
                                                 int(v.get("depth", 1))),
-            "log10 cond J (init)": condition_log10(frame, name, 0),
             "note": "; ".join(notes),
+            # which path trained it: autograd, manual or manual-compiled (runs saved before the
+            # column existed have none)
+            "step impl": _impls(s),
+            # decades between the Jacobian's largest and smallest singular value at init (MLPs)
+            "log10 cond J (init)": condition_log10(frame, name, 0),
         })  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _impls(s: pd.DataFrame) -> str:
+    """The variant's step_impl values, joined ('' when the summary has none)."""
+    if not len(s) or "step_impl" not in s:
+        return ""
+    return ", ".join(sorted({str(v) for v in s["step_impl"] if isinstance(v, str) and v}))
 
 
 def benefit_cost_figure(
@@ -96,9 +107,10 @@ def benefit_cost_figure(
         if not np.isfinite(y) or (regression and y <= 0):
             y = None
         label = f"{name} (diverged @ {int(row['diverged at'])})" if diverged else name
+        # names go in the legend and the hover, not beside the points: labels beside them
+        # overlapped each other and were cut at the plot's edge
         fig.add_trace(go.Scatter(
-            x=[x * 1000], y=[y], mode="markers+text", name=label, text=[name],
-            textposition="top center",
+            x=[x * 1000], y=[y], mode="markers", name=label,
             marker={"size": 14, "color": colors.get(name, "#888"),
                     "symbol": DIVERGED_SYMBOL if diverged else "circle",
                     "line": {"width": 1, "color": "white"}},
@@ -109,7 +121,7 @@ def benefit_cost_figure(
         return empty_figure("no timings yet")
     fig = base_layout(fig, "Benefit against cost", "milliseconds per step (all seeds)", ycol,
                       log_y=regression)  # fmt: skip
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=True)
     if regression:  # lower loss is better: flip the axis so up means better on every task
         fig.update_yaxes(autorange="reversed", title_text=f"{ycol} (flipped: up is better)")
     return fig

@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboard.charts.theory import chi1_figure
 from dashboard.claims import load_claims
+from dashboard.editor import choice_help
 from dashboard.results_view import CHART_CONFIG
-from models import theory
+from models import ACTIVATIONS, theory
 
 MITIGATIONS = pd.DataFrame([
     ("ReLU + He init", "slope 1 where active; Var(W) = 2/fan_in keeps the signal", "dead units; no dynamical isometry"),
@@ -78,9 +79,10 @@ def render() -> None:
     with c1:
         acts = st.multiselect(
             "Activations",
-            theory.ACTIVATIONS,
-            default=["tanh", "sigmoid", "relu", "gelu"],
+            list(ACTIVATIONS),
+            default=[a.name for a in ACTIVATIONS.entries() if a.featured],
             key="theory_acts",
+            help=choice_help(ACTIVATIONS),
         )
         sb2 = st.slider("σ_b²", 0.0, 1.0, 0.05, 0.01, key="theory_sb2")
         sw2 = st.slider("σ_w² (marker)", 0.1, 6.0, 1.0, 0.05, key="theory_sw2")

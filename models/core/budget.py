@@ -16,9 +16,13 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from models.core.config import TABLE_TASKS, Comparison, RunConfig
+from models.core.activations import ACTIVATIONS
+from models.core.cells import CELLS
+from models.core.config import Comparison, RunConfig
 from models.core.errors import ConfigError
-from models.core.tabular import table_dims
+from models.core.norms import NORMS
+from models.core.optim import OPTIMIZERS
+from models.core.tasks import PROBE_SIZE, TASKS
 from models.core.threads import configure_workers
 
 # --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
@@ -34,18 +38,14 @@ OP_OVERHEAD_FLOPS = 5e4
 # list and a pandas frame of it in the dashboard (~60 B/row). Measured with the process's own
 # high-water mark (VmHWM) on 1.3 M rows: ~355 B/row all told — rounded up.
 ROW_BYTES = 380
-VAL_SIZE = {"digits": 360, "seq-digits": 360, "spirals": 500}  # validation examples per task
-TABLES = TABLE_TASKS + ("csv",)  # their sizes come from models.core.tabular.table_dims
-VAL_SEQS = 256  # generated sequence tasks (models.core.tasks.VAL_SEQS)
-PROBE = 32  # probe batch for per-time-step gradients (models.core.tasks.PROBE_SIZE)
+PROBE = PROBE_SIZE  # probe batch for per-time-step gradients
 # measured peaks were up to 1.2x the tensor count below (allocator slack, temporaries)
 SAFETY = 1.25
-# float32 tensors per hidden unit kept for backward, per example (see _mlp_bytes / _rnn_bytes)
-MLP_SAVED = {"none": 7, "layer": 10, "batch": 10}
-RNN_SAVED = {"rnn": 6, "lstm": 16, "gru": 16}
-RNN_ELEMWISE = {"rnn": 6, "lstm": 30, "gru": 30}  # element-wise FLOPs per hidden unit per t
-RNN_OPS = {"rnn": 4, "lstm": 14, "gru": 18}  # kernels per time step in the forward pass
-OPT_STATE = {"sgd": 0, "momentum": 1, "adam": 2}  # optimizer buffers per parameter
+# float32 tensors per hidden unit kept for backward, per example, before the norm's own
+# (``Norm.saved``); cells give theirs per time step (``Cell.saved``), with their element-wise
+# FLOPs (``Cell.flops``) and kernels per step (``Cell.ops``); optimizers their state buffers
+MLP_SAVED = 7
+MLP_OPS = 4  # kernels per hidden layer and forward pass, before the norm's own
 
 
 @dataclass
@@ -108,25 +108,21 @@ def _n_logs(cfg: RunConfig) -> int:
 
 def _dims(cfg: RunConfig) -> tuple[int, int]:
     """(input features, outputs) of the task."""
-    if cfg.task == "digits":
-        return 64, 10
-    if cfg.task in TABLES:
-        return table_dims(cfg)[:2]
-    if cfg.task == "spirals":
-        return 2, cfg.arms
-    return {"adding": (2, 1), "seq-digits": (1, 10), "temporal-order": (6, 4)}[cfg.task]
+    return TASKS[cfg.task].dims(cfg)
 
 
 def _mlp(cfg: RunConfig) -> VariantCost:
     S, B, W, D = cfg.seeds, cfg.batch_size, cfg.width, cfg.depth
     n_in, n_out = _dims(cfg)
     weights = n_in * W + (D - 1) * W * W + W * n_out  # per seed
-    params = weights + (D + 1) * W + n_out + (2 * D * W if cfg.norm != "none" else 0)
-    elem = 12 if cfg.norm != "none" else 4  # element-wise FLOPs per unit (act, norm, residual)
+    norm = NORMS[cfg.norm]
+    params = weights + (D + 1) * W + n_out + (2 * D * W if norm.layer is not None else 0)
+    # element-wise FLOPs per unit: the activation's and the norm's, the residual add
+    elem = ACTIVATIONS[cfg.activation].flops + norm.flops + int(cfg.residual)
     fwd = lambda n: S * n * (2 * weights + elem * D * W)  # noqa: E731 - n examples, all seeds
-    ops = D * (4 if cfg.norm == "none" else 10) + 4  # kernels per forward pass
+    ops = D * (MLP_OPS + norm.ops) + 4  # kernels per forward pass
     step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS  # fwd, bwd (2x), update
-    n_val = VAL_SIZE.get(cfg.task) or (table_dims(cfg)[2] if cfg.task in TABLES else 360)
+    n_val = TASKS[cfg.task].val_size(cfg)
     # log step: validation forward, saturation slopes, per-layer norms, update clone
     log = fwd(n_val) + S * B * D * W * 10 + 12 * S * params + 12 * (D + 1) * OP_OVERHEAD_FLOPS
     # jacobian_sv at the first and last step: per layer a W×W product and a QR (~6 W³), a seed
@@ -134,7 +130,7 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     flops = (cfg.steps + 1) * step + _n_logs(cfg) * log + jac
     # training: per layer z, a and the next layer's input (+ norm's x̂, stats) per example, plus
     # the gradient flowing back (2 layers' worth) and the saturation temporaries of one layer
-    train = S * B * W * (MLP_SAVED[cfg.norm] * D + 8) + S * B * n_in
+    train = S * B * W * ((MLP_SAVED + norm.saved) * D + 8) + S * B * n_in
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
     rows = _rows(cfg, layers=D + 1, sat=D) + 2 * S * min(W, n_in)  # + jacobian_sv's spectra
@@ -144,15 +140,16 @@ def _mlp(cfg: RunConfig) -> VariantCost:
 
 def _rnn(cfg: RunConfig) -> VariantCost:
     S, B, H, T = cfg.seeds, cfg.batch_size, cfg.hidden, cfg.seq_len
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cfg.cell]
+    cell = CELLS[cfg.cell]
+    G = cell.gates
     n_in, n_out = _dims(cfg)
     params = G * H * (n_in + H) + 2 * G * H + H * n_out + n_out
-    per_ex = T * (2 * G * H * (n_in + H) + RNN_ELEMWISE[cfg.cell] * H) + 2 * H * n_out
+    per_ex = T * (2 * G * H * (n_in + H) + cell.flops * H) + 2 * H * n_out
     fwd = lambda n: S * n * per_ex  # noqa: E731
-    ops = T * RNN_OPS[cfg.cell] + 6
+    ops = T * cell.ops + 6
     step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS
-    n_val = VAL_SIZE.get(cfg.task, VAL_SEQS)
-    sat_units = {"rnn": 1, "lstm": 3, "gru": 2}[cfg.cell]
+    n_val = TASKS[cfg.task].val_size(cfg)
+    sat_units = cell.record_gates
     log = (
         fwd(n_val)
         + 3 * fwd(PROBE)  # ∂L/∂h_t on the probe batch: forward + backward
@@ -164,11 +161,11 @@ def _rnn(cfg: RunConfig) -> VariantCost:
     # input projections for all t (S, B, T, G·H), their gradient and its per-t slices in the
     # backward pass, per-t saved tensors, the pooled pre-activations for saturation (cat of the
     # record, and its slope temporaries)
-    per_t = 3 * G * H + RNN_SAVED[cfg.cell] * H + 4 * sat_units * H + n_in
+    per_t = 3 * G * H + cell.saved * H + 4 * sat_units * H + n_in
     train = S * B * T * per_t
     # no_grad, but the projections (S, N, T, G·H) briefly exist twice (matmul, then + bias)
     val = S * n_val * T * (2 * G * H + n_in) + S * n_val * H * 8
-    probe = S * PROBE * T * (G * H + RNN_SAVED[cfg.cell] * H + n_in)
+    probe = S * PROBE * T * (G * H + cell.saved * H + n_in)
     persistent = _model_bytes(cfg, params)
     rows = _rows(cfg, layers=3, sat=1, hidden_t=T)
     transient = int(SAFETY * BYTES * max(train, val, probe, _log_floats(cfg, params)))
@@ -177,7 +174,7 @@ def _rnn(cfg: RunConfig) -> VariantCost:
 
 def _model_bytes(cfg: RunConfig, params: int) -> int:
     # params + grads + optimizer state
-    return BYTES * cfg.seeds * params * (2 + OPT_STATE[cfg.optimizer])
+    return BYTES * cfg.seeds * params * (2 + OPTIMIZERS[cfg.optimizer].state)
 
 
 def _log_floats(cfg: RunConfig, weights: int) -> int:
@@ -191,6 +188,45 @@ def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
     # loss, accuracy, val_loss, val_accuracy, grad_norm_total, clipped, clipped_share, wall_s
     per_log = 8 + 3 * layers + sat + hidden_t  # grad_norm, grad_to_weight, update_ratio per layer
     return cfg.seeds * _n_logs(cfg) * per_log
+
+
+# --- counted FLOPs: the matrix multiplies a model needs (2 per multiply-add) ------------------
+# Element-wise work is left out (a few percent of the multiplies at these sizes); counts are per
+# useful model, so a block-diagonal kernel's zero blocks do not count, and the engine and the
+# benchmarks' reference loop are credited the same work (their GFLOP/s figures).
+
+
+def forward_matmul_flops(cfg: RunConfig, batch: int) -> int:
+    """One seed's forward pass on ``batch`` examples."""
+    n_in, n_out = _dims(cfg)
+    if cfg.family == "mlp":
+        sizes = [n_in] + [cfg.width] * cfg.depth + [n_out]
+        return sum(2 * batch * a * b for a, b in zip(sizes, sizes[1:]))
+    G, H, T = CELLS[cfg.cell].gates, cfg.hidden, cfg.seq_len
+    return 2 * batch * T * (n_in + H) * G * H + 2 * batch * H * n_out
+
+
+def train_matmul_flops(cfg: RunConfig, batch: int) -> int:
+    """Forward + backward of one seed: weight gradients for every layer, input gradients for
+    every layer but the first (the data needs none)."""
+    n_in = _dims(cfg)[0]
+    fwd = forward_matmul_flops(cfg, batch)
+    if cfg.family == "mlp":
+        first = 2 * batch * n_in * cfg.width
+    else:
+        first = 2 * batch * cfg.seq_len * n_in * CELLS[cfg.cell].gates * cfg.hidden
+    return fwd + fwd + (fwd - first)
+
+
+def matmul_flops(cfg: RunConfig) -> int:
+    """All counted FLOPs of one variant (all its seeds), metrics included."""
+    n_val = TASKS[cfg.task].val_size(cfg)
+    logs = len({0, cfg.steps, *range(0, cfg.steps + 1, cfg.log_every)})
+    per_seed = (cfg.steps + 1) * train_matmul_flops(cfg, cfg.batch_size)
+    per_seed += logs * forward_matmul_flops(cfg, n_val)  # validation
+    if cfg.family == "rnn":  # per-time-step gradients on the probe batch
+        per_seed += logs * train_matmul_flops(cfg, min(PROBE, n_val))
+    return cfg.seeds * per_seed
 
 
 def estimate(comparison: Comparison) -> Estimate:

@@ -9,17 +9,25 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.core.activations import ACTIVATIONS
+from models.core.cells import CELLS
 from models.core.errors import ConfigError
+from models.core.init import RECURRENT_INITS, WEIGHT_INITS
+from models.core.norms import NORMS
+from models.core.optim import OPTIMIZERS
+from models.core.task_registry import TASKS
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear")
-# tables (models.core.tabular): scikit-learn's bundled sets, and the user's own CSV file
-TABLE_TASKS = ("breast-cancer", "wine", "iris")
-MLP_TASKS = ("digits", "spirals") + TABLE_TASKS + ("csv",)
-RNN_TASKS = ("adding", "seq-digits", "temporal-order")
-FORGET_GATE_CELLS = ("lstm",)  # cells with a forget gate: where forget_bias applies
+FAMILIES = ("mlp", "rnn")
+# live selections of the registries: an entry registered later appears in them
+MLP_TASKS = TASKS.view(lambda t: t.family == "mlp")
+RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
+# tables (models.core.tabular): scikit-learn's bundled sets (the user's CSV file is task=csv)
+TABLE_TASKS = TASKS.view(lambda t: t.bundled_table)
+FORGET_GATE_CELLS = CELLS.view(lambda c: c.forget_gate)  # where forget_bias applies
 
 
 @dataclass
@@ -77,7 +85,8 @@ class Field:
     """Type and allowed values of one config field."""
 
     kind: type
-    choices: tuple[str, ...] | None = None
+    # the allowed names: a tuple, or a registry (read afresh, so later entries count)
+    choices: Sequence[str] | None = None
     lo: float | None = None
     hi: float | None = None
     help: str = ""
@@ -103,20 +112,20 @@ def _fmt(x: float) -> str:
 
 FIELDS: dict[str, Field] = {
     "name": Field(str, help="variant label"),
-    "family": Field(str, choices=("mlp", "rnn")),
-    "task": Field(str, choices=MLP_TASKS + RNN_TASKS),
+    "family": Field(str, choices=FAMILIES),
+    "task": Field(str, choices=TASKS),
     "depth": Field(int, lo=1, hi=64),
     "width": Field(int, lo=4, hi=512),
     "activation": Field(str, choices=ACTIVATIONS),
-    "init": Field(str, choices=("default", "normal", "xavier", "he", "orthogonal")),
+    "init": Field(str, choices=WEIGHT_INITS),
     "init_gain": Field(float, lo=0.0, hi=20.0),
     "bias_std": Field(float, lo=0.0, hi=10.0),
     "residual": Field(bool),
-    "norm": Field(str, choices=("none", "batch", "layer")),
-    "cell": Field(str, choices=("rnn", "lstm", "gru")),
+    "norm": Field(str, choices=NORMS),
+    "cell": Field(str, choices=CELLS),
     "hidden": Field(int, lo=4, hi=256),
     "seq_len": Field(int, lo=5, hi=1000),
-    "recurrent_init": Field(str, choices=("default", "orthogonal", "identity", "scaled")),
+    "recurrent_init": Field(str, choices=RECURRENT_INITS),
     "spectral_radius": Field(float, lo=0.0, hi=10.0),
     "forget_bias": Field(float, lo=-10.0, hi=10.0),
     "arms": Field(int, lo=2, hi=8),
@@ -125,7 +134,7 @@ FIELDS: dict[str, Field] = {
     "data_sha256": Field(
         str, max_len=64, empty=True, pattern="[0-9a-f]{64}", help="SHA-256 of the data file (hex)"
     ),  # fmt: skip
-    "optimizer": Field(str, choices=("sgd", "momentum", "adam")),
+    "optimizer": Field(str, choices=OPTIMIZERS),
     "lr": Field(float, lo=0.0, hi=100.0),
     "momentum": Field(float, lo=0.0, hi=0.999),
     "batch_size": Field(int, lo=1, hi=1024),
@@ -222,23 +231,18 @@ def make_config(values: dict[str, Any], base: RunConfig | None = None) -> RunCon
 
 def check_consistency(cfg: RunConfig) -> None:
     """Cross-field rules: the task fits the family, the data fit the model."""
-    if cfg.family == "mlp" and cfg.task not in MLP_TASKS:
+    if TASKS[cfg.task].family != cfg.family:
+        what = "a sequence task" if cfg.family == "mlp" else "not a sequence task"
+        allowed = TASKS.names(lambda t: t.family == cfg.family)
         raise ConfigError(
-            f"task: '{cfg.task}' is a sequence task; with family=mlp allowed: {', '.join(MLP_TASKS)}"
+            f"task: '{cfg.task}' is {what}; with family={cfg.family} allowed: {', '.join(allowed)}"
         )
-    if cfg.family == "rnn" and cfg.task not in RNN_TASKS:
-        raise ConfigError(
-            f"task: '{cfg.task}' is not a sequence task; with family=rnn allowed: "
-            f"{', '.join(RNN_TASKS)}"
-        )
-    if (
-        cfg.family == "rnn"
-        and cfg.cell == "rnn"
-        and cfg.activation not in ("tanh", "sigmoid", "relu")
-    ):
-        raise ConfigError(
-            f"activation: '{cfg.activation}' with cell=rnn; allowed: tanh, sigmoid, relu"
-        )
+    if cfg.family == "rnn" and CELLS[cfg.cell].uses_activation:
+        allowed = ACTIVATIONS.names(lambda a: a.recurrent)
+        if cfg.activation not in allowed:
+            raise ConfigError(
+                f"activation: '{cfg.activation}' with cell={cfg.cell}; allowed: {', '.join(allowed)}"
+            )
     if cfg.task == "csv" and not cfg.data:
         raise ConfigError("data: task=csv needs a CSV file, e.g. --set data=table.csv")
     if cfg.task != "csv":

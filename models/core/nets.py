@@ -9,11 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.core.config import FORGET_GATE_CELLS, RunConfig
-from models.core.init import init_bias, init_weight, recurrent_weight
-from models.core.layers import ACT_FNS, StackedLinear, make_norm
+from models.core.activations import ACTIVATIONS
+from models.core.cells import CELLS
+from models.core.config import RunConfig
+from models.core.init import RECURRENT_INITS, init_bias, init_weight, recurrent_weight
+from models.core.layers import StackedLinear
+from models.core.norms import make_norm
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # PyTorch's fused recurrent kernels (``RecurrentNet.fuse_mode``): the LSTM trains through them
 # (autograd), and every cell validates through them. Fwd+bwd on 1 thread, T=30, B=32, H=32, in
 # ms (block-diagonal call / one kernel call per seed / Python loop; both kernel forms give the
@@ -46,7 +48,7 @@ class DeepMLP(nn.Module):
     def __init__(self, cfg: RunConfig, n_in: int, n_out: int):
         super().__init__()
         S, W = cfg.seeds, cfg.width
-        self.act = ACT_FNS[cfg.activation]
+        self.act = ACTIVATIONS[cfg.activation].fn
         self.residual = cfg.residual
         sizes = [n_in] + [W] * cfg.depth
         self.hidden = nn.ModuleList(StackedLinear(S, a, b) for a, b in zip(sizes, sizes[1:]))
@@ -101,8 +103,12 @@ class RecurrentNet(nn.Module):
         super().__init__()
         S, H = cfg.seeds, cfg.hidden
         self.cell, self.H = cfg.cell, H
-        self.act = ACT_FNS[cfg.activation] if cfg.cell == "rnn" else torch.tanh
-        G = GATES[cfg.cell]
+        spec = CELLS[cfg.cell]
+        act = ACTIVATIONS[cfg.activation] if spec.uses_activation else ACTIVATIONS["tanh"]
+        self.act = act.fn
+        # PyTorch's fused kernel for this cell (and, for the vanilla cell, this activation)
+        self.kernel = spec.kernel or (f"rnn_{act.rnn_kernel}" if act.rnn_kernel else None)
+        G = spec.gates
         self.inp = StackedLinear(S, n_in, G * H)  # layer 1: W_ih (all gates)
         self.w_hh = nn.Parameter(torch.empty(S, G * H, H))  # layer 2: W_hh
         self.b_hh = nn.Parameter(torch.zeros(S, G * H))
@@ -111,11 +117,11 @@ class RecurrentNet(nn.Module):
         with torch.no_grad():
             for s, g in enumerate(gens):
                 self.w_hh[s] = recurrent_weight(cfg.recurrent_init, H, G, cfg.spectral_radius, g)
-                if cfg.recurrent_init == "default":
+                if RECURRENT_INITS[cfg.recurrent_init].torch_bias:
                     self.b_hh[s] = init_bias("default", G * H, H, 0.0, g)
         _fill_linear(self.inp, cfg, gens)
         _fill_linear(self.readout, cfg, gens)
-        if cfg.cell in FORGET_GATE_CELLS:  # gate rows i, f, g, o: forget bias is rows H..2H
+        if spec.forget_gate:  # gate rows i, f, g, o: forget bias is rows H..2H
             with torch.no_grad():  # added after every draw: forget_bias = 0 is PyTorch's init
                 self.inp.bias[:, H : 2 * H] += cfg.forget_bias
 
@@ -143,7 +149,7 @@ class RecurrentNet(nn.Module):
     def infer(self, x: torch.Tensor) -> torch.Tensor | None:
         """Forward without gradients through PyTorch's fused kernels (one call per seed, or one
         block-diagonal call for small stacks); None where there is no kernel (sigmoid RNN)."""
-        if self.cell == "rnn" and self.act not in (torch.tanh, torch.relu):
+        if self.kernel is None:
             return None
         with torch.no_grad():
             if self.fuse_mode == "block":  # small stacks: one block-diagonal call is quicker
@@ -157,11 +163,9 @@ class RecurrentNet(nn.Module):
         """PyTorch's own recurrent kernel (the loop over time in C++): (B, T, units) outputs."""
         h0 = x.new_zeros(1, x.shape[0], units)
         flags = (True, 1, 0.0, self.training, False, True)  # biases, layers, dropout, train, bi, bf
+        fn = getattr(torch._VF, self.kernel)
         if self.cell == "lstm":
-            return torch._VF.lstm(x, (h0, h0), params, *flags)[0]
-        if self.cell == "gru":
-            return torch._VF.gru(x, h0, params, *flags)[0]
-        fn = torch._VF.rnn_tanh if self.act is torch.tanh else torch._VF.rnn_relu
+            return fn(x, (h0, h0), params, *flags)[0]
         return fn(x, h0, params, *flags)[0]
 
     def fused_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
@@ -172,7 +176,7 @@ class RecurrentNet(nn.Module):
         pooled pre-activations, recomputed from the hidden states with one batched matmul
         instead of a Python loop over time.
         """
-        S, H, G = self.w_hh.shape[0], self.H, GATES[self.cell]
+        S, H, G = self.w_hh.shape[0], self.H, CELLS[self.cell].gates
         B, T, D = x.shape
         if self.fuse_mode == "block":
             w_ih = self.inp.weight.view(S, G, H, D).transpose(0, 1).reshape(G * S * H, D)

@@ -1,4 +1,4 @@
-"""SGD, momentum and Adam as a few multi-tensor (foreach) kernels per step.
+"""The optimizer registry: SGD, momentum and Adam as a few multi-tensor (foreach) kernels a step.
 
 Same arithmetic, bit for bit, as ``torch.optim.SGD``/``Adam`` with ``foreach=True`` (checked in
 tests/test_fast_path.py), without their per-step bookkeeping and without the first
@@ -8,7 +8,26 @@ All updates are element-wise, so seeds stacked along dim 0 stay independent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
+
+from models.core.registry import Registry
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """One update rule."""
+
+    name: str
+    update: Callable[[StackedOptimizer, list[torch.Tensor]], None]  # in place, one step
+    description: str  # one line for the UI
+    state: int = 0  # buffers per parameter (the budget's memory)
+    uses_momentum: bool = False  # reads the ``momentum`` field
+
+
+OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 
 
 class StackedOptimizer:
@@ -17,8 +36,9 @@ class StackedOptimizer:
     def __init__(
         self, params: list[torch.Tensor], kind: str, lr: float, momentum: float = 0.0
     ) -> None:
+        self.rule = OPTIMIZERS[kind]
         self.params, self.kind, self.lr = params, kind, lr
-        self.momentum = momentum if kind == "momentum" else 0.0
+        self.momentum = momentum if self.rule.uses_momentum else 0.0
         self.betas, self.eps = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
         self.t = 0  # updates done
         self.bufs: list[torch.Tensor] | None = None  # momentum buffers / Adam first moments
@@ -28,30 +48,41 @@ class StackedOptimizer:
     def step(self, grads: list[torch.Tensor]) -> None:
         """One update; ``grads`` may be reused by the caller afterwards (never stored)."""
         self.t += 1
-        p = self.params
-        if self.kind == "adam":
-            self._adam(grads)
-        elif self.momentum == 0.0:
-            torch._foreach_add_(p, grads, alpha=-self.lr)
-        else:
-            if self.bufs is None:  # first step: buffer = gradient, as torch.optim.SGD does
-                self.bufs = [g.detach().clone() for g in grads]
-            else:
-                torch._foreach_mul_(self.bufs, self.momentum)
-                torch._foreach_add_(self.bufs, grads, alpha=1.0)
-            torch._foreach_add_(p, self.bufs, alpha=-self.lr)
+        self.rule.update(self, grads)
 
-    def _adam(self, grads: list[torch.Tensor]) -> None:
-        b1, b2 = self.betas
-        if self.bufs is None:
-            self.bufs = [torch.zeros_like(g) for g in grads]
-            self.sq = [torch.zeros_like(g) for g in grads]
-        torch._foreach_lerp_(self.bufs, grads, 1 - b1)
-        torch._foreach_mul_(self.sq, b2)
-        torch._foreach_addcmul_(self.sq, grads, grads, 1 - b2)
-        step = float(self.t)
-        step_size = (self.lr / (1 - b1**step)) * -1
-        denom = torch._foreach_sqrt(self.sq)
-        torch._foreach_div_(denom, (1 - b2**step) ** 0.5)
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.bufs, denom, step_size)
+
+def _sgd(opt: StackedOptimizer, grads: list[torch.Tensor]) -> None:
+    if opt.momentum == 0.0:
+        torch._foreach_add_(opt.params, grads, alpha=-opt.lr)
+        return
+    if opt.bufs is None:  # first step: buffer = gradient, as torch.optim.SGD does
+        opt.bufs = [g.detach().clone() for g in grads]
+    else:
+        torch._foreach_mul_(opt.bufs, opt.momentum)
+        torch._foreach_add_(opt.bufs, grads, alpha=1.0)
+    torch._foreach_add_(opt.params, opt.bufs, alpha=-opt.lr)
+
+
+def _adam(opt: StackedOptimizer, grads: list[torch.Tensor]) -> None:
+    b1, b2 = opt.betas
+    if opt.bufs is None or opt.sq is None:
+        opt.bufs = [torch.zeros_like(g) for g in grads]
+        opt.sq = [torch.zeros_like(g) for g in grads]
+    torch._foreach_lerp_(opt.bufs, grads, 1 - b1)
+    torch._foreach_mul_(opt.sq, b2)
+    torch._foreach_addcmul_(opt.sq, grads, grads, 1 - b2)
+    step = float(opt.t)
+    step_size = (opt.lr / (1 - b1**step)) * -1
+    denom = torch._foreach_sqrt(opt.sq)
+    torch._foreach_div_(denom, (1 - b2**step) ** 0.5)
+    torch._foreach_add_(denom, opt.eps)
+    torch._foreach_addcdiv_(opt.params, opt.bufs, denom, step_size)
+
+
+for _o in (
+    Optimizer("sgd", _sgd, "plain gradient descent: W ← W − lr·g"),
+    Optimizer("momentum", _sgd, "SGD with heavy-ball momentum (PyTorch's form)", state=1,
+              uses_momentum=True),
+    Optimizer("adam", _adam, "Adam (Kingma & Ba 2015), β = (0.9, 0.999)", state=2),
+):  # fmt: skip
+    OPTIMIZERS.register(_o)

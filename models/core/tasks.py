@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from models.core import tabular
 from models.core.config import Comparison, RunConfig
 from models.core.csv_parser import Table
 from models.core.tabular import bundled_table
+from models.core.task_registry import TASKS, TaskSpec
 
 SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
 VAL_SEQS = 256  # validation sequences for the generated sequence tasks
@@ -42,6 +44,8 @@ class Task:
     baseline_loss: float  # chance / mean-predictor loss: the line a model must beat
     target: tuple[str, float]  # (metric, threshold) for steps_to_target
     data_seed: int = 0
+    # (n, seq_len, generator) -> a fresh batch, for tasks without a fixed training set
+    generate: Callable[[int, int, torch.Generator], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def batches(self, steps: int, batch_size: int):
         """Yield ``steps + 1`` training batches (x, y): batch k is used at step k."""
@@ -64,7 +68,8 @@ class Task:
         return self.x_val[:PROBE_SIZE], self.y_val[:PROBE_SIZE]
 
     def _generate(self, batch_size: int, g: torch.Generator):
-        return GENERATORS[self.name](batch_size, self.seq_len, g)
+        assert self.generate is not None
+        return self.generate(batch_size, self.seq_len, g)
 
 
 # --- generated sequence tasks -------------------------------------------------------------
@@ -102,9 +107,6 @@ def temporal_order_batch(n: int, seq_len: int, g: torch.Generator):
     x = torch.nn.functional.one_hot(sym, 6).float()  # (N, T, 6)
     y = 2 * s1 + s2  # classes XX, XY, YX, YY
     return x, y
-
-
-GENERATORS = {"adding": adding_batch, "temporal-order": temporal_order_batch}
 
 
 # --- fixed data sets -----------------------------------------------------------------------
@@ -154,16 +156,47 @@ def spirals(n: int, arms: int, g: torch.Generator) -> tuple[torch.Tensor, torch.
     return x, y
 
 
+def _digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    seq = cfg.task == "seq-digits"
+    xt, yt, xv, yv = _digits_split(seq)
+    return Task(
+        cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
+        xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _spirals_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.arms)
+    xt, yt = spirals(1500, cfg.arms, g)
+    xv, yv = spirals(500, cfg.arms, g)
+    return Task(
+        "spirals", "classification", 2, cfg.arms, 0,
+        xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _adding_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
+    xv, yv = adding_batch(VAL_SEQS, cfg.seq_len, g)
+    return Task(
+        "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
+        chance_loss(cfg), ("val_loss", 0.05), cfg.data_seed, adding_batch,
+    )  # fmt: skip
+
+
+def _temporal_order_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
+    xv, yv = temporal_order_batch(VAL_SEQS, cfg.seq_len, g)
+    return Task(
+        "temporal-order", "classification", 6, 4, cfg.seq_len, None, None, xv, yv,
+        chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed, temporal_order_batch,
+    )  # fmt: skip
+
+
 def chance_loss(cfg: RunConfig) -> float:
     """The loss of a guess that ignores the input (uniform classes; the adding problem's mean
     predictor, Var of a sum of two U[0,1] = 2/12): the line a model must beat. No data built."""
-    if cfg.task in ("digits", "seq-digits"):
-        return math.log(10)
-    if cfg.task == "spirals":
-        return math.log(cfg.arms)
-    if cfg.task == "csv" or cfg.task in tabular.BUNDLED:  # uniform over the table's classes
-        return math.log(tabular.table_dims(cfg)[1])
-    return 1 / 6 if cfg.task == "adding" else math.log(4)
+    return TASKS[cfg.task].chance(cfg)
 
 
 def table_task(cfg: RunConfig, table: Table | None = None) -> Task:
@@ -182,34 +215,37 @@ def table_task(cfg: RunConfig, table: Table | None = None) -> Task:
     )  # fmt: skip
 
 
+def _table_chance(cfg: RunConfig) -> float:
+    return math.log(tabular.table_dims(cfg)[1])  # uniform over the table's classes
+
+
+def _table_spec(name: str, description: str, bundled: bool) -> TaskSpec:
+    return TaskSpec(
+        name, "mlp", table_task, lambda c: tabular.table_dims(c)[:2],
+        lambda c: tabular.table_dims(c)[2], description, _table_chance, bundled_table=bundled,
+    )  # fmt: skip
+
+
+for _t in (
+    TaskSpec("digits", "mlp", _digits_task, lambda c: (64, 10), lambda c: 360,
+             "scikit-learn's 8×8 handwritten digits, 10 classes", lambda c: math.log(10)),
+    TaskSpec("spirals", "mlp", _spirals_task, lambda c: (2, c.arms), lambda c: 500,
+             "interleaved 2-D spiral arms, one class per arm", lambda c: math.log(c.arms)),
+    *(_table_spec(name, b.title, True) for name, b in tabular.BUNDLED.items()),
+    _table_spec("csv", "your own table: a CSV file, one row per example", False),
+    # predicting the mean (1.0) of a sum of two U[0,1] scores: Var = 2/12 = 1/6
+    TaskSpec("adding", "rnn", _adding_task, lambda c: (2, 1), lambda c: VAL_SEQS,
+             "adding problem: sum the two marked values of a sequence", lambda c: 1 / 6,
+             kind="regression"),
+    TaskSpec("seq-digits", "rnn", _digits_task, lambda c: (1, 10), lambda c: 360,
+             "the digits read pixel by pixel (T = 64)", lambda c: math.log(10)),
+    TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4),
+             lambda c: VAL_SEQS, "which of X and Y came first among distractors (4 classes)",
+             lambda c: math.log(4)),
+):  # fmt: skip
+    TASKS.register(_t)
+
+
 def make_task(cfg: RunConfig, table: Table | None = None) -> Task:
     """Build the task a config asks for (``table``: the parsed CSV file of task=csv)."""
-    if cfg.task == "csv" or cfg.task in tabular.BUNDLED:
-        return table_task(cfg, table)
-    if cfg.task in ("digits", "seq-digits"):
-        seq = cfg.task == "seq-digits"
-        xt, yt, xv, yv = _digits_split(seq)
-        return Task(
-            cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
-            xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
-        )  # fmt: skip
-    if cfg.task == "spirals":
-        g = torch.Generator().manual_seed(SPLIT_SEED + cfg.arms)
-        xt, yt = spirals(1500, cfg.arms, g)
-        xv, yv = spirals(500, cfg.arms, g)
-        return Task(
-            "spirals", "classification", 2, cfg.arms, 0,
-            xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed,
-        )  # fmt: skip
-    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
-    xv, yv = GENERATORS[cfg.task](VAL_SEQS, cfg.seq_len, g)
-    if cfg.task == "adding":
-        # predicting the mean (1.0) of a sum of two U[0,1] scores Var = 2/12 = 1/6
-        return Task(
-            "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
-            chance_loss(cfg), ("val_loss", 0.05), cfg.data_seed,
-        )  # fmt: skip
-    return Task(
-        "temporal-order", "classification", 6, 4, cfg.seq_len, None, None, xv, yv,
-        chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed,
-    )  # fmt: skip
+    return TASKS[cfg.task].build(cfg, table)

@@ -14,93 +14,43 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import erf, expit
+
+from models.core.activations import ACTIVATIONS as _REGISTRY
+from models.core.activations import ELU_ALPHA, LEAKY_SLOPE  # noqa: F401 (public constants)
 
 FloatArray = NDArray[np.float64]
-
-ACTIVATIONS: tuple[str, ...] = (
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "gelu",
-    "elu",
-    "silu",
-    "linear",
-)
-
-LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU default
-ELU_ALPHA = 1.0  # torch.nn.ELU default
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
-
-# Activations whose derivative is invariant to rescaling its input (piecewise constant with the
-# only break at 0), so E[φ'(√q z)²] and hence χ₁ do not depend on q.
-_SCALE_FREE_SLOPE = frozenset({"relu", "leaky_relu", "linear"})
-
-# Evaluate "q = ∞" at this q: φ' is then a step function to double precision for every activation
-# here, while √q·z stays finite (inf·0 would give nan inside gelu/silu).
-_Q_INFINITE = 1e12
-_Q_HUGE = 1e30  # q beyond this counts as diverged (no finite fixed point)
-_Q_TINY = 1e-30  # q below this counts as the fixed point q* = 0
-
-
-def _check(name: str) -> None:
-    """Raise ValueError for an activation name the engine does not use."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation '{name}'; allowed: {', '.join(ACTIVATIONS)}")
-
-
-def _normal_cdf(x: FloatArray) -> FloatArray:
-    return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
 
 
 def _normal_pdf(x: FloatArray) -> FloatArray:
     return np.exp(-0.5 * x * x) / _SQRT_2PI
 
 
+# Every registered activation (``models.core.activations``): φ, φ′ and the max slope come from
+# its entry, so a newly registered one has its mean-field theory at once.
+ACTIVATIONS = _REGISTRY
+
+# Evaluate "q = ∞" at this q: φ' is then a step function to double precision for every activation
+# here, while √q·z stays finite (inf·0 would give nan inside φ(x) = x·Φ(x) and the like).
+_Q_INFINITE = 1e12
+_Q_HUGE = 1e30  # q beyond this counts as diverged (no finite fixed point)
+_Q_TINY = 1e-30  # q below this counts as the fixed point q* = 0
+
+
+def _check(name: str) -> None:
+    """Raise ValueError (ConfigError) for an activation name no entry has."""
+    _REGISTRY[name]
+
+
 def phi(name: str, x: ArrayLike) -> FloatArray:
-    """Activation φ(x), vectorised; same definitions as the torch modules the engine uses."""
-    _check(name)
-    x = np.asarray(x, dtype=float)
-    if name == "sigmoid":
-        return expit(x)  # overflow-free logistic
-    if name == "tanh":
-        return np.tanh(x)
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "leaky_relu":
-        return np.where(x > 0, x, LEAKY_SLOPE * x)
-    if name == "gelu":
-        return x * _normal_cdf(x)  # exact (erf) GELU, torch's default approximate="none"
-    if name == "elu":
-        # expm1 of min(x, 0) avoids overflow warnings from the branch np.where discards.
-        return np.where(x > 0, x, ELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
-    if name == "silu":
-        return x * expit(x)
-    return x.copy()  # linear
+    """Activation φ(x), vectorised; same definitions as the torch functions the engine uses."""
+    return np.asarray(_REGISTRY[name].phi(np.asarray(x, dtype=float)), dtype=float)
 
 
 def dphi(name: str, x: ArrayLike) -> FloatArray:
     """Derivative φ'(x), vectorised; kinks at 0 take the left slope, as torch's autograd does."""
-    _check(name)
-    x = np.asarray(x, dtype=float)
-    if name == "sigmoid":
-        s = expit(x)
-        return s * (1.0 - s)
-    if name == "tanh":
-        return 1.0 - np.tanh(x) ** 2
-    if name == "relu":
-        return (x > 0).astype(float)
-    if name == "leaky_relu":
-        return np.where(x > 0, 1.0, LEAKY_SLOPE)
-    if name == "gelu":
-        return _normal_cdf(x) + x * _normal_pdf(x)
-    if name == "elu":
-        return np.where(x > 0, 1.0, ELU_ALPHA * np.exp(np.minimum(x, 0.0)))
-    if name == "silu":
-        s = expit(x)
-        return s * (1.0 + x * (1.0 - s))
-    return np.ones_like(x)  # linear
+    out = _REGISTRY[name].dphi(np.asarray(x, dtype=float))
+    return np.broadcast_to(np.asarray(out, dtype=float), np.shape(x)).copy()
 
 
 def _bisect(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-12) -> float:
@@ -120,17 +70,30 @@ def _bisect(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-1
 
 def max_slope(name: str) -> float:
     """γ = sup |φ'(x)|: the per-step bound on the Jacobian in Pascanu et al.'s argument."""
-    _check(name)
-    if name == "sigmoid":
-        return 0.25
-    if name == "gelu":
-        # d/dx [Φ + xφ] = φ(x)(2 − x²) = 0 at x = √2.
-        return float(dphi("gelu", math.sqrt(2.0)))
-    if name == "silu":
-        # silu'' = σ'(x)(2 + x(1 − 2σ(x))) = 0  ⇔  x·tanh(x/2) = 2, one root on (2, 3).
-        x_star = _bisect(lambda x: x * math.tanh(0.5 * x) - 2.0, 2.0, 3.0)
-        return float(dphi("silu", x_star))
-    return 1.0  # tanh, relu, leaky_relu, elu (alpha 1), linear
+    entry = _REGISTRY[name]
+    return float(entry.max_slope) if entry.max_slope is not None else _scanned_max_slope(entry)
+
+
+@lru_cache(maxsize=16)
+def _scanned_max_slope(entry) -> float:
+    """sup |φ′| of an entry that gives none: a dense scan of [−20, 20], refined by golden-section
+    search around the best point (φ′ is smooth there, or piecewise constant)."""
+    grid = np.linspace(-20.0, 20.0, 40001)
+    slopes = np.abs(np.asarray(entry.dphi(grid), dtype=float))
+    i = int(np.argmax(slopes))
+    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, len(grid) - 1)])
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+
+    def f(x: float) -> float:
+        return float(abs(entry.dphi(np.float64(x))))
+
+    for _ in range(100):
+        a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
+        if f(a) >= f(b):
+            hi = b
+        else:
+            lo = a
+    return max(float(slopes[i]), f(0.5 * (lo + hi)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,8 +107,8 @@ _Z_MAX = 10.0  # P(|z| > 10) ≈ 1.5e-23: far below double-precision relevance
 @lru_cache(maxsize=8)
 def _gauss_rule(n_points: int) -> tuple[FloatArray, FloatArray]:
     """Nodes and weights integrating g(z)·N(z; 0, 1) over [−10, 0] ∪ [0, 10]."""
-    # Gauss–Legendre on each half-line rather than Gauss–Hermite on the whole line: relu,
-    # leaky_relu and elu have kinks at 0, where Gauss–Hermite converges only algebraically
+    # Gauss–Legendre on each half-line rather than Gauss–Hermite on the whole line: the
+    # piecewise activations have kinks at 0, where Gauss–Hermite converges only algebraically
     # (E[elu'(z)²] is off by 3e-3 with 101 nodes); split at the kink, each piece is smooth and
     # the error falls to ~1e-14. Legendre nodes also crowd towards 0, resolving tanh'(√q z)² at
     # large q (Gauss–Hermite-101 is off by 4e-3 there at q = 10). Smooth cases agree to 1e-10.
@@ -243,7 +206,7 @@ def q_fixed_point(
 def chi1(activation: str, sigma_w2: float, sigma_b2: float, q: float | None = None) -> float:
     """χ₁ = σ_w² E[φ'(√q z)²] at the fixed point q* (or at the given q): per-layer gain of ‖δ‖²."""
     _check(activation)
-    if activation in _SCALE_FREE_SLOPE:
+    if _REGISTRY[activation].scale_free_slope:
         q = 1.0  # E[φ'²] does not depend on q; skip the (possibly divergent) fixed point
     elif q is None:
         q = q_fixed_point(activation, sigma_w2, sigma_b2)

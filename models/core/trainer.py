@@ -1,29 +1,57 @@
 """Train one variant (all its seeds at once) and record its metrics.
 
-The hot path is one forward and backward pass and one optimizer step per training step. The
-passes are written out by hand and compiled, so they run without the GIL
-(``models.fastpath.mlp``, ``models.fastpath.rnn``); the LSTM trains through PyTorch's fused
-kernel and autograd. Everything else (per-layer norms, saturation, validation, per-time-step
-gradients) runs only at log steps, and host-side conversion happens once per log step.
+The hot path is one forward and backward pass and one optimizer step per training step.
+Autograd is the reference path: every config trains through ``nn.Module`` forwards and
+``torch.autograd.grad``. Where the fast path supports a variant (``models.fastpath``: hand-written
+passes, compiled so they run without the GIL) it takes over; ``GFL_FASTPATH=off`` forces
+autograd everywhere. ``step_impl`` says which path a variant took. The LSTM trains through
+PyTorch's fused kernel and autograd. Everything else (per-layer norms, saturation, validation,
+per-time-step gradients) runs only at log steps, and host-side conversion happens once per log
+step.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
+from models.core.cells import CELLS
 from models.core.config import RunConfig
 from models.core.csv_parser import Table
 from models.core.jacobian import hidden_jacobian_sv
-from models.core.layers import StackedBatchNorm, saturation
+from models.core.layers import saturation
 from models.core.nets import build_model, param_count
 from models.core.optim import StackedOptimizer
 from models.core.tasks import make_task
+from models.fastpath import mlp as fast_mlp
+from models.fastpath import rnn as fast_rnn
 from models.fastpath.mlp import MLPBackprop
 from models.fastpath.rnn import RNNBackprop
+
+log = logging.getLogger("models.engine")
+_logged: set[str] = set()
+STEP_IMPLS = ("autograd", "manual", "manual-compiled")  # summary.csv's step_impl values
+
+
+def fastpath_enabled() -> bool:
+    """False when ``GFL_FASTPATH`` is off: every variant then trains through autograd."""
+    return os.environ.get("GFL_FASTPATH", "").strip().lower() not in ("0", "off", "no", "false")
+
+
+def _log_once(message: str) -> None:
+    if message not in _logged:
+        _logged.add(message)
+        log.info(message)
+
+
+def _impl_of(step: torch.nn.Module) -> str:
+    return "manual-compiled" if isinstance(step, torch.jit.ScriptModule) else "manual"
+
 
 Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, index, value
 
@@ -127,26 +155,44 @@ class VariantTrainer:
         self.error: str | None = None
         self.any_dead = False
         self._no_clip = torch.zeros(self.S, dtype=torch.bool)
-        # the backward pass is written out by hand and compiled (models.fastpath.mlp,
-        # models.fastpath.rnn): no autograd graph, no GIL; autograd would serve a regression MLP
-        self.backprop: MLPBackprop | RNNBackprop | None = None
         self.classification = self.task.kind == "classification"
-        if cfg.family == "rnn":
-            self.backprop = RNNBackprop(self.model, cfg.activation, self.params)
-        elif self.classification:
-            self.backprop = MLPBackprop(self.model, cfg.activation, self.params)
-        # the LSTM trains quicker through PyTorch's fused kernel (autograd; 3.1 against 3.5 ms a
-        # step by hand at rnn-adding's size); its per-time-step probe still goes by hand
-        self.fused = cfg.family == "rnn" and cfg.cell == "lstm" and self.model.can_fuse
+        self.backprop: MLPBackprop | RNNBackprop | None = None  # the fast path, where it applies
+        self.step_impl = "autograd"
+        self._choose_path()
         self._probe_grad: torch.Tensor | None = None  # scratch gradient of the probe batch
         self._hidden: torch.Tensor | None = None  # this log step's ‖∂L/∂h_t‖, when the step had it
         self.model.train()
         # modules whose forward reads .training (the model itself: the RNN kernels; batch norm);
         # flipping just these at log steps skips Module.train()'s walk over ~40 submodules
         self._mode_modules = [self.model] + [
-            m for m in self.model.modules() if isinstance(m, StackedBatchNorm)
+            m for m in self.model.modules() if getattr(m, "reads_training", False)
         ]
-        self._sat_act = cfg.activation if (cfg.family == "mlp" or cfg.cell == "rnn") else "sigmoid"
+        saturating = CELLS[cfg.cell].saturating if cfg.family == "rnn" else None
+        self._sat_act = saturating or cfg.activation
+
+    def _choose_path(self) -> None:
+        """The fast path where it supports the variant (and is on), else autograd."""
+        cfg = self.cfg
+        fast = fastpath_enabled()
+        if cfg.family == "mlp":
+            if fast and fast_mlp.supports(cfg.activation, cfg.norm, self.classification):
+                self.backprop = MLPBackprop(self.model, cfg.activation, self.params, cfg.norm)
+                self.step_impl = _impl_of(self.backprop.step)
+            elif fast:
+                _log_once(f"no hand-written MLP step for activation={cfg.activation}, "
+                          f"norm={cfg.norm}: these variants train through autograd")  # fmt: skip
+            self.fused = False
+            return
+        if fast and fast_rnn.supports(cfg.cell, cfg.activation):
+            self.backprop = RNNBackprop(self.model, cfg.activation, self.params)
+        elif fast:
+            _log_once(f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
+                      "these variants train through autograd")  # fmt: skip
+        # a cell that trains quicker through PyTorch's fused kernel (the LSTM) does so; its
+        # per-time-step probe still goes by hand
+        self.fused = fast and CELLS[cfg.cell].fused_training and self.model.can_fuse
+        if self.backprop is not None and not self.fused:
+            self.step_impl = _impl_of(self.backprop.step)
 
     # --- public -------------------------------------------------------------------------------
 
@@ -184,7 +230,7 @@ class VariantTrainer:
         if isinstance(self.backprop, MLPBackprop):
             loss_s, acc_s = self.backprop.loss_and_grads(x, y, self.alive, self._grad_buf, record)
             return loss_s, acc_s, self._grad_buf
-        if isinstance(self.backprop, RNNBackprop) and not fused:
+        if isinstance(self.backprop, RNNBackprop) and not fused and self.step_impl != "autograd":
             # at log steps the same pass carries the probe batch for ‖∂L/∂h_t‖
             probe = self.task.probe() if record is not None else None
             loss_s, acc_s, hidden = self.backprop.run(
@@ -200,8 +246,10 @@ class VariantTrainer:
         """Loss, accuracy and per-parameter gradients through autograd."""
         if fused:  # the LSTM through PyTorch's kernel
             out = self.model.fused_forward(x, record=record)
-        else:  # an MLP without a hand-written pass (a regression task)
+        elif self.cfg.family == "mlp":  # the module-free forward: same arithmetic, no hooks
             out = self.model.train_forward(x, record=record)
+        else:  # the recurrent net's own loop over time
+            out = self.model(x, record=record)
         loss_s, acc_s = self._loss(out, y)
         # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
         total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
@@ -416,6 +464,13 @@ class VariantTrainer:
         (Cells trained by hand get it from the training step's pass; this serves the LSTM.)
         """
         x, y = self.task.probe()
+        if self.backprop is None:  # autograd: ∂L/∂h_t of the probe loss w.r.t. each state
+            states: list[torch.Tensor] = []
+            loss_s, _ = self._loss(self.model(x, states=states), y)
+            total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
+            grads = torch.autograd.grad(total, states)  # T × (S, B, H)
+            sq = torch.stack([g.double().square().sum([1, 2]) for g in grads])  # (T, S)
+            return sq.sqrt().float()
         if self._probe_grad is None:  # (this step's gradient is still in self._grad_buf)
             self._probe_grad = torch.empty_like(self.flat)
         _, _, hidden = self.backprop.run(

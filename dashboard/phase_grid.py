@@ -1,0 +1,114 @@
+"""The Phase diagrams page's editable sweep, without Streamlit (unit-testable).
+
+A sweep here is a dict in the sweep-file format (``models.sweep``): shared fields, ``variants``
+and a ``grid`` of one or two axes. Numeric axes are typed as lists or ranges, categorical ones
+are picked from the field's choices.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from dashboard import draft as drafts
+from dashboard import limits
+from models import FIELDS, ConfigError, coerce
+from models.sweep import SweepSpec, sweep_from_dict
+
+UI_MAX_RUNS = 400  # grid points × variants × seeds one dashboard sweep may train
+UI_MAX_AXIS_VALUES = 24
+MAX_SWEEP_WORK = 4 * limits.MAX_WORK  # a sweep may cost a few comparisons, not more
+NOT_AXES = ("task", "steps", "seeds", "log_every", "name")
+
+
+def axis_fields(family: str) -> list[str]:
+    """Fields a grid axis may sweep on this family's page (the training pages' own fields)."""
+    names = list(drafts.SHARED[family]) + [f for f, _ in drafts.VARIANT_FIELDS[family]]
+    return [n for n in dict.fromkeys(names) if n not in NOT_AXES]
+
+
+def is_categorical(name: str) -> bool:
+    spec = FIELDS[name]
+    return bool(spec.choices) or spec.kind is bool
+
+
+def categorical_options(family: str, name: str) -> list[Any]:
+    """The values a categorical axis may take."""
+    if FIELDS[name].kind is bool:
+        return [False, True]
+    if name == "activation" and family == "rnn":
+        return list(drafts.RNN_CELL_ACTIVATIONS)
+    return list(FIELDS[name].choices or ())
+
+
+def format_values(values: list[Any]) -> str:
+    """A numeric axis's values as the text box shows them."""
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def parse_values(name: str, text: str) -> list[Any]:
+    """A numeric axis from text: '1, 2, 4' or a range 'start:stop:count' (add ' log' for
+    geometric spacing). Every value is checked against the field's range."""
+    text = (text or "").strip()
+    if not text:
+        raise ConfigError(f"grid.{name}: give at least one value")
+    if ":" in text:
+        body, _, mode = text.partition(" ")
+        parts = body.split(":")
+        if len(parts) != 3 or mode.strip() not in ("", "log"):
+            raise ConfigError(f"grid.{name}: a range is start:stop:count (optionally ' log')")
+        try:
+            a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise ConfigError(f"grid.{name}: a range is start:stop:count, e.g. 0.5:2:7") from None
+        if not 1 <= n <= UI_MAX_AXIS_VALUES or not (math.isfinite(a) and math.isfinite(b)):
+            raise ConfigError(f"grid.{name}: count from 1 to {UI_MAX_AXIS_VALUES}")
+        if mode.strip() == "log":
+            if a <= 0 or b <= 0:
+                raise ConfigError(f"grid.{name}: a log range needs positive ends")
+            raw = np.geomspace(a, b, n)
+        else:
+            raw = np.linspace(a, b, n)
+        values = [round(float(v), 4) for v in raw]
+        if FIELDS[name].kind is int:
+            values = [int(round(v)) for v in values]
+    else:
+        values = [v.strip() for v in text.replace(";", ",").split(",") if v.strip()]
+    if len(values) > UI_MAX_AXIS_VALUES:
+        raise ConfigError(
+            f"grid.{name}: {len(values)} values; the page allows {UI_MAX_AXIS_VALUES}"
+        )
+    try:
+        typed = [coerce(name, v) for v in values]
+    except ConfigError as e:
+        raise ConfigError(f"grid.{e}") from None
+    return list(dict.fromkeys(typed))  # a range of ints may repeat a value
+
+
+def check_caps(spec: SweepSpec) -> str | None:
+    """Why this sweep is too big for a shared dashboard, or None when it fits."""
+    if spec.n_runs > UI_MAX_RUNS:
+        return (
+            f"this sweep trains {spec.n_runs} runs (grid points × variants × seeds); the page "
+            f"allows {UI_MAX_RUNS} (use `python -m models sweep` for more)"
+        )
+    total = 0.0
+    for comp in spec.comparisons:
+        for cfg in comp.variants:
+            for name, cap in limits.UI_CAPS.items():
+                if getattr(cfg, name) > cap:
+                    return f"{name} = {getattr(cfg, name)}; the page allows up to {cap:g}"
+            total += limits.work(cfg)
+    if total > MAX_SWEEP_WORK:
+        return (
+            f"this sweep needs about {total / MAX_SWEEP_WORK:.1f}× the work one dashboard "
+            "sweep may use; fewer grid values, steps or seeds (or use the CLI)"
+        )
+    return None
+
+
+def build(d: dict[str, Any]) -> SweepSpec:
+    """The validated sweep of the page's dict (ConfigError with one message otherwise)."""
+    return sweep_from_dict(d)

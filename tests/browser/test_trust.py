@@ -1,0 +1,182 @@
+"""Issue 11 in a real browser: a crafted link cannot plant anything for anyone (§1), edits land on
+the variant they were made on (§2), links, limits and messages (§4)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from streamlit_ui import charts, no_errors, settle
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_dashboard_trust import HOSTILE_NAMES, HOSTILE_TITLE, hostile_comparison  # noqa: E402
+
+from dashboard.query_codec import decode, encode  # noqa: E402
+from models import load_preset  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
+# anything the page could have been made to load or link: off-site links and images, LaTeX,
+# scripts, frames, and links inside Plotly's SVG text
+PLANTED = """() => {
+  const here = location.origin;
+  const off = (u) => u && !u.startsWith(here) && !u.startsWith('data:') && !u.startsWith('blob:')
+                     && !u.startsWith('#') && !u.startsWith('about:');
+  const found = [];
+  for (const a of document.querySelectorAll('a[href]'))
+    if (off(a.href)) found.push('a ' + a.href);
+  for (const i of document.querySelectorAll('img'))
+    if (off(i.src)) found.push('img ' + i.src);
+  for (const s of document.querySelectorAll('script[src]'))
+    if (off(s.src)) found.push('script ' + s.src);
+  for (const k of document.querySelectorAll('.katex, math, iframe, object, embed'))
+    found.push(k.tagName + ' ' + k.className);
+  for (const a of document.querySelectorAll('.js-plotly-plot a'))
+    found.push('plotly link ' + (a.getAttribute('href') || a.getAttribute('xlink:href')));
+  return found;
+}"""
+
+
+def _shot(pg, name: str) -> None:
+    pg.screenshot(path=str(ARTIFACTS / f"trust_{name}.png"))
+
+
+def _watch(pg, origin: str) -> list[str]:
+    """Collect every request the page makes that leaves the test server."""
+    left: list[str] = []
+
+    def on_request(req) -> None:
+        if not req.url.startswith((origin, "data:", "blob:", "about:")):
+            left.append(req.url)
+
+    pg.on("request", on_request)
+    return left
+
+
+def _assert_nothing_planted(pg) -> None:
+    found = pg.evaluate(PLANTED)
+    assert found == [], f"planted by user text: {found}"
+
+
+def _open_editor(pg) -> None:
+    pg.get_by_text(re.compile(r"^Variants \(\d+\)")).first.click()
+    pg.get_by_text("Variant to edit").first.wait_for()
+
+
+@pytest.fixture(scope="module")
+def visitors(browser, server):
+    """Two users (own cookies, own Streamlit sessions): the attacker's victim and a visitor."""
+    made = [browser.new_context(viewport={"width": 1500, "height": 1000}) for _ in range(2)]
+    pages = [c.new_page() for c in made]
+    for pg in pages:
+        pg.set_default_timeout(90_000)
+    yield pages
+    for c in made:
+        c.close()
+
+
+def test_a_crafted_link_plants_nothing_for_anyone(visitors, server):
+    first, second = visitors
+    left = _watch(first, server)
+    left2 = _watch(second, server)
+    first.goto(server + "/?" + urlencode(encode(hostile_comparison(steps=10))))
+    first.get_by_role("heading", name="Deep networks").first.wait_for()
+    settle(first)
+    no_errors(first)
+    _open_editor(first)
+    picker = first.locator("[data-testid=stButtonGroup]").first
+    for name in HOSTILE_NAMES:  # each name is shown as typed (shortened), nothing rendered
+        shown = name if len(name) <= 28 else name[:27]
+        seen = picker.inner_text().replace("\u2060", "")  # invisible joiners break patterns
+        assert shown in seen, (shown, seen)
+    _assert_nothing_planted(first)
+    _shot(first, "hostile_editor")
+
+    first.get_by_role("button", name="Train", exact=True).click()
+    first.get_by_text("Trade-offs").wait_for(timeout=120_000)
+    settle(first, timeout_ms=120_000)
+    charts(first, 9)
+    no_errors(first)
+    _assert_nothing_planted(first)
+    legend = first.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot .legendtext')].map(e => e.textContent)"
+    )
+    assert "<img src=http://evil.example/i.png>" in legend  # escaped for Plotly, shown as typed
+    _shot(first, "hostile_trained")
+
+    # a second visitor opens the stored run by its link: the title is text, not a link
+    second.goto(server + "/runs?run=1")
+    second.get_by_role("heading", name="Runs").first.wait_for()
+    second.get_by_text("Trade-offs").wait_for(timeout=120_000)
+    settle(second)
+    charts(second, 9)
+    no_errors(second)
+    _assert_nothing_planted(second)
+    heading = second.get_by_text("run #1").first.inner_text().replace("\u2060", "")
+    assert HOSTILE_TITLE.split(" ")[0] in heading and "\u202e" not in heading
+    _shot(second, "hostile_runs_page")
+    assert left == [] and left2 == [], f"requests left the machine: {left + left2}"
+
+
+def _segment(pg, label: str):
+    return pg.locator("[data-testid=stButtonGroup] button").filter(has_text=label).first
+
+
+def _selected(pg) -> str:
+    return pg.locator("[data-testid=stButtonGroup] button[aria-checked=true], "
+                      "[data-testid=stButtonGroup] button[aria-pressed=true]").first.inner_text()  # fmt: skip
+
+
+def _url_config(pg):
+    params = {k: v[-1] for k, v in parse_qs(urlparse(pg.url).query).items()}
+    comparison, notices, _ = decode(params, family="mlp")
+    assert notices == []
+    return comparison
+
+
+def _choose(pg, label: str, option: str) -> None:
+    box = pg.locator("[data-testid=stSelectbox]").filter(has_text=label).first
+    box.click()
+    pg.get_by_role("option", name=option, exact=True).click()
+    settle(pg)
+
+
+def _type(pg, label: str, value: str) -> None:
+    field = pg.locator("[data-testid=stNumberInput]").filter(has_text=label).first.locator("input")
+    field.fill(value)
+    field.press("Enter")
+    settle(pg)
+
+
+def test_edits_after_renaming_variant_7_land_on_variant_7(page, server):
+    page.goto(server + "/")
+    page.get_by_role("heading", name="Deep networks").first.wait_for()
+    settle(page)
+    _open_editor(page)
+    page.get_by_role("button", name="Add variant").click()
+    settle(page)
+    assert _selected(page) == "variant 7"  # Add opens the new variant, selected
+    expander = page.locator("[data-testid=stExpanderDetails]").first
+    assert expander.is_visible()  # and the editor stays open
+    name = page.locator("[data-testid=stTextInput] input:visible").first
+    name.fill("seventh")
+    name.press("Enter")
+    settle(page)
+    assert _selected(page) == "seventh"
+    _choose(page, "Weight init", "orthogonal")
+    assert _selected(page) == "seventh"
+    _type(page, "Clip norm", "0.5")
+    _type(page, "Clip value", "0.05")
+    assert _selected(page) == "seventh" and expander.is_visible()
+    no_errors(page)
+    _shot(page, "variant_7_edited")
+    comp = _url_config(page)  # the address holds the comparison the page will train
+    v7, base = comp.variants[6], comp.variants[0]
+    assert (v7.name, v7.init, v7.clip_norm, v7.clip_value) == ("seventh", "orthogonal", 0.5, 0.05)
+    assert base == load_preset("deep-mlp").variants[0]  # the baseline is untouched
+    for v, fresh in zip(comp.variants[:6], load_preset("deep-mlp").variants):
+        assert v == fresh

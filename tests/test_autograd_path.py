@@ -1,0 +1,151 @@
+"""Autograd is the reference path: every preset trains through it, and the fast path agrees."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from models import (
+    ACTIVATIONS,
+    PRESETS,
+    Activation,
+    comparison_from_dict,
+    load_preset,
+    run_comparison,
+    theory,
+)
+from models.core.runner import SUMMARY_COLUMNS
+from models.core.trainer import VariantTrainer
+
+
+def _run(preset: str, monkeypatch, fastpath: bool, **overrides):
+    monkeypatch.setenv("GFL_FASTPATH", "on" if fastpath else "off")
+    comp = load_preset(preset, {"steps": 10, "log_every": 1, **overrides})
+    result = run_comparison(comp, workers=1)
+    return result.metrics_frame(), result.summary_frame()
+
+
+def _series(frame, metric):
+    rows = frame[frame.metric == metric].sort_values(["variant", "seed", "step", "index"])
+    return rows.set_index(["variant", "seed", "step", "index"])["value"]
+
+
+def _trainer(cfg, monkeypatch, fastpath: bool) -> VariantTrainer:
+    monkeypatch.setenv("GFL_FASTPATH", "on" if fastpath else "off")
+    return VariantTrainer(cfg)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_the_first_ten_steps_agree_on_both_paths(preset, monkeypatch):
+    """Each of the first 10 steps, from the same weights and batch: the fast path's loss and
+    gradient norms equal autograd's to float rounding (the trajectories themselves may part
+    where a variant explodes: rounding differences grow with the gradients)."""
+    for cfg in load_preset(preset, {"steps": 10}).variants:
+        fast = _trainer(cfg, monkeypatch, fastpath=True)
+        ref = _trainer(cfg, monkeypatch, fastpath=False)
+        assert ref.step_impl == "autograd" and ref.backprop is None
+        buffers = [(a, b) for a, b in zip(fast.model.buffers(), ref.model.buffers())]
+        for k in range(10):
+            x, y = next(fast.batches)
+            next(ref.batches)
+            with torch.no_grad():
+                ref.flat.copy_(fast.flat)  # every parameter is a view of it
+                for a, b in buffers:  # batch norm's running statistics
+                    b.copy_(a)
+            log = k % 3 == 0  # log steps also record pre-activations and the probe
+            rec_a, rec_b = ([], []) if log else (None, None)
+            loss_a, _, g_a = fast._forward_backward(x, y, rec_a, fast.fused)
+            loss_b, _, g_b = ref._forward_backward(x, y, rec_b, ref.fused)
+            where = f"{preset} / {cfg.name}, step {k}"
+            torch.testing.assert_close(
+                loss_a, loss_b, rtol=1e-4, atol=1e-7, equal_nan=True, msg=where
+            )
+            torch.testing.assert_close(
+                fast._param_norms(g_a),
+                ref._param_norms(g_b),
+                rtol=1e-4,
+                atol=1e-7,
+                equal_nan=True,
+                msg=where,
+            )
+            if log and cfg.family == "rnn":
+                hid_a = fast._hidden if fast._hidden is not None else fast._hidden_grads()
+                hid_b = ref._hidden_grads()
+                torch.testing.assert_close(
+                    hid_a, hid_b, rtol=1e-4, atol=1e-9, equal_nan=True, msg=where
+                )
+            if log:  # the saturation the two records give (a unit at the threshold may flip)
+                sat_a, sat_b = fast._saturation(rec_a), ref._saturation(rec_b)
+                torch.testing.assert_close(sat_a, sat_b, rtol=0, atol=2e-3, msg=where)
+            fast.opt.step([g_a.clone()])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_trains_through_autograd(preset, monkeypatch):
+    fast, fast_summary = _run(preset, monkeypatch, fastpath=True, steps=3)
+    slow, slow_summary = _run(preset, monkeypatch, fastpath=False, steps=3)
+    assert set(slow_summary.step_impl) == {"autograd"}
+    assert "manual-compiled" in set(fast_summary.step_impl)  # every preset has a fast variant
+    assert set(fast.metric) == set(slow.metric)  # the same metrics, whichever path
+    a, b = _series(fast, "loss"), _series(slow, "loss")
+    assert a.index.equals(b.index)
+    np.testing.assert_allclose(a.xs(0, level="step"), b.xs(0, level="step"), rtol=1e-5)
+
+
+def test_step_impl_is_the_last_summary_column():
+    assert SUMMARY_COLUMNS[-1] == "step_impl"
+
+
+def test_gfl_fastpath_off_trains_every_variant_through_autograd(monkeypatch):
+    _, summary = _run("rnn-adding", monkeypatch, fastpath=False, steps=2)
+    assert list(summary.step_impl.unique()) == ["autograd"]
+    _, summary = _run("rnn-adding", monkeypatch, fastpath=True, steps=2)
+    impls = dict(zip(summary.variant, summary.step_impl))
+    assert impls["tanh rnn (baseline)"] == "manual-compiled"
+    assert impls["lstm"] == "autograd"  # PyTorch's fused kernel trains it, through autograd
+
+
+def _softsign_phi(x):
+    return x / (1.0 + np.abs(x))
+
+
+def _softsign_dphi(x):
+    return 1.0 / (1.0 + np.abs(x)) ** 2
+
+
+SOFTSIGN = Activation(
+    "softsign", torch.nn.functional.softsign, _softsign_phi, _softsign_dphi,
+    "z/(1+|z|): tanh-like, with polynomial tails",
+)  # fmt: skip
+
+
+def test_a_new_activation_is_one_registry_entry(monkeypatch, caplog):
+    """softsign, registered here alone: configs accept it, it trains (autograd), and the theory
+    module gives its mean-field χ₁."""
+    monkeypatch.delenv("GFL_FASTPATH", raising=False)
+    with ACTIVATIONS.added(SOFTSIGN), caplog.at_level(logging.INFO, "models.engine"):
+        comp = comparison_from_dict({
+            "family": "mlp", "task": "digits", "depth": 4, "width": 32, "activation": "softsign",
+            "optimizer": "momentum", "lr": 0.05, "steps": 20, "log_every": 5, "seeds": 2,
+            "variants": [{"name": "softsign"}],
+        })  # fmt: skip
+        result = run_comparison(comp, workers=1)
+        summary, frame = result.summary_frame(), result.metrics_frame()
+        assert list(summary.step_impl) == ["autograd", "autograd"]
+        assert "autograd" in caplog.text  # the engine says once which path it took
+        loss = _series(frame, "loss").groupby("step").mean()
+        assert loss.iloc[-1] < loss.iloc[0]  # it learns
+        assert set(frame.metric) >= {"grad_norm", "saturation", "update_ratio"}
+        # mean field: χ₁ = σ_w² E[φ′(√q* z)²]; softsign′(0) = 1, so χ₁ < σ_w² and rises with it
+        chi = theory.chi1("softsign", 1.0, 0.05)
+        assert 0 < chi < 1.0
+        assert theory.chi1("softsign", 4.0, 0.05) > chi
+        assert theory.max_slope("softsign") == pytest.approx(1.0, abs=1e-9)
+        assert math.isfinite(theory.critical_sigma_w2("softsign", 0.05))
+    assert "softsign" not in ACTIVATIONS  # the test leaves the registry as it found it
