@@ -20,7 +20,14 @@ from pathlib import Path
 
 import torch
 
-from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, configure_threads, configure_workers
+from benchmarks.sweeps import run_sweeps
+from models import (
+    DEFAULT_PRESET,
+    DEFAULT_RNN_PRESET,
+    PRESETS,
+    configure_threads,
+    configure_workers,
+)
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +46,17 @@ CASES = {  # case name -> spec (the preset is filled in)
     "engine, autograd path": {"kind": "engine", "env": {"GFL_FASTPATH": "off"}},
     "reference": {"kind": "reference"},
 }
+
+
+def workloads(preset: str) -> dict[str, dict]:
+    """Variations of a preset's workload: the ≥ 4× goal must hold beyond the preset's settings."""
+    size = "width" if PRESETS[preset].get("family", "mlp") == "mlp" else "hidden"
+    big = 96 if size == "width" else 64
+    return {
+        "log_every=1": {"log_every": 1}, "log_every=50": {"log_every": 50},
+        f"{size}={big}": {size: big}, "batch_size=16": {"batch_size": 16},
+        "batch_size=128": {"batch_size": 128}, "seeds=4": {"seeds": 4},
+    }  # fmt: skip
 
 
 def _env(extra: dict | None = None) -> dict:
@@ -62,18 +80,20 @@ def _wait(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
     return out, wall, usage.ru_maxrss / 1024
 
 
-def run_case(spec: dict) -> dict:
-    out, _, rss = _wait([sys.executable, "-m", "benchmarks.case", json.dumps(spec)],
+def run_case(spec: dict, module: str = "benchmarks.case") -> dict:
+    out, _, rss = _wait([sys.executable, "-m", module, json.dumps(spec)],
                         spec.get("env"))  # fmt: skip
     res = json.loads(out.strip().splitlines()[-1])
     res["rss_mb"] = rss
     return res
 
 
-def run_cli(preset: str, steps: int | None = None) -> dict:
+def run_cli(preset: str, steps: int | None = None, overrides: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "-m", "models", "run", "--preset", preset, "--out", d, "--quiet"]
         cmd += ["--steps", str(steps)] if steps is not None else []
+        for key, value in (overrides or {}).items():
+            cmd += ["--set", f"{key}={value}"]
         _, wall, rss = _wait(cmd)
     return {"wall_s": wall, "rss_mb": rss}
 
@@ -90,12 +110,28 @@ def load() -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--browser" in argv:  # what a visitor waits for, in chromium (benchmarks/browser_timing)
+        from benchmarks import browser_timing
+
+        return browser_timing.main([a for a in argv if a != "--browser"])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (best wall is kept)")
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
     ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
     ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
+    ap.add_argument("--browser", action="store_true",
+                    help="instead: page loads and the Train click in chromium (browser_timing)")  # fmt: skip
+    ap.add_argument("--sweeps", choices=("on", "off", "only"), default="on",
+                    help="the sweep cases (phase-diagram preset, loop reference, Ray)")  # fmt: skip
+    ap.add_argument(
+        "--no-workloads",
+        action="store_true",
+        help="skip the workload variations (log interval, width, batch, seeds)",
+    )
     args = ap.parse_args(argv)
+    if args.sweeps == "only":
+        args.presets = []
     threads = configure_threads()
     load_before = load()
     peak = max(run_case({"kind": "peak"})["gflops"] for _ in range(max(1, args.repeat)))
@@ -125,6 +161,20 @@ def main(argv: list[str] | None = None) -> int:
                 "first_chart_s": round(r["first_chart_s"], 3) if r.get("first_chart_s") else None,
             })  # fmt: skip
         eng = res["engine"]
+        varied = {}
+        for label, over in ({} if args.no_workloads else workloads(preset)).items():
+            spec = {"preset": preset, "steps": args.steps, "overrides": over}
+            e = best([run_case({**spec, "kind": "engine"}) for _ in range(args.repeat)])
+            r = best([run_case({**spec, "kind": "reference"}) for _ in range(args.repeat)])
+            c = best([run_cli(preset, args.steps, over) for _ in range(args.repeat)])
+            varied[label] = {
+                "engine_s": round(e["wall_s"], 3), "reference_s": round(r["wall_s"], 3),
+                "cli_s": round(c["wall_s"], 3), "speedup": round(r["wall_s"] / e["wall_s"], 2),
+                # the whole CLI process (start-up, data, writing files) against the reference
+                "speedup_cli": round(r["wall_s"] / c["wall_s"], 2),
+            }  # fmt: skip
+            print(f"{preset:12s} {label:16s} engine {e['wall_s']:6.2f} s, reference "
+                  f"{r['wall_s']:6.2f} s, cli {c['wall_s']:6.2f} s", file=sys.stderr)  # fmt: skip
         derived[preset] = {
             "speedup_vs_reference": round(ref["wall_s"] / eng["wall_s"], 2),
             "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
@@ -139,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
             "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
             "first_chart_s": round(eng["first_chart_s"], 3),
             "max_rss_mb": round(max(r["rss_mb"] for r in res.values()), 1),
+            "workloads": varied,
         }  # fmt: skip
+    if args.sweeps != "off":
+        sweep_rows, derived["sweep"] = run_sweeps(run_case, best, _wait, args.repeat, args.steps)
+        rows += [{c: r.get(c) for c in COLUMNS} for r in sweep_rows]
     report = {
         "machine": {
             "nproc": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),

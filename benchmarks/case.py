@@ -37,6 +37,7 @@ def run_case(spec: dict) -> dict:
     if spec["kind"] == "peak":
         return {"gflops": matmul_peak(threads), "threads": threads}
     overrides = {key: spec[key] for key in ("seeds", "steps") if spec.get(key) is not None}
+    overrides.update(spec.get("overrides") or {})  # a workload variation (width, batch size...)
     comp = load_preset(spec["preset"], overrides)
     for cfg in comp.variants:  # warm imports (scikit-learn's digits) and data caches
         make_task(cfg)

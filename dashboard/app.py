@@ -13,6 +13,8 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+import dashboard.warm  # noqa: E402, F401  (once per process: heavy imports, then gc.freeze)
+from dashboard import visitor  # noqa: E402
 from models import configure_threads  # noqa: E402
 
 # torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on
@@ -27,14 +29,20 @@ st.set_page_config(page_title="Gradient Flow Lab", page_icon=ICON, layout="wide"
 st.session_state.setdefault("variant_counter", 0)  # ids for variant widgets, never reused
 
 # Adding a page is one line here (a script path relative to this file, or a callable).
+# The default page is served at "/" (Streamlit ignores its url_path there), so "/deep" needs a
+# page of its own: a hidden one that forwards to "/" with the address's parameters.
+DEEP = st.Page(
+    "views/deep.py", title="Deep networks", icon=":material/stacks:", url_path="", default=True
+)
+
+
+def _deep_alias() -> None:
+    """/deep (an address people share): the Deep networks page, which lives at /."""
+    st.switch_page(DEEP, query_params=st.query_params.to_dict())
+
+
 PAGES = [
-    st.Page(
-        "views/deep.py",
-        title="Deep networks",
-        icon=":material/stacks:",
-        url_path="deep",
-        default=True,
-    ),
+    DEEP,
     st.Page(
         "views/recurrent.py",
         title="Recurrent networks",
@@ -50,10 +58,12 @@ PAGES = [
     st.Page("views/toy.py", title="The toy model", icon=":material/science:", url_path="toy"),
     st.Page("views/theory.py", title="Theory", icon=":material/functions:", url_path="theory"),
     st.Page("views/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
+    st.Page(_deep_alias, title="Deep networks", url_path="deep", visibility="hidden"),
 ]
 
 # Streamlit's default top padding pushes the first chart below the fold on a laptop screen.
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 with st.sidebar:
     st.markdown("### :material/trending_down: Gradient Flow Lab")
+visitor.remember()  # public mode: who this is (login or a browser cookie); local mode: nothing
 st.navigation(PAGES).run()

@@ -6,13 +6,31 @@ metric rows) what a run costs; these caps give what one dashboard user may ask f
 
 from __future__ import annotations
 
-from models import FIELDS, Comparison, ConfigError, RunConfig, check_budget, estimate
+import dataclasses
+import math
+
+from models import FIELDS, Comparison, RunConfig, estimate, resolve_caps
 
 UI_CAPS: dict[str, float] = {
     "depth": 64, "width": 256, "hidden": 128, "seq_len": 200, "batch_size": 256,
     "steps": 3000, "seeds": 4, "log_every": 500, "arms": 8,
 }  # fmt: skip
 MAX_VARIANTS = 8
+
+
+def clamp(comparison: Comparison) -> tuple[Comparison, list[str]]:
+    """``comparison`` with every capped field lowered to its cap; one note per field lowered."""
+    notes: dict[str, str] = {}
+    variants = []
+    for v in comparison.variants:
+        changes = {}
+        for name, cap in UI_CAPS.items():
+            value = getattr(v, name)
+            if value > cap:
+                changes[name] = type(value)(cap)
+                notes.setdefault(name, f"{name} {value:g} → {cap:g}")
+        variants.append(dataclasses.replace(v, **changes) if changes else v)
+    return Comparison(variants, comparison.title), list(notes.values())
 
 
 def field_range(name: str) -> tuple[float | None, float | None]:
@@ -35,10 +53,38 @@ def check(variants: list[RunConfig]) -> str | None:
                     f"variant '{cfg.name}': {name} = {getattr(cfg, name)}; the dashboard allows "
                     f"up to {cap:g} (use the CLI for more)"
                 )
-    try:  # the engine's one cost model: FLOPs, and memory including the metric rows
-        check_budget(Comparison(list(variants)), defaults=True)
-    except ConfigError as e:
-        return str(e)
+    return over_budget(variants)  # the engine's one cost model: FLOPs, and memory with metrics
+
+
+def over_budget(variants: list[RunConfig]) -> str | None:
+    """Over the server's per-run cost or memory cap: what to lower, with a steps count that fits.
+
+    Visitors cannot change the server's caps (GFL_MAX_GFLOP, GFL_MAX_MB: see the README), so
+    the message names only what they can change.
+    """
+    try:
+        est = estimate(Comparison(list(variants)))
+        cap_g, cap_mb = resolve_caps(defaults=True)
+    except Exception:  # noqa: BLE001 - a config the estimate cannot price: validation says why
+        return None
+    steps = max(v.steps for v in variants)
+    if cap_g is not None and est.gflop > cap_g:
+        biggest = max(est.variants, key=lambda v: v.flops)
+        fit = math.floor(steps * cap_g / est.gflop)  # cost grows about linearly with steps
+        hint = f" (about {fit} steps would fit)" if 0 < fit < steps else ""
+        return (
+            f"this run needs about {est.gflop:,.0f} GFLOP of compute; one run on this server may "
+            f"use {cap_g:,.0f}. Lower the training steps{hint}, seeds, depth or width "
+            f"(sequence length or hidden units), the batch size or the number of variants; the "
+            f"costliest variant is '{biggest.name}'."
+        )
+    if cap_mb is not None and est.mb > cap_mb:
+        heavy = max(est.variants, key=lambda v: v.transient_bytes)
+        return (
+            f"this run needs about {est.mb:,.0f} MB of memory; one run on this server may use "
+            f"{cap_mb:,.0f}. Lower the batch size, seeds, width (or sequence length and hidden "
+            f"units), or log less often; the heaviest variant is '{heavy.name}'."
+        )
     return None
 
 

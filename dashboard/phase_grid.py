@@ -14,12 +14,12 @@ import numpy as np
 
 from dashboard import draft as drafts
 from dashboard import limits
-from models import FIELDS, ConfigError, coerce
+from models import FIELDS, ConfigError, coerce, estimate, resolve_caps
 from models.sweep import SweepSpec, sweep_from_dict
 
 UI_MAX_RUNS = 400  # grid points × variants × seeds one dashboard sweep may train
 UI_MAX_AXIS_VALUES = 24
-MAX_SWEEP_WORK = 4 * limits.MAX_WORK  # a sweep may cost a few comparisons, not more
+SWEEP_WORK_FACTOR = 4  # a sweep may cost a few comparisons' worth of the GFLOP cap, not more
 NOT_AXES = ("task", "steps", "seeds", "log_every", "name")
 
 
@@ -88,24 +88,34 @@ def parse_values(name: str, text: str) -> list[Any]:
 
 
 def check_caps(spec: SweepSpec) -> str | None:
-    """Why this sweep is too big for a shared dashboard, or None when it fits."""
+    """Why this sweep is too big for a shared dashboard, or None when it fits.
+
+    The engine's cost model (``models.core.budget``) prices each grid point's comparison: the
+    sweep's total may be ``SWEEP_WORK_FACTOR`` × a run's GFLOP cap, and any one point must fit
+    the memory cap (a stack holds a few points' rows at a time).
+    """
     if spec.n_runs > UI_MAX_RUNS:
         return (
             f"this sweep trains {spec.n_runs} runs (grid points × variants × seeds); the page "
             f"allows {UI_MAX_RUNS} (use `python -m models sweep` for more)"
         )
-    total = 0.0
     for comp in spec.comparisons:
         for cfg in comp.variants:
             for name, cap in limits.UI_CAPS.items():
                 if getattr(cfg, name) > cap:
                     return f"{name} = {getattr(cfg, name)}; the page allows up to {cap:g}"
-            total += limits.work(cfg)
-    if total > MAX_SWEEP_WORK:
+    cap_g, cap_mb = resolve_caps(defaults=True)
+    costs = [estimate(comp) for comp in spec.comparisons]
+    total = sum(c.gflop for c in costs)
+    if cap_g is not None and total > SWEEP_WORK_FACTOR * cap_g:
         return (
-            f"this sweep needs about {total / MAX_SWEEP_WORK:.1f}× the work one dashboard "
-            "sweep may use; fewer grid values, steps or seeds (or use the CLI)"
+            f"this sweep needs ~{total:.0f} GFLOP, over the page's cap of "
+            f"{SWEEP_WORK_FACTOR * cap_g:.0f} GFLOP; fewer grid values, steps or seeds (or use "
+            "the CLI)"
         )
+    worst = max(c.mb for c in costs)
+    if cap_mb is not None and worst > cap_mb:
+        return f"one grid point needs ~{worst:.0f} MB, over the cap of {cap_mb:.0f} MB"
     return None
 
 

@@ -15,7 +15,7 @@ import time
 
 import streamlit as st
 
-from dashboard import runs_store
+from dashboard import runs_store, visitor
 from dashboard.cache import RESULTS
 from dashboard.charts import curves, gradients
 from dashboard.query_codec import config_key, matching_preset
@@ -23,6 +23,9 @@ from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of
 from models import Comparison, RunResult, env_int, run_comparison, slice_steps
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
+# ... and never more than a quarter of the time: the next redraw waits 3x the last one's cost
+# (a redraw holds the GIL for its pandas and plotly work, which the workers' Python needs too)
+REDRAW_SHARE = 0.25
 
 
 # Runs train one at a time per server (GFL_CONCURRENT_RUNS overrides): on a shared 2-core host
@@ -113,12 +116,15 @@ def recover_interrupted(family: str) -> None:
     whether the user pressed Stop (the button reads True in the rerun it caused) or not.
     """
     run = st.session_state.pop(running_key(family), None)
+    if run and run.get("progress") is not None:  # the newest progress, read only now
+        run["result"] = run["progress"].result
     if run and run.get("result") is not None and run["result"].metrics:
         res: RunResult = run["result"]
         res.stopped = True
         runs_store.save_interrupted(run)  # the run store keeps what it trained
         step, last = variant_step(run.get("done", 0), run["comparison"])
-        why = "stop" if st.session_state.get(f"{family}_stop") else "rerun"
+        stop = any(st.session_state.get(f"{family}_{k}") for k in ("stop", "stop_phone"))
+        why = "stop" if stop else "rerun"
         st.session_state[result_key(family)] = {
             "key": run["key"], "comparison": run["comparison"], "result": res,
             "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
@@ -132,16 +138,31 @@ def _fmt_s(s: float) -> str:
     return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
 
 
-def train(family: str, comparison: Comparison) -> bool:
-    """Train (or fetch from cache) and store the result; True when it came from the cache."""
+def train(
+    family: str, comparison: Comparison, tables: dict | None = None, data_info: str = ""
+) -> bool:
+    """Train (or fetch from cache) and store the result; True when it came from the cache.
+
+    ``tables``: task=csv's parsed data from this session; ``data_info``: what the run store
+    records about it (name and shape, never the data).
+    """
     key = config_key(comparison)
     hit = RESULTS.get(key)
+    if hit is not None and visitor.public_mode():
+        # another visitor trained these settings: this visitor's Runs page lists it too (once)
+        saved = st.session_state.setdefault("_saved_cache_hits", set())
+        if key not in saved:
+            saved.add(key)
+            runs_store.save(comparison, hit, "finished", matching_preset(comparison),
+                            owner=visitor.owner(), data_info=data_info)  # fmt: skip
     if hit is not None:
         st.session_state[result_key(family)] = {
             "key": key, "comparison": comparison, "result": hit, "stopped": False,
         }  # fmt: skip
         return True
-    saver = runs_store.RunSaver(comparison, matching_preset(comparison))
+    saver = runs_store.RunSaver(
+        comparison, matching_preset(comparison), owner=visitor.owner(), data_info=data_info
+    )
     run = {"key": key, "comparison": comparison, "result": None, "done": 0, "total": 0,
            "saver": saver}  # fmt: skip
     st.session_state[running_key(family)] = run
@@ -151,7 +172,8 @@ def train(family: str, comparison: Comparison) -> bool:
     with holder.container():
         c1, c2 = st.columns(2)
         ph_grad, ph_loss = c1.empty(), c2.empty()
-    state = {"last": -math.inf, "draws": 0, "step": None}  # step: what the charts show
+    # last: when the last redraw ended; cost: what it took; step: the step the charts show
+    state = {"last": -math.inf, "cost": 0.0, "draws": 0, "step": None}
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
@@ -179,19 +201,25 @@ def train(family: str, comparison: Comparison) -> bool:
         draw(preview.metrics_frame())
 
     def callback(p) -> None:
-        run["result"] = p.result  # the run so far survives a Stop (see recover_interrupted)
+        # the run so far survives a Stop (see recover_interrupted), read from the progress only
+        # when needed: a snapshot copies every row, and callbacks come after every slice
+        run["progress"] = p
         run["done"], run["total"] = p.done_steps, p.total_steps
         saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
         now = time.perf_counter()
-        if now - state["last"] >= REDRAW_S:
-            state["last"], state["draws"] = now, state["draws"] + 1
+        if now - state["last"] >= max(REDRAW_S, state["cost"] * (1 - REDRAW_SHARE) / REDRAW_SHARE):
+            run["result"] = p.result
+            state["draws"] += 1  # a new key for each redraw (the preview's was 0)
             draw(run["result"].metrics_frame())
+            state["last"] = time.perf_counter()
+            state["cost"] = state["last"] - now
         text = progress_text(p.done_steps, comparison, p.eta_s, state["step"])
         bar.progress(min(1.0, p.fraction), text=text)
 
     with _train_slot(bar):
-        result = run_comparison(comparison, callback=callback)
+        result = run_comparison(comparison, callback=callback, tables=tables or {})
     saver.finish(result)
+    st.session_state.setdefault("_saved_cache_hits", set()).add(key)  # saved: not again
     st.session_state.pop(running_key(family), None)
     bar.empty()
     holder.empty()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import editor
+from dashboard import editor, limits
 from dashboard.plain import plain
 from dashboard.query_codec import decode, encode
 from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
 
 DEFAULTS = {"mlp": DEFAULT_PRESET, "rnn": DEFAULT_RNN_PRESET}
+PAGES = {"mlp": "views/deep.py", "rnn": "views/recurrent.py"}  # st.Page scripts in app.py
+TITLES = {"mlp": "Deep networks", "rnn": "Recurrent networks"}
 NOTICE_CHARS = 160  # a notice line longer than this is cut with an ellipsis
 OTHER_KEYS = ("run", "tab")  # parameters other pages may use; not ours to complain about
 
@@ -22,17 +24,28 @@ def _params() -> dict[str, str]:
 
 
 def load_from_url(family: str) -> None:
-    """First visit of the page in this session: build the draft from the URL (or the default)."""
+    """First visit of the page in this session: build the draft from the URL (or the default).
+
+    A preset of the other family opens the page it belongs to (with the whole address); values
+    above the dashboard's caps are lowered to them, with a notice saying so.
+    """
     loaded = f"{family}_loaded"
     if st.session_state.get(loaded) and editor.draft_key(family) in st.session_state:
         return
-    st.session_state[loaded] = True
     params = _params()
-    foreign = params.get("preset") in PRESETS and PRESETS[params["preset"]].get("family") != family
-    if params and not foreign:
+    owner = PRESETS.get(params.get("preset", ""), {}).get("family", "mlp")
+    opened = not any(st.session_state.get(f"{f}_loaded") for f in PAGES)  # a link just opened
+    if opened and params.get("preset") in PRESETS and owner != family:
+        st.session_state[f"{owner}_loaded"] = False  # the other page reads this address afresh
+        st.session_state[f"{owner}_moved"] = params["preset"]
+        st.switch_page(PAGES[owner], query_params=params)
+    st.session_state[loaded] = True
+    if params:
         comparison, notices, preset = decode(params, family=family,
                                              default_preset=DEFAULTS[family], ignore=OTHER_KEYS)  # fmt: skip
+        comparison, lowered = limits.clamp(comparison)
         st.session_state[f"{family}_url_notices"] = notices
+        st.session_state[f"{family}_url_lowered"] = lowered
     else:
         preset = DEFAULTS[family]
         comparison = load_preset(preset)
@@ -54,3 +67,21 @@ def url_notices(notices: list[str]) -> None:
     if notices:
         lines = "\n".join(f"- {plain(n, NOTICE_CHARS)}" for n in notices)
         st.warning(f"Ignored from the address:\n{lines}", icon=":material/warning:")
+
+
+def url_lowered(lowered: list[str]) -> None:
+    """Values of the address above this dashboard's caps, lowered: one notice naming each."""
+    if lowered:
+        st.warning(
+            "Lowered to this dashboard's limits: " + plain("; ".join(lowered), 400)
+            + ". The address now holds the values used (the command line has no such caps).",
+            icon=":material/vertical_align_bottom:",
+        )  # fmt: skip
+
+
+def moved_notice(family: str) -> None:
+    """Said once on the page a link was sent to because its preset belongs there."""
+    preset = st.session_state.pop(f"{family}_moved", None)
+    if preset:
+        st.info(f"The link's preset '{plain(preset, 60)}' trains {TITLES[family].lower()}, so "
+                f"it opened on the {TITLES[family]} page.", icon=":material/swap_horiz:")  # fmt: skip

@@ -114,6 +114,7 @@ def hostile_run(_private_run_store):
     return at
 
 
+@pytest.mark.slow
 def test_a_crafted_link_loads_hostile_names_as_plain_text(hostile_run):
     d = hostile_run.session_state["mlp_draft"]
     assert [v["name"] for v in d["variants"]] == HOSTILE_NAMES  # the names are kept as typed
@@ -134,6 +135,7 @@ def test_hostile_names_are_escaped_in_every_chart(hostile_run):
     assert "[click](http://evil.example/a)" in names  # no HTML: Plotly shows it as typed
 
 
+@pytest.mark.slow
 def test_a_second_visitor_opens_the_run_safely(hostile_run):
     from dashboard.runs_store import get_store
 
@@ -155,6 +157,7 @@ def test_a_second_visitor_opens_the_run_safely(hostile_run):
 # §2: edits land on the variant they were made on ------------------------------------------
 
 
+@pytest.mark.slow
 def test_edits_after_a_rename_land_on_that_variant():
     at = app()
     at.button(key="mlp_add").click().run()
@@ -204,6 +207,7 @@ def _stopped_app(steps: int = 100):
     return at, seen[-1] // 6 - 1
 
 
+@pytest.mark.slow
 def test_stop_says_why_and_counts_steps_per_variant():
     at, step = _stopped_app()
     at.button(key="mlp_stop").click().run()
@@ -212,9 +216,80 @@ def test_stop_says_why_and_counts_steps_per_variant():
     assert f"at step {step} of 100" in text and "you pressed Stop" in text
 
 
+@pytest.mark.slow
 def test_a_setting_changed_mid_run_says_that_is_why_training_stopped():
     at, step = _stopped_app()
     at.number_input(key="mlp_s_depth").set_value(7).run()
     ok(at)
     text = " ".join(w.value for w in at.warning)
     assert f"at step {step} of 100" in text and "a setting changed while it ran" in text
+
+
+# §4: links, limits and messages ---------------------------------------------------------
+
+
+def test_a_recurrent_preset_on_the_deep_page_opens_the_recurrent_page():
+    at = app(preset="exploding-rnn")
+    ok(at)
+    assert at.title[0].value.startswith("Recurrent networks")
+    assert at.session_state["rnn_draft"]["preset"] == "exploding-rnn"
+    assert any("opened on the Recurrent networks page" in i.value for i in at.info)
+    at = app("views/recurrent.py", preset="deep-mlp")  # and the other way round
+    ok(at)
+    assert at.title[0].value.startswith("Deep networks")
+    assert at.session_state["mlp_draft"]["preset"] == "deep-mlp"
+
+
+def test_values_over_the_caps_are_lowered_with_a_notice_and_the_address_rewritten():
+    at = app(steps="50000", width="512", seeds="16")
+    assert not at.exception
+    lowered = [w.value for w in at.warning if "Lowered" in w.value]
+    assert lowered and all(s in lowered[0] for s in ("50000", "3000", "512", "256", "16", "4"))
+    shared = at.session_state["mlp_draft"]["shared"]
+    assert (shared["steps"], shared["width"], shared["seeds"]) == (3000, 256, 4)
+    q = {k: at.query_params[k] for k in ("steps", "width", "seeds")}
+    assert {k: (v[-1] if isinstance(v, list) else v) for k, v in q.items()} == {
+        "steps": "3000", "width": "256", "seeds": "4"}  # fmt: skip
+
+
+def test_a_refused_run_says_what_to_lower_not_how_to_raise_the_cap():
+    at = app(steps="3000", width="256", seeds="4")
+    text = " ".join(e.value for e in at.error)
+    assert "GFLOP" in text and "Lower the training steps" in text
+    assert "GFL_MAX" not in text and "raise" not in text
+
+
+def test_a_link_to_a_missing_run_says_it_does_not_exist():
+    at = app("views/runs.py", run="999999")
+    assert not at.exception
+    assert any("Run #999999 does not exist" in w.value for w in at.warning)
+    at = app("views/runs.py", run="abc")
+    assert any("not a run number" in w.value for w in at.warning)
+
+
+def test_delete_asks_for_confirmation(hostile_run):
+    from dashboard.runs_store import get_store
+
+    store, _ = get_store()
+    rid = store.list_runs()[0]["id"]
+    at = app("views/runs.py")
+    at.selectbox(key="runs_pick").set_value(rid).run()
+    at.button(key="runs_delete").click().run()
+    ok(at)
+    assert rid in [r["id"] for r in store.list_runs()]  # nothing deleted yet: it asks
+    assert any(f"Delete run #{rid} for everyone" in w.value for w in at.warning)
+    at.button(key="runs_delete_no").click().run()
+    assert rid in [r["id"] for r in store.list_runs()]
+    assert not any("Delete run" in w.value for w in at.warning)
+    at.button(key="runs_delete").click().run()
+    at.button(key="runs_delete_yes").click().run()
+    ok(at)
+    assert rid not in [r["id"] for r in store.list_runs()]
+    assert any(f"Run #{rid} deleted" in s.value for s in at.success)
+
+
+def test_phones_get_a_train_button_in_the_main_area():
+    at = app(steps="5", seeds="1")
+    at.button(key="mlp_train_phone").click().run()
+    ok(at)
+    assert at.session_state["mlp_result"]["comparison"].variants[0].steps == 5

@@ -27,8 +27,7 @@ class Cell:
     ops: int = 4  # kernels per time step in the forward pass
     saved: int = 6  # float32 kept for backward per hidden unit and time step
     uses_activation: bool = False  # the variant's ``activation`` is the cell's non-linearity
-    # trains faster through PyTorch's fused kernel and autograd than by hand (the LSTM: 3.1
-    # against 3.5 ms a step at rnn-adding's size)
+    # trains faster through PyTorch's fused kernel and autograd than by hand (benchmarks/README.md)
     fused_training: bool = False
     forget_gate: bool = False  # gate rows i, f, g, o: forget_bias is added to rows H..2H of b_ih
 

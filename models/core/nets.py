@@ -17,16 +17,9 @@ from models.core.layers import StackedLinear
 from models.core.norms import make_norm
 
 # PyTorch's fused recurrent kernels (``RecurrentNet.fuse_mode``): the LSTM trains through them
-# (autograd), and every cell validates through them. Fwd+bwd on 1 thread, T=30, B=32, H=32, in
-# ms (block-diagonal call / one kernel call per seed / Python loop; both kernel forms give the
-# same bits): LSTM S=1 1.2/1.1/3.4, S=2 2.2/2.0/4.2, S=5 8.4/4.7/7.3. A stack of S·H up to
-# FUSE_MAX_UNITS runs all seeds in one block-diagonal call (the zero blocks cost S× the FLOPs,
-# so it only pays for small stacks); larger stacks call the kernel once per seed.
-# Vanilla RNNs and GRUs train by hand (models.fastpath.rnn: 1.0 and 2.6 ms a step at S=2 where
-# autograd took 1.6 and 6.2); the LSTM by hand took 3.5 ms against the kernel's 3.1.
-# (At S=2 per-seed LSTM calls are a little faster alone, but in a whole rnn-adding run without
-# metrics they turned glibc's heap reuse into ~200k page faults and lost 0.5 s: small stacks
-# stay block-diagonal.)
+# (autograd), and every cell validates through them. A stack of S·H up to FUSE_MAX_UNITS runs all
+# seeds in one block-diagonal call (its zero blocks cost S× the FLOPs, so it only pays for small
+# stacks); larger stacks call the kernel once per seed. Measurements: benchmarks/README.md.
 FUSE_MAX_UNITS = 64
 
 
@@ -78,7 +71,8 @@ class DeepMLP(nn.Module):
     def train_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
         """``forward``'s exact arithmetic without nn.Module calls (no hooks): the trainer's path.
 
-        Skipping ~40 module dispatches and the identity norms trims ~10% off a 20-layer step.
+        Skipping ~40 module dispatches and the identity norms makes a deep step cheaper
+        (benchmarks/README.md).
         """
         S = self.readout.weight.shape[0]
         h = x.unsqueeze(0).expand(S, *x.shape)  # (S, B, n_in)

@@ -97,8 +97,8 @@ def _sizes(tensors: list[torch.Tensor], S: int) -> tuple[int, ...]:
 def _global_norms(flat: torch.Tensor) -> torch.Tensor:
     """Each seed's global L2 norm of an (S, N) tensor, summed in float64: (S,).
 
-    One reduction (~40 µs for a 20-layer MLP's gradient), where per-parameter norms cost ~160 µs:
-    a norm-clipped variant needs only this at steps that log nothing.
+    One reduction, a fraction of per-parameter norms' cost (benchmarks/README.md): a norm-clipped
+    variant needs only this at steps that log nothing.
     """
     return torch.linalg.vector_norm(flat, dim=1, dtype=torch.float64).float()
 

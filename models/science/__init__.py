@@ -30,6 +30,7 @@ from models.science.mean_field import (
     claim_mean_field_ordered,
 )
 from models.science.mitigations import claim_batch_norm, claim_linear_isometry, claim_residual
+from models.science.phase import claim_phase_diagram, claim_rnn_length
 from models.science.recurrent import (
     claim_adding,
     claim_clipping_direction,
@@ -62,6 +63,8 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_batch_norm,
     claim_residual,
     claim_linear_isometry,
+    claim_phase_diagram,
+    claim_rnn_length,
     claim_isometry_spectrum,
     claim_isometry_training,
 )

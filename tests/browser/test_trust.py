@@ -180,3 +180,75 @@ def test_edits_after_renaming_variant_7_land_on_variant_7(page, server):
     assert base == load_preset("deep-mlp").variants[0]  # the baseline is untouched
     for v, fresh in zip(comp.variants[:6], load_preset("deep-mlp").variants):
         assert v == fresh
+
+
+# §4: links, limits and messages ---------------------------------------------------------
+
+
+def _visit(pg, url: str) -> None:
+    pg.goto(url)
+    pg.locator("h1").first.wait_for()
+    settle(pg)
+    pg.wait_for_timeout(500)  # a page switch (redirect) may start one more script run
+    settle(pg)
+
+
+def test_links_open_the_right_page_and_say_what_they_changed(page, server):
+    _visit(page, server + "/deep?steps=50")
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.locator("h1").first.inner_text().startswith("Deep networks")
+    assert "steps=50" in page.url
+
+    _visit(page, server + "/?preset=exploding-rnn")
+    assert page.locator("h1").first.inner_text().startswith("Recurrent networks")
+    assert "/recurrent" in page.url and "preset=exploding-rnn" in page.url
+    assert page.get_by_text("opened on the Recurrent networks page").count() == 1
+
+    _visit(page, server + "/?steps=50000&width=512&seeds=16")
+    notice = page.locator("[data-testid=stAlert]").filter(has_text="Lowered")
+    assert notice.count() == 1 and "50000 → 3000" in notice.inner_text()
+    query = parse_qs(urlparse(page.url).query)
+    assert (query["steps"], query["width"], query["seeds"]) == (["3000"], ["256"], ["4"])
+    refused = page.locator("[data-testid=stAlertContentError]").first.inner_text()
+    assert "Lower the training steps" in refused and "GFL_MAX" not in refused
+    _shot(page, "lowered_and_refused")
+
+    _visit(page, server + "/runs?run=999999")
+    assert page.get_by_text("Run #999999 does not exist").count() == 1
+    no_errors(page)
+
+
+def test_a_phone_user_can_train_and_read_the_result(browser, server):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                              has_touch=True)  # fmt: skip
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    try:
+        _visit(pg, server + "/?steps=20&seeds=1")
+        train = pg.locator(".st-key-mlp_phone_bar").get_by_role("button", name="Train")
+        train.wait_for(state="visible", timeout=10_000)  # without opening the sidebar
+        box = train.bounding_box()
+        assert box and box["y"] + box["height"] <= 844  # on the first screen
+        _shot(pg, "phone_before")
+        train.click()
+        pg.get_by_text("Trade-offs").wait_for(timeout=120_000)
+        settle(pg, timeout_ms=120_000)
+        charts(pg, 9)
+        no_errors(pg)
+        _shot(pg, "phone_trained")
+
+        # Train in the sidebar: the sidebar folds away so that the charts can be read
+        pg.get_by_test_id("stExpandSidebarButton").click()
+        side = pg.get_by_test_id("stSidebar")
+        side.get_by_role("button", name="Train", exact=True).wait_for()
+        pg.locator("[data-testid=stSidebar] [data-testid=stNumberInput]").filter(
+            has_text="Training steps").locator("input").fill("21")  # fmt: skip
+        side.get_by_role("button", name="Train", exact=True).click()
+        pg.get_by_text("Trade-offs").wait_for(timeout=120_000)
+        settle(pg, timeout_ms=120_000)
+        pg.wait_for_timeout(500)
+        width = side.evaluate("e => e.getBoundingClientRect().right")
+        assert width <= 1, "the sidebar still covers the page after Train"
+        _shot(pg, "phone_sidebar_train")
+    finally:
+        ctx.close()
