@@ -119,8 +119,11 @@ def test_visitor_is_the_account_when_logged_in_else_the_browser_cookie(monkeypat
     assert not st.session_state.get("_gfl_new_token")  # the cookie was there: none written
     monkeypatch.setattr(st, "user", _User({}))  # no login configured
     assert visitor._login() == (False, None)
+    msg = "run store '/srv/app/runs.sqlite' cannot be opened: disk I/O error"
+    assert visitor.hide_paths(msg) == "run store '…' cannot be opened: disk I/O error"
     monkeypatch.delenv("GFL_PUBLIC")
     assert visitor.owner() is None  # local mode: no owners
+    assert visitor.hide_paths(msg) == msg  # one person, their own machine: the path helps
 
 
 # --- the app ------------------------------------------------------------------------------------
