@@ -77,6 +77,7 @@ def test_bad_input_exit_2_nothing_written(tmp_path, capsys, args, needle):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_module_entry_point_exit_code(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"variants": [{"name": "a", "width": 10000}]}')

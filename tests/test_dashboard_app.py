@@ -83,6 +83,7 @@ def trained(_private_run_store):
     return at
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders(page):
     at = new_app()
@@ -93,6 +94,7 @@ def test_every_page_renders(page):
     assert at.title
 
 
+@pytest.mark.slow
 def test_train_draws_the_trained_data(trained):
     shown = trained.session_state["mlp_result"]
     comp = shown["comparison"]
@@ -143,6 +145,7 @@ def test_train_draws_the_trained_data(trained):
     assert list(table["variant"]) == [v.name for v in comp.variants]
 
 
+@pytest.mark.slow
 def test_identical_settings_come_from_the_cache(trained):
     before = trained.session_state["mlp_result"]["result"]
     trained.button(key="mlp_train").click().run()
@@ -151,6 +154,7 @@ def test_identical_settings_come_from_the_cache(trained):
     assert any("cache" in t.value for t in trained.toast)
 
 
+@pytest.mark.slow
 def test_touching_a_widget_keeps_the_results(trained):
     trained.slider(key="mlp_step").set_value(20).run()
     ok(trained)
@@ -163,6 +167,7 @@ def test_touching_a_widget_keeps_the_results(trained):
     trained.number_input(key="mlp_s_depth").set_value(20).run()
 
 
+@pytest.mark.slow
 def test_downloads_parse(monkeypatch):
     stores: list[MemoryMediaFileStorage] = []
 
@@ -217,6 +222,7 @@ def test_url_reproduces_a_config():
     assert len(at.session_state["mlp_draft"]["variants"]) == 2
 
 
+@pytest.mark.slow
 def test_too_big_a_run_is_refused_with_a_message():
     at = new_app()
     at.number_input(key="mlp_s_width").set_value(256)
@@ -228,6 +234,7 @@ def test_too_big_a_run_is_refused_with_a_message():
     assert "mlp_result" not in at.session_state
 
 
+@pytest.mark.slow
 def test_stop_keeps_what_was_trained():
     comp = load_preset("deep-mlp", {"steps": 100, "seeds": 1})
     seen = []
@@ -243,6 +250,7 @@ def test_stop_keeps_what_was_trained():
     assert len(at.get("plotly_chart")) >= 9
 
 
+@pytest.mark.slow
 def test_variant_editor_add_rename_remove():
     at = new_app()
     at.button(key="mlp_add").click().run()
@@ -270,6 +278,7 @@ def test_duplicate_names_show_an_error_not_a_traceback():
     assert at.error and "unique" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_recurrent_preset_and_training():
     at = new_app()
     at.switch_page("views/recurrent.py").run()

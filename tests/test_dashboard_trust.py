@@ -114,6 +114,7 @@ def hostile_run(_private_run_store):
     return at
 
 
+@pytest.mark.slow
 def test_a_crafted_link_loads_hostile_names_as_plain_text(hostile_run):
     d = hostile_run.session_state["mlp_draft"]
     assert [v["name"] for v in d["variants"]] == HOSTILE_NAMES  # the names are kept as typed
@@ -134,6 +135,7 @@ def test_hostile_names_are_escaped_in_every_chart(hostile_run):
     assert "[click](http://evil.example/a)" in names  # no HTML: Plotly shows it as typed
 
 
+@pytest.mark.slow
 def test_a_second_visitor_opens_the_run_safely(hostile_run):
     from dashboard.runs_store import get_store
 
@@ -155,6 +157,7 @@ def test_a_second_visitor_opens_the_run_safely(hostile_run):
 # §2: edits land on the variant they were made on ------------------------------------------
 
 
+@pytest.mark.slow
 def test_edits_after_a_rename_land_on_that_variant():
     at = app()
     at.button(key="mlp_add").click().run()
@@ -204,6 +207,7 @@ def _stopped_app(steps: int = 100):
     return at, seen[-1] // 6 - 1
 
 
+@pytest.mark.slow
 def test_stop_says_why_and_counts_steps_per_variant():
     at, step = _stopped_app()
     at.button(key="mlp_stop").click().run()
@@ -212,6 +216,7 @@ def test_stop_says_why_and_counts_steps_per_variant():
     assert f"at step {step} of 100" in text and "you pressed Stop" in text
 
 
+@pytest.mark.slow
 def test_a_setting_changed_mid_run_says_that_is_why_training_stopped():
     at, step = _stopped_app()
     at.number_input(key="mlp_s_depth").set_value(7).run()

@@ -47,6 +47,7 @@ RNN_VARIANTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shared,variants", [(MLP, MLP_VARIANTS), (RNN, RNN_VARIANTS)])
 def test_engine_matches_plain_reference(shared, variants):
     """Stacked seeds, fused kernels and foreach updates against one nn.Module per seed."""

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -86,6 +87,7 @@ def serialises(fig) -> None:
                 assert not np.isinf(numbers(trace[axis])).any(), (trace.get("name"), axis)
 
 
+@pytest.mark.slow
 @FAST
 @given(hostile_runs(), st.integers(-5, 60))
 def test_every_chart_builder_copes_with_hostile_values(run, step):

@@ -118,6 +118,7 @@ def test_make_config_is_valid_or_config_error(values):
                 assert spec.lo <= v <= spec.hi
 
 
+@pytest.mark.slow
 @FAST
 @given(config_dicts)
 def test_comparison_from_dict_is_valid_or_config_error(data):
@@ -178,6 +179,7 @@ file_texts = st.one_of(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @FAST
 @given(file_texts, st.sampled_from([".json", ".toml", ".txt", ""]))
 def test_load_comparison_file_is_valid_or_config_error(tmp_path_factory, text, suffix):
@@ -290,6 +292,7 @@ HOSTILE_FILES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(HOSTILE_FILES))
 def test_cli_subprocess_hostile_file_exit_2_one_message(name, tmp_path):
     cfg = tmp_path / name
@@ -344,6 +347,7 @@ url_values = st.one_of(
     st.dictionaries(url_keys, url_values, max_size=6),
     st.sampled_from([None, "mlp", "rnn"]),
 )
+@pytest.mark.slow
 def test_url_query_decode_never_raises(params, family):
     default = DEFAULT_RNN_PRESET if family == "rnn" else DEFAULT_PRESET
     comparison, notices, preset = codec.decode(params, family=family, default_preset=default)

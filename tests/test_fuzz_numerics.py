@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from models import comparison_from_dict, run_comparison
 
@@ -46,6 +47,7 @@ def test_same_config_and_seeds_give_identical_metrics_in_process():
         pd.testing.assert_frame_equal(comparable(a), comparable(b), check_exact=True)
 
 
+@pytest.mark.slow
 def test_same_config_gives_identical_metrics_across_processes(tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(MIXED))
@@ -108,6 +110,7 @@ def test_hostile_settings_diverging_variant_is_marked_and_the_rest_finish():
     assert len(summary) == 2 * len(HOSTILE["variants"])
 
 
+@pytest.mark.slow
 def test_long_sigmoid_rnn_with_huge_settings_never_raises():
     config = {
         "family": "rnn", "task": "adding", "seq_len": 1000, "hidden": 8, "activation": "sigmoid",

@@ -9,6 +9,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,6 +47,7 @@ def test_engine_never_imports_streamlit():
             assert not any(n.split(".")[0] in {"streamlit", "dashboard"} for n in names), path
 
 
+@pytest.mark.slow
 def test_importing_the_engine_loads_neither_streamlit_nor_sklearn():
     code = (
         "import sys, models, models.io.cli, models.core.tasks; from models.core.tasks import make_task;"

@@ -28,6 +28,7 @@ def test_every_preset_has_a_title_and_at_least_two_variants():
         assert comp.title and len(comp.variants) >= 2, name
 
 
+@pytest.mark.slow
 def test_deep_mlp_baseline_stalls_while_the_mitigations_learn(summaries):
     s = summaries["deep-mlp"]
     best = _by_variant(s, "best_val_loss", "min")
@@ -39,6 +40,7 @@ def test_deep_mlp_baseline_stalls_while_the_mitigations_learn(summaries):
     assert acc["relu + he"] > 0.5
 
 
+@pytest.mark.slow
 def test_rnn_adding_gated_cells_solve_what_the_tanh_rnn_cannot(summaries):
     best = _by_variant(summaries["rnn-adding"], "best_val_loss", "max")  # worst seed
     assert best["tanh rnn (baseline)"] > MEAN_MSE
@@ -46,6 +48,7 @@ def test_rnn_adding_gated_cells_solve_what_the_tanh_rnn_cannot(summaries):
     assert best["irnn"] < best["tanh rnn (baseline)"]
 
 
+@pytest.mark.slow
 def test_exploding_rnn_diverges_unclipped_and_trains_clipped(summaries):
     s = summaries["exploding-rnn"]
     steps = {v: g["diverged_step"] for v, g in s.groupby("variant")}

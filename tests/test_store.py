@@ -232,6 +232,7 @@ def _writer(path: str, tag: str, n: int) -> None:
     store.close()
 
 
+@pytest.mark.slow
 def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
     path = str(tmp_path / "shared.sqlite")
     RunStore(path).close()

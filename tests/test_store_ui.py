@@ -88,6 +88,7 @@ def test_overlay_draws_the_chosen_runs_together(store_path):
     assert profile and {"#1 sigmoid", "#1 relu"} <= set(charts(at)[profile[0]])
 
 
+@pytest.mark.slow
 def test_open_full_view_and_export(store_path):
     at = app()
     at.selectbox(key="runs_pick").set_value(1).run()
@@ -171,6 +172,7 @@ APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 WIRED = "views/runs.py" in APP.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not WIRED, reason="dashboard/app.py does not list the Runs page yet")
 def test_a_run_trained_in_the_app_is_kept_and_listed(tmp_path, monkeypatch):
     monkeypatch.setenv("GFL_STORE", str(tmp_path / "app.sqlite"))

@@ -262,6 +262,7 @@ def _simulated_grad_profile(
     return grad2
 
 
+@pytest.mark.slow
 def test_mlp_grad_profile_matches_wide_net_simulation() -> None:
     sigma_w2, sigma_b2, depth = 1.5, 0.05, 10
     sims = [_simulated_grad_profile(sigma_w2, sigma_b2, depth, 1000, 32, s) for s in range(8)]

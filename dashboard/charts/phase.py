@@ -173,6 +173,12 @@ def phase_figure(
             row=r, col=c,
         )  # fmt: skip
         for label, lx, ly, dash in p.lines:
+            if dash == "solid":  # a dark edge under the white line: visible on any colour
+                fig.add_trace(
+                    go.Scatter(x=lx, y=ly, mode="lines", showlegend=False, hoverinfo="skip",
+                               line={"color": "rgba(0,0,0,0.75)", "width": 5}),
+                    row=r, col=c,
+                )  # fmt: skip
             fig.add_trace(
                 go.Scatter(
                     x=lx, y=ly, mode="lines", name=label, legendgroup=label,

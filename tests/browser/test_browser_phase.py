@@ -46,24 +46,25 @@ def test_phase_page_theory_then_a_small_sweep(page, server):
     _settle(page)
     _charts(page, 1)
     _no_errors(page)
-    # hovering a cell shows its numbers
-    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.75)
-    page.locator(".hoverlayer .hovertext").first.wait_for(timeout=10_000)
-    assert "val. accuracy" in page.locator(".hoverlayer").inner_text()
     page.screenshot(path=str(ARTIFACTS / "phase_after_train.png"))
+    # hovering a cell shows its numbers (the plot's centre: the middle column's cells)
+    page.locator(".js-plotly-plot .nsewdrag").first.hover()
+    page.locator(".hoverlayer .hovertext").first.wait_for(timeout=10_000)
+    assert "val. accuracy" in page.locator(".hoverlayer").first.text_content()
+    page.screenshot(path=str(ARTIFACTS / "phase_hover.png"))
 
 
 @pytest.mark.skipif(not os.environ.get("GFL_UPDATE_SCREENSHOT"), reason="README screenshot only")
 def test_readme_screenshot_of_the_full_preset(page, server):
-    page.set_viewport_size({"width": 1500, "height": 1000})
+    page.set_viewport_size({"width": 1500, "height": 1080})
     page.goto(f"{server}/phase?sweep=tanh-phase-diagram")
     page.get_by_role("heading", name="Phase diagrams").first.wait_for()
     _settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Colour the cells by").wait_for(timeout=600_000)
     _settle(page)
+    _charts(page, 1)
     _no_errors(page)
-    page.get_by_text("Colour the cells by").scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # the heatmap's first paint
     page.screenshot(path=str(ARTIFACTS / "phase_full.png"))
     shutil.copyfile(ARTIFACTS / "phase_full.png", SCREENSHOT)

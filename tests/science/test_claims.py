@@ -25,6 +25,7 @@ def _table_module():
     return mod
 
 
+@pytest.mark.slow
 def test_every_claim_holds_and_is_well_formed() -> None:
     """Every claim function returns the documented dict, with a number in 'measured'."""
     claims = V.run_all()  # experiments are cached: the other science tests share them

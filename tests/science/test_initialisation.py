@@ -67,6 +67,7 @@ def test_he_relu_activation_variance() -> None:
     assert V.claim_he_init()["passed"]
 
 
+@pytest.mark.slow
 def test_he_relu_training_xavier_stalls() -> None:
     """He et al. 2015, Fig. 3: their 30-layer ReLU net does not learn with Xavier init and does
     with He init. Here: 30 layers of width 64 on digits, momentum SGD lr 0.01, 300 steps, 3 seeds.

@@ -23,6 +23,7 @@ def test_theory_chi1_matches_published_numbers() -> None:
     assert theory.critical_sigma_w2("tanh", V.MF_SIGMA_B2) == pytest.approx(1.76, abs=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sigma_w2", [V.MF_ORDERED, V.MF_CHAOTIC], ids=["ordered", "chaotic"])
 def test_per_layer_gradient_factor_matches_theory(sigma_w2: float) -> None:
     """Schoenholz et al. 2017, backprop section: ‖∇W_l‖² changes by σ_w² E[φ'(√q^l z)²] per layer.

@@ -11,6 +11,7 @@ from models.science import mitigations as V
 pytestmark = pytest.mark.science
 
 
+@pytest.mark.slow
 def test_batch_norm_lets_deep_sigmoid_learn() -> None:
     """Ioffe & Szegedy 2015, §4.2.2 (BN-x5-Sigmoid): batch norm makes a saturating deep net
     trainable. 20 sigmoid layers, width 48, digits, momentum SGD, 150 steps, 2 seeds.
@@ -37,6 +38,7 @@ def test_residual_keeps_first_layer_gradient() -> None:
     assert V.claim_residual()["passed"]
 
 
+@pytest.mark.slow
 def test_linear_net_dynamical_isometry() -> None:
     """Pennington, Schoenholz & Ganguli 2017 (linear case) / Saxe et al. 2013: the Jacobian
     J = W_L⋯W_2 of a deep linear net (16 square layers, width 256, 16 seeds) has all singular

@@ -72,6 +72,7 @@ def test_norm_clipping_keeps_direction() -> None:
     assert V.claim_clipping_direction()["passed"]
 
 
+@pytest.mark.slow
 def test_adding_problem_lstm_solves_rnn_stays_at_mean() -> None:
     """Hochreiter & Schmidhuber 1997, §5.4 (Experiment 4), in Le et al. 2015's form: T = 40,
     hidden 32, input weights N(0, 1/(3·fan_in)), Adam lr 0.01, batch 32, 700 steps (≈5 s). The mean predictor scores 1/6 in
