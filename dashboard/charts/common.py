@@ -67,7 +67,7 @@ def log_axis(values) -> dict:
     """Axis settings for a log axis over ``values`` (any nested sequences of numbers)."""
     v = np.asarray(pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce"), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
-    if v.size and np.log10(v.max() / v.min()) < 1:
+    if v.size and np.log10(v.max()) - np.log10(v.min()) < 1:  # (a ratio may overflow)
         return NARROW_LOG_AXIS
     return LOG_AXIS
 

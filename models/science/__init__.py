@@ -8,7 +8,7 @@ from theory or from a calibration run made before the measurement. The ``measure
 functions hold the numbers; ``tests/science`` asserts on them and ``scripts/science_table.py``
 turns the claims into ``models/science/claims.json`` and the README table. Runs are cached per process,
 so claims that share an experiment train it once. One module per topic:
-``mean_field``, ``initialisation``, ``recurrent``, ``mitigations``; helpers in ``common``.
+``mean_field``, ``initialisation``, ``recurrent``, ``mitigations``, ``isometry``; helpers in ``common``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from models.science.initialisation import (
     claim_he_training,
     claim_sigmoid_saturation,
 )
+from models.science.isometry import claim_isometry_spectrum, claim_isometry_training
 from models.science.mean_field import (
     claim_correlation_map,
     claim_mean_field_chaotic,
@@ -84,6 +85,8 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_linear_isometry,
     claim_phase_diagram,
     claim_rnn_length,
+    claim_isometry_spectrum,
+    claim_isometry_training,
 )
 
 
