@@ -14,6 +14,7 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 import dashboard.warm  # noqa: E402, F401  (once per process: heavy imports, then gc.freeze)
+from dashboard import visitor  # noqa: E402
 from models import configure_threads  # noqa: E402
 
 # torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on
@@ -64,4 +65,5 @@ PAGES = [
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 with st.sidebar:
     st.markdown("### :material/trending_down: Gradient Flow Lab")
+visitor.remember()  # public mode: who this is (login or a browser cookie); local mode: nothing
 st.navigation(PAGES).run()

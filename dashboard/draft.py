@@ -9,12 +9,23 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models import ACTIVATIONS, FIELDS, FORGET_GATE_CELLS, Comparison, comparison_from_dict, to_dict
+from models import (
+    ACTIVATIONS,
+    DATA_FIELDS,
+    FIELDS,
+    FORGET_GATE_CELLS,
+    Comparison,
+    comparison_from_dict,
+    to_dict,
+)
 
 SHARED = {
     "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every"),
     "rnn": ("task", "seq_len", "hidden", "batch_size", "steps", "seeds", "log_every"),
-}
+}  # fmt: skip
+# task=csv's file: shared by every variant like SHARED, but set by the "Your CSV" panel
+# (dashboard/csv_panel.py), never by a widget of its own
+SHARED_DATA = {"mlp": DATA_FIELDS, "rnn": ()}
 # per-variant widgets, in display order; (field, shown only when predicate(variant) holds)
 VARIANT_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
     "mlp": (
@@ -42,7 +53,7 @@ def from_comparison(comparison: Comparison, preset: str, first_id: int = 0) -> d
     """A draft holding every field of every variant (nothing is lost, even if not shown)."""
     family = comparison.variants[0].family
     dicts = [to_dict(v) for v in comparison.variants]
-    shared = {k: dicts[0][k] for k in SHARED[family]}
+    shared = {k: dicts[0][k] for k in (*SHARED[family], *SHARED_DATA[family])}
     variants = []
     for i, d in enumerate(dicts):
         rest = {k: v for k, v in d.items() if k not in shared}

@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
 from dashboard.plain import plain
-from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset
+from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset, task_title
 
 LABELS = {
     "task": "Task", "depth": "Depth (hidden layers)", "width": "Width (units per layer)",
@@ -87,7 +87,9 @@ def field_widget(
             st.session_state[key] = value if value in options else options[0]
         elif key not in st.session_state:
             st.session_state[key] = value
-        return container.selectbox(label, options, key=key, help=choice_help(spec.choices), **hook)
+        shown = task_title if name == "task" else str
+        return container.selectbox(label, options, key=key, help=choice_help(spec.choices),
+                                   format_func=shown, **hook)  # fmt: skip
     if spec.kind is bool:
         st.session_state.setdefault(key, bool(value))
         return container.toggle(label, key=key, **hook)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import csv_panel, editor, limits, training
 from dashboard import draft as drafts
-from dashboard import editor, limits, training
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
 from dashboard.plain import plain
 from dashboard.query_codec import config_key
 from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
 from dashboard.url_state import load_from_url, moved_notice, url_lowered, url_notices, write_url
-from models import PRESETS, Comparison, ConfigError, run_comparison
+from models import CSV_TASK, PRESETS, Comparison, ConfigError, resolve_tables, run_comparison
 
 INTRO = {
-    "mlp": "Deep MLPs on 8×8 digits. Every variant starts from the same data; only the "
-    "mitigation differs. Press **Train** and watch where the gradient goes.",
+    "mlp": "Deep MLPs on 8×8 digits, a table from scikit-learn, or your own CSV (Task, in the "
+    "sidebar). Every variant starts from the same data; only the mitigation differs. Press "
+    "**Train** and watch where the gradient goes.",
     "rnn": "Recurrent nets read a sequence step by step; the gradient must travel back through "
     "every step. Press **Train** to compare cells, initialisations and clipping.",
 }
@@ -53,14 +54,22 @@ def render_lab(family: str, title: str) -> None:
         _close_sidebar_on_phones()
     train_clicked = train_clicked or phone_clicked
 
+    ready = True  # task=csv: a file is uploaded and parses for the chosen target
+    if family == "mlp" and d["shared"].get("task") == CSV_TASK:
+        ready = csv_panel.panel(family, d["shared"])
+    elif family == "mlp":
+        csv_panel.clear(d["shared"])
+
     # keyed: the count in the label changes on Add/Remove, the expander must stay what it was;
     # open after any edit in it, so a rerun never folds the editor under the user's hands
     with st.expander(f"Variants ({len(d['variants'])}): edit, add, remove",
                      expanded=bool(st.session_state.get(editor.editor_open_key(family))),
                      key=f"{family}_variants"):  # fmt: skip
         editor.variant_editor(family)
+    if not ready:
+        return  # the panel said what is missing; the address keeps the link's settings
 
-    comparison, problem = _validate(d)
+    comparison, problem, tables = _validate(d)
     if comparison is not None:
         st.sidebar.caption(limits.cost_line(comparison.variants))
     if problem:
@@ -72,14 +81,14 @@ def render_lab(family: str, title: str) -> None:
 
     shown = st.session_state.get(training.result_key(family))
     if train_clicked and comparison is not None and not problem:
-        cached = training.train(family, comparison)
+        cached = training.train(family, comparison, tables, csv_panel.data_info(comparison))
         if cached:
             st.toast(
                 "Same settings as an earlier run: results from the cache.", icon=":material/bolt:"
             )
         shown = st.session_state.get(training.result_key(family))
     if shown is None:
-        _preview(family, comparison)
+        _preview(family, comparison, tables)
         return
     _status(family, shown, comparison)
     render_results(family, shown["comparison"], shown["result"])
@@ -88,8 +97,10 @@ def render_lab(family: str, title: str) -> None:
 PHONE_MAX_PX = 767  # Streamlit folds the sidebar away below 768 px: the phone bar shows there
 
 # The phone bar (Train and Stop in the main area) only where the sidebar is folded away.
-_PHONE_CSS = (
-    "<style>@media (min-width: %dpx){.st-key-%s_phone_bar{display:none !important}}</style>"
+_PHONE_CSS = (  # the wrapper too (:has), or its empty slot leaves a gap on wide screens
+    "<style>@media (min-width: %(px)dpx){.st-key-%(f)s_phone_bar,"
+    "[data-testid=stLayoutWrapper]:has(> .st-key-%(f)s_phone_bar){display:none !important}}"
+    "</style>"
 )
 # After Train in the sidebar on a phone, the open sidebar would cover the progress and the
 # charts: fold it (the same click as the user's own « button).
@@ -105,7 +116,7 @@ if (window.parent.innerWidth <= %d) {
 
 def _phone_bar(family: str) -> bool:
     """Train and Stop in the main area, shown on narrow screens only; True when Train clicked."""
-    st.html(_PHONE_CSS % (PHONE_MAX_PX + 1, family))
+    st.html(_PHONE_CSS % {"px": PHONE_MAX_PX + 1, "f": family})
     with st.container(key=f"{family}_phone_bar"):
         st.caption("Settings are in the sidebar (» at the top left).")
         c1, c2 = st.columns(2)
@@ -120,15 +131,17 @@ def _close_sidebar_on_phones() -> None:
     st.html(_CLOSE_SIDEBAR_JS % PHONE_MAX_PX, unsafe_allow_javascript=True)
 
 
-def _validate(d: dict) -> tuple[Comparison | None, str | None]:
+def _validate(d: dict) -> tuple[Comparison | None, str | None, dict]:
+    """(comparison, why it cannot run, task=csv's tables from this session's upload only)."""
     try:
         comparison = drafts.to_comparison(d)
+        tables = resolve_tables(comparison, uploads=csv_panel.uploads())  # never reads a path
     except ConfigError as e:
-        return None, f"These settings cannot run: {e}"
+        return None, f"These settings cannot run: {e}", {}
     except Exception as e:  # never a traceback in the page
-        return None, f"These settings cannot run: {e}"
+        return None, f"These settings cannot run: {e}", {}
     too_big = limits.check(comparison.variants)
-    return comparison, too_big
+    return comparison, too_big, tables
 
 
 def _status(family: str, shown: dict, comparison: Comparison | None) -> None:
@@ -158,7 +171,7 @@ def stop_message(shown: dict, comparison: Comparison | None) -> str:
     return f"Training was stopped{at}: {reason}. Showing what was trained so far."
 
 
-def _preview(family: str, comparison: Comparison | None) -> None:
+def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
     """Before any training: the gradient at initialisation (a steps = 0 run, cached)."""
     st.info(
         "Press **Train** to train every variant side by side. Below: the "
@@ -172,7 +185,7 @@ def _preview(family: str, comparison: Comparison | None) -> None:
     res = RESULTS.get(key)
     if res is None:
         with st.spinner("Measuring the gradients at initialisation…"):
-            res = run_comparison(zero)
+            res = run_comparison(zero, tables=tables)
         RESULTS.put(key, res)
     frame = chart_frame(res.metrics_frame())
     colors = colors_of(zero)

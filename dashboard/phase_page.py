@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import editor, training
+from dashboard import editor, training, visitor
 from dashboard import phase_grid as grid
 from dashboard.charts.phase import (
     OUTCOMES,
@@ -196,9 +196,10 @@ def _recover() -> None:
 
 def _save(spec: SweepSpec, rows: list[dict[str, Any]], status: str, preset: str | None) -> None:
     try:
-        get_sweep_store().save(spec.to_json_dict(), rows, status, preset)
+        get_sweep_store().save(spec.to_json_dict(), rows, status, preset, owner=visitor.owner())
     except Exception as e:  # noqa: BLE001 - saving must never break the page
-        st.warning(f"This sweep could not be saved: {plain(e, 200)}", icon=":material/save:")
+        st.warning(f"This sweep could not be saved: {plain(visitor.hide_paths(e), 200)}",
+                   icon=":material/save:")  # fmt: skip
 
 
 def _eta(s: float) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from models import (
+    DATA_FIELDS,
     DEFAULT_PRESET,
     FIELDS,
     PRESETS,
@@ -175,6 +176,16 @@ def decode(
         except Exception:
             notices.append("the shared config (cfg) is malformed and was ignored")
 
+    # task=csv's fields are only valid together (data needs task=csv and the reverse), so each
+    # of them is checked with the others the address holds
+    together: dict[str, Any] = {}
+    for key in ("task", *DATA_FIELDS):
+        try:
+            text = _first(items.get(key))
+            if text is not None and len(text) <= 100:
+                together[key] = coerce(key, text)
+        except ConfigError:
+            pass  # reported by the loop below
     overrides: dict[str, Any] = {}
     for key, value in items.items():
         if not isinstance(key, str) or key in ("preset", "cfg") or key in skip:
@@ -191,7 +202,11 @@ def decode(
             continue
         try:
             typed = coerce(key, text)
-            comparison_from_dict({**data, key: typed, "variants": _without(data, key)})
+            extra = {k: v for k, v in together.items() if k != key} if key in together else {}
+            variants = data.get("variants", [])
+            for k in (key, *extra):
+                variants = _without({"variants": variants}, k)
+            comparison_from_dict({**data, **extra, key: typed, "variants": variants})
             overrides[key] = typed
         except ConfigError as e:
             notices.append(str(e))  # the page prefixes "Ignored from the address:"

@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.analysis import headline, identical_variants, theory_profiles
-from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
-from dashboard.charts.common import variant_colors
+from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
+from dashboard.charts.common import nearest_step, variant_colors
 from dashboard.plain import plain, plotly_text
 from models import Comparison, RunResult, chance_loss
 
@@ -18,6 +18,19 @@ CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
 def chart(fig, key: str) -> None:
     st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key=key)
+
+
+def memo_figure(key: str, result: RunResult, build, *extra):
+    """The figure ``build()`` makes for ``result`` (and ``extra``, e.g. the step shown), built
+    once per session: a rerun that does not change them (the step slider moving, a sidebar
+    edit, a page visit) reuses it. Plotly validates every property of a new figure, ~0.1-0.3 s
+    a chart on 2 cores, and the results view has nine. The entry holds the result itself, so a
+    new result (never equal by identity) always rebuilds."""
+    store = st.session_state.setdefault("_figures", {})
+    entry = store.get(key)
+    if entry is None or entry[0] is not result or entry[1] != extra:
+        entry = store[key] = (result, extra, build())
+    return entry[2]
 
 
 def colors_of(comparison: Comparison) -> dict[str, str]:
@@ -83,16 +96,25 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     if family == "mlp":
         c1, c2 = st.columns(2)
         with c1:
-            theory = theory_profiles(raw, comparison.variants, step)
-            theory = {chart_name(k): v for k, v in theory.items()}
-            chart(gradients.profile_figure(frame, step, colors, theory=theory), f"{family}_profile")
+
+            def profile():
+                theory = theory_profiles(raw, comparison.variants, step)
+                theory = {chart_name(k): v for k, v in theory.items()}
+                return gradients.profile_figure(frame, step, colors, theory=theory)
+
+            chart(memo_figure(f"{family}_profile", result, profile, step), f"{family}_profile")
             st.caption(
                 "Each line is one variant: the gradient each layer's weights receive. "
                 "A line falling towards layer 1 is a vanishing gradient (log scale: "
                 "every gridline is 10×). Dashed: mean-field prediction at initialisation."
             )
         with c2:
-            chart(gradients.heatmap_figure(frame, colors), f"{family}_heatmap")
+            chart(
+                memo_figure(
+                    f"{family}_heatmap", result, lambda: gradients.heatmap_figure(frame, colors)
+                ),
+                f"{family}_heatmap",
+            )
             st.caption(
                 "Colour = log10 of the gradient norm, layer (up) by training step "
                 "(right); one panel per variant, one colour scale. Dark bottom rows: "
@@ -101,19 +123,20 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     else:
         c1, c2 = st.columns(2)
         with c1:
-            chart(gradients.profile_figure(
+            chart(memo_figure(f"{family}_profile", result, lambda: gradients.profile_figure(
                 frame, step, colors, metric_name="hidden_grad_norm",
                 title="Gradient through time ‖∂L/∂h_t‖", x_title="time step t",
-                y_title="‖∂L/∂h_t‖"), f"{family}_profile")  # fmt: skip
+                y_title="‖∂L/∂h_t‖"), step), f"{family}_profile")  # fmt: skip
             st.caption(
                 "How much the loss at the end still depends on the hidden state at "
                 "step t. Falling towards t = 1: early inputs are forgotten (vanishing); "
                 "rising: exploding."
             )
         with c2:
-            chart(gradients.heatmap_figure(frame, colors, metric_name="hidden_grad_norm",
-                                           title="log10 ‖∂L/∂h_t‖ by time step and training step",
-                                           y_title="t"), f"{family}_heatmap")  # fmt: skip
+            chart(memo_figure(f"{family}_heatmap", result, lambda: gradients.heatmap_figure(
+                frame, colors, metric_name="hidden_grad_norm",
+                title="log10 ‖∂L/∂h_t‖ by time step and training step", y_title="t")),
+                f"{family}_heatmap")  # fmt: skip
             st.caption(
                 "Colour = log10 ‖∂L/∂h_t‖, time step (up) by training step (right), one "
                 "panel per variant on one colour scale."
@@ -122,9 +145,9 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     baseline = None
     c1, c2 = st.columns(2)
     with c1:
-        chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
-                                   "loss (dotted: train, solid: validation)",
-                                   log_y=True), f"{family}_loss")  # fmt: skip
+        chart(memo_figure(f"{family}_loss", result, lambda: curves.curves_figure(
+            frame, ("loss", "val_loss"), colors, "Loss", "loss (dotted: train, solid: validation)",
+            log_y=True)), f"{family}_loss")  # fmt: skip
         st.caption(
             "Lower is better (log scale, so one variant's spike does not flatten the rest). "
             "Solid = validation, dotted = training batch; the band spans the seeds. "
@@ -133,23 +156,43 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         for name, note in twins.items():
             st.caption(plain(f"“{name}” is {note}: its lines lie under the other's."))
     with c2:
-        chart(curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
-                                   "accuracy (dotted: train, solid: validation)",
-                                   baseline=baseline), f"{family}_accuracy")  # fmt: skip
+        chart(memo_figure(f"{family}_accuracy", result, lambda: curves.curves_figure(
+            frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
+            "accuracy (dotted: train, solid: validation)", baseline=baseline)),
+            f"{family}_accuracy")  # fmt: skip
         st.caption(
             "Higher is better; a flat line near chance means the gradient never "
             "reached the layers that needed it."
         )
 
+    if family == "mlp":
+        jacobian_row(frame, step, colors, table)
+
     c1, c2 = st.columns(2)
     with c1:
-        chart(layers.saturation_figure(frame, step, colors), f"{family}_saturation")
+        chart(
+            memo_figure(
+                f"{family}_saturation",
+                result,
+                lambda: layers.saturation_figure(frame, step, colors),
+                step,
+            ),
+            f"{family}_saturation",
+        )
         st.caption(
             "Share of units whose slope is under 10% of its maximum (sigmoid/tanh) or "
             "that never fire (ReLU): they pass almost no gradient back."
         )
     with c2:
-        chart(layers.update_ratio_figure(frame, max(step, 0), colors), f"{family}_update")
+        chart(
+            memo_figure(
+                f"{family}_update",
+                result,
+                lambda: layers.update_ratio_figure(frame, max(step, 0), colors),
+                step,
+            ),
+            f"{family}_update",
+        )
         st.caption(
             "How much one update changes each layer's weights, relative to their size; "
             "around 1e-3 is healthy, far below means the layer is not learning."
@@ -159,55 +202,125 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     share = clipping.clipped_share_table(frame, colors)
     c1, c2 = st.columns([2, 1])
     with c1:
-        chart(clipping.grad_norm_total_figure(frame, colors, thresholds), f"{family}_gnorm")
+        chart(
+            memo_figure(
+                f"{family}_gnorm",
+                result,
+                lambda: clipping.grad_norm_total_figure(frame, colors, thresholds),
+            ),
+            f"{family}_gnorm",
+        )
         st.caption(
             "Global gradient norm before clipping; dashed lines are the clip thresholds. "
             "Clipping rescales any step above its line to the line: it tames explosions "
             "but cannot lift a vanished gradient."
         )
     with c2:
-        chart(clipping.clipped_share_figure(share, colors), f"{family}_clipshare")
+        chart(
+            memo_figure(
+                f"{family}_clipshare", result, lambda: clipping.clipped_share_figure(share, colors)
+            ),
+            f"{family}_clipshare",
+        )
         st.caption("Share of training steps in which clipping changed the gradient.")
 
     st.subheader("Trade-offs")
     regression = comparison.variants[0].task == "adding"
     # the table gets the page's full width: twelve columns in three fifths of it were cut
     st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
-                 column_config=TABLE_COLUMNS)  # fmt: skip
+                 column_config=TABLE_COLUMNS,
+                 column_order=[c for c in TABLE_COLUMNS if c in table.columns
+                               and (family == "mlp" or c != "log10 cond J (init)")])  # fmt: skip
     st.caption(
         "Means over seeds. 'steps to target': first logged step reaching the task's "
-        "target; 'grad ratio first/last': first over last layer (RNN: time step) "
-        "gradient at initialisation, ≪ 1 means vanishing."
+        "target; 'grad 1st/last': first over last layer (RNN: time step) "
+        "gradient at initialisation, ≪ 1 means vanishing"
+        + (
+            "; 'log10 cond J': decades between the largest and smallest singular value of "
+            "the input–output Jacobian at initialisation (0 = isometry, ∞ = some are exactly 0)"
+            if family == "mlp"
+            else ""
+        )
+        + ". The summary CSV below has every column."
     )
     c1, _ = st.columns(2)
     with c1:
         named = table.assign(variant=table["variant"].map(chart_name))
-        chart(tradeoffs.benefit_cost_figure(named, colors, regression), f"{family}_scatter")
+        chart(
+            memo_figure(
+                f"{family}_scatter",
+                result,
+                lambda: tradeoffs.benefit_cost_figure(named, colors, regression),
+            ),
+            f"{family}_scatter",
+        )
         st.caption("Up is better, right costs more time per step; ✕ = diverged.")
     downloads(family, comparison, result)
 
 
-# short headers on narrow numeric columns; the note (and the name) take what is left
+def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) -> None:
+    """The Jacobian's spectrum per variant, and its condition number at the shown step."""
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        chart(spectrum.spectrum_figure(frame, step, colors), "mlp_spectrum")
+    with c2:
+        at = nearest_step(frame, spectrum.METRIC, step)
+        if at is not None:
+            cond = pd.DataFrame({
+                "variant": table["variant"],
+                f"log10 s_max/s_min (step {at})": [
+                    spectrum.condition_log10(frame, chart_name(n), at) for n in table["variant"]
+                ],
+            })  # fmt: skip
+            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep="—"),
+                         hide_index=True, width="stretch", key="mlp_cond")  # fmt: skip
+        st.caption(
+            "Dynamical isometry (Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): how "
+            "the net stretches each direction of its input, from the largest (left) to the "
+            "smallest. A flat line near the dashed 1 passes every direction's signal and "
+            "gradient through unchanged, and the net trains fast; a line falling over many "
+            "decades (log scale) squashes most directions to nothing, however healthy the "
+            "mean (χ₁) looks. Orthogonal weights with tanh near σ_w² = 1 keep it flat at any "
+            "depth; Gaussian weights, and ReLU with any weights, do not (ReLU's zero slopes make "
+            "some values exactly 0: counted in the legend). Band: the seeds' range; recorded "
+            "at the first and the last step, on the first probe example."
+        )
+
+
+def _cond(v: float) -> str:
+    """A condition number in decades; ∞ where a singular value is exactly 0."""
+    return "∞ (rank-deficient)" if v == float("inf") else f"{v:.1f}"
+
+
+# the columns shown, with short headers, so that the table fits a 1440 px screen beside the
+# sidebar; the summary CSV keeps every number (best val loss and final val accuracy too)
 TABLE_COLUMNS = {
     "variant": st.column_config.TextColumn("variant", width="medium"),
-    "final val loss": st.column_config.Column("final val loss", width="small"),
-    "best val loss": st.column_config.Column("best val loss", width="small"),
-    "final val accuracy": st.column_config.Column("final val acc.", width="small"),
+    "final val loss": st.column_config.Column("val loss", width="small",
+                                              help="final validation loss"),
     "best val accuracy": st.column_config.Column("best val acc.", width="small"),
     "steps to target": st.column_config.Column("steps to target", width="small"),
-    "reached target": st.column_config.Column("reached", width="small"),
+    "reached target": st.column_config.Column("reached", width="small",
+                                              help="seeds that reached the target"),
     "diverged at": st.column_config.Column("diverged at", width="small"),
     "s/step": st.column_config.Column("s/step", width="small"),
     "params": st.column_config.Column("params", width="small"),
-    "grad ratio first/last": st.column_config.Column("grad ratio first/last", width="small"),
+    "grad ratio first/last": st.column_config.Column("grad 1st/last", width="small",
+                                                     help="grad ratio first/last at init"),
+    "log10 cond J (init)": st.column_config.Column("log10 cond J", width="small",
+                                                    help="log10(s_max/s_min) of ∂h_L/∂x at init"),
     "note": st.column_config.TextColumn("note", width="large"),
-}
+}  # fmt: skip
 
 
 def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
-           "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}"}  # fmt: skip
+           "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}",
+           "log10 cond J (init)": _cond}  # fmt: skip
+    if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
+        table = table.drop(columns="log10 cond J (init)")
+        del fmt["log10 cond J (init)"]
     return table.style.format(fmt, na_rep="—")
 
 

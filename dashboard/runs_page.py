@@ -7,12 +7,13 @@ import os
 import pandas as pd
 import streamlit as st
 
+from dashboard import csv_panel, visitor
 from dashboard.charts import curves, gradients
 from dashboard.charts.common import variant_colors
 from dashboard.plain import clean, plain
 from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
-from dashboard.store import RunStore, StoreError
+from dashboard.store import SHARE_ID, RunStore, StoreError
 from dashboard.sweeps_listing import sweeps_section
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
@@ -126,30 +127,34 @@ def _cancel_delete() -> None:
     st.session_state.pop("runs_confirm", None)
 
 
-def _delete(store: RunStore, rid: int) -> None:
+def _delete(store: RunStore, rid: int, share_id: str | None = None) -> None:
     st.session_state.pop("runs_confirm", None)
-    if deleting_allowed() and store.delete_run(rid):
+    # public mode: only the run's owner (visitor.owner() is None in local mode: anyone)
+    if deleting_allowed() and store.delete_run(rid, owner=visitor.owner()):
         st.session_state["runs_deleted"] = rid
     if st.session_state.get("runs_open") == rid:
         st.session_state.pop("runs_open", None)
-    if st.query_params.get("run") == str(rid):
+    if st.query_params.get("run") in (str(rid), share_id):
         del st.query_params["run"]
 
 
-def _confirm_delete(store: RunStore, rid: int) -> None:
+def _confirm_delete(store: RunStore, rid: int, share_id: str | None = None) -> None:
     """The question after Delete: the run goes for everyone on this server, for good."""
+    who = ("? Its share link stops working" if visitor.public_mode()
+           else " for everyone on this server?")  # fmt: skip
     with st.container(border=True):
-        st.warning(f"Delete run #{rid} for everyone on this server? This cannot be undone.",
+        st.warning(f"Delete run #{rid}{who}. This cannot be undone.".replace("?.", "?"),
                    icon=":material/delete:")  # fmt: skip
         c1, c2, _ = st.columns([1, 1, 2])
         c1.button(f"Yes, delete run #{rid}", key="runs_delete_yes", type="primary",
-                  on_click=_delete, args=(store, rid), width="stretch")  # fmt: skip
+                  on_click=_delete, args=(store, rid, share_id), width="stretch")  # fmt: skip
         c2.button("Cancel", key="runs_delete_no", on_click=_cancel_delete, width="stretch")
 
 
-def _open(rid: int) -> None:
+def _open(rid: int, share_id: str | None = None) -> None:
     st.session_state["runs_open"] = rid
-    st.query_params["run"] = str(rid)  # the address opens this run for whoever gets it
+    # the address opens this run for whoever gets it (public mode: by its unguessable id)
+    st.query_params["run"] = share_id if visitor.public_mode() and share_id else str(rid)
 
 
 def _one_run(store: RunStore, runs: list[dict]) -> None:
@@ -160,9 +165,10 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
     if "runs_pick" not in st.session_state or st.session_state["runs_pick"] not in ids:
         st.session_state["runs_pick"] = wanted if wanted in ids else ids[0]
     rid = st.selectbox("Run", ids, format_func=labels.get, key="runs_pick")
+    run = next(r for r in runs if r["id"] == rid)
     c1, c2, c3 = st.columns(3)
     c1.button("Open full view", key="runs_open_btn", width="stretch", on_click=_open,
-              args=(rid,))  # fmt: skip
+              args=(rid, run.get("share_id")))  # fmt: skip
     try:
         data = store.export_run(rid)
     except (KeyError, StoreError) as e:
@@ -175,59 +181,116 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
     allowed = deleting_allowed()
     c3.button("Delete", key="runs_delete", width="stretch", on_click=_ask_delete, args=(rid,),
               disabled=not allowed,
-              help="Removes the run from the store for everyone on this server" if allowed
+              help=("Removes your run from this server" if visitor.public_mode() else
+                    "Removes the run from the store for everyone on this server") if allowed
               else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)")  # fmt: skip
     if allowed and st.session_state.get("runs_confirm") == rid:
-        _confirm_delete(store, rid)
+        _confirm_delete(store, rid, run.get("share_id"))
+    if run.get("share_id"):
+        st.caption("Share link (opens this run for whoever has it; it cannot be guessed, and "
+                   "it carries no data):")  # fmt: skip
+        st.code(share_url(run["share_id"]), language=None)
     if st.session_state.get("runs_open") == rid:
-        try:
-            comp, result = store.load_run(rid)
-        except (KeyError, StoreError) as e:
-            st.error(f"Run #{rid} cannot be opened: {plain(e, 200)}", icon=":material/error:")
-            return
-        if result.stopped:
-            st.warning("This run was stopped early: showing what it trained.",
-                       icon=":material/stop_circle:")  # fmt: skip
-        st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
-        family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
-        render_results(family, comp, result)
+        _full_view(store, rid, run.get("data_info") or "")
 
 
-def _link_notice(shared: str | None, ids: set[int]) -> None:
-    """``?run=ID`` opens that run's full view; an ID that is not there says so."""
-    if shared is None:
+def share_url(share_id: str) -> str:
+    """This server's link to a run (the Runs page with ?run=SHARE_ID)."""
+    try:
+        here = st.context.url or ""
+    except Exception:  # no browser context (tests)
+        here = ""
+    base = here.split("?", 1)[0].split("#", 1)[0]
+    if not base.rstrip("/").endswith("/runs"):
+        base = base.rstrip("/") + "/runs" if base else "runs"
+    return f"{base}?run={share_id}"
+
+
+def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = False) -> None:
+    try:
+        comp, result = store.load_run(rid)
+    except (KeyError, StoreError) as e:
+        st.error(f"Run #{rid} cannot be opened: {plain(e, 200)}", icon=":material/error:")
         return
-    text = str(shared).strip()
-    if not text.isdigit():
+    if result.stopped:
+        st.warning("This run was stopped early: showing what it trained.",
+                   icon=":material/stop_circle:")  # fmt: skip
+    st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
+    if data_info:
+        csv_panel.recall(data_info)  # the table's classes: the chance line of the summary
+        st.caption(f"Data: {plain(csv_panel.describe(data_info))} (the data itself is not kept)")
+    if shared:
+        st.caption("Opened through its share link: read only, and only its owner can delete it.")
+    family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
+    render_results(family, comp, result)
+
+
+def _linked_run(store: RunStore, ids: set[int]) -> int | None:
+    """The run ``?run=`` names: a share id (anyone with the link), or in local mode a run
+    number; a link that names nothing says so."""
+    value = st.query_params.get("run")
+    if value is None:
+        return None
+    text = str(value).strip()
+    if SHARE_ID.fullmatch(text):
+        rid = store.find_shared(text)
+        if rid is None:
+            st.warning("No run matches this link: it may have been deleted.",
+                       icon=":material/link_off:")  # fmt: skip
+        return rid
+    if text.isdigit() and visitor.public_mode():  # numbers can be guessed: links only
+        st.warning("This link does not name a run here: runs open through their share link.",
+                   icon=":material/link_off:")  # fmt: skip
+    elif not text.isdigit():
         st.warning(f"The address asks for run '{plain(text, 40)}', which is not a run number.",
                    icon=":material/link_off:")  # fmt: skip
     elif int(text) not in ids:
         kept = " The runs it keeps are listed below." if ids else ""
         st.warning(f"Run #{int(text)} does not exist on this server: it may have been "
                    f"deleted.{kept}", icon=":material/link_off:")  # fmt: skip
-    elif "runs_open" not in st.session_state:
-        st.session_state["runs_open"] = int(text)
+    else:
+        return int(text)
+    return None
 
 
 def runs_page() -> None:
-    """Past runs of this server: listing, overlay, full view, export, delete."""
+    """Past runs of this server: listing, overlay, full view, export, delete.
+
+    Public mode (GFL_PUBLIC=1): only this visitor's runs; another's run opens through its share
+    link, read only; the server's paths are never shown.
+    """
     st.title("Runs")
     store, notice = get_store()
+    public = visitor.public_mode()
     if notice:
-        st.warning(plain(notice), icon=":material/database:")
-    st.caption(
-        "Every finished or stopped run is kept here, so a reload or a server restart shows it "
-        f"again. Store: `{store.path}`."
-    )
+        shown = "The run store could not be opened: runs are kept in memory until the server "
+        st.warning(shown + "restarts." if public else plain(notice), icon=":material/database:")
+    if public:
+        st.caption(
+            f"Here are {visitor.describe()}: nobody else on this server sees them. A run's "
+            "share link opens it for whoever has the link; only you can delete it."
+        )
+    else:
+        st.caption(
+            "Every finished or stopped run is kept here, so a reload or a server restart shows "
+            f"it again. Store: `{store.path}`."
+        )
     deleted = st.session_state.pop("runs_deleted", None)
     if deleted is not None:
         st.success(f"Run #{deleted} deleted.", icon=":material/delete:")
     try:
-        runs = store.list_runs()
+        runs = store.list_runs(owner=visitor.owner())  # local mode: None, every run
     except Exception as e:  # noqa: BLE001 - a broken store must not break the page
-        st.error(f"The run store cannot be read: {plain(e, 200)}", icon=":material/error:")
+        why = "" if public else f": {plain(e, 200)}"
+        st.error(f"The run store cannot be read{why}", icon=":material/error:")
         return
-    _link_notice(st.query_params.get("run"), {r["id"] for r in runs})
+    linked = _linked_run(store, {r["id"] for r in runs})  # ?run=SHARE_ID (or a number locally)
+    if linked is not None and linked not in {r["id"] for r in runs}:
+        st.subheader("Shared run")
+        _full_view(store, linked, store.data_info(linked), shared=True)
+        st.divider()
+    elif linked is not None and "runs_open" not in st.session_state:
+        st.session_state["runs_open"] = linked
     if not runs:
         st.info("No runs yet: train something on the Deep or Recurrent page and it appears here.")
     else:

@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import visitor
 from dashboard.plain import plain
 from dashboard.store import RunStore, StoreError, default_path
 from models import Comparison, RunResult
@@ -39,7 +40,8 @@ def _warn_once(e: Exception) -> None:
     if not st.session_state.get("_runs_store_warned"):
         st.session_state["_runs_store_warned"] = True
         st.warning(
-            f"This run could not be saved to the run store: {plain(e, 200)}", icon=":material/save:"
+            f"This run could not be saved to the run store: {plain(visitor.hide_paths(e), 200)}",
+            icon=":material/save:",
         )
 
 
@@ -49,11 +51,14 @@ def save(
     status: str,
     preset: str | None = None,
     run_id: int | None = None,
+    owner: str | None = None,
+    data_info: str = "",
 ) -> int | None:
     """Save (or update) a run; returns its id, or None if the store failed (never raises)."""
     try:
         store, _ = get_store()
-        return store.save_run(comparison, result, status, preset=preset, run_id=run_id)
+        return store.save_run(comparison, result, status, preset=preset, run_id=run_id,
+                              owner=owner, data_info=data_info)  # fmt: skip
     except Exception as e:  # noqa: BLE001 - saving is best effort, training goes on
         _warn_once(e)
         return run_id
@@ -63,9 +68,15 @@ class RunSaver:
     """Saves one training run: ``tick`` from the progress callback, ``finish`` at the end."""
 
     def __init__(
-        self, comparison: Comparison, preset: str | None = None, every_s: float = SAVE_EVERY_S
+        self,
+        comparison: Comparison,
+        preset: str | None = None,
+        every_s: float = SAVE_EVERY_S,
+        owner: str | None = None,
+        data_info: str = "",
     ):
         self.comparison, self.preset, self.every_s = comparison, preset, every_s
+        self.owner, self.data_info = owner, data_info  # public mode: whose run; CSV: its data
         self.run_id: int | None = None
         self._last = time.monotonic()  # the first periodic save comes after every_s
 
@@ -74,15 +85,15 @@ class RunSaver:
         now = time.monotonic()
         if now - self._last >= self.every_s:
             self._last = now
-            self.run_id = save(
-                self.comparison, progress.result, "running", self.preset, self.run_id
-            )
+            self.run_id = save(self.comparison, progress.result, "running", self.preset,
+                               self.run_id, self.owner, self.data_info)  # fmt: skip
         return self.run_id
 
     def finish(self, result: RunResult) -> int | None:
         """Save the final result: 'stopped' when it was cut short, else 'finished'."""
         status = "stopped" if result.stopped else "finished"
-        self.run_id = save(self.comparison, result, status, self.preset, self.run_id)
+        self.run_id = save(self.comparison, result, status, self.preset, self.run_id,
+                           self.owner, self.data_info)  # fmt: skip
         return self.run_id
 
 

@@ -7,6 +7,13 @@ transaction per call. Stores written by older versions are migrated on open (see
 
 Location: the ``path`` argument, else env ``GFL_STORE``, else
 ``~/.local/share/gradient-flow-lab/runs.sqlite``; ``:memory:`` keeps it in memory (tests).
+
+Owners (public mode, see dashboard/visitor.py): a run may carry an ``owner`` key (a hash; never
+the visitor's token itself) and always carries a random ``share_id`` that its link uses. Listing
+and deleting take an ``owner``: ``None`` means every run (local mode, one person), a key means
+only that owner's runs. Each owner keeps at most ``max_runs_per_owner`` runs (oldest dropped).
+Runs never hold a user's data: a CSV run records only its file name, hash (in the config) and
+shape (``data_info``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import io
 import json
 import math
 import os
+import re
+import secrets
 import sqlite3
 import threading
 import time
@@ -27,12 +36,14 @@ from typing import Any
 
 from models import METRIC_COLUMNS, Comparison, ConfigError, RunResult, comparison_from_dict
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("running", "finished", "stopped")
 STALE_AFTER_S = 300  # a 'running' run not saved for this long was cut off (tab closed, restart)
 DEFAULT_MAX_RUNS = (
     1000  # oldest runs beyond this are dropped (env GFL_STORE_MAX_RUNS; 0 = keep all)
 )
+DEFAULT_MAX_RUNS_PER_OWNER = 50  # one visitor cannot fill the store (env GFL_VISITOR_MAX_RUNS)
+SHARE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what a share id looks like (token_urlsafe)
 DEFAULT_PATH = Path.home() / ".local" / "share" / "gradient-flow-lab" / "runs.sqlite"
 
 
@@ -101,7 +112,7 @@ def settings_summary(comparison: Comparison) -> str:
 
 # --- schema and migrations ---------------------------------------------------------------------
 
-SCHEMA_V2 = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -119,18 +130,25 @@ CREATE TABLE IF NOT EXISTS runs (
     total_steps INTEGER NOT NULL DEFAULT 0,
     n_diverged INTEGER NOT NULL DEFAULT 0,
     n_rows INTEGER NOT NULL DEFAULT 0,
-    wall_s REAL NOT NULL DEFAULT 0
+    wall_s REAL NOT NULL DEFAULT 0,
+    owner TEXT,
+    share_id TEXT,
+    data_info TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
     csv_zlib BLOB NOT NULL
 );
 """
+INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS runs_share_id ON runs(share_id);
+CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, id);
+"""
 
 
-def _create_schema(con: sqlite3.Connection) -> None:
+def _create_schema(con: sqlite3.Connection, indexes: bool = True) -> None:
     # statement by statement: executescript would commit the surrounding transaction
-    for stmt in SCHEMA_V2.split(";"):
+    for stmt in (SCHEMA + (INDEXES if indexes else "")).split(";"):
         if stmt.strip():
             con.execute(stmt)
 
@@ -152,10 +170,26 @@ def _migrate_0_to_1(con: sqlite3.Connection) -> None:
         con.execute("ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished'")
 
 
+def _new_share_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 random bits: a link cannot be guessed
+
+
+def _migrate_2_to_3(con: sqlite3.Connection) -> None:
+    """v3: owner (public mode), an unguessable share id per run, the data's shape."""
+    cols = _columns(con, "runs")
+    for name, decl in [("owner", "TEXT"), ("share_id", "TEXT"),
+                       ("data_info", "TEXT NOT NULL DEFAULT ''")]:  # fmt: skip
+        if name not in cols:
+            con.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
+    for (run_id,) in con.execute("SELECT id FROM runs WHERE share_id IS NULL").fetchall():
+        con.execute("UPDATE runs SET share_id = ? WHERE id = ?", (_new_share_id(), run_id))
+    _create_schema(con)  # the indexes
+
+
 def _migrate_1_to_2(con: sqlite3.Connection) -> None:
     """v1 kept metrics as plain CSV in runs.metrics_csv; v2 compresses them in their own table
     and keeps the listing columns (settings, steps, outcome) so listing never parses configs."""
-    _create_schema(con)
+    _create_schema(con, indexes=False)  # v3's indexes need v3's columns
     cols = _columns(con, "runs")
     for name, decl in [
         ("updated_at", "TEXT NOT NULL DEFAULT ''"), ("preset", "TEXT"),
@@ -213,7 +247,7 @@ def _parse_old_csv(text: str) -> list[tuple]:
     return rows
 
 
-MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def _safe_json_list(text: str | None) -> list:
@@ -246,10 +280,16 @@ class RunStore:
         path: str | os.PathLike | None = None,
         timeout_s: float = 15.0,
         max_runs: int | None = None,
+        max_runs_per_owner: int | None = None,
     ):
         self.path = str(path) if path is not None else default_path()
         # a public server must not grow without bound: each run is up to a few MB compressed
         self.max_runs = max_runs if max_runs is not None else _env_int("GFL_STORE_MAX_RUNS")
+        self.max_runs_per_owner = (
+            max_runs_per_owner
+            if max_runs_per_owner is not None
+            else _env_int("GFL_VISITOR_MAX_RUNS", DEFAULT_MAX_RUNS_PER_OWNER)
+        )
         self._lock = threading.RLock()
         try:
             if self.path != ":memory:":
@@ -314,9 +354,11 @@ class RunStore:
 
     # --- writing ---
 
-    def start_run(self, comparison: Comparison, preset: str | None = None) -> int:
+    def start_run(
+        self, comparison: Comparison, preset: str | None = None, owner: str | None = None
+    ) -> int:
         """Register a run that is about to train (status 'running', no metrics yet)."""
-        return self.save_run(comparison, None, status="running", preset=preset)
+        return self.save_run(comparison, None, status="running", preset=preset, owner=owner)
 
     def save_run(
         self,
@@ -325,8 +367,14 @@ class RunStore:
         status: str = "finished",
         preset: str | None = None,
         run_id: int | None = None,
+        owner: str | None = None,
+        data_info: str = "",
     ) -> int:
-        """Insert a run, or replace what ``run_id`` holds (periodic saves while training)."""
+        """Insert a run, or replace what ``run_id`` holds (periodic saves while training).
+
+        ``owner`` is set when the run is inserted and never changed by an update; ``data_info``
+        describes a CSV run's data (name and shape, never its contents).
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         rows = list(result.metrics) if result is not None else []
@@ -343,6 +391,7 @@ class RunStore:
             "total_steps": max((v.steps for v in comparison.variants), default=0),
             "n_diverged": _count_diverged(summary), "n_rows": len(rows),
             "wall_s": float(result.wall_s) if result is not None else 0.0,
+            "data_info": data_info,
         }  # fmt: skip
         with self._tx():
             exists = (
@@ -358,44 +407,83 @@ class RunStore:
                     f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id)
                 )
             else:
-                fields["created_at"] = now
+                fields["created_at"], fields["owner"] = now, owner
+                fields["share_id"] = _new_share_id()
                 cols = ", ".join(fields)
                 marks = ", ".join("?" * len(fields))
                 cur = self._con.execute(
                     f"INSERT INTO runs ({cols}) VALUES ({marks})", tuple(fields.values())
                 )
                 run_id = int(cur.lastrowid)
-                self._prune()
+                self._prune(owner)
             self._con.execute(
                 "INSERT OR REPLACE INTO metrics (run_id, csv_zlib) VALUES (?, ?)", (run_id, blob)
             )
         return int(run_id)
 
-    def _prune(self) -> None:
-        """Drop the oldest runs beyond ``max_runs`` (inside the caller's transaction)."""
-        if not self.max_runs or self.max_runs <= 0:
-            return
-        old = "SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?"
-        self._con.execute(f"DELETE FROM metrics WHERE run_id IN ({old})", (self.max_runs,))
-        self._con.execute(f"DELETE FROM runs WHERE id IN ({old})", (self.max_runs,))
+    def _prune(self, owner: str | None = None) -> None:
+        """Drop the oldest runs beyond ``max_runs``, and the owner's oldest beyond
+        ``max_runs_per_owner`` (inside the caller's transaction)."""
+        if self.max_runs and self.max_runs > 0:
+            old = "SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?"
+            self._con.execute(f"DELETE FROM metrics WHERE run_id IN ({old})", (self.max_runs,))
+            self._con.execute(f"DELETE FROM runs WHERE id IN ({old})", (self.max_runs,))
+        cap = self.max_runs_per_owner
+        if owner is not None and cap and cap > 0:
+            old = "SELECT id FROM runs WHERE owner = ? ORDER BY id DESC LIMIT -1 OFFSET ?"
+            self._con.execute(f"DELETE FROM metrics WHERE run_id IN ({old})", (owner, cap))
+            self._con.execute(f"DELETE FROM runs WHERE id IN ({old})", (owner, cap))
 
-    def delete_run(self, run_id: int) -> bool:
-        """Remove a run; False if there was none with that id."""
+    def delete_run(self, run_id: int, owner: str | None = None) -> bool:
+        """Remove a run; False if there was none with that id (owned by ``owner``, when given)."""
+        mine = "" if owner is None else " AND owner = ?"
+        args = (int(run_id),) if owner is None else (int(run_id), owner)
         with self._tx():
+            if not self._con.execute(f"SELECT 1 FROM runs WHERE id = ?{mine}", args).fetchone():
+                return False
             self._con.execute("DELETE FROM metrics WHERE run_id = ?", (int(run_id),))
             cur = self._con.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
             return cur.rowcount > 0
 
+    def owner_of(self, run_id: int) -> str | None:
+        """The run's owner key (None: no owner, or no such run)."""
+        with self._lock:
+            row = self._con.execute(
+                "SELECT owner FROM runs WHERE id = ?", (int(run_id),)
+            ).fetchone()
+        return row[0] if row else None
+
+    def data_info(self, run_id: int) -> str:
+        """What a run recorded about its data (name and shape; '' for built-in tasks)."""
+        with self._lock:
+            row = self._con.execute(
+                "SELECT data_info FROM runs WHERE id = ?", (int(run_id),)
+            ).fetchone()
+        return str(row[0] or "") if row else ""
+
+    def find_shared(self, share_id: str) -> int | None:
+        """The id of the run a share link names, or None (malformed or unknown)."""
+        if not isinstance(share_id, str) or not SHARE_ID.fullmatch(share_id):
+            return None
+        with self._lock:
+            row = self._con.execute(
+                "SELECT id FROM runs WHERE share_id = ?", (share_id,)
+            ).fetchone()
+        return int(row[0]) if row else None
+
     # --- reading ---
 
-    def list_runs(self, limit: int = 500) -> list[dict[str, Any]]:
-        """Newest first: id, created_at, title, preset, settings, variants, steps, outcome."""
+    def list_runs(self, limit: int = 500, owner: str | None = None) -> list[dict[str, Any]]:
+        """Newest first: id, created_at, title, preset, settings, variants, steps, outcome,
+        share_id, data_info; every run, or only ``owner``'s when given."""
+        mine = "" if owner is None else " WHERE owner = ?"
+        args = (int(limit),) if owner is None else (owner, int(limit))
         with self._lock:
             cur = self._con.execute(
                 "SELECT id, created_at, updated_at, title, preset, status, settings, variant_names,"
-                " n_variants, steps_done, total_steps, n_diverged, n_rows, wall_s"
-                " FROM runs ORDER BY id DESC LIMIT ?",
-                (int(limit),),
+                " n_variants, steps_done, total_steps, n_diverged, n_rows, wall_s, share_id,"
+                f" data_info FROM runs{mine} ORDER BY id DESC LIMIT ?",
+                args,
             )
             names = [d[0] for d in cur.description]
             rows = [dict(zip(names, r)) for r in cur.fetchall()]

@@ -46,24 +46,28 @@ class SweepStore:
                 "created_at TEXT NOT NULL, title TEXT, preset TEXT, status TEXT NOT NULL, "
                 "points INTEGER, spec TEXT NOT NULL, rows BLOB)"
             )
+            # public mode (dashboard/visitor.py): whose sweep; NULL = local mode / older stores
+            cols = {r[1] for r in self._con.execute("PRAGMA table_info(sweeps)")}
+            if "owner" not in cols:
+                self._con.execute("ALTER TABLE sweeps ADD COLUMN owner TEXT")
         except (sqlite3.DatabaseError, OSError) as e:
             raise StoreError(f"sweep store '{self.path}' cannot be opened: {e}") from None
 
     def save(
         self, spec_json: dict[str, Any], rows: list[dict[str, Any]], status: str = "finished",
-        preset: str | None = None,
+        preset: str | None = None, owner: str | None = None,
     ) -> int:  # fmt: skip
-        """Keep one sweep; returns its id."""
+        """Keep one sweep (``owner``: the public-mode visitor's key); returns its id."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         blob = zlib.compress(json.dumps(rows, default=_plain).encode("utf-8"), 6)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
             cur = self._con.execute(
-                "INSERT INTO sweeps (created_at, title, preset, status, points, spec, rows) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sweeps (created_at, title, preset, status, points, spec, rows, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (now, spec_json.get("title", ""), preset, status, len(rows),
-                 json.dumps(spec_json, ensure_ascii=False), blob),
+                 json.dumps(spec_json, ensure_ascii=False), blob, owner),
             )  # fmt: skip
             new_id = int(cur.lastrowid)
             keep = _max_sweeps()
@@ -75,13 +79,16 @@ class SweepStore:
                 )
         return new_id
 
-    def list(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Newest first: id, created_at, title, preset, status, points (rows)."""
+    def list(self, limit: int = 200, owner: str | None = None) -> list[dict[str, Any]]:
+        """Newest first: id, created_at, title, preset, status, points (rows); every sweep, or
+        only ``owner``'s when given (public mode)."""
+        mine = "" if owner is None else "WHERE owner = ? "
+        args = (limit,) if owner is None else (owner, limit)
         with self._lock:
             cur = self._con.execute(
                 "SELECT id, created_at, title, preset, status, points FROM sweeps "
-                "ORDER BY id DESC LIMIT ?",
-                (limit,),
+                f"{mine}ORDER BY id DESC LIMIT ?",
+                args,
             )
             names = [c[0] for c in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]

@@ -15,7 +15,7 @@ import time
 
 import streamlit as st
 
-from dashboard import runs_store
+from dashboard import runs_store, visitor
 from dashboard.cache import RESULTS
 from dashboard.charts import curves, gradients
 from dashboard.query_codec import config_key, matching_preset
@@ -138,16 +138,31 @@ def _fmt_s(s: float) -> str:
     return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
 
 
-def train(family: str, comparison: Comparison) -> bool:
-    """Train (or fetch from cache) and store the result; True when it came from the cache."""
+def train(
+    family: str, comparison: Comparison, tables: dict | None = None, data_info: str = ""
+) -> bool:
+    """Train (or fetch from cache) and store the result; True when it came from the cache.
+
+    ``tables``: task=csv's parsed data from this session; ``data_info``: what the run store
+    records about it (name and shape, never the data).
+    """
     key = config_key(comparison)
     hit = RESULTS.get(key)
+    if hit is not None and visitor.public_mode():
+        # another visitor trained these settings: this visitor's Runs page lists it too (once)
+        saved = st.session_state.setdefault("_saved_cache_hits", set())
+        if key not in saved:
+            saved.add(key)
+            runs_store.save(comparison, hit, "finished", matching_preset(comparison),
+                            owner=visitor.owner(), data_info=data_info)  # fmt: skip
     if hit is not None:
         st.session_state[result_key(family)] = {
             "key": key, "comparison": comparison, "result": hit, "stopped": False,
         }  # fmt: skip
         return True
-    saver = runs_store.RunSaver(comparison, matching_preset(comparison))
+    saver = runs_store.RunSaver(
+        comparison, matching_preset(comparison), owner=visitor.owner(), data_info=data_info
+    )
     run = {"key": key, "comparison": comparison, "result": None, "done": 0, "total": 0,
            "saver": saver}  # fmt: skip
     st.session_state[running_key(family)] = run
@@ -202,8 +217,9 @@ def train(family: str, comparison: Comparison) -> bool:
         bar.progress(min(1.0, p.fraction), text=text)
 
     with _train_slot(bar):
-        result = run_comparison(comparison, callback=callback)
+        result = run_comparison(comparison, callback=callback, tables=tables or {})
     saver.finish(result)
+    st.session_state.setdefault("_saved_cache_hits", set()).add(key)  # saved: not again
     st.session_state.pop(running_key(family), None)
     bar.empty()
     holder.empty()

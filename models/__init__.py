@@ -11,6 +11,8 @@ from models.core.activations import ACTIVATIONS, Activation
 from models.core.budget import check_budget, estimate, resolve_caps
 from models.core.cells import CELLS
 from models.core.config import (
+    CSV_TASK,
+    DATA_FIELDS,
     FIELDS,
     FORGET_GATE_CELLS,
     MLP_TASKS,
@@ -21,7 +23,9 @@ from models.core.config import (
     make_config,
     to_dict,
 )
-from models.core.errors import ConfigError
+from models.core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
+from models.core.csv_parser import RawTable, Table, build_table, read_csv
+from models.core.errors import ConfigError, DataError
 from models.core.init import RECURRENT_INITS, WEIGHT_INITS
 from models.core.norms import NORMS
 from models.core.optim import OPTIMIZERS
@@ -33,7 +37,8 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
-from models.core.tasks import TASKS, chance_loss
+from models.core.tabular import remember_dims, resolve_tables
+from models.core.tasks import TASKS, chance_loss, task_title
 from models.core.threads import configure_threads, configure_workers, env_int
 from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
 from models.io.presets import (
@@ -45,6 +50,8 @@ from models.io.presets import (
 )
 
 __all__ = [
+    "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
+    "read_csv", "remember_dims", "resolve_tables", "task_title",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
     "WEIGHT_INITS", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
     "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",

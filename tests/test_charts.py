@@ -245,10 +245,16 @@ def test_toy_overflow_is_named_not_left_blank(act):
     assert len(notes) == 1 and "1e308" in notes[0]
 
 
-def test_log_axes_label_minor_ticks_in_full():
+def test_log_axes_label_decades_only_or_full_numbers():
+    """Never a bare "5 2" between decades: decade labels when the data spans one or more, plotly's
+    ticks in full ("0.3") when it spans less."""
     f = frame()
     fig = curves.curves_figure(f, ("loss", "val_loss"), COLORS, "Loss", "loss", log_y=True)
-    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.minorloglabels == "complete"
+    ax = fig.layout.yaxis  # the loss spans 1.0 to 2.1: under a decade
+    assert ax.type == "log" and ax.minorloglabels == "complete"
+    fig = gradients.profile_figure(f, 0, COLORS)  # 1e-3 .. 2: three decades
+    ax = fig.layout.yaxis
+    assert ax.type == "log" and ax.dtick == 1 and ax.minorloglabels == "none"
 
 
 def test_heatmap_panel_of_a_variant_whose_seeds_all_diverged_says_so():

@@ -53,9 +53,23 @@ def rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-# log axes: decades as 10ⁿ, the 2s and 5s between them in full ("0.002", not a bare "2" that
-# reads as the next decade's label)
-LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
+# log axes: labels at decades only (10ⁿ), minor ticks unlabelled; plotly's default labels the
+# 2s and 5s between decades with bare digits ("5 2 10 5 2 1") that read as other decades
+LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1, "minorloglabels": "none",
+            "minor": {"ticks": "outside", "ticklen": 3, "showgrid": True,
+                      "gridcolor": "rgba(0,0,0,0.04)"}}  # fmt: skip
+# spanning under one decade, decade labels alone would leave the axis bare: plotly's own ticks,
+# each labelled in full ("0.3", "0.4")
+NARROW_LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
+
+
+def log_axis(values) -> dict:
+    """Axis settings for a log axis over ``values`` (any nested sequences of numbers)."""
+    v = np.asarray(pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce"), dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size and np.log10(v.max()) - np.log10(v.min()) < 1:  # (a ratio may overflow)
+        return NARROW_LOG_AXIS
+    return LOG_AXIS
 
 
 def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False) -> go.Figure:
@@ -71,7 +85,8 @@ def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False)
         hovermode="closest",
     )
     if log_y:
-        fig.update_yaxes(**LOG_AXIS)
+        ys = [np.asarray(t.y, dtype=float) for t in fig.data if getattr(t, "y", None) is not None]
+        fig.update_yaxes(**log_axis(np.concatenate(ys) if ys else []))
     return fig
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.charts.common import LOG_AXIS, PALETTE, base_layout, log_safe
+from dashboard.charts.common import PALETTE, base_layout, log_axis, log_safe
 
 
 def jacobian_figure(t: np.ndarray, dxdx0: np.ndarray, w: float, gamma: float) -> go.Figure:
@@ -100,7 +100,7 @@ def wall_figure(
         row=2,
         col=1,
     )
-    fig.update_yaxes(**LOG_AXIS, row=2, col=1)
+    fig.update_yaxes(**log_axis(np.abs(grad)), row=2, col=1)
     _say_overflow(fig, b, loss, grad)
     for x, txt, dash in ((b_now, "your b", "solid"), (b_wall, "wall", "dot")):
         if np.isfinite(x) and b.min() <= x <= b.max():
@@ -124,7 +124,7 @@ def _say_overflow(fig: go.Figure, b: np.ndarray, loss: np.ndarray, grad: np.ndar
     lo, hi = float(np.min(b[bad])), float(np.max(b[bad]))
     where = "every b" if share == 1 else f"b in [{lo:.3g}, {hi:.3g}] ({share:.0%} of the sweep)"
     fig.add_annotation(
-        text=f"overflow at {where}: the loss passes 1e308 (float64); those points are left out",
+        text=f"overflow at {where}:<br>the loss passes 1e308 (float64); left out",
         showarrow=False, x=0.5, y=1.0 if share < 1 else 0.5, xref="paper", yref="paper",
         yanchor="top" if share < 1 else "middle", font={"color": "#B03A2E", "size": 11},
         bgcolor="rgba(255,255,255,0.8)",

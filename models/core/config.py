@@ -28,6 +28,8 @@ RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
 # tables (models.core.tabular): scikit-learn's bundled sets (the user's CSV file is task=csv)
 TABLE_TASKS = TASKS.view(lambda t: t.bundled_table)
 FORGET_GATE_CELLS = CELLS.view(lambda c: c.forget_gate)  # where forget_bias applies
+CSV_TASK = "csv"  # the user's own table: fields data, target, data_sha256
+DATA_FIELDS = ("data", "target", "data_sha256")  # only task=csv sets them
 
 
 @dataclass

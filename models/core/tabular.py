@@ -34,16 +34,17 @@ class BundledSet:
     rows: int
     features: int
     classes: int
+    label: str  # short, for a task picker
     title: str
 
 
 BUNDLED: dict[str, BundledSet] = {
     "breast-cancer": BundledSet("breast_cancer.csv", "load_breast_cancer", 569, 30, 2,
-                                "Wisconsin breast cancer: 30 cell-nucleus measurements, "
+                                "Breast cancer (scikit-learn)", "Wisconsin breast cancer: 30 cell-nucleus measurements, "
                                 "malignant or benign"),
-    "wine": BundledSet("wine_data.csv", "load_wine", 178, 13, 3,
+    "wine": BundledSet("wine_data.csv", "load_wine", 178, 13, 3, "Wine (scikit-learn)",
                        "Wine: 13 chemical measurements, 3 cultivars"),
-    "iris": BundledSet("iris.csv", "load_iris", 150, 4, 3,
+    "iris": BundledSet("iris.csv", "load_iris", 150, 4, 3, "Iris (scikit-learn)",
                        "Iris: 4 flower measurements, 3 species"),
 }  # fmt: skip
 BUNDLED_TARGET = 0.9  # val_accuracy for steps_to_target: each set is known to reach it
@@ -141,9 +142,15 @@ _SHAPES_LOCK = threading.Lock()
 
 def remember_shape(table: Table, target: str) -> None:
     """Record a parsed table's (rows, features, classes) for ``table_dims``."""
+    remember_dims(table.sha256, target, table.shape)
+
+
+def remember_dims(sha256: str, target: str, shape: tuple[int, int, int]) -> None:
+    """Record (rows, features, classes) of a CSV file a run recorded (e.g. a stored run
+    re-opened in a new process: its chance level and sizes without the data)."""
     with _SHAPES_LOCK:
-        _SHAPES[(table.sha256, target)] = table.shape
-        _SHAPES.move_to_end((table.sha256, target))
+        _SHAPES[(sha256, target)] = tuple(int(n) for n in shape)
+        _SHAPES.move_to_end((sha256, target))
         while len(_SHAPES) > 256:
             _SHAPES.popitem(last=False)
 

@@ -29,6 +29,7 @@ class TaskSpec:
     chance: Callable[[RunConfig], float]  # loss of a guess that ignores the input
     kind: str = "classification"  # classification | regression (its loss)
     bundled_table: bool = False  # one of scikit-learn's bundled tables (models.core.tabular)
+    label: str = ""  # short name for a picker ("Your CSV"); empty: the name
 
 
 TASKS: Registry[TaskSpec] = Registry("task")

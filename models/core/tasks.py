@@ -219,29 +219,33 @@ def _table_chance(cfg: RunConfig) -> float:
     return math.log(tabular.table_dims(cfg)[1])  # uniform over the table's classes
 
 
-def _table_spec(name: str, description: str, bundled: bool) -> TaskSpec:
+def _table_spec(name: str, label: str, description: str, bundled: bool) -> TaskSpec:
     return TaskSpec(
         name, "mlp", table_task, lambda c: tabular.table_dims(c)[:2],
         lambda c: tabular.table_dims(c)[2], description, _table_chance, bundled_table=bundled,
+        label=label,
     )  # fmt: skip
 
 
 for _t in (
     TaskSpec("digits", "mlp", _digits_task, lambda c: (64, 10), lambda c: 360,
-             "scikit-learn's 8×8 handwritten digits, 10 classes", lambda c: math.log(10)),
+             "scikit-learn's 8×8 handwritten digits, 10 classes", lambda c: math.log(10),
+             label="8×8 digits"),
     TaskSpec("spirals", "mlp", _spirals_task, lambda c: (2, c.arms), lambda c: 500,
-             "interleaved 2-D spiral arms, one class per arm", lambda c: math.log(c.arms)),
-    *(_table_spec(name, b.title, True) for name, b in tabular.BUNDLED.items()),
-    _table_spec("csv", "your own table: a CSV file, one row per example", False),
+             "interleaved 2-D spiral arms, one class per arm", lambda c: math.log(c.arms),
+             label="Spirals"),
+    *(_table_spec(name, b.label, b.title, True) for name, b in tabular.BUNDLED.items()),
+    _table_spec("csv", "Your CSV", "your own table: a CSV file, one row per example", False),
     # predicting the mean (1.0) of a sum of two U[0,1] scores: Var = 2/12 = 1/6
     TaskSpec("adding", "rnn", _adding_task, lambda c: (2, 1), lambda c: VAL_SEQS,
              "adding problem: sum the two marked values of a sequence", lambda c: 1 / 6,
-             kind="regression"),
+             kind="regression", label="Adding problem"),
     TaskSpec("seq-digits", "rnn", _digits_task, lambda c: (1, 10), lambda c: 360,
-             "the digits read pixel by pixel (T = 64)", lambda c: math.log(10)),
+             "the digits read pixel by pixel (T = 64)", lambda c: math.log(10),
+             label="Digits, pixel by pixel"),
     TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4),
              lambda c: VAL_SEQS, "which of X and Y came first among distractors (4 classes)",
-             lambda c: math.log(4)),
+             lambda c: math.log(4), label="Temporal order"),
 ):  # fmt: skip
     TASKS.register(_t)
 
@@ -249,3 +253,8 @@ for _t in (
 def make_task(cfg: RunConfig, table: Table | None = None) -> Task:
     """Build the task a config asks for (``table``: the parsed CSV file of task=csv)."""
     return TASKS[cfg.task].build(cfg, table)
+
+
+def task_title(name: str) -> str:
+    """How a picker shows a task (its registry entry's label)."""
+    return (TASKS[name].label or name) if name in TASKS else name
