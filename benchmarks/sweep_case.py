@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.case import peak_rss_mb
-from benchmarks.reference import ACT_MODULES
+from benchmarks.reference import Act
 from models import RunConfig, configure_threads
 from models.core.tasks import make_task
 from models.sweep import run_sweep
@@ -45,7 +45,7 @@ def _train_one(cfg: RunConfig, task, seed: int) -> None:
         lin = nn.Linear(n_in, cfg.width)
         nn.init.normal_(lin.weight, 0.0, cfg.init_gain / math.sqrt(n_in))  # σ_w²/fan_in
         nn.init.normal_(lin.bias, 0.0, cfg.bias_std)
-        layers += [lin, ACT_MODULES[cfg.activation]()]
+        layers += [lin, Act(cfg.activation)]
         n_in = cfg.width
     layers.append(nn.Linear(n_in, task.output_dim))
     model = nn.Sequential(*layers)

@@ -41,8 +41,10 @@ def _read_upload(key: str) -> None:
     """Parse a newly uploaded file once (on_change): errors are kept to show, not raised."""
     up = st.session_state.get(key)
     st.session_state.pop(f"{UPLOAD}_error", None)
-    if up is None:
-        return  # the file was removed from the uploader: keep the parsed one for this session
+    if up is None:  # the user removed the file: it goes from this session too
+        for k in (UPLOAD, f"{UPLOAD}_tables", f"{UPLOAD}_target"):
+            st.session_state.pop(k, None)
+        return
     data = up.getvalue()
     try:
         raw = read_csv(data, up.name)
@@ -157,6 +159,8 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
         else:
             st.info("Upload a CSV file to train on it.", icon=":material/upload_file:")
         return False
+    if st.session_state.get(key) is None:  # e.g. back from another page: the widget forgot
+        st.caption(f"Using {plain(raw.name, 80)}, uploaded earlier in this session.")
     if wanted and wanted != raw.sha256:
         st.info(
             f"The link was made with a different file ({plain(_base(shared.get('data')), 80)}, "

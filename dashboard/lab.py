@@ -97,8 +97,10 @@ def render_lab(family: str, title: str) -> None:
 PHONE_MAX_PX = 767  # Streamlit folds the sidebar away below 768 px: the phone bar shows there
 
 # The phone bar (Train and Stop in the main area) only where the sidebar is folded away.
-_PHONE_CSS = (
-    "<style>@media (min-width: %dpx){.st-key-%s_phone_bar{display:none !important}}</style>"
+_PHONE_CSS = (  # the wrapper too (:has), or its empty slot leaves a gap on wide screens
+    "<style>@media (min-width: %(px)dpx){.st-key-%(f)s_phone_bar,"
+    "[data-testid=stLayoutWrapper]:has(> .st-key-%(f)s_phone_bar){display:none !important}}"
+    "</style>"
 )
 # After Train in the sidebar on a phone, the open sidebar would cover the progress and the
 # charts: fold it (the same click as the user's own « button).
@@ -114,7 +116,7 @@ if (window.parent.innerWidth <= %d) {
 
 def _phone_bar(family: str) -> bool:
     """Train and Stop in the main area, shown on narrow screens only; True when Train clicked."""
-    st.html(_PHONE_CSS % (PHONE_MAX_PX + 1, family))
+    st.html(_PHONE_CSS % {"px": PHONE_MAX_PX + 1, "f": family})
     with st.container(key=f"{family}_phone_bar"):
         st.caption("Settings are in the sidebar (» at the top left).")
         c1, c2 = st.columns(2)

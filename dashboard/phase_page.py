@@ -198,7 +198,8 @@ def _save(spec: SweepSpec, rows: list[dict[str, Any]], status: str, preset: str 
     try:
         get_sweep_store().save(spec.to_json_dict(), rows, status, preset, owner=visitor.owner())
     except Exception as e:  # noqa: BLE001 - saving must never break the page
-        st.warning(f"This sweep could not be saved: {plain(e, 200)}", icon=":material/save:")
+        st.warning(f"This sweep could not be saved: {plain(visitor.hide_paths(e), 200)}",
+                   icon=":material/save:")  # fmt: skip
 
 
 def _eta(s: float) -> str:

@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.analysis import headline, identical_variants, theory_profiles
-from dashboard.charts import clipping, curves, gradients, layers, tradeoffs
-from dashboard.charts.common import variant_colors
+from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
+from dashboard.charts.common import nearest_step, variant_colors
 from dashboard.plain import plain, plotly_text
 from models import Comparison, RunResult, chance_loss
 
@@ -165,6 +165,9 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
             "reached the layers that needed it."
         )
 
+    if family == "mlp":
+        jacobian_row(frame, step, colors, table)
+
     c1, c2 = st.columns(2)
     with c1:
         chart(
@@ -225,11 +228,20 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     regression = comparison.variants[0].task == "adding"
     # the table gets the page's full width: twelve columns in three fifths of it were cut
     st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
-                 column_config=TABLE_COLUMNS, column_order=list(TABLE_COLUMNS))  # fmt: skip
+                 column_config=TABLE_COLUMNS,
+                 column_order=[c for c in TABLE_COLUMNS if c in table.columns
+                               and (family == "mlp" or c != "log10 cond J (init)")])  # fmt: skip
     st.caption(
         "Means over seeds. 'to target': first logged step reaching the task's "
         "target; '1st/last': first over last layer (RNN: time step) "
-        "gradient at initialisation, ≪ 1 means vanishing. The summary CSV below has every column."
+        "gradient at initialisation, ≪ 1 means vanishing"
+        + (
+            "; 'log10 cond J': decades between the largest and smallest singular value of "
+            "the input–output Jacobian at initialisation (0 = isometry, ∞ = some are exactly 0)"
+            if family == "mlp"
+            else ""
+        )
+        + ". The summary CSV below has every column."
     )
     c1, _ = st.columns(2)
     with c1:
@@ -246,14 +258,50 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     downloads(family, comparison, result)
 
 
+def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) -> None:
+    """The Jacobian's spectrum per variant, and its condition number at the shown step."""
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        chart(spectrum.spectrum_figure(frame, step, colors), "mlp_spectrum")
+    with c2:
+        at = nearest_step(frame, spectrum.METRIC, step)
+        if at is not None:
+            cond = pd.DataFrame({
+                "variant": table["variant"],
+                f"log10 s_max/s_min (step {at})": [
+                    spectrum.condition_log10(frame, chart_name(n), at) for n in table["variant"]
+                ],
+            })  # fmt: skip
+            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep="—"),
+                         hide_index=True, width="stretch", key="mlp_cond")  # fmt: skip
+        st.caption(
+            "Dynamical isometry (Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): how "
+            "the net stretches each direction of its input, from the largest (left) to the "
+            "smallest. A flat line near the dashed 1 passes every direction's signal and "
+            "gradient through unchanged, and the net trains fast; a line falling over many "
+            "decades (log scale) squashes most directions to nothing, however healthy the "
+            "mean (χ₁) looks. Orthogonal weights with tanh near σ_w² = 1 keep it flat at any "
+            "depth; Gaussian weights, and ReLU with any weights, do not (ReLU's zero slopes make "
+            "some values exactly 0: counted in the legend). Band: the seeds' range; recorded "
+            "at the first and the last step, on the first probe example."
+        )
+
+
+def _cond(v: float) -> str:
+    """A condition number in decades; ∞ where a singular value is exactly 0."""
+    return "∞ (rank-deficient)" if v == float("inf") else f"{v:.1f}"
+
+
 # the columns shown, with short headers, so that the table fits a 1440 px screen beside the
 # sidebar; the summary CSV keeps every number (best val loss and final val accuracy too)
 TABLE_COLUMNS = {
     "variant": st.column_config.TextColumn("variant", width="medium"),
     "final val loss": st.column_config.Column("val loss", width="small",
                                               help="final validation loss"),
-    "best val accuracy": st.column_config.Column("best acc.", width="small", help="best validation accuracy"),
-    "steps to target": st.column_config.Column("to target", width="small", help="steps to target"),
+    "best val accuracy": st.column_config.Column("best acc.", width="small",
+                                                 help="best validation accuracy"),
+    "steps to target": st.column_config.Column("to target", width="small",
+                                               help="steps to target"),
     "reached target": st.column_config.Column("reached", width="small",
                                               help="seeds that reached the target"),
     "diverged at": st.column_config.Column("diverged", width="small", help="diverged at step"),
@@ -261,6 +309,8 @@ TABLE_COLUMNS = {
     "params": st.column_config.Column("params", width="small"),
     "grad ratio first/last": st.column_config.Column("1st/last", width="small",
                                                      help="grad ratio first/last at init"),
+    "log10 cond J (init)": st.column_config.Column("log10 cond J", width="small",
+                                                    help="log10(s_max/s_min) of ∂h_L/∂x at init"),
     "note": st.column_config.TextColumn("note", width="large"),
 }  # fmt: skip
 
@@ -268,7 +318,11 @@ TABLE_COLUMNS = {
 def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
-           "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}"}  # fmt: skip
+           "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}",
+           "log10 cond J (init)": _cond}  # fmt: skip
+    if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
+        table = table.drop(columns="log10 cond J (init)")
+        del fmt["log10 cond J (init)"]
     return table.style.format(fmt, na_rep="—")
 
 

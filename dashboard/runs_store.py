@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import visitor
 from dashboard.plain import plain
 from dashboard.store import RunStore, StoreError, default_path
 from models import Comparison, RunResult
@@ -39,7 +40,8 @@ def _warn_once(e: Exception) -> None:
     if not st.session_state.get("_runs_store_warned"):
         st.session_state["_runs_store_warned"] = True
         st.warning(
-            f"This run could not be saved to the run store: {plain(e, 200)}", icon=":material/save:"
+            f"This run could not be saved to the run store: {plain(visitor.hide_paths(e), 200)}",
+            icon=":material/save:",
         )
 
 

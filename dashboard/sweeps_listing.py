@@ -38,7 +38,8 @@ def sweeps_section() -> None:
     try:
         sweeps = store.list(owner=visitor.owner())  # public mode: this visitor's only
     except Exception as e:  # noqa: BLE001 - a broken store must not break the page
-        st.error(f"The sweep store cannot be read: {plain(e, 200)}", icon=":material/error:")
+        st.error(f"The sweep store cannot be read: {plain(visitor.hide_paths(e), 200)}",
+                 icon=":material/error:")  # fmt: skip
         return
     if not sweeps:
         st.caption("No sweeps yet: train one on the Phase diagrams page and it appears here.")

@@ -99,6 +99,15 @@ def remember() -> None:
             )
 
 
+_PATH = re.compile(r"'(?:/|~|[A-Za-z]:\\)[^']*'")
+
+
+def hide_paths(text: object) -> str:
+    """In public mode, quoted file paths in a message become '…' (never show server paths)."""
+    s = str(text)
+    return _PATH.sub("'…'", s) if public_mode() else s
+
+
 def describe() -> str:
     """How this visitor is recognised, for the Runs page's caption."""
     if not public_mode():

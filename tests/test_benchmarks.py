@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     cmd = [sys.executable, "-m", "benchmarks", "--presets", "deep-mlp", "--steps", "3",
-           "--sweeps", "off", "--out", str(tmp_path)]  # fmt: skip
+           "--sweeps", "off", "--no-workloads", "--out", str(tmp_path)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "benchmark.json").read_text())
@@ -24,8 +24,8 @@ def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     assert m["threads"] >= 1 and m["workers"] >= 1 and report["matmul_peak_gflops"] > 0
     rows = {r["case"]: r for r in report["rows"]}
     assert set(rows) == {"engine", "engine, metrics off", "engine, curves only",
-                         "engine, 1 worker", "engine, 1 seed", "engine, 5 seeds", "reference",
-                         "cli (whole process)"}  # fmt: skip
+                         "engine, 1 worker", "engine, 1 seed", "engine, 5 seeds",
+                         "engine, autograd path", "reference", "cli (whole process)"}  # fmt: skip
     for r in rows.values():
         assert r["wall_s"] > 0 and r["rss_mb"] > 50
     eng, ref = rows["engine"], rows["reference"]
@@ -35,7 +35,9 @@ def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     d = report["derived"]["deep-mlp"]
     assert set(d) >= {"speedup_vs_reference", "instrumentation_overhead", "seeds5_over_seeds1",
                       "gradient_instruments_overhead", "cli_wall_s", "first_chart_s",
-                      "max_rss_mb"}  # fmt: skip
+                      "max_rss_mb", "speedup_vs_reference_autograd_path",
+                      "fast_path_over_autograd", "workloads"}  # fmt: skip
+    assert d["workloads"] == {}  # --no-workloads
     with open(tmp_path / "benchmark.csv") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert "speedup_vs_reference" in proc.stdout

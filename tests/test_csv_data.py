@@ -158,6 +158,7 @@ def test_bundled_tables_read_from_the_package_files(task, dims):
     assert 0 < t.baseline_loss <= np.log(dims[1]) + 1e-9
 
 
+@pytest.mark.slow
 def test_csv_task_trains_deterministically_and_learns(tmp_path):
     path = tmp_path / "pets.csv"
     path.write_bytes(table_bytes(120))
@@ -214,6 +215,7 @@ def _run(args):
                  "--set", "depth=3", *args])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_records_path_and_hash_and_notices_changed_data(tmp_path, capsys):
     data = tmp_path / "pets.csv"
     data.write_bytes(table_bytes(40))

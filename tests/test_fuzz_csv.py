@@ -6,10 +6,13 @@ import csv
 import io
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.core.csv_parser import MAX_CLASSES, DataError, Table, build_table, read_csv
+
+pytestmark = pytest.mark.slow  # fuzz: a few hundred examples
 
 FAST = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

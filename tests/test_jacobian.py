@@ -134,3 +134,35 @@ def test_the_trainer_records_the_spectrum_at_the_first_and_last_step():
     rnn = make_config({"family": "rnn", "task": "adding", "steps": 2, "seq_len": 5})
     g = run_comparison(Comparison([rnn]), threads=1).metrics_frame()
     assert "jacobian_sv" not in set(g.metric)
+
+
+class _Wrapped(torch.nn.Module):
+    """A norm the Jacobian code does not know by type: its Jacobian must come by autograd."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.inner(z)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_an_unknown_norm_gets_its_jacobian_by_autograd(norm):
+    torch.manual_seed(2)
+    model, x = _net(activation="tanh", norm=norm), torch.randn(6, 5)
+    for n in model.norms:
+        n.weight.data.uniform_(0.5, 1.5)
+    known = hidden_jacobian_sv(model, x)
+    model.norms = torch.nn.ModuleList(_Wrapped(n) for n in model.norms)
+    if norm == "layer":  # a per-example norm: the same map
+        torch.testing.assert_close(hidden_jacobian_sv(model, x), known, rtol=1e-10, atol=0)
+    else:  # batch statistics now move with the example (not held fixed): close, not equal
+        assert torch.isfinite(hidden_jacobian_sv(model, x)).all()
+
+
+def test_rezero_branches_at_zero_leave_only_the_input_layer():
+    model, x = _net(activation="tanh", residual=True, depth=4), torch.randn(3, 5)
+    model.rezero = torch.nn.Parameter(torch.zeros(2, 3))  # α per seed and block 2..depth
+    first = torch.linalg.svdvals(layer_jacobians(model, x)[0])
+    torch.testing.assert_close(hidden_jacobian_sv(model, x), first, rtol=1e-10, atol=0)

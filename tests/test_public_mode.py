@@ -88,6 +88,44 @@ def test_v2_store_migrates_with_share_ids(tmp_path, tiny):
     assert store.owner_of(run["id"]) is None
 
 
+# --- who a visitor is ---------------------------------------------------------------------------
+
+
+class _User:
+    """A stand-in for st.user (Streamlit's login is not configured in tests)."""
+
+    def __init__(self, info: dict):
+        self.info = info
+
+    def to_dict(self) -> dict:
+        return self.info
+
+
+def test_visitor_is_the_account_when_logged_in_else_the_browser_cookie(monkeypatch):
+    import streamlit as st
+
+    from dashboard import visitor
+
+    monkeypatch.setenv("GFL_PUBLIC", "1")
+    monkeypatch.setattr(st, "user", _User({"is_logged_in": True, "sub": "google|42"}))
+    first = visitor.owner()
+    assert first.startswith("user:") and first == visitor.owner() and "google" not in first
+    monkeypatch.setattr(st, "user", _User({"is_logged_in": False}))  # login set up, logged out
+    token = "t" * 32
+    monkeypatch.setattr(visitor, "_cookie", lambda: token)
+    st.session_state.pop("_gfl_token", None)
+    owner = visitor.owner()
+    assert owner.startswith("visitor:") and token not in owner  # the store keeps a hash
+    assert not st.session_state.get("_gfl_new_token")  # the cookie was there: none written
+    monkeypatch.setattr(st, "user", _User({}))  # no login configured
+    assert visitor._login() == (False, None)
+    msg = "run store '/srv/app/runs.sqlite' cannot be opened: disk I/O error"
+    assert visitor.hide_paths(msg) == "run store '…' cannot be opened: disk I/O error"
+    monkeypatch.delenv("GFL_PUBLIC")
+    assert visitor.owner() is None  # local mode: no owners
+    assert visitor.hide_paths(msg) == msg  # one person, their own machine: the path helps
+
+
 # --- the app ------------------------------------------------------------------------------------
 
 
@@ -123,6 +161,7 @@ def public(tmp_path, monkeypatch):
     return path
 
 
+@pytest.mark.slow
 def test_csv_task_asks_for_a_file_then_previews_and_trains(public):
     at = deep_csv(public, None)
     ok(at)
@@ -172,6 +211,7 @@ def test_a_link_opened_elsewhere_asks_for_the_file(public):
     assert "The link was made with a different file" in texts(at)
 
 
+@pytest.mark.slow
 def test_visitor_b_never_sees_a_runs_opens_the_link_and_cannot_delete(public):
     a = deep_csv(public, pets(), steps=4)  # steps: no result-cache hit from another test
     a.button(key="mlp_train").click().run()
@@ -215,6 +255,7 @@ def test_visitor_b_never_sees_a_runs_opens_the_link_and_cannot_delete(public):
     assert RunStore(public).owner_of(runs[0]["id"]) != RunStore(public).owner_of(run["id"])
 
 
+@pytest.mark.slow
 def test_a_stored_csv_run_recalls_its_classes_for_the_chance_line(public):
     a = deep_csv(public, pets(), steps=5)
     a.button(key="mlp_train").click().run()

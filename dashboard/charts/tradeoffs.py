@@ -7,11 +7,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, finite, metric
+from dashboard.charts.spectrum import condition_log10
 
 COLUMNS = [
     "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
     "steps to target", "reached target", "diverged at", "s/step", "params",
-    "grad ratio first/last", "note", "step impl",
+    "grad ratio first/last", "note", "step impl", "log10 cond J (init)",
 ]  # fmt: skip
 
 
@@ -76,6 +77,8 @@ def tradeoff_table(
             # which path trained it: autograd, manual or manual-compiled (runs saved before the
             # column existed have none)
             "step impl": _impls(s),
+            # decades between the Jacobian's largest and smallest singular value at init (MLPs)
+            "log10 cond J (init)": condition_log10(frame, name, 0),
         })  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
 

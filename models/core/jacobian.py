@@ -13,6 +13,8 @@ Cost at depth 30, width 64: ~2 ms a seed.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from scipy.linalg import lapack
@@ -25,12 +27,15 @@ def layer_jacobians(model: nn.Module, x: Tensor) -> list[Tensor]:
     """∂h_l/∂h_{l-1} at ``x``'s first row, per hidden layer: [(S, width, fan_in)], float64.
 
     Batch norm acts with the statistics of the batch ``x`` (as in training), held fixed: the
-    per-example map. Layer norm's own Jacobian is exact.
+    per-example map. Layer norm's own Jacobian is written out; any other registered norm's is
+    found by autograd. ReZero's branch scales (``model.rezero``) are honoured.
     """
-    batch_norm = any(isinstance(n, StackedBatchNorm) for n in model.norms)
+    # the whole batch where a norm may read batch statistics; one example otherwise
+    per_example = all(isinstance(n, (nn.Identity, StackedLayerNorm)) for n in model.norms)
     x = x.detach().double()
-    x = x if batch_norm else x[:1]
+    x = x[:1] if per_example else x
     S = model.hidden[0].weight.shape[0]
+    rezero = getattr(model, "rezero", None)  # (S, depth − 1) residual-branch scales, if any
     h = x.unsqueeze(0).expand(S, *x.shape)  # (S, B, n_in)
     jacs = []
     for i, (lin, norm) in enumerate(zip(model.hidden, model.norms)):
@@ -53,14 +58,38 @@ def layer_jacobians(model: nn.Module, x: Tensor) -> list[Tensor]:
             g = norm.weight.detach().double()
             jac = torch.bmm(g.unsqueeze(-1) * d_norm, jac)
             z = zc / s * g.unsqueeze(1) + norm.bias.detach().double().unsqueeze(1)
+        elif not isinstance(norm, nn.Identity):  # any other registered norm: by autograd
+            jac_n, z = _norm_jacobian(norm, z)
+            jac = torch.bmm(jac_n, jac)
         a, slope = _act_and_slope(model.act, z)
         jac = slope[:, 0].unsqueeze(-1) * jac
         if model.residual and i > 0:
+            if rezero is not None:  # ReZero: the branch is scaled by its α (S,)
+                alpha = rezero[:, i - 1].detach().double()
+                jac, a = alpha.view(-1, 1, 1) * jac, alpha.view(-1, 1, 1) * a
             jac = jac + torch.eye(jac.shape[1], dtype=jac.dtype)
             a = h + a
         jacs.append(jac)
         h = a
     return jacs
+
+
+def _norm_jacobian(norm: nn.Module, z: Tensor) -> tuple[Tensor, Tensor]:
+    """A norm layer's Jacobian at the first example, (S, n, n), and its output, by autograd on
+    a float64 copy (one seed at a time: seeds never mix). The copy keeps the module's mode;
+    running statistics it may update are the copy's."""
+    mod = copy.deepcopy(norm).double()
+    out = mod(z).detach()
+    jacs = []
+    for s in range(z.shape[0]):
+
+        def first(z0: Tensor, s: int = s) -> Tensor:
+            zs = z.clone()
+            zs[s, 0] = z0
+            return mod(zs)[s, 0]
+
+        jacs.append(torch.autograd.functional.jacobian(first, z[s, 0], vectorize=True))
+    return torch.stack(jacs), out
 
 
 def _act_and_slope(act, z: Tensor) -> tuple[Tensor, Tensor]:

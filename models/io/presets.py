@@ -41,15 +41,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
     },
     "exploding-rnn": {
-        "title": "An RNN whose gradients explode (ReLU, W_hh spectral radius 1.7): unclipped it diverges, clipped it trains",
-        "family": "rnn", "task": "adding", "seq_len": 40, "hidden": 32, "cell": "rnn",
-        "activation": "relu", "recurrent_init": "scaled", "spectral_radius": 1.7,
-        "optimizer": "sgd", "lr": 0.01, "batch_size": 32, "steps": 200, "seeds": 2,
-        "log_every": 5,
+        "title": "An RNN whose gradients explode (tanh, W_hh spectral radius 1.8, adding T=10): unclipped it diverges, clipped it trains well below the mean predictor's 1/6",
+        "family": "rnn", "task": "adding", "seq_len": 10, "hidden": 32, "cell": "rnn",
+        "activation": "tanh", "recurrent_init": "scaled", "spectral_radius": 1.8,
+        # Pascanu et al. 2013: radius > 1/γ = 1 lets the gradient explode. Measured on 6 seeds:
+        # unclipped, every seed's loss blows up within 10 steps; clipped at 0.1 or 0.25 every
+        # seed ends at validation MSE 0.01–0.07 (a ReLU RNN explodes in its forward pass too,
+        # which clipping cannot fix: clipped, it stayed at the mean predictor's 0.16)
+        "optimizer": "momentum", "momentum": 0.9, "lr": 0.1, "batch_size": 32, "steps": 1000,
+        "seeds": 3, "log_every": 20,
         "variants": [
             {"name": "no clipping"},
-            {"name": "clip norm 1", "clip_norm": 1.0},
-            {"name": "clip value 0.1", "clip_value": 0.1},
+            {"name": "clip norm 0.1", "clip_norm": 0.1},
+            {"name": "clip norm 0.25", "clip_norm": 0.25},
         ],
     },
     "init-showdown": {
@@ -65,9 +69,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
     },
     "relu-init": {
-        "title": "He et al. 2015: a 30-layer ReLU MLP with Xavier against He initialisation",
+        "title": "He et al. 2015: a 30-layer ReLU MLP stalls at chance with Xavier (or PyTorch's default) init and learns with He init",
         "family": "mlp", "task": "digits", "depth": 30, "width": 64, "activation": "relu",
-        "optimizer": "momentum", "lr": 0.01, "batch_size": 64, "steps": 150, "seeds": 2,
+        # lr 0.003: He at 0.76–0.83 validation accuracy after 300 steps on 5 of 5 seeds; at
+        # 0.01 the 30-layer ReLU stack is unstable with momentum (0.31–0.63)
+        "optimizer": "momentum", "lr": 0.003, "batch_size": 64, "steps": 300, "seeds": 3,
         "log_every": 10,
         "variants": [
             {"name": "xavier", "init": "xavier"},
@@ -76,14 +82,32 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
     },
     "temporal-order": {
-        "title": "Temporal order (T=40): which came first, X or Y? tanh RNN against LSTM and GRU",
+        "title": "Temporal order (T=40): the tanh RNN stays at chance; the GRU and the LSTM with a forget-gate bias of 2 solve it",
         "family": "rnn", "task": "temporal-order", "seq_len": 40, "hidden": 32,
-        "activation": "tanh", "optimizer": "adam", "lr": 0.02, "batch_size": 32, "steps": 300,
-        "seeds": 1, "log_every": 10,
+        "activation": "tanh", "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 450,
+        "seeds": 2, "log_every": 25,
         "variants": [
             {"name": "tanh rnn", "cell": "rnn"},
-            {"name": "lstm", "cell": "lstm"},
+            # at T = 40 the cell must hold c for ~35 steps (chrono init, Tallec & Ollivier 2018,
+            # sets b_f ≈ ln T for that). Measured on 5 seeds, 500-800 Adam steps: bias 2 solved
+            # 5 of 5 within 350 steps, bias 1 (the default) 2 of 5, bias 0 (PyTorch's) none:
+            # set forget_bias to 0 here to see it stay at chance
+            {"name": "lstm, forget bias 2", "cell": "lstm", "forget_bias": 2.0},
             {"name": "gru", "cell": "gru"},
+        ],
+    },
+    "dynamical-isometry": {
+        "title": "Dynamical isometry (30 layers): orthogonal tanh keeps every Jacobian singular value near 1 and trains fastest; Gaussian tanh and ReLU spread them over decades",
+        "family": "mlp", "task": "digits", "depth": 30, "width": 64, "activation": "tanh",
+        "bias_std": 0.0, "optimizer": "momentum", "lr": 0.01, "batch_size": 64, "steps": 150,
+        "seeds": 3, "log_every": 10,
+        "variants": [
+            # σ_w² = 1, σ_b = 0: χ₁ = 1 for both tanh variants; only the spectrum differs
+            {"name": "tanh + orthogonal", "init": "orthogonal"},
+            {"name": "tanh + gaussian", "init": "normal", "init_gain": 1.0},
+            {"name": "relu + orthogonal", "activation": "relu", "init": "orthogonal",
+             "init_gain": 1.4142},
+            {"name": "relu + he", "activation": "relu", "init": "he"},
         ],
     },
 }  # fmt: skip

@@ -6,7 +6,7 @@ the paper, and returns ``{id, claim, source, expected, measured, passed}``. The 
 functions hold the numbers; ``tests/science`` asserts on them and ``scripts/science_table.py``
 turns the claims into ``models/science/claims.json`` and the README table. Runs are cached per process,
 so claims that share an experiment train it once. One module per topic:
-``mean_field``, ``initialisation``, ``recurrent``, ``mitigations``; helpers in ``common``.
+``mean_field``, ``initialisation``, ``recurrent``, ``mitigations``, ``isometry``; helpers in ``common``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from models.science.initialisation import (
     claim_he_training,
     claim_sigmoid_saturation,
 )
+from models.science.isometry import claim_isometry_spectrum, claim_isometry_training
 from models.science.mean_field import (
     claim_mean_field_chaotic,
     claim_mean_field_critical,
@@ -64,6 +65,8 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_linear_isometry,
     claim_phase_diagram,
     claim_rnn_length,
+    claim_isometry_spectrum,
+    claim_isometry_training,
 )
 
 
