@@ -45,7 +45,7 @@ def _train_one(cfg: RunConfig, task, seed: int) -> None:
         lin = nn.Linear(n_in, cfg.width)
         nn.init.normal_(lin.weight, 0.0, cfg.init_gain / math.sqrt(n_in))  # σ_w²/fan_in
         nn.init.normal_(lin.bias, 0.0, cfg.bias_std)
-        layers += [lin, Act(cfg.activation)]
+        layers += [lin, Act(cfg.activation)]  # the registered activation as a module
         n_in = cfg.width
     layers.append(nn.Linear(n_in, task.output_dim))
     model = nn.Sequential(*layers)

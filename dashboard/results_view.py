@@ -238,8 +238,8 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
                  column_order=[c for c in TABLE_COLUMNS if c in table.columns
                                and (family == "mlp" or c != "log10 cond J (init)")])  # fmt: skip
     st.caption(
-        "Means over seeds. 'steps to target': first logged step reaching the task's "
-        "target; 'grad 1st/last': first over last layer (RNN: time step) "
+        "Means over seeds. 'to target': first logged step reaching the task's "
+        "target; '1st/last': first over last layer (RNN: time step) "
         "gradient at initialisation, ≪ 1 means vanishing"
         + (
             "; 'log10 cond J': decades between the largest and smallest singular value of "
@@ -304,14 +304,16 @@ TABLE_COLUMNS = {
     "variant": st.column_config.TextColumn("variant", width="medium"),
     "final val loss": st.column_config.Column("val loss", width="small",
                                               help="final validation loss"),
-    "best val accuracy": st.column_config.Column("best val acc.", width="small"),
-    "steps to target": st.column_config.Column("steps to target", width="small"),
+    "best val accuracy": st.column_config.Column("best acc.", width="small",
+                                                 help="best validation accuracy"),
+    "steps to target": st.column_config.Column("to target", width="small",
+                                               help="steps to target"),
     "reached target": st.column_config.Column("reached", width="small",
                                               help="seeds that reached the target"),
-    "diverged at": st.column_config.Column("diverged at", width="small"),
+    "diverged at": st.column_config.Column("diverged", width="small", help="diverged at step"),
     "s/step": st.column_config.Column("s/step", width="small"),
     "params": st.column_config.Column("params", width="small"),
-    "grad ratio first/last": st.column_config.Column("grad 1st/last", width="small",
+    "grad ratio first/last": st.column_config.Column("1st/last", width="small",
                                                      help="grad ratio first/last at init"),
     "log10 cond J (init)": st.column_config.Column("log10 cond J", width="small",
                                                     help="log10(s_max/s_min) of ∂h_L/∂x at init"),

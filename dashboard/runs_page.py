@@ -269,6 +269,11 @@ def runs_page() -> None:
         st.caption(
             f"Here are {visitor.describe()}: nobody else on this server sees them. A run's "
             "share link opens it for whoever has the link; only you can delete it."
+            + (
+                f" You keep up to {store.max_runs_per_owner} runs; the oldest go first."
+                if store.max_runs_per_owner and store.max_runs_per_owner > 0
+                else ""
+            )
         )
     else:
         st.caption(

@@ -116,6 +116,18 @@ def test_gfl_fastpath_off_trains_every_variant_through_autograd(monkeypatch):
     assert impls["lstm"] == "autograd"  # PyTorch's fused kernel trains it, through autograd
 
 
+def test_without_torchscript_the_hand_written_steps_run_as_python_with_the_same_numbers(
+    monkeypatch,
+):
+    fast, summary = _run("rnn-adding", monkeypatch, fastpath=True, steps=3)
+    monkeypatch.setenv("GFL_TORCHSCRIPT", "off")
+    plain, plain_summary = _run("rnn-adding", monkeypatch, fastpath=True, steps=3)
+    impls = dict(zip(plain_summary.variant, plain_summary.step_impl))
+    assert impls["tanh rnn (baseline)"] == "manual" and impls["gru"] == "manual"
+    a, b = _series(fast, "loss"), _series(plain, "loss")
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-6)
+
+
 def _softsign_phi(x):
     return x / (1.0 + np.abs(x))
 

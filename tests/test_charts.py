@@ -279,6 +279,8 @@ def test_log_axes_label_decades_only_or_full_numbers():
     fig = gradients.profile_figure(f, 0, COLORS)  # 1e-3 .. 2: three decades
     ax = fig.layout.yaxis
     assert ax.type == "log" and ax.dtick == 1 and ax.minorloglabels == "none"
+    wide = common.log_axis([1e-16, 1.0])  # sixteen decades: every second one labelled
+    assert wide["dtick"] == 2 and wide["minorloglabels"] == "none"
 
 
 def test_heatmap_panel_of_a_variant_whose_seeds_all_diverged_says_so():

@@ -207,6 +207,20 @@ def test_config_fields_validate():
     assert make_config({"task": "csv", "data": "x.csv", "target": ""}).target == ""
 
 
+def test_a_link_carries_the_data_fields_together():
+    from dashboard.query_codec import decode, encode
+
+    sha = "a" * 64
+    link = {"preset": "deep-mlp", "task": "csv", "data": "pets.csv", "target": "animal",
+            "data_sha256": sha}  # fmt: skip
+    comp, notices, _ = decode(link, family="mlp")
+    assert notices == [] and comp.variants[0].data_sha256 == sha
+    assert (comp.variants[0].task, comp.variants[0].data) == ("csv", "pets.csv")
+    assert decode(encode(comp), family="mlp")[0].to_json_dict() == comp.to_json_dict()
+    comp, notices, _ = decode({"preset": "deep-mlp", "data": "/etc/passwd"}, family="mlp")
+    assert comp.variants[0].data == "" and "only task=csv reads a data file" in notices[0]
+
+
 # --- the CLI ----------------------------------------------------------------------------------
 
 

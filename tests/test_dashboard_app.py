@@ -376,7 +376,9 @@ def test_a_diverged_variant_is_shown_as_diverged():
     figs = charts(at)
     marks = [t for t in figs["Loss"]["data"] if t.get("meta", {}).get("diverged") is not None]
     assert len(marks) == 1 and marks[0]["meta"]["variant"] == "boom"
-    table = at.dataframe[0].value.set_index("variant")
+    # the trade-offs table (the Jacobian's condition-number table comes before it)
+    table = next(d.value for d in at.dataframe if "diverged at" in d.value.columns)
+    table = table.set_index("variant")
     assert table.loc["boom", "diverged at"] == marks[0]["meta"]["diverged"]
     assert "diverged" in table.loc["boom", "note"]
     scatter = [t for t in figs["Benefit against cost"]["data"] if t["meta"]["variant"] == "boom"]
@@ -410,3 +412,26 @@ def test_toy_settings_live_in_the_url_and_survive_a_page_visit():
     at.switch_page("views/theory.py").run()
     at.switch_page("views/toy.py").run()
     assert at.slider(key="toy_b").value == -2.0 and at.slider(key="toy_w").value == 3.0
+
+
+def test_the_jacobian_spectrum_and_its_condition_numbers_after_training():
+    comp = comparison_from_dict({
+        "title": "iso", "depth": 8, "width": 16, "steps": 4, "seeds": 2, "log_every": 2,
+        "activation": "tanh",
+        "variants": [{"name": "orth", "init": "orthogonal"},
+                     {"name": "relu", "activation": "relu", "init": "he"}],
+    })  # fmt: skip
+    from dashboard.query_codec import encode
+
+    at = new_app(**encode(comp))
+    at.button(key="mlp_train").click().run()
+    ok(at)
+    spec = charts(at)["Singular values of the input–output Jacobian ∂h_L/∂x"]
+    assert spec["layout"]["yaxis"]["type"] == "log"
+    lines = {t["meta"]["variant"]: t for t in spec["data"] if t.get("meta")}
+    assert set(lines) == {"orth", "relu"}
+    cond = next(d.value for d in at.dataframe if "log10 s_max/s_min (step 0)" in d.value.columns)
+    cond = cond.set_index("variant").iloc[:, 0]
+    assert 0 <= cond["orth"] < 4 and cond["relu"] == float("inf")  # dead ReLU units: exact 0s
+    table = next(d.value for d in at.dataframe if "diverged at" in d.value.columns)
+    assert table.set_index("variant").loc["relu", "log10 cond J (init)"] == float("inf")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -67,8 +69,11 @@ def log_axis(values) -> dict:
     """Axis settings for a log axis over ``values`` (any nested sequences of numbers)."""
     v = np.asarray(pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce"), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
-    if v.size and np.log10(v.max()) - np.log10(v.min()) < 1:  # (a ratio may overflow)
+    span = float(np.log10(v.max()) - np.log10(v.min())) if v.size else 1.0  # (no ratio: overflow)
+    if span < 1:
         return NARROW_LOG_AXIS
+    if span > 8:  # many decades: every 2nd (3rd...) one labelled, no minor ticks between
+        return {**LOG_AXIS, "dtick": math.ceil(span / 8), "minor": {"ticks": "", "showgrid": False}}
     return LOG_AXIS
 
 

@@ -8,7 +8,8 @@ of the product (Q_l R_l = A_l Q_{l-1}, J = Q_L R_L ⋯ R_1) and a one-sided Jaco
 triangular factor (LAPACK dgejsv), which finds every singular value to float64 *relative*
 accuracy (checked against 60-digit arithmetic in the tests). Units with zero slope (ReLU) give
 exactly zero rows; they are dropped, and the rank they remove is reported as exact zeros.
-Cost at depth 30, width 64: ~2 ms a seed.
+Cost: ~10–20 ms a seed at depth 20–30, width 48–64 (a shared, loaded 2-core machine), twice a
+run (first and last step): ~3% of the deep-mlp preset's training time.
 """
 
 from __future__ import annotations

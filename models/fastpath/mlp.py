@@ -17,7 +17,13 @@ from torch import Tensor, nn
 
 from models.core.activations import ACTIVATIONS
 from models.core.norms import NORMS
-from models.fastpath.manual_grad import act_kernel, compile_step, loss_and_grad, norm_kernel
+from models.fastpath.manual_grad import (
+    act_kernel,
+    compile_step,
+    loss_and_grad,
+    norm_kernel,
+    torchscript_enabled,
+)
 
 
 class MLPParams(NamedTuple):
@@ -126,9 +132,14 @@ class MLPStep(nn.Module):
         return loss_s, acc_s
 
 
-@cache
 def compiled_step(activation: str, norm: str) -> nn.Module:
     """The step for one activation and norm, compiled (GIL-free) where TorchScript is on."""
+    return _step(activation, norm, torchscript_enabled())
+
+
+@cache
+def _step(activation: str, norm: str, script: bool) -> nn.Module:
+    """Made once per activation, norm and TorchScript setting (GFL_TORCHSCRIPT)."""
     return compile_step(MLPStep(activation, norm))
 
 

@@ -26,6 +26,7 @@ from models.fastpath.manual_grad import (
     compile_step,
     loss_and_grad,
     mse_and_grad,
+    torchscript_enabled,
 )
 
 sigmoid_backward = torch.ops.aten.sigmoid_backward
@@ -281,9 +282,14 @@ def make_step(cell: str, activation: str) -> RNNStep:
     return RNNStep(module)
 
 
-@cache
 def compiled_step(cell: str, activation: str) -> nn.Module:
-    """The step of one cell, compiled (GIL-free) where TorchScript is on; made once."""
+    """The step of one cell, compiled (GIL-free) where TorchScript is on."""
+    return _step(cell, activation, torchscript_enabled())
+
+
+@cache
+def _step(cell: str, activation: str, script: bool) -> nn.Module:
+    """Made once per cell, activation and TorchScript setting (GFL_TORCHSCRIPT)."""
     return compile_step(make_step(cell, activation))
 
 

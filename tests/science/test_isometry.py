@@ -9,7 +9,7 @@ import pytest
 
 from models.science import isometry as I
 
-pytestmark = pytest.mark.science
+pytestmark = [pytest.mark.science, pytest.mark.slow]  # trains the preset with 5 seeds
 
 
 def test_orthogonal_tanh_is_isometric_gaussian_and_relu_are_not() -> None:
