@@ -194,7 +194,7 @@ def test_toy_figures_cope_with_overflow():
     fig = toy.jacobian_figure(t, dx, 5.0, 0.25)
     assert fig.layout.yaxis.type == "log" and "1/γ = 4" in fig.layout.title.text
     wall = toy.wall_figure(b, loss, grad, -1.0, mf.toy_bifurcation_b(5.0))
-    assert len(wall.data) == 2
+    assert [t.name for t in wall.data if t.showlegend is False] == ["loss", "|gradient|"]
     grad_y = np.asarray(wall.data[1].y, dtype=float)
     assert np.nanmax(grad_y) / np.nanmedian(grad_y) > 100  # the wall stands out
     toy.jacobian_figure(t, np.full(50, np.inf), 100.0, 1.0).to_json()
@@ -232,9 +232,12 @@ def test_toy_wall_figure_marks_the_basin_boundary_and_the_bifurcations():
     with np.errstate(all="ignore"):
         loss, grad = mf.toy_loss_and_grad_b(5.0, b)
     fig = toy.wall_figure(b, loss, grad, -1.0, wall, saddles)
-    labels = [a.text for a in fig.layout.annotations]
-    assert "basin boundary: the wall" in labels and labels.count("saddle-node") == 2
-    assert "bistable" in labels
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend.count("basin boundary: the wall") == 1 and legend.count("saddle-node") == 1
+    assert "bistable band" in legend
+    lines = [sh.x0 for sh in fig.layout.shapes if sh.type == "line"]
+    for x in (wall, *saddles):  # each marked in both panels
+        assert sum(abs(v - x) < 1e-12 for v in lines) == 2
     band = [s for s in fig.layout.shapes if s.type == "rect"]
     assert (
         band and band[0].x0 == pytest.approx(saddles[0]) and band[0].x1 == pytest.approx(saddles[1])
@@ -244,7 +247,7 @@ def test_toy_wall_figure_marks_the_basin_boundary_and_the_bifurcations():
     # w = 0: no basin boundary, so no wall marker, and the caption says why
     assert np.isnan(mf.toy_wall_b(0.0)) and mf.toy_saddle_nodes(0.0) == ()
     flat = toy.wall_figure(b, loss, grad, -1.0, mf.toy_wall_b(0.0), ())
-    assert "basin boundary: the wall" not in [a.text for a in flat.layout.annotations]
+    assert "basin boundary: the wall" not in [t.name for t in flat.data]
     assert "No wall here" in toy.wall_caption(0.0, 0.5, 0.0, float("nan"), ())
 
 

@@ -117,21 +117,33 @@ def wall_figure(
             for row in (1, 2):
                 fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12,
                               line_width=0, row=row, col=1)  # fmt: skip
-            fig.add_annotation(x=(band[0] + band[1]) / 2, y=1.0, yref="y domain", yanchor="bottom",
-                               text="bistable", showarrow=False, font={"size": 10},
-                               row=1, col=1)  # fmt: skip
+            # named in the legend: lines ~0.04 apart would make their labels overlap
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="bistable band",
+                                     marker={"symbol": "square", "size": 11, "color": PALETTE[2],
+                                             "opacity": 0.35}), row=1, col=1)  # fmt: skip
     marks = [
-        (b_now, "your b", "solid", "#555"),
         (b_wall, "basin boundary: the wall", "dot", "#b00"),
+        *[(s, "saddle-node", "dash", PALETTE[2]) for s in inside],
     ]
-    marks += [(s, "saddle-node", "dash", PALETTE[2]) for s in inside]
+    named = set()
     for x, txt, dash, color in marks:
         if np.isfinite(x) and lo_b <= x <= hi_b:
-            line = {"color": color, "dash": dash, "width": 1}
+            line = {"color": color, "dash": dash, "width": 1.5}
             fig.add_vline(x=x, line=line, row=1, col=1)
-            fig.add_vline(x=x, line=line, row=2, col=1, annotation_text=txt,
-                          annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
-    fig.update_layout(height=520, showlegend=False,
+            fig.add_vline(x=x, line=line, row=2, col=1)
+            if txt not in named:  # one legend entry for both saddle-nodes
+                named.add(txt)
+                fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=txt),
+                              row=1, col=1)  # fmt: skip
+    if np.isfinite(b_now) and lo_b <= b_now <= hi_b:
+        line = {"color": "#555", "dash": "solid", "width": 1}
+        fig.add_vline(x=b_now, line=line, row=1, col=1)
+        fig.add_vline(x=b_now, line=line, row=2, col=1, annotation_text="your b",
+                      annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
+    for trace in fig.data[:2]:  # the curves are named by the panel titles
+        trace.showlegend = False
+    fig.update_layout(height=560, showlegend=True,
+                      legend={"orientation": "h", "y": -0.16, "x": 0, "font": {"size": 11}},
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
     fig.update_xaxes(title_text="b", row=2, col=1)
     return fig

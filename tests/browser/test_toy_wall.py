@@ -32,8 +32,8 @@ def test_toy_page_marks_basin_boundary_and_bifurcations(page, server):
     _charts(page, 2)
     _no_errors(page)
     texts = _svg_texts(page)
-    assert "basin boundary: the wall" in texts and texts.count("saddle-node") == 2, texts
-    assert "bistable" in texts
+    assert "basin boundary: the wall" in texts and texts.count("saddle-node") == 1, texts
+    assert "bistable band" in texts
     body = page.inner_text("body")
     assert "-2.612" in body and "-2.656" in body and "-2.344" in body
     assert "unstable fixed point" in body
