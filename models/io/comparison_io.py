@@ -50,8 +50,8 @@ def comparison_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> 
     return Comparison(variants=configs, title=title)
 
 
-def load_comparison_file(path: str | Path, overrides: dict[str, Any] | None = None) -> Comparison:
-    """Load a TOML or JSON config file into a validated comparison."""
+def read_config_file(path: str | Path) -> Any:
+    """Read and parse a TOML or JSON config file (size-capped, UTF-8), data only."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config: no such file '{path}'")
@@ -61,7 +61,12 @@ def load_comparison_file(path: str | Path, overrides: dict[str, Any] | None = No
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"config: cannot read '{path}' as UTF-8 text ({e})") from None
-    return comparison_from_dict(parse_config_text(text, p.suffix.lower()), overrides)
+    return parse_config_text(text, p.suffix.lower())
+
+
+def load_comparison_file(path: str | Path, overrides: dict[str, Any] | None = None) -> Comparison:
+    """Load a TOML or JSON config file into a validated comparison."""
+    return comparison_from_dict(read_config_file(path), overrides)
 
 
 def parse_config_text(text: str, suffix: str = "") -> Any:

@@ -17,9 +17,8 @@ from typing import Any
 from models.core.config import FIELDS, Comparison, RunConfig, coerce
 from models.core.errors import ConfigError
 from models.io.comparison_io import (
-    MAX_FILE_BYTES,
     comparison_from_dict,
-    parse_config_text,
+    read_config_file,
 )
 from models.io.presets import preset_dict
 
@@ -192,16 +191,7 @@ def _over_cap(runs: int, points: int, cap: int) -> str:
 
 def load_sweep_file(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
     """Load a TOML or JSON sweep file."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config: no such file '{path}'")
-    if p.stat().st_size > MAX_FILE_BYTES:
-        raise ConfigError(f"config: '{path}' is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config: cannot read '{path}' as UTF-8 text ({e})") from None
-    return sweep_from_dict(parse_config_text(text, p.suffix.lower()), overrides)
+    return sweep_from_dict(read_config_file(path), overrides)
 
 
 def point_configs(spec: SweepSpec) -> list[tuple[Point, RunConfig]]:
