@@ -10,10 +10,25 @@ def no_errors(pg) -> None:
     assert errors.count() == 0, f"error shown: {errors.first.inner_text()}"
 
 
+IDLE = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+         && document.querySelector('[data-testid=stStatusWidget]') === null;
+}"""
+
+
 def settle(pg, timeout_ms: int = 60_000) -> None:
-    """Wait until the script has finished running (no 'Running…' status widget)."""
+    """Wait until the script run a click started has finished.
+
+    The status widget alone is not enough: it shows only after the run has lasted a moment, so a
+    short rerun can still be on its way. The app's own script state says "notRunning" only when
+    no run is going or requested; it must hold twice, 250 ms apart.
+    """
     pg.wait_for_timeout(300)
-    pg.locator("[data-testid=stStatusWidget]").wait_for(state="detached", timeout=timeout_ms)
+    for _ in range(2):
+        pg.wait_for_function(IDLE, timeout=timeout_ms)
+        pg.wait_for_timeout(250)
+    pg.wait_for_function(IDLE, timeout=timeout_ms)
 
 
 def charts(pg, n: int, timeout_ms: int = 60_000) -> None:

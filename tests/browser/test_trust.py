@@ -131,6 +131,15 @@ def _selected(pg) -> str:
                       "[data-testid=stButtonGroup] button[aria-pressed=true]").first.inner_text()  # fmt: skip
 
 
+def _assert_selected(pg, label: str, timeout_ms: int = 15_000) -> None:
+    """The picker shows ``label`` selected (waiting out a rerun still drawing the page)."""
+    deadline = timeout_ms
+    while _selected(pg) != label and deadline > 0:
+        pg.wait_for_timeout(250)
+        deadline -= 250
+    assert _selected(pg) == label
+
+
 def _url_config(pg):
     params = {k: v[-1] for k, v in parse_qs(urlparse(pg.url).query).items()}
     comparison, notices, _ = decode(params, family="mlp")
@@ -159,19 +168,20 @@ def test_edits_after_renaming_variant_7_land_on_variant_7(page, server):
     _open_editor(page)
     page.get_by_role("button", name="Add variant").click()
     settle(page)
-    assert _selected(page) == "variant 7"  # Add opens the new variant, selected
+    _assert_selected(page, "variant 7")  # Add opens the new variant, selected
     expander = page.locator("[data-testid=stExpanderDetails]").first
     assert expander.is_visible()  # and the editor stays open
     name = page.locator("[data-testid=stTextInput] input:visible").first
     name.fill("seventh")
     name.press("Enter")
     settle(page)
-    assert _selected(page) == "seventh"
+    _assert_selected(page, "seventh")
     _choose(page, "Weight init", "orthogonal")
-    assert _selected(page) == "seventh"
+    _assert_selected(page, "seventh")
     _type(page, "Clip norm", "0.5")
     _type(page, "Clip value", "0.05")
-    assert _selected(page) == "seventh" and expander.is_visible()
+    _assert_selected(page, "seventh")
+    assert expander.is_visible()
     no_errors(page)
     _shot(page, "variant_7_edited")
     comp = _url_config(page)  # the address holds the comparison the page will train
