@@ -26,6 +26,11 @@ REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep
 # ... and never more than a quarter of the time: the next redraw waits 3x the last one's cost
 # (a redraw holds the GIL for its pandas and plotly work, which the workers' Python needs too)
 REDRAW_SHARE = 0.25
+# ... and none in a run's first 1.5 s: step 0 is drawn at once, and a run this short (deep-mlp,
+# ~1.3 s on 2 cores) ends before a redraw would tell the user anything. Each redraw makes the
+# browser build two new Plotly charts (~0.15 s of its CPU each), on the same two cores the
+# training threads need (profiled: Plotly was ~60% of the browser's CPU in a Train click).
+REDRAW_FIRST_S = 1.5
 
 
 # Runs train one at a time per server (GFL_CONCURRENT_RUNS overrides): on a shared 2-core host
@@ -173,7 +178,8 @@ def train(
         c1, c2 = st.columns(2)
         ph_grad, ph_loss = c1.empty(), c2.empty()
     # last: when the last redraw ended; cost: what it took; step: the step the charts show
-    state = {"last": -math.inf, "cost": 0.0, "draws": 0, "step": None}
+    state = {"last": time.perf_counter() + REDRAW_FIRST_S - REDRAW_S, "cost": 0.0, "draws": 0,
+             "step": None}  # fmt: skip
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
