@@ -112,6 +112,22 @@ def test_heatmaps_share_one_colour_scale():
     assert fig.layout.coloraxis.cmin == pytest.approx(math.log10(1.5e-3))
 
 
+def test_heatmap_panel_titles_are_short_and_stay_escaped():
+    # a 60-character name ran into the neighbouring panels' titles; a cut must not split "&lt;"
+    long = "<b>x</b> " + "a very long variant name " * 3
+    from dashboard.results_view import chart_name
+
+    f = frame().replace({"variant": {"base": chart_name(long)}})
+    colors = common.variant_colors([chart_name(long), "fix"])
+    fig = gradients.heatmap_figure(f, colors)
+    titles = [a.text for a in fig.layout.annotations][:2]
+    assert titles[0].startswith("&lt;b&gt;x&lt;/b&gt; a very") and titles[0].endswith("…")
+    assert len(titles[0].replace("&lt;", "<").replace("&gt;", ">")) <= gradients.PANEL_TITLE_CHARS
+    assert titles[1] == "fix"
+    heat = [t for t in fig.data if isinstance(t, go.Heatmap)][0]
+    assert chart_name(long) in heat.hovertemplate  # the hover keeps the whole name
+
+
 @pytest.mark.parametrize("diverge", [False, True])
 def test_every_builder_copes_with_zeros_nan_inf(diverge):
     f = frame(diverge=diverge, bad=True)

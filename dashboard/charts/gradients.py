@@ -5,6 +5,7 @@ Works for ``grad_norm`` over layers (MLP) and ``hidden_grad_norm`` over time ste
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -21,6 +22,10 @@ from dashboard.charts.common import (
     nearest_step,
     seed_stats,
 )  # fmt: skip
+from dashboard.plain import plotly_text
+
+# a panel of three across half the page is ~200 px: a longer name ran into its neighbours'
+PANEL_TITLE_CHARS = 24
 
 
 def profile_figure(
@@ -108,7 +113,9 @@ def heatmap_figure(
     fig = make_subplots(
         rows=nrows,
         cols=cols,
-        subplot_titles=names,
+        # names arrive escaped for Plotly (chart_name): shortened as typed, then re-escaped,
+        # so an ellipsis never cuts an entity in half; the hover keeps the whole name
+        subplot_titles=[plotly_text(html.unescape(n), PANEL_TITLE_CHARS) for n in names],
         shared_yaxes=False,
         horizontal_spacing=0.06,
         vertical_spacing=0.14 if nrows > 1 else 0.1,
