@@ -66,6 +66,29 @@ def _train_one(cfg: RunConfig, task, seed: int) -> None:
         opt.step()
 
 
+def _ray_startup(workers: int) -> int:
+    """Start a local Ray as the backend does, run one task per worker that imports torch and
+    the engine (what a sweep's first tasks pay), and shut it down: no training at all."""
+    import ray
+
+    from models.sweep.backends import _init_ray
+
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    _init_ray(ray, {"ignore_reinit_error": True, "log_to_driver": False, "num_cpus": workers,
+                    "include_dashboard": False}, root)  # fmt: skip
+
+    @ray.remote(num_cpus=1)
+    def ready() -> int:
+        import models  # noqa: F401
+
+        return 1
+
+    try:
+        return sum(ray.get([ready.remote() for _ in range(workers)]))
+    finally:
+        ray.shutdown()
+
+
 def run(spec: dict) -> dict:
     configure_threads(spec.get("threads"))
     sweep = load_sweep_preset(
@@ -77,6 +100,8 @@ def run(spec: dict) -> dict:
     c0 = time.process_time()
     if spec["kind"] == "loop":
         n = naive_loop(sweep)
+    elif spec["kind"] == "ray-startup":  # Ray's fixed cost alone: start, workers ready, stop
+        n = _ray_startup(spec.get("workers") or 2)
     else:
         res = run_sweep(sweep, backend=spec["kind"], workers=spec.get("workers"))
         n = len(res.rows)

@@ -16,12 +16,18 @@ import tempfile
 from models.sweep.backends import ray_available
 
 SWEEP_PRESET = "tanh-phase-diagram"
+PRESET_STEPS = 150  # the preset's own steps (a --steps smoke run scales the 4× cases from it)
 CASES = {
     "local": {"kind": "local"},
     "local, 1 worker": {"kind": "local", "workers": 1},
     "loop (nn.Sequential per point)": {"kind": "loop"},
     "ray, 1 worker": {"kind": "ray", "workers": 1},
     "ray, 2 workers": {"kind": "ray", "workers": 2},
+    # Ray's fixed cost alone (start, two workers importing torch and the engine, shut down)
+    "ray start-up only, 2 workers": {"kind": "ray-startup", "workers": 2},
+    # the same grid at 4× the steps: a sweep big enough that the fixed cost is amortised
+    "local, 600 steps": {"kind": "local", "steps_factor": 4},
+    "ray, 2 workers, 600 steps": {"kind": "ray", "workers": 2, "steps_factor": 4},
 }
 
 
@@ -29,11 +35,13 @@ def run_sweeps(run_case, best, wait, repeat: int, steps: int | None) -> tuple[li
     """(rows for the report, derived numbers); ``run_case``/``best``/``wait`` from __main__."""
     res = {}
     for name, spec in CASES.items():
-        if spec["kind"] == "ray" and not ray_available():
+        if spec["kind"].startswith("ray") and not ray_available():
             print(f"sweep {name}: skipped (ray not installed: pip install -e '.[ray]')",
                   file=sys.stderr)  # fmt: skip
             continue
-        spec = {**spec, "preset": SWEEP_PRESET, "steps": steps}
+        scale = spec.get("steps_factor", 1)
+        run_steps = None if steps is None and scale == 1 else (steps or PRESET_STEPS) * scale
+        spec = {**spec, "preset": SWEEP_PRESET, "steps": run_steps}
         res[name] = best([run_case(spec, "benchmarks.sweep_case") for _ in range(repeat)])
         print(f"sweep {name:32s} {res[name]['wall_s']:7.2f} s", file=sys.stderr)
     runs = []
@@ -51,7 +59,7 @@ def run_sweeps(run_case, best, wait, repeat: int, steps: int | None) -> tuple[li
         {"preset": SWEEP_PRESET, "case": f"sweep: {k}", "wall_s": round(r["wall_s"], 3),
          "cpu_s": round(r["cpu_s"], 3) if "cpu_s" in r else None,
          "speedup_vs_ref": round(res["loop (nn.Sequential per point)"]["wall_s"] / r["wall_s"], 2)
-         if k.startswith("local") else None,
+         if k in ("local", "local, 1 worker") else None,
          "rss_mb": round(r["rss_mb"], 1)}
         for k, r in res.items()
     ]  # fmt: skip
@@ -70,4 +78,10 @@ def run_sweeps(run_case, best, wait, repeat: int, steps: int | None) -> tuple[li
             derived[f"{tag}_points_per_s"] = round(res[k]["points_per_s"], 2)
     if "ray, 2 workers" in res:
         derived["ray_over_local"] = round(res["ray, 2 workers"]["wall_s"] / local["wall_s"], 2)
+    if "ray start-up only, 2 workers" in res:
+        derived["ray_startup_s"] = round(res["ray start-up only, 2 workers"]["wall_s"], 2)
+    if "ray, 2 workers, 600 steps" in res:
+        derived["ray_over_local_600_steps"] = round(
+            res["ray, 2 workers, 600 steps"]["wall_s"] / res["local, 600 steps"]["wall_s"], 2
+        )
     return rows, derived

@@ -93,3 +93,10 @@ def test_sweep_benchmark_reports_the_issue_targets(tmp_path):
     if "sweep: ray, 2 workers" in rows:  # the Ray extra is installed
         assert d["ray_1_worker_points_per_s"] > 0 and d["ray_2_workers_points_per_s"] > 0
         assert d["ray_over_local"] > 0
+        # Ray's fixed cost on its own, and the ratio at 4× the steps (8 here: --steps 2)
+        assert 0 < d["ray_startup_s"] < rows["sweep: ray, 2 workers"]["wall_s"] * 1.5
+        assert d["ray_over_local_600_steps"] == pytest.approx(
+            rows["sweep: ray, 2 workers, 600 steps"]["wall_s"]
+            / rows["sweep: local, 600 steps"]["wall_s"],
+            rel=0.02,
+        )
