@@ -58,12 +58,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path) -> tuple[subprocess.Popen, str]:
-    """A headless streamlit server on a free port, healthy (or raises after 120 s)."""
+def start_server(store: Path, app: str = "dashboard/app.py") -> tuple[subprocess.Popen, str]:
+    """A headless streamlit server for ``app`` on a free port, healthy (or raises after 120 s)."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": "", "GFL_STORE": str(store)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

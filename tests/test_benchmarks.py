@@ -100,3 +100,31 @@ def test_sweep_benchmark_reports_the_issue_targets(tmp_path):
             / rows["sweep: local, 600 steps"]["wall_s"],
             rel=0.02,
         )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_benchmark_measures_every_load_kind_and_the_click(tmp_path):
+    """``--browser`` end to end once: new-visitor, returning-visitor and in-app loads of every
+    page, and the Train click, each with wall and CPU figures; the chart probe draws all three
+    libraries."""
+    import shutil
+
+    if not shutil.which("chromium"):
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    cmd = [sys.executable, "-m", "benchmarks", "--browser", "--repeat", "1", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    best = json.loads((tmp_path / "browser_timing.json").read_text())["best"]
+    from benchmarks.browser_timing import PAGES
+
+    kinds = {"first_load", "train_click"}
+    for page in PAGES:
+        kinds |= {f"warm_load_{page}", f"return_load_{page}", f"navigation_{page}"}
+    assert set(best) == kinds
+    for t in best.values():
+        assert t["wall_s"] > 0 and t["server_cpu_s"] >= 0 and t["browser_cpu_s"] > 0
+    probe = [sys.executable, "-m", "benchmarks.chart_probe", "--repeat", "1"]
+    out = subprocess.run(probe, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert [line.split()[0] for line in out.stdout.splitlines()] == ["plotly", "echarts", "vega"]
