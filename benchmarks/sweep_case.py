@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +74,7 @@ def _ray_startup(workers: int) -> int:
 
     from models.sweep.backends import _init_ray
 
-    root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[1])
     _init_ray(ray, {"ignore_reinit_error": True, "log_to_driver": False, "num_cpus": workers,
                     "include_dashboard": False}, root)  # fmt: skip
 
