@@ -29,7 +29,8 @@ REDRAW_SHARE = 0.25
 # ... and none in a run's first 1.5 s: step 0 is drawn at once, and a run this short (deep-mlp,
 # ~1.3 s on 2 cores) ends before a redraw would tell the user anything. Each redraw makes the
 # browser build two new Plotly charts (~0.15 s of its CPU each), on the same two cores the
-# training threads need (profiled: Plotly was ~60% of the browser's CPU in a Train click).
+# training threads need (profiled: Plotly, with the layout work it forces, was about half of
+# the browser's busy CPU in a Train click).
 REDRAW_FIRST_S = 1.5
 
 
