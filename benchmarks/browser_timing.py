@@ -77,8 +77,17 @@ def start_server(store: Path, app: str = "dashboard/app.py") -> tuple[subprocess
             if proc.poll() is not None:
                 raise RuntimeError("streamlit exited before it was healthy") from None
             time.sleep(0.2)
-    proc.terminate()
+    stop_server(proc)
     raise RuntimeError("streamlit did not become healthy in 120 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server from ``start_server`` (killed if it does not exit within 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -130,11 +139,14 @@ def _charts_drawn(pg, n: int, timeout_ms: int) -> None:
 
 
 def _script_done(pg, timeout_ms: int) -> None:
-    """The script has finished: Streamlit's 'Running…' status widget is gone (polled, so the
-    measurement ends within ~50 ms of it)."""
+    """The script has finished: no run going or requested (the app's own script state) and no
+    'Running…' status widget (polled, so the measurement ends within ~50 ms of it). The widget
+    alone shows only after a run has lasted a moment, so a short rerun could be missed."""
     pg.wait_for_function(
-        "!document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout_ms,
-        polling=50,
+        "() => { const a = document.querySelector('[data-testid=stApp]');"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-testid=stStatusWidget]'); }",
+        timeout=timeout_ms, polling=50,
     )  # fmt: skip
 
 
@@ -172,16 +184,6 @@ def time_load(browser, url: str, meter: CpuMeter, charts: int = 1, context=None)
     return timing
 
 
-def _idle(pg, timeout_ms: int) -> None:
-    """No script run going or requested (the app's own state), nor its status widget."""
-    pg.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=stApp]');"
-        " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
-        " && !document.querySelector('[data-testid=stStatusWidget]'); }",
-        timeout=timeout_ms, polling=50,
-    )  # fmt: skip
-
-
 def time_navigation(pg, label: str, charts: int, meter: CpuMeter) -> Timing:
     """A click on ``label`` in the sidebar's page list to that page drawn and its script done."""
     link = pg.locator("[data-testid=stSidebarNav] a").filter(has_text=label).first
@@ -193,7 +195,7 @@ def time_navigation(pg, label: str, charts: int, meter: CpuMeter) -> Timing:
     )
     if charts:
         _charts_drawn(pg, charts, 120_000)
-    _idle(pg, 120_000)
+    _script_done(pg, 120_000)
     return _since(t0, s0, b0, meter)
 
 
@@ -249,7 +251,7 @@ def measure(repeat: int) -> dict:
                 pg = returning.new_page()
                 pg.goto(url + "/")
                 _charts_drawn(pg, 1, 120_000)
-                _idle(pg, 120_000)
+                _script_done(pg, 120_000)
                 order = [*list(PAGES)[1:], "deep"]  # each page from the one before it
                 for _ in range(repeat):
                     for name in order:
@@ -266,11 +268,7 @@ def measure(repeat: int) -> dict:
                     _say("deep-mlp Train click to final charts", t)
                 browser.close()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
     out["load_after"] = list(os.getloadavg())
     out["best"] = {k: _best(v) for k, v in runs.items()}
     return out

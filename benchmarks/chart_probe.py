@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.browser_timing import FLAGS, start_server
+from benchmarks.browser_timing import FLAGS, start_server, stop_server
 
 DRAWN = {
     "plotly": ".js-plotly-plot .main-svg",
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 best = min(walls[1:])
                 print(f"{kind:8s} first {walls[0]:.2f} s, cached {cached} s (best {best:.2f})")
     finally:
-        proc.terminate()
+        stop_server(proc)
     return 0
 
 

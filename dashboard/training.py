@@ -179,8 +179,8 @@ def train(
         c1, c2 = st.columns(2)
         ph_grad, ph_loss = c1.empty(), c2.empty()
     # last: when the last redraw ended; cost: what it took; step: the step the charts show
-    state = {"last": time.perf_counter() + REDRAW_FIRST_S - REDRAW_S, "cost": 0.0, "draws": 0,
-             "step": None}  # fmt: skip
+    state = {"last": -math.inf, "cost": 0.0, "draws": 0, "step": None}
+    first_redraw = time.perf_counter() + REDRAW_FIRST_S  # no redraw before (step 0 drawn now)
     metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
@@ -214,7 +214,8 @@ def train(
         run["done"], run["total"] = p.done_steps, p.total_steps
         saver.tick(p)  # saved every few seconds: a closed tab keeps what was trained
         now = time.perf_counter()
-        if now - state["last"] >= max(REDRAW_S, state["cost"] * (1 - REDRAW_SHARE) / REDRAW_SHARE):
+        wait = max(REDRAW_S, state["cost"] * (1 - REDRAW_SHARE) / REDRAW_SHARE)
+        if now >= first_redraw and now - state["last"] >= wait:
             run["result"] = p.result
             state["draws"] += 1  # a new key for each redraw (the preview's was 0)
             draw(run["result"].metrics_frame())
