@@ -302,6 +302,17 @@ def test_log_axes_label_decades_only_or_full_numbers():
     assert wide["dtick"] == 2 and wide["minorloglabels"] == "none"
 
 
+def test_a_short_log_panel_labels_fewer_decades_and_drops_minor_ticks():
+    """The toy's gradient panel is half a figure tall: eight decades with nine minor ticks each
+    piled into black bars over the labels (seen in chromium); it labels every 2nd decade."""
+    b = np.linspace(-6, 3, 50)
+    grad = np.logspace(-4, 4, 50)
+    fig = toy.wall_figure(b, np.full(50, 0.1), grad, -1.0, float("nan"))
+    ax = fig.layout.yaxis2
+    assert ax.type == "log" and ax.dtick == 2 and ax.minor.ticks == ""
+    assert common.log_axis(grad)["dtick"] == 1  # a full-height chart keeps every decade
+
+
 def test_heatmap_panel_of_a_variant_whose_seeds_all_diverged_says_so():
     f = frame()
     f = f[~((f.variant == "fix") & (f.step > 0))]  # "fix" stopped after step 0, both seeds

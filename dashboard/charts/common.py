@@ -65,15 +65,20 @@ LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1, "minorloglabel
 NARROW_LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
 
 
-def log_axis(values) -> dict:
-    """Axis settings for a log axis over ``values`` (any nested sequences of numbers)."""
+def log_axis(values, max_labels: int = 8) -> dict:
+    """Axis settings for a log axis over ``values`` (any nested sequences of numbers).
+
+    At most ``max_labels`` decades are labelled (a short panel passes fewer): beyond that every
+    2nd (3rd...) decade is, and the minor ticks go, which would otherwise pile up into a bar.
+    """
     v = np.asarray(pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce"), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     span = float(np.log10(v.max()) - np.log10(v.min())) if v.size else 1.0  # (no ratio: overflow)
     if span < 1:
         return NARROW_LOG_AXIS
-    if span > 8:  # many decades: every 2nd (3rd...) one labelled, no minor ticks between
-        return {**LOG_AXIS, "dtick": math.ceil(span / 8), "minor": {"ticks": "", "showgrid": False}}
+    if span > max_labels:  # many decades: every 2nd (3rd...) one labelled, no minor ticks
+        return {**LOG_AXIS, "dtick": math.ceil(span / max_labels),
+                "minor": {"ticks": "", "showgrid": False}}  # fmt: skip
     return LOG_AXIS
 
 

@@ -65,6 +65,9 @@ def b_grid(lo: float, hi: float, wall: float, n: int = 1200) -> np.ndarray:
     return np.unique(np.clip(b, lo, hi))
 
 
+TOY_LOG_LABELS = 4  # decade labels on the gradient panel (a half-height subplot)
+
+
 def wall_figure(
     b: np.ndarray,
     loss: np.ndarray,
@@ -106,7 +109,8 @@ def wall_figure(
         row=2,
         col=1,
     )
-    fig.update_yaxes(**log_axis(np.abs(grad)), row=2, col=1)
+    # half the figure's height: four decade labels fit without crowding
+    fig.update_yaxes(**log_axis(np.abs(grad), max_labels=TOY_LOG_LABELS), row=2, col=1)
     _say_overflow(fig, b, loss, grad)
     lo_b, hi_b = float(np.min(b)), float(np.max(b))
     inside = [s for s in saddles if np.isfinite(s) and lo_b <= s <= hi_b]
