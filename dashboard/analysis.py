@@ -55,9 +55,12 @@ def baseline_name(names: list[str]) -> str | None:
     return next((n for n in names if "baseline" in n.lower()), names[0] if names else None)
 
 
-def identical_variants(frame: pd.DataFrame, configs: list[RunConfig]) -> dict[str, str]:
+def identical_variants(
+    frame: pd.DataFrame, configs: list[RunConfig], at_init: bool = False
+) -> dict[str, str]:
     """Variants whose every recorded number equals an earlier variant's: name -> a note saying
-    which, and why when the settings tell (a clip that never triggered). Their lines overlap."""
+    which, and why when the settings tell (a clip that never triggered). Their lines overlap.
+    ``at_init``: the frame is the gradient at initialisation (no update made yet)."""
     if frame.empty:
         return {}
     f = frame[~frame["metric"].isin(_NOT_COMPARED)]
@@ -83,7 +86,9 @@ def identical_variants(frame: pd.DataFrame, configs: list[RunConfig]) -> dict[st
         diff = {k for k, v in cfgs[c.name].items() if k != "name" and cfgs[twin].get(k) != v}
         why = "the same numbers at every logged step"
         quiet = clipped.get(c.name, 0) == 0 and c.name not in died
-        if diff and all(k.startswith("clip") for k in diff) and quiet:
+        if diff and all(k.startswith("clip") for k in diff) and at_init:
+            why = "clipping changes only the updates, and none has been made yet"
+        elif diff and all(k.startswith("clip") for k in diff) and quiet:
             why = "clipping never triggered"
         elif not diff:
             why = "the same settings"

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import csv_panel, editor, limits, training
 from dashboard import draft as drafts
+from dashboard.analysis import identical_variants
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
 from dashboard.plain import plain
@@ -187,7 +188,8 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
         with st.spinner("Measuring the gradients at initialisation…"):
             res = run_comparison(zero, tables=tables)
         RESULTS.put(key, res)
-    frame = chart_frame(res.metrics_frame())
+    raw = res.metrics_frame()
+    frame = chart_frame(raw)
     colors = colors_of(zero)
     if family == "mlp":
         fig = gradients.profile_figure(frame, 0, colors, title="Gradient per layer")
@@ -200,3 +202,5 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
         "Log scale: each gridline is 10×. A line that drops towards the left means the "
         "early layers (or time steps) barely get any gradient: they cannot learn."
     )
+    for name, note in identical_variants(raw, zero.variants, at_init=True).items():
+        st.caption(plain(f"“{name}” is {note}: its line lies under the other's."))

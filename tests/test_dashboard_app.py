@@ -361,6 +361,20 @@ def test_steps_zero_preview_matches_at_init():
     np.testing.assert_allclose(arr(t["y"]), e["value"], rtol=1e-6)
 
 
+def test_the_preview_says_which_line_hides_under_another():
+    """At initialisation "clip norm 1" is the baseline's very net (clipping acts on updates): its
+    line lies under the baseline's, and the page says so instead of leaving a legend entry with
+    no visible line."""
+    at = new_app(preset="deep-mlp", seeds="1")
+    ok(at)
+    notes = [c.value for c in at.caption if "lies under" in c.value]
+    want = plain(
+        "“clip norm 1” is identical to sigmoid (baseline) — clipping changes only the updates, "
+        "and none has been made yet: its line lies under the other's."
+    )
+    assert notes == [want]
+
+
 def test_a_diverged_variant_is_shown_as_diverged():
     comp = comparison_from_dict({
         "title": "boom", "depth": 6, "width": 32, "steps": 10, "seeds": 1, "log_every": 2,
