@@ -249,6 +249,10 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         )
         + ". The summary CSV below has every column."
     )
+    # the note column sits past the table's right edge on most screens: its notes, in full
+    for name, note in zip(table["variant"], table["note"]):
+        if note:
+            st.caption(plain(f"Note on “{name}”: {note}."))
     c1, _ = st.columns(2)
     with c1:
         named = table.assign(variant=table["variant"].map(chart_name))
@@ -298,10 +302,16 @@ def _cond(v: float) -> str:
     return "∞ (rank-deficient)" if v == float("inf") else f"{v:.1f}"
 
 
+def _cond_short(v: float) -> str:
+    """``_cond`` for a narrow column: "∞" alone (the caption says what it means)."""
+    return "∞" if v == float("inf") else f"{v:.1f}"
+
+
 # the columns shown, with short headers, so that the table fits a 1440 px screen beside the
 # sidebar; the summary CSV keeps every number (best val loss and final val accuracy too)
 TABLE_COLUMNS = {
-    "variant": st.column_config.TextColumn("variant", width="medium"),
+    # pinned: scrolled right to the notes, the row still says which variant it is
+    "variant": st.column_config.TextColumn("variant", width="medium", pinned=True),
     "final val loss": st.column_config.Column("val loss", width="small",
                                               help="final validation loss"),
     "best val accuracy": st.column_config.Column("best acc.", width="small",
@@ -325,7 +335,7 @@ def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
            "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}",
-           "log10 cond J (init)": _cond}  # fmt: skip
+           "log10 cond J (init)": _cond_short}  # fmt: skip
     if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
         table = table.drop(columns="log10 cond J (init)")
         del fmt["log10 cond J (init)"]

@@ -112,6 +112,14 @@ def test_heatmaps_share_one_colour_scale():
     assert fig.layout.coloraxis.cmin == pytest.approx(math.log10(1.5e-3))
 
 
+def test_heatmap_inner_panels_leave_the_layer_labels_to_the_left_column():
+    """With every panel over the same layers, inner panels' tick labels sat on the panel to their
+    left (seen in chromium): only the first column labels the rows."""
+    fig = gradients.heatmap_figure(frame(), COLORS)
+    assert fig.layout.yaxis.showticklabels is not False
+    assert fig.layout.yaxis2.showticklabels is False
+
+
 def test_heatmap_panel_titles_are_short_and_stay_escaped():
     # a 60-character name ran into the neighbouring panels' titles; a cut must not split "&lt;"
     long = "<b>x</b> " + "a very long variant name " * 3

@@ -141,6 +141,11 @@ def test_train_draws_the_trained_data(trained):
     twin = plain("identical to sigmoid (baseline)")
     said = [c.value for c in trained.caption if twin in c.value]
     assert said and "clipping never triggered" in said[0]
+    # the table's note column is past its right edge on a laptop: the notes are said in full
+    note = plain(
+        "Note on “clip norm 1”: identical to sigmoid (baseline) — clipping never triggered."
+    )
+    assert note in [c.value for c in trained.caption]
     table = trained.dataframe[0].value
     assert list(table["variant"]) == [v.name for v in comp.variants]
 

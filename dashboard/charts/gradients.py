@@ -122,9 +122,11 @@ def heatmap_figure(
     )
     div = diverged_steps(frame)
     zs = []
+    ys: set[tuple] = set()  # each panel's rows (layers or time steps)
     for i, name in enumerate(names):
         st = seed_stats(rows[rows["variant"] == name], ["index", "step"])
         grid = st.pivot(index="index", columns="step", values="mean")
+        ys.add(tuple(grid.index))
         z = np.log10(log_safe(grid.to_numpy().ravel())).reshape(grid.shape)
         zs.append(z)
         r, c = divmod(i, cols)
@@ -161,6 +163,9 @@ def heatmap_figure(
     )  # fmt: skip
     fig.update_xaxes(title_text="step", row=nrows)
     fig.update_yaxes(title_text=y_title, col=1)
+    if len(ys) == 1:  # every panel has the same rows: labels on the left column only (inner
+        for c in range(2, cols + 1):  # ones sat on the panel to their left)
+            fig.update_yaxes(showticklabels=False, col=c)
     return fig
 
 
