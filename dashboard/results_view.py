@@ -11,7 +11,7 @@ from dashboard.analysis import headline, identical_variants, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
 from dashboard.charts.common import nearest_step, variant_colors
 from dashboard.plain import plain, plotly_text
-from models import Comparison, RunResult, chance_loss
+from models import RNN_WEIGHT_NAMES, Comparison, RunResult, chance_loss
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -174,32 +174,37 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
 
     c1, c2 = st.columns(2)
     with c1:
-        chart(
-            memo_figure(
-                f"{family}_saturation",
-                result,
-                lambda: layers.saturation_figure(frame, step, colors),
-                step,
-            ),
-            f"{family}_saturation",
-        )
-        st.caption(
-            "Share of units whose slope is under 10% of its maximum (sigmoid/tanh) or "
-            "that never fire (ReLU): they pass almost no gradient back."
-        )
+        if family == "mlp":
+            chart(memo_figure(f"{family}_saturation", result,
+                              lambda: layers.saturation_figure(frame, step, colors), step),
+                  f"{family}_saturation")  # fmt: skip
+            st.caption(
+                "Share of units whose slope is under 10% of its maximum (sigmoid/tanh) or "
+                "that never fire (ReLU): they pass almost no gradient back."
+            )
+        else:  # one group of units: over training, not across layers
+            chart(memo_figure(f"{family}_saturation", result,
+                              lambda: layers.saturation_steps_figure(frame, colors)),
+                  f"{family}_saturation")  # fmt: skip
+            st.caption(
+                "Share of saturated units over training: the vanilla RNN's hidden units (slope "
+                "under 10% of its maximum, or never firing for ReLU), the LSTM's and GRU's "
+                "sigmoid gates (stuck open or shut). They pass almost no gradient back."
+            )
     with c2:
+        names = RNN_WEIGHT_NAMES if family == "rnn" else ()
         chart(
             memo_figure(
                 f"{family}_update",
                 result,
-                lambda: layers.update_ratio_figure(frame, max(step, 0), colors),
+                lambda: layers.update_ratio_figure(frame, max(step, 0), colors, names),
                 step,
             ),
             f"{family}_update",
         )
         st.caption(
-            "How much one update changes each layer's weights, relative to their size; "
-            "around 1e-3 is healthy, far below means the layer is not learning."
+            "How much one update changes each weight matrix, relative to its size; "
+            "around 1e-3 is healthy, far below means it is not learning."
         )
 
     thresholds = {chart_name(v.name): v.clip_norm for v in comparison.variants}

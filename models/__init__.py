@@ -27,6 +27,7 @@ from models.core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
 from models.core.csv_parser import RawTable, Table, build_table, read_csv
 from models.core.errors import ConfigError, DataError
 from models.core.init import RECURRENT_INITS, WEIGHT_INITS
+from models.core.nets import RNN_WEIGHT_NAMES
 from models.core.norms import NORMS
 from models.core.optim import OPTIMIZERS
 from models.core.runner import (
@@ -50,6 +51,7 @@ from models.io.presets import (
 )
 
 __all__ = [
+    "RNN_WEIGHT_NAMES",
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
     "read_csv", "remember_dims", "resolve_tables", "task_title",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",

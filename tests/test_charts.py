@@ -175,6 +175,21 @@ def test_clipping_threshold_line_and_share():
     assert share["base"] == 0.0 and share["fix"] == pytest.approx(0.5)
 
 
+def test_variants_clipping_at_one_threshold_share_one_line_and_label():
+    """Two labels at the same height were drawn over each other ("clip at 1 (a)(b)")."""
+    f = frame()
+    fig = clipping.grad_norm_total_figure(f, COLORS, {"base": 1.0, "fix": 1.0})
+    assert [s.y0 for s in fig.layout.shapes] == [1.0]
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels == ["clip at 1 (base, fix)"]
+
+
+def test_a_log_axis_with_one_decade_in_range_labels_plotly_ticks():
+    """0.012 to 0.3 holds only 10⁻¹: decade labels alone left one label on the axis."""
+    assert common.log_axis([0.012, 0.3]) == common.FEW_DECADES_LOG_AXIS  # 1, 2, 5 × 10ⁿ
+    assert common.log_axis([0.009, 0.3])["dtick"] == 1  # 10⁻² and 10⁻¹: two labels
+
+
 def summary_frame(diverged: bool = False) -> pd.DataFrame:
     rows = []
     for name in NAMES:

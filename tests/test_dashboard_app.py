@@ -312,6 +312,14 @@ def test_recurrent_preset_and_training():
     assert "Gradient through time ‖∂L/∂h_t‖" in figs
     traces = [t for t in figs["Gradient through time ‖∂L/∂h_t‖"]["data"] if "meta" in t]
     assert len(traces) == 3 and len(arr(traces[0]["x"])) == 10
+    # one group of units: saturation over training steps (a single dot at "layer 1" said
+    # nothing), and the update ratio names the weight matrices
+    sat = figs["Saturated or dead units over training"]
+    assert sat["layout"]["xaxis"]["title"]["text"] == "step"
+    lines = [t for t in sat["data"] if t.get("meta", {}).get("metric") == "saturation"]
+    assert len(lines) == 3 and len(arr(lines[0]["x"])) > 1
+    upd = figs["Update-to-weight ratio"]["layout"]["xaxis"]
+    assert upd["ticktext"] == ["W_ih", "W_hh", "readout"]
 
 
 def test_toy_sliders_update_instantly():

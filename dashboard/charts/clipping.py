@@ -23,11 +23,18 @@ def grad_norm_total_figure(
             x=st["step"], y=log_safe(st["mean"]), mode="lines", name=name,
             line={"color": color, "width": 2}, meta={"variant": name}, legendrank=rank,
         ))  # fmt: skip
+    # one dashed line per threshold, naming every variant that clips there (labels of equal
+    # thresholds were drawn on top of each other)
+    by_c: dict[float, list[str]] = {}
+    for name in colors:
         c = thresholds.get(name, 0.0)
-        if c and c > 0:
-            fig.add_hline(y=c, line={"color": color, "dash": "dash", "width": 1.2},
-                          annotation_text=f"clip at {c:g} ({name})",
-                          annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
+        if c and c > 0 and not rows[rows["variant"] == name].empty:
+            by_c.setdefault(c, []).append(name)
+    for c, names in by_c.items():
+        color = colors[names[0]] if len(names) == 1 else "#666"
+        fig.add_hline(y=c, line={"color": color, "dash": "dash", "width": 1.2},
+                      annotation_text=f"clip at {c:g} ({', '.join(names)})",
+                      annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
     if not fig.data:
         return empty_figure("no gradient data yet")
     return base_layout(fig, "Global gradient norm before clipping", "step", "‖g‖", log_y=True)

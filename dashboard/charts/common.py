@@ -63,6 +63,9 @@ LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1, "minorloglabel
 # spanning under one decade, decade labels alone would leave the axis bare: plotly's own ticks,
 # each labelled in full ("0.3", "0.4")
 NARROW_LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
+# one or two decades with fewer than two 10ⁿ inside: ticks at 1, 2 and 5 (×10ⁿ), each labelled in
+# full; plotly's own ticks there label every digit from 2 to 9 and crowd into each other
+FEW_DECADES_LOG_AXIS = {**NARROW_LOG_AXIS, "dtick": "D2"}
 
 
 def log_axis(values, max_labels: int = 8) -> dict:
@@ -74,8 +77,13 @@ def log_axis(values, max_labels: int = 8) -> dict:
     v = np.asarray(pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce"), dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     span = float(np.log10(v.max()) - np.log10(v.min())) if v.size else 1.0  # (no ratio: overflow)
+    # decades (10ⁿ) inside the data's range: with fewer than two, decade labels alone would
+    # leave one label (or none) to read the axis by
+    decades = math.floor(np.log10(v.max())) - math.ceil(np.log10(v.min())) + 1 if v.size else 2
     if span < 1:
         return NARROW_LOG_AXIS
+    if decades < 2:
+        return FEW_DECADES_LOG_AXIS
     if span > max_labels:  # many decades: every 2nd (3rd...) one labelled, no minor ticks
         return {**LOG_AXIS, "dtick": math.ceil(span / max_labels),
                 "minor": {"ticks": "", "showgrid": False}}  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts.curves import curves_figure
 from dashboard.charts.gradients import profile_figure
 
 
@@ -18,9 +19,23 @@ def saturation_figure(frame: pd.DataFrame, step: int, colors: dict[str, str]) ->
     return fig
 
 
-def update_ratio_figure(frame: pd.DataFrame, step: int, colors: dict[str, str]) -> go.Figure:
-    """‖ΔW_l‖/‖W_l‖ of the update at one step, per layer (log y)."""
-    return profile_figure(
+def saturation_steps_figure(frame: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """A recurrent net's units are one group: their saturated (or dead) share over training."""
+    fig = curves_figure(frame, ("saturation",), colors, "Saturated or dead units over training",
+                        "share of units")  # fmt: skip
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig
+
+
+def update_ratio_figure(
+    frame: pd.DataFrame, step: int, colors: dict[str, str], names: tuple[str, ...] = ()
+) -> go.Figure:
+    """‖ΔW_l‖/‖W_l‖ of the update at one step, per layer (log y); ``names``: the weight
+    matrices' names, labelling the x axis instead of layer numbers (a recurrent net's)."""
+    fig = profile_figure(
         frame, step, colors, metric_name="update_ratio", title="Update-to-weight ratio",
-        x_title="layer l", y_title="‖ΔW_l‖ / ‖W_l‖", log_y=True,
+        x_title="weight matrix" if names else "layer l", y_title="‖ΔW‖ / ‖W‖", log_y=True,
     )  # fmt: skip
+    if names:
+        fig.update_xaxes(tickvals=list(range(1, len(names) + 1)), ticktext=list(names))
+    return fig

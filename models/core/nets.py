@@ -99,6 +99,10 @@ class DeepMLP(nn.Module):
         return torch.baddbmm(ro.bias.unsqueeze(1), h, ro.weight.transpose(1, 2))
 
 
+# a recurrent net's per-layer metrics (grad_norm, update_ratio...) index its weights 1..3 so
+RNN_WEIGHT_NAMES = ("W_ih", "W_hh", "readout")
+
+
 class RecurrentNet(nn.Module):
     """A vanilla RNN, LSTM or GRU read out from its last hidden state, stacked over seeds."""
 
@@ -129,7 +133,7 @@ class RecurrentNet(nn.Module):
                 self.inp.bias[:, H : 2 * H] += cfg.forget_bias
 
     def weight_layers(self) -> list[nn.Parameter]:
-        """W_ih, W_hh, readout."""
+        """W_ih, W_hh, readout (``RNN_WEIGHT_NAMES``)."""
         return [self.inp.weight, self.w_hh, self.readout.weight]
 
     @property
