@@ -18,6 +18,7 @@ from models import (
     run_comparison,
     theory,
 )
+from models.core.cells import CELLS, Cell
 from models.core.runner import SUMMARY_COLUMNS
 from models.core.trainer import VariantTrainer
 
@@ -166,3 +167,46 @@ def test_a_new_activation_is_one_registry_entry(monkeypatch, caplog):
         assert theory.max_slope("softsign") == pytest.approx(1.0, abs=1e-9)
         assert math.isfinite(theory.critical_sigma_w2("softsign", 0.05))
     assert "softsign" not in ACTIVATIONS  # the test leaves the registry as it found it
+
+
+def _mgu_step(x_t, h, c, w_t, hh_bias, act, record):
+    """Minimal gated unit (Zhou et al. 2016): one forget gate f, h_t = (1 − f) h + f h̃."""
+    H = h.shape[-1]
+    x_f, x_h = x_t.split([H, H], dim=-1)
+    f_pre = torch.baddbmm(x_f, h, w_t[..., :H])
+    if record is not None:
+        record.append(f_pre.detach())
+    f = torch.sigmoid(f_pre)
+    h_new = torch.tanh(torch.baddbmm(x_h, f * h, w_t[..., H:]))
+    return torch.lerp(h, h_new, f), c
+
+
+def _mgu_inputs(xp, b_ih, b_hh, H):
+    return (xp + (b_ih + b_hh).view(xp.shape[0], 1, 1, -1)).unbind(2), None
+
+
+MGU = Cell(
+    "mgu", 2, "minimal gated unit: one forget gate", None, _mgu_inputs, _mgu_step,
+    lambda xp, hh: (xp + hh).chunk(2, dim=-1)[0], flops=14, ops=8, saved=8,
+)  # fmt: skip
+
+
+def test_a_new_cell_is_one_registry_entry(monkeypatch, caplog):
+    """A minimal gated unit, registered here alone: configs accept it, it trains through autograd
+    (no kernel, no hand-written step), validates and records its gate's saturation."""
+    monkeypatch.delenv("GFL_FASTPATH", raising=False)
+    with CELLS.added(MGU), caplog.at_level(logging.INFO, "models.engine"):
+        comp = comparison_from_dict({
+            "family": "rnn", "task": "adding", "seq_len": 10, "hidden": 16, "cell": "mgu",
+            "optimizer": "adam", "lr": 0.01, "steps": 30, "log_every": 10, "seeds": 2,
+            "variants": [{"name": "mgu"}],
+        })  # fmt: skip
+        result = run_comparison(comp, workers=1)
+        summary, frame = result.summary_frame(), result.metrics_frame()
+        assert list(summary.step_impl) == ["autograd", "autograd"]
+        assert "autograd" in caplog.text
+        loss = _series(frame, "loss").groupby("step").mean()
+        assert loss.iloc[-1] < loss.iloc[0]  # it learns
+        assert set(frame.metric) >= {"val_loss", "hidden_grad_norm", "saturation", "grad_norm"}
+        assert np.isfinite(_series(frame, "val_loss")).all()
+    assert "mgu" not in CELLS

@@ -114,7 +114,8 @@ class RecurrentNet(nn.Module):
         act = ACTIVATIONS[cfg.activation] if spec.uses_activation else ACTIVATIONS["tanh"]
         self.act = act.fn
         # PyTorch's fused kernel for this cell (and, for the vanilla cell, this activation)
-        self.kernel = spec.kernel or (f"rnn_{act.rnn_kernel}" if act.rnn_kernel else None)
+        vanilla = spec.uses_activation and act.rnn_kernel  # rnn_tanh / rnn_relu fit no other cell
+        self.kernel = spec.kernel or (f"rnn_{act.rnn_kernel}" if vanilla else None)
         G = spec.gates
         self.inp = StackedLinear(S, n_in, G * H)  # layer 1: W_ih (all gates)
         self.w_hh = nn.Parameter(torch.empty(S, G * H, H))  # layer 2: W_hh
@@ -141,12 +142,12 @@ class RecurrentNet(nn.Module):
         """How the LSTM trains fastest: "block" (all seeds in one block-diagonal kernel call),
         "seeds" (one kernel call per seed) or None (no kernel call: by hand); validation of
         every cell uses "block" where it is set and per-seed calls otherwise."""
-        S, H = self.w_hh.shape[0], self.H
-        if self.cell == "rnn":
+        S, H, spec = self.w_hh.shape[0], self.H, CELLS[self.cell]
+        if self.kernel is None or not spec.block_fusion:
             return None
         if S * H <= FUSE_MAX_UNITS:
             return "block"
-        return "seeds" if self.cell == "lstm" or S == 1 else None
+        return "seeds" if spec.fused_training or S == 1 else None
 
     @property
     def can_fuse(self) -> bool:
@@ -171,7 +172,7 @@ class RecurrentNet(nn.Module):
         h0 = x.new_zeros(1, x.shape[0], units)
         flags = (True, 1, 0.0, self.training, False, True)  # biases, layers, dropout, train, bi, bf
         fn = getattr(torch._VF, self.kernel)
-        if self.cell == "lstm":
+        if CELLS[self.cell].cell_state:  # the kernel carries (h, c)
             return fn(x, (h0, h0), params, *flags)[0]
         return fn(x, h0, params, *flags)[0]
 
@@ -214,14 +215,7 @@ class RecurrentNet(nn.Module):
         xp = (xp + (self.inp.bias + self.b_hh).view(S, 1, 1, -1)).reshape(S, B * T, -1)
         h_prev = torch.cat([seq.new_zeros(S, B, 1, H), seq[:, :, :-1]], dim=2)  # h_{t-1}
         hh = torch.bmm(h_prev.reshape(S, B * T, H), self.w_hh.transpose(1, 2))  # (S, B·T, G·H)
-        if self.cell == "rnn":
-            return xp + hh
-        if self.cell == "lstm":
-            i, f, _, o = (xp + hh).chunk(4, dim=-1)
-            return torch.cat([i, f, o], dim=-1)
-        xr, xz, _ = xp.chunk(3, dim=-1)
-        hr, hz, _ = hh.chunk(3, dim=-1)
-        return torch.cat([xr + hr, xz + hz], dim=-1)
+        return CELLS[self.cell].preacts(xp, hh)
 
     def forward(
         self, x: torch.Tensor, states: list | None = None, record: list | None = None
@@ -229,45 +223,15 @@ class RecurrentNet(nn.Module):
         """x: (B, T, D) -> (S, B, n_out). ``states`` collects h_1..h_T (in the graph)."""
         S, H = self.w_hh.shape[0], self.H
         B, T, _ = x.shape
-        # input projections for all steps at once: (S, B, T, G·H)
+        # input projections for all steps at once: (S, B, T, G·H); the cell adds the biases
         xp = torch.matmul(x.unsqueeze(0), self.inp.weight.transpose(1, 2).unsqueeze(1))
+        spec = CELLS[self.cell]
+        xs, hh_bias = spec.inputs(xp, self.inp.bias, self.b_hh, H)
         w_t = self.w_hh.transpose(1, 2)  # (S, H, G·H)
-        # unbind, not xp[:, :, t]: T select-backwards would each scatter into a full-size zero
-        # tensor (O(T²) work); unbind's backward stacks the T slices once
-        if self.cell == "gru":
-            # r and z take both biases up front; b_hn stays inside r ⊙ (W_hn h + b_hn), as in
-            # PyTorch's GRU, so it rides in the recurrent matmul's bias (zeros for r and z)
-            b_rz, b_n = self.b_hh.split([2 * H, H], dim=-1)
-            xrz, xn = (xp + self.inp.bias.view(S, 1, 1, -1)).split([2 * H, H], dim=-1)
-            xrz = xrz + b_rz.view(S, 1, 1, -1)
-            xs = list(zip(xrz.unbind(2), xn.unbind(2)))  # T × ((S, B, 2H), (S, B, H))
-            hh_bias = torch.cat([torch.zeros_like(b_rz), b_n], dim=-1).unsqueeze(1)  # (S, 1, 3H)
-        else:
-            xs = (xp + (self.inp.bias + self.b_hh).view(S, 1, 1, -1)).unbind(2)  # T × (S, B, G·H)
         h = x.new_zeros(S, B, H)
-        c = x.new_zeros(S, B, H) if self.cell == "lstm" else None
+        c = x.new_zeros(S, B, H) if spec.cell_state else None
         for t in range(T):
-            if self.cell == "rnn":
-                z = torch.baddbmm(xs[t], h, w_t)  # (S, B, H)
-                if record is not None:
-                    record.append(z.detach())
-                h = self.act(z)
-            elif self.cell == "lstm":
-                gates = torch.baddbmm(xs[t], h, w_t)  # (S, B, 4H): i, f, g, o
-                i, f, g, o = gates.chunk(4, dim=-1)
-                if record is not None:  # the sigmoid gates: where saturation stops learning
-                    record.append(torch.cat([i, f, o], dim=-1).detach())
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-            else:  # gru, PyTorch's formulation: n = tanh(x_n + r ⊙ (W_hn h + b_hn))
-                hrz, hn = torch.baddbmm(hh_bias, h, w_t).split([2 * H, H], dim=-1)
-                x_rz, x_n = xs[t]
-                a = x_rz + hrz  # (S, B, 2H): pre-activations of the reset and update gates
-                if record is not None:
-                    record.append(a.detach())
-                r, zg = torch.sigmoid(a).chunk(2, dim=-1)
-                n = torch.tanh(torch.addcmul(x_n, r, hn))
-                h = torch.lerp(n, h, zg)  # (1 - z) ⊙ n + z ⊙ h in one op
+            h, c = spec.step(xs[t], h, c, w_t, hh_bias, self.act, record)
             if states is not None:
                 states.append(h)
         return self.readout(h)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from models.core import theory
+from models.core.cells import CELLS
 from models.core.config import RunConfig
 from models.core.nets import build_model
 from models.core.tasks import make_task
@@ -59,7 +60,8 @@ def mean_field_overlay(
 
 def pascanu_applies(cfg: RunConfig, axes: list[str]) -> bool:
     """Whether the Pascanu bound fits this variant over these axes (a vanilla RNN over T)."""
-    return cfg.family == "rnn" and cfg.cell == "rnn" and "seq_len" in axes
+    # the vanilla cell is the one whose non-linearity is the variant's own activation
+    return cfg.family == "rnn" and CELLS[cfg.cell].uses_activation and "seq_len" in axes
 
 
 def pascanu_length(cfg: RunConfig, level: float = PASCANU_LEVEL) -> tuple[float, float]:
