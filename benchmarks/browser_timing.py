@@ -138,16 +138,20 @@ def _charts_drawn(pg, n: int, timeout_ms: int) -> None:
     )
 
 
+# true when no script run is going or requested (the app's own script state) and no 'Running…'
+# status widget shows; the browser tests wait on it too (tests/browser/streamlit_ui.py)
+SCRIPT_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+         && document.querySelector('[data-testid=stStatusWidget]') === null;
+}"""
+
+
 def _script_done(pg, timeout_ms: int) -> None:
-    """The script has finished: no run going or requested (the app's own script state) and no
-    'Running…' status widget (polled, so the measurement ends within ~50 ms of it). The widget
-    alone shows only after a run has lasted a moment, so a short rerun could be missed."""
-    pg.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=stApp]');"
-        " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
-        " && !document.querySelector('[data-testid=stStatusWidget]'); }",
-        timeout=timeout_ms, polling=50,
-    )  # fmt: skip
+    """The script has finished (``SCRIPT_IDLE_JS``, polled, so the measurement ends within ~50 ms
+    of it). The status widget alone shows only after a run has lasted a moment, so a short rerun
+    could be missed."""
+    pg.wait_for_function(SCRIPT_IDLE_JS, timeout=timeout_ms, polling=50)
 
 
 Timing = dict  # {"wall_s", "server_cpu_s", "browser_cpu_s"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benchmarks.browser_timing import SCRIPT_IDLE_JS
+
 
 def no_errors(pg) -> None:
     """No Python exception and no error box on the page."""
@@ -10,11 +12,7 @@ def no_errors(pg) -> None:
     assert errors.count() == 0, f"error shown: {errors.first.inner_text()}"
 
 
-IDLE = """() => {
-  const app = document.querySelector('[data-testid=stApp]');
-  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
-         && document.querySelector('[data-testid=stStatusWidget]') === null;
-}"""
+IDLE = SCRIPT_IDLE_JS  # the benchmark waits on the same check
 
 
 def settle(pg, timeout_ms: int = 60_000) -> None:
