@@ -334,6 +334,11 @@ def test_a_short_log_panel_labels_fewer_decades_and_drops_minor_ticks():
     ax = fig.layout.yaxis2
     assert ax.type == "log" and ax.dtick == 2 and ax.minor.ticks == ""
     assert common.log_axis(grad)["dtick"] == 1  # a full-height chart keeps every decade
+    # eight decades in a full chart: faint minor gridlines, no comb of minor tick marks
+    assert (
+        common.log_axis(grad)["minor"]["ticks"] == "" and common.log_axis(grad)["minor"]["showgrid"]
+    )
+    assert common.log_axis([1e-3, 1.0])["minor"]["ticks"] == "outside"  # three: room for them
 
 
 def test_heatmap_panel_of_a_variant_whose_seeds_all_diverged_says_so():

@@ -60,6 +60,7 @@ def rgba(hex_color: str, alpha: float) -> str:
 LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1, "minorloglabels": "none",
             "minor": {"ticks": "outside", "ticklen": 3, "showgrid": True,
                       "gridcolor": "rgba(0,0,0,0.04)"}}  # fmt: skip
+MINOR_TICK_DECADES = 4  # above this many decades a chart's ~300 px leave no room for minor ticks
 # spanning under one decade, decade labels alone would leave the axis bare: plotly's own ticks,
 # each labelled in full ("0.3", "0.4")
 NARROW_LOG_AXIS = {"type": "log", "exponentformat": "power", "minorloglabels": "complete"}
@@ -87,6 +88,8 @@ def log_axis(values, max_labels: int = 8) -> dict:
     if span > max_labels:  # many decades: every 2nd (3rd...) one labelled, no minor ticks
         return {**LOG_AXIS, "dtick": math.ceil(span / max_labels),
                 "minor": {"ticks": "", "showgrid": False}}  # fmt: skip
+    if span > MINOR_TICK_DECADES:  # minor gridlines only: their tick marks would form a comb
+        return {**LOG_AXIS, "minor": {**LOG_AXIS["minor"], "ticks": ""}}
     return LOG_AXIS
 
 
