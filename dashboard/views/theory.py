@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.charts.theory import chi1_figure
 from dashboard.claims import load_claims
 from dashboard.editor import choice_help
+from dashboard.plain import plain
 from dashboard.results_view import CHART_CONFIG
 from models import ACTIVATIONS, theory
 
@@ -134,7 +135,8 @@ def render() -> None:
         "net rescued without normalisation."
     )
     st.subheader("What each mitigation does, and what it costs")
-    st.dataframe(MITIGATIONS, hide_index=True, width="stretch", key="theory_mitigations")
+    # a static table: its sentences wrap (in a data grid they were cut at the column's edge)
+    st.table(MITIGATIONS, hide_index=True)
     claims_section()
 
 
@@ -166,6 +168,26 @@ def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
     return rows
 
 
+CLAIM_FIELDS = {  # the claims table's columns, as read out for one claim
+    "claim": "Claim", "expected": "Expected", "measured": "Measured", "source": "Source",
+    "setup": "Set-up (and how it differs from the paper)", "threshold": "Threshold from",
+}  # fmt: skip
+
+
+def _claim_detail(claims: pd.DataFrame) -> None:
+    """One claim read in full: the table's cells are cut at their column's edge."""
+    ids = list(claims["id"])
+    if not ids:
+        return
+    pick = st.selectbox("Read a claim in full", ids, key="theory_claim_pick")
+    row = claims[claims["id"] == pick].iloc[0]
+    verdict = "passed" if bool(row["passed"]) else "did not pass"
+    lines = [f"**{plain(pick)}** ({verdict})"]
+    lines += [f"**{label}.** {plain(row[k], 2000)}" for k, label in CLAIM_FIELDS.items()
+              if k in row and str(row[k]).strip()]  # fmt: skip
+    st.markdown("  \n".join(lines))
+
+
 def claims_section() -> None:
     st.subheader("Claims from the literature, checked against this engine")
     claims = load_claims()
@@ -190,6 +212,7 @@ def claims_section() -> None:
             "threshold": st.column_config.TextColumn("threshold from", width="medium"),
         },
     )
+    _claim_detail(claims)
     if claims.attrs.get("generated"):
         st.caption(
             f"Generated {claims.attrs['generated']}. Each claim's pass line comes from theory "
