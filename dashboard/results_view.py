@@ -13,7 +13,10 @@ from dashboard.charts.common import nearest_step, variant_colors
 from dashboard.plain import plain, plotly_text
 from models import RNN_WEIGHT_NAMES, Comparison, RunResult, chance_loss
 
-CHART_CONFIG = {"displaylogo": False, "responsive": True}
+# a short mode bar: zoom (drag), reset and save as PNG. The full one covered chart titles on a
+# phone (where it always shows), and its zoom ±/pan/autoscale repeat drag and double-click
+CHART_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"]}  # fmt: skip
 
 
 def chart(fig, key: str) -> None:

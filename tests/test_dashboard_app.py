@@ -346,6 +346,16 @@ def test_theory_page_has_claims_or_a_note():
     assert mitigations["what it costs"].str.len().max() > 40  # whole sentences, nothing cut
 
 
+def test_charts_carry_a_short_mode_bar():
+    """The full plotly mode bar covered chart titles on a phone (seen at 390 px): every chart on
+    a page keeps only zoom, reset and save."""
+    at = new_app()
+    ok(at)
+    for el in at.get("plotly_chart"):
+        removed = json.loads(el.proto.config)["modeBarButtonsToRemove"]
+        assert {"zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"} <= set(removed)
+
+
 def test_a_claim_can_be_read_in_full():
     """The claims table cuts long cells at the column's edge; one claim reads out in full."""
     from dashboard.claims import load_claims
