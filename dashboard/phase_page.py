@@ -488,9 +488,11 @@ def phase_page() -> None:
         if shown is not None:
             st.info("The settings changed since the last sweep: press **Train** to run them.",
                     icon=":material/info:")  # fmt: skip
-        st.info("Press **Train** in the sidebar. Below: the grid, with the theory's lines.",
-                icon=":material/arrow_back:")  # fmt: skip
         fig, notes = figure(spec, [], _outcome_name(spec))
+        # the theory draws lines (scatter traces); the cells are heatmaps
+        lines = any(t.type == "scatter" for t in fig.data)
+        below = "the grid, with the theory's lines" if lines else "the grid to fill"
+        st.info(f"Press **Train** in the sidebar. Below: {below}.", icon=":material/arrow_back:")
         st.plotly_chart(fig, config=CHART_CONFIG, key=f"{P}_empty")
         for n in notes:
             st.caption(plain(n, 400))

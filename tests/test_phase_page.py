@@ -129,6 +129,16 @@ def test_default_page_shows_the_grid_with_theory_before_training():
     assert kinds.count("heatmap") == 1 and len(lines) == 2
     assert any("edge of chaos at σ" in c.value.replace("\\", "") for c in at.caption)
     assert any("45 grid points" in c.value for c in at.sidebar.caption)
+    assert "with the theory's lines" in at.info[0].value
+
+
+def test_a_grid_without_theory_lines_does_not_promise_them():
+    """rnn-length: every variant has λ₁γ ≥ 1 at initialisation, so Pascanu's bound draws no line."""
+    at = phase_app(sweep="rnn-length")
+    ok(at)
+    (spec,) = heatmaps(at)
+    assert not [t for t in spec["data"] if t["type"] == "scatter"]
+    assert "theory's lines" not in at.info[0].value and "grid to fill" in at.info[0].value
 
 
 @pytest.mark.slow
