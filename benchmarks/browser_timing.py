@@ -112,12 +112,17 @@ class CpuMeter:
     """CPU seconds the server and the browser (every other process under this one) use.
 
     On a machine shared with other work, wall times stretch with the load; CPU seconds do not:
-    server + browser CPU for an action is close to what it takes on an idle machine."""
+    server + browser CPU for an action is close to what it takes on an idle machine.
+
+    ``read`` returns the server's CPU and each other process's, by pid; ``used`` sums per-pid
+    growth between two reads. Summing totals instead went negative when a process (the tab
+    closed just before) exited in between and took its whole past CPU out of the sum.
+    """
 
     def __init__(self, server_pid: int):
         self.server_pid = server_pid
 
-    def read(self) -> tuple[float, float]:
+    def read(self) -> tuple[float, dict[int, float]]:
         procs = _proc_table()
         kids: dict[int, list[int]] = {}
         for pid, (ppid, _) in procs.items():
@@ -128,8 +133,18 @@ class CpuMeter:
             tree.append(pid)
             todo.extend(kids.get(pid, []))
         server = procs.get(self.server_pid, (0, 0.0))[1]
-        others = sum(procs[p][1] for p in tree if p not in (os.getpid(), self.server_pid))
+        others = {p: procs[p][1] for p in tree if p not in (os.getpid(), self.server_pid)}
         return server, others
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU the processes used between two reads: each live one's growth (a process born in
+        between counts whole; one that exited in between is lost, ~nothing by then)."""
+        total = 0.0
+        for pid, cpu in after.items():
+            start = before.get(pid, 0.0)
+            total += cpu - start if cpu >= start else cpu  # lower: a new process reusing the pid
+        return total
 
 
 def _charts_drawn(pg, n: int, timeout_ms: int) -> None:
@@ -175,10 +190,10 @@ def _open(browser, url: str, meter: CpuMeter, charts: int = 1, context=None):
     return pg, _since(t0, s0, b0, meter)
 
 
-def _since(t0: float, s0: float, b0: float, meter: CpuMeter) -> Timing:
+def _since(t0: float, s0: float, b0: dict[int, float], meter: CpuMeter) -> Timing:
     s1, b1 = meter.read()
     return {"wall_s": round(time.perf_counter() - t0, 3), "server_cpu_s": round(s1 - s0, 3),
-            "browser_cpu_s": round(b1 - b0, 3)}  # fmt: skip
+            "browser_cpu_s": round(meter.used(b0, b1), 3)}  # fmt: skip
 
 
 def time_load(browser, url: str, meter: CpuMeter, charts: int = 1, context=None) -> Timing:
