@@ -163,8 +163,10 @@ def heatmap_figure(
     )  # fmt: skip
     fig.update_xaxes(title_text="step", row=nrows)
     fig.update_yaxes(title_text=y_title, col=1)
-    if len(ys) == 1:  # every panel has the same rows: labels on the left column only (inner
-        for c in range(2, cols + 1):  # ones sat on the panel to their left)
+    # every panel over the same rows: only the left column labels them (an inner panel's labels
+    # sat on the panel to its left)
+    if len(ys) == 1:
+        for c in range(2, cols + 1):
             fig.update_yaxes(showticklabels=False, col=c)
     return fig
 
