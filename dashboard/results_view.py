@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -305,14 +307,12 @@ def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) 
         )
 
 
-def _cond(v: float) -> str:
-    """A condition number in decades; ∞ where a singular value is exactly 0."""
-    return "∞ (rank-deficient)" if v == float("inf") else f"{v:.1f}"
-
-
-def _cond_short(v: float) -> str:
-    """``_cond`` for a narrow column: "∞" alone (the caption says what it means)."""
-    return "∞" if v == float("inf") else f"{v:.1f}"
+def _cond(v: float, short: bool = False) -> str:
+    """A condition number in decades; ∞ where a singular value is exactly 0 (``short``: "∞"
+    alone, for a narrow column whose caption says what it means)."""
+    if v == float("inf"):
+        return "∞" if short else "∞ (rank-deficient)"
+    return f"{v:.1f}"
 
 
 # the columns shown, with short headers, so that the table fits a 1440 px screen beside the
@@ -343,7 +343,7 @@ def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
            "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}",
-           "log10 cond J (init)": _cond_short}  # fmt: skip
+           "log10 cond J (init)": partial(_cond, short=True)}  # fmt: skip
     if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
         table = table.drop(columns="log10 cond J (init)")
         del fmt["log10 cond J (init)"]

@@ -51,11 +51,10 @@ from models.io.presets import (
 )
 
 __all__ = [
-    "RNN_WEIGHT_NAMES",
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
     "read_csv", "remember_dims", "resolve_tables", "task_title",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
-    "WEIGHT_INITS", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
+    "WEIGHT_INITS", "RNN_WEIGHT_NAMES", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
     "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
     "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",

@@ -26,9 +26,10 @@ def grad_norm_total_figure(
     # one dashed line per threshold, naming every variant that clips there (labels of equal
     # thresholds were drawn on top of each other)
     by_c: dict[float, list[str]] = {}
+    drawn = {t.name for t in fig.data}
     for name in colors:
         c = thresholds.get(name, 0.0)
-        if c and c > 0 and not rows[rows["variant"] == name].empty:
+        if c and c > 0 and name in drawn:
             by_c.setdefault(c, []).append(name)
     for c, names in by_c.items():
         color = colors[names[0]] if len(names) == 1 else "#666"

@@ -99,7 +99,8 @@ class DeepMLP(nn.Module):
         return torch.baddbmm(ro.bias.unsqueeze(1), h, ro.weight.transpose(1, 2))
 
 
-# a recurrent net's per-layer metrics (grad_norm, update_ratio...) index its weights 1..3 so
+# names of a recurrent net's weights, as its per-layer metrics (grad_norm, update_ratio...)
+# number them 1..3: the order of RecurrentNet.weight_layers
 RNN_WEIGHT_NAMES = ("W_ih", "W_hh", "readout")
 
 
