@@ -6,11 +6,11 @@ files, presets, the CLI) and ``models.science`` (published claims measured on th
 Code outside ``models`` (the dashboard, benchmarks, scripts) imports the public names below.
 """
 
-from models.core import theory
-from models.core.activations import ACTIVATIONS, Activation
-from models.core.budget import check_budget, estimate, resolve_caps
-from models.core.cells import CELLS
-from models.core.config import (
+from .core import theory
+from .core.activations import ACTIVATIONS, Activation
+from .core.budget import check_budget, estimate, resolve_caps
+from .core.cells import CELLS
+from .core.config import (
     CSV_TASK,
     DATA_FIELDS,
     FIELDS,
@@ -23,14 +23,14 @@ from models.core.config import (
     make_config,
     to_dict,
 )
-from models.core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
-from models.core.csv_parser import RawTable, Table, build_table, read_csv
-from models.core.errors import ConfigError, DataError
-from models.core.init import RECURRENT_INITS, WEIGHT_INITS
-from models.core.nets import RNN_WEIGHT_NAMES
-from models.core.norms import NORMS
-from models.core.optim import OPTIMIZERS
-from models.core.runner import (
+from .core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
+from .core.csv_parser import RawTable, Table, build_table, read_csv
+from .core.errors import ConfigError, DataError
+from .core.init import RECURRENT_INITS, WEIGHT_INITS
+from .core.nets import RNN_WEIGHT_NAMES
+from .core.norms import NORMS
+from .core.optim import OPTIMIZERS
+from .core.runner import (
     METRIC_COLUMNS,
     SUMMARY_COLUMNS,
     Progress,
@@ -38,11 +38,11 @@ from models.core.runner import (
     run_comparison,
     slice_steps,
 )
-from models.core.tabular import remember_dims, resolve_tables
-from models.core.tasks import TASKS, chance_loss, task_title
-from models.core.threads import configure_threads, configure_workers, env_int
-from models.io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
-from models.io.presets import (
+from .core.tabular import remember_dims, resolve_tables
+from .core.tasks import TASKS, chance_loss, task_title
+from .core.threads import configure_threads, configure_workers, env_int
+from .io.comparison_io import comparison_from_dict, load_comparison_file, parse_set_args
+from .io.presets import (
     DEFAULT_PRESET,
     DEFAULT_RNN_PRESET,
     PRESETS,

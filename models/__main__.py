@@ -2,6 +2,6 @@
 
 import sys
 
-from models.io.cli import main
+from .io.cli import main
 
 sys.exit(main())

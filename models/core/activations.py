@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import erf, expit
 from torch import Tensor
 
-from models.core.registry import Registry
+from .registry import Registry
 
 FloatArray = NDArray[np.float64]
 LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU default

@@ -16,14 +16,14 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from models.core.activations import ACTIVATIONS
-from models.core.cells import CELLS
-from models.core.config import Comparison, RunConfig
-from models.core.errors import ConfigError
-from models.core.norms import NORMS
-from models.core.optim import OPTIMIZERS
-from models.core.tasks import PROBE_SIZE, TASKS
-from models.core.threads import configure_workers
+from .activations import ACTIVATIONS
+from .cells import CELLS
+from .config import Comparison, RunConfig
+from .errors import ConfigError
+from .norms import NORMS
+from .optim import OPTIMIZERS
+from .tasks import PROBE_SIZE, TASKS
+from .threads import configure_workers
 
 # --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
 DEFAULT_MAX_GFLOP = 400.0  # ~4x the largest preset; a few minutes of 2 cores at worst

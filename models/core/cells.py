@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from models.core.registry import Registry
+from .registry import Registry
 
 # inputs(xp (S, B, T, G·H), b_ih (S, G·H), b_hh (S, G·H), H) -> (T per-step inputs, the
 # recurrent matmul's bias (S, 1, G·H) or None: the step adds none)

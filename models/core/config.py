@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.core.activations import ACTIVATIONS
-from models.core.cells import CELLS
-from models.core.errors import ConfigError
-from models.core.init import RECURRENT_INITS, WEIGHT_INITS
-from models.core.norms import NORMS
-from models.core.optim import OPTIMIZERS
-from models.core.task_registry import TASKS
+from .activations import ACTIVATIONS
+from .cells import CELLS
+from .errors import ConfigError
+from .init import RECURRENT_INITS, WEIGHT_INITS
+from .norms import NORMS
+from .optim import OPTIMIZERS
+from .task_registry import TASKS
 
 FAMILIES = ("mlp", "rnn")
 # live selections of the registries: an entry registered later appears in them

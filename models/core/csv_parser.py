@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.core.errors import DataError
+from .errors import DataError
 
 MAX_BYTES = 20 * 2**20  # file size: a spreadsheet export of a few hundred thousand cells
 MAX_ROWS = 200_000  # data rows

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.core.registry import Registry
+from .registry import Registry
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import torch
 from scipy.linalg import lapack
 from torch import Tensor, nn
 
-from models.core.norms import StackedBatchNorm, StackedLayerNorm
+from .norms import StackedBatchNorm, StackedLayerNorm
 
 
 def layer_jacobians(model: nn.Module, x: Tensor) -> list[Tensor]:

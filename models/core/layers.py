@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.core import theory
-from models.core.activations import ACTIVATIONS
+from . import theory
+from .activations import ACTIVATIONS
 
 
 def act_slope(name: str, z: torch.Tensor) -> torch.Tensor:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.core.activations import ACTIVATIONS
-from models.core.cells import CELLS
-from models.core.config import RunConfig
-from models.core.init import RECURRENT_INITS, init_bias, init_weight, recurrent_weight
-from models.core.layers import StackedLinear
-from models.core.norms import make_norm
+from .activations import ACTIVATIONS
+from .cells import CELLS
+from .config import RunConfig
+from .init import RECURRENT_INITS, init_bias, init_weight, recurrent_weight
+from .layers import StackedLinear
+from .norms import make_norm
 
 # PyTorch's fused recurrent kernels (``RecurrentNet.fuse_mode``): the LSTM trains through them
 # (autograd), and every cell validates through them. A stack of S·H up to FUSE_MAX_UNITS runs all

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from models.core.registry import Registry
+from .registry import Registry
 
 
 class StackedBatchNorm(nn.Module):

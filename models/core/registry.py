@@ -51,7 +51,7 @@ class Registry(Generic[E]):
         try:
             return self._entries[name]
         except (KeyError, TypeError):
-            from models.core.errors import ConfigError
+            from .errors import ConfigError
 
             raise ConfigError(
                 f"unknown {self.concept} {name!r}; allowed: {', '.join(self._entries)}"

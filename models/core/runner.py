@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.core.config import Comparison, RunConfig
-from models.core.csv_parser import Table
-from models.core.errors import DataError
-from models.core.tabular import resolve_tables
-from models.core.threads import configure_threads, configure_workers
-from models.core.trainer import Row, VariantTrainer
+from .config import Comparison, RunConfig
+from .csv_parser import Table
+from .errors import DataError
+from .tabular import resolve_tables
+from .threads import configure_threads, configure_workers
+from .trainer import Row, VariantTrainer
 
 METRIC_COLUMNS = ["variant", "seed", "step", "metric", "index", "value"]
 SUMMARY_COLUMNS = [

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.core.config import Comparison, RunConfig
-from models.core.csv_parser import MAX_BYTES, RawTable, Table, build_table, read_csv
-from models.core.errors import DataError
+from .config import Comparison, RunConfig
+from .csv_parser import MAX_BYTES, RawTable, Table, build_table, read_csv
+from .errors import DataError
 
 VAL_FRACTION = 0.2  # of each class's rows, for validation
 
@@ -160,7 +160,7 @@ def table_dims(cfg: RunConfig) -> tuple[int, int, int]:
     if cfg.task in BUNDLED:
         b = BUNDLED[cfg.task]
         return b.features, b.classes, round(b.rows * VAL_FRACTION)
-    from models.core.csv_parser import MAX_CLASSES, MAX_FEATURES
+    from .csv_parser import MAX_CLASSES, MAX_FEATURES
 
     with _SHAPES_LOCK:
         shape = _SHAPES.get((cfg.data_sha256, cfg.target))

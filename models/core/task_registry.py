@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from models.core.registry import Registry
+from .registry import Registry
 
 if TYPE_CHECKING:
-    from models.core.config import RunConfig
+    from .config import RunConfig
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.core import tabular
-from models.core.config import Comparison, RunConfig
-from models.core.csv_parser import Table
-from models.core.tabular import bundled_table
-from models.core.task_registry import TASKS, TaskSpec
+from . import tabular
+from .config import Comparison, RunConfig
+from .csv_parser import Table
+from .tabular import bundled_table
+from .task_registry import TASKS, TaskSpec
 
 SPLIT_SEED = 1234  # fixes the digits train/validation split for everyone
 VAL_SEQS = 256  # validation sequences for the generated sequence tasks

@@ -15,8 +15,8 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from numpy.typing import ArrayLike, NDArray
 
-from models.core.activations import ACTIVATIONS as _REGISTRY
-from models.core.activations import ELU_ALPHA, LEAKY_SLOPE  # noqa: F401 (public constants)
+from .activations import ACTIVATIONS as _REGISTRY
+from .activations import ELU_ALPHA, LEAKY_SLOPE  # noqa: F401 (public constants)
 
 FloatArray = NDArray[np.float64]
 _SQRT_2PI = math.sqrt(2.0 * math.pi)

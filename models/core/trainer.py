@@ -20,18 +20,18 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from models.core.cells import CELLS
-from models.core.config import RunConfig
-from models.core.csv_parser import Table
-from models.core.jacobian import hidden_jacobian_sv
-from models.core.layers import saturation
-from models.core.nets import build_model, param_count
-from models.core.optim import StackedOptimizer
-from models.core.tasks import make_task
-from models.fastpath import mlp as fast_mlp
-from models.fastpath import rnn as fast_rnn
-from models.fastpath.mlp import MLPBackprop
-from models.fastpath.rnn import RNNBackprop
+from ..fastpath import mlp as fast_mlp
+from ..fastpath import rnn as fast_rnn
+from ..fastpath.mlp import MLPBackprop
+from ..fastpath.rnn import RNNBackprop
+from .cells import CELLS
+from .config import RunConfig
+from .csv_parser import Table
+from .jacobian import hidden_jacobian_sv
+from .layers import saturation
+from .nets import build_model, param_count
+from .optim import StackedOptimizer
+from .tasks import make_task
 
 log = logging.getLogger("models.engine")
 _logged: set[str] = set()

@@ -19,8 +19,8 @@ from typing import TypeVar
 import torch
 from torch import Tensor, nn
 
-from models.core.activations import ACTIVATIONS
-from models.core.norms import NORMS
+from ..core.activations import ACTIVATIONS
+from ..core.norms import NORMS
 
 log = logging.getLogger("models.fastpath")
 M = TypeVar("M")

@@ -15,9 +15,9 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from models.core.activations import ACTIVATIONS
-from models.core.norms import NORMS
-from models.fastpath.manual_grad import (
+from ..core.activations import ACTIVATIONS
+from ..core.norms import NORMS
+from .manual_grad import (
     act_kernel,
     compile_step,
     loss_and_grad,

@@ -19,9 +19,9 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from models.core.activations import ACTIVATIONS
-from models.core.cells import CELLS
-from models.fastpath.manual_grad import (
+from ..core.activations import ACTIVATIONS
+from ..core.cells import CELLS
+from .manual_grad import (
     act_kernel,
     compile_step,
     loss_and_grad,

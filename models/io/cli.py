@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from models.core.budget import check_budget
-from models.core.errors import ConfigError
-from models.core.runner import Progress, run_comparison
-from models.core.tabular import resolve_tables
-from models.io.comparison_io import load_comparison_file, parse_set_args
-from models.io.presets import PRESETS, load_preset
-from models.io.sweep_cli import add_sweep_parser, sweep_main
-from models.sweep.presets import SWEEP_PRESETS
+from ..core.budget import check_budget
+from ..core.errors import ConfigError
+from ..core.runner import Progress, run_comparison
+from ..core.tabular import resolve_tables
+from ..sweep.presets import SWEEP_PRESETS
+from .comparison_io import load_comparison_file, parse_set_args
+from .presets import PRESETS, load_preset
+from .sweep_cli import add_sweep_parser, sweep_main
 
 USAGE_EXIT = 2
 

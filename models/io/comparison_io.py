@@ -8,8 +8,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from models.core.config import FIELDS, Comparison, RunConfig, coerce, make_config
-from models.core.errors import ConfigError
+from ..core.config import FIELDS, Comparison, RunConfig, coerce, make_config
+from ..core.errors import ConfigError
 
 MAX_VARIANTS = 12
 MAX_FILE_BYTES = 1_000_000

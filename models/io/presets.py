@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models.core.config import Comparison
-from models.core.errors import ConfigError
-from models.io.comparison_io import comparison_from_dict
+from ..core.config import Comparison
+from ..core.errors import ConfigError
+from .comparison_io import comparison_from_dict
 
 PRESETS: dict[str, dict[str, Any]] = {
     "deep-mlp": {

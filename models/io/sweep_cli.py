@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from models.core.errors import ConfigError
-from models.io.comparison_io import parse_set_args
-from models.sweep.api import CSV_NAME, JSON_NAME, check_out_dir, run_sweep
-from models.sweep.backends import BACKENDS, ray_available
-from models.sweep.presets import load_sweep_preset
-from models.sweep.spec import SweepSpec, load_sweep_file
+from ..core.errors import ConfigError
+from ..sweep.api import CSV_NAME, JSON_NAME, check_out_dir, run_sweep
+from ..sweep.backends import BACKENDS, ray_available
+from ..sweep.presets import load_sweep_preset
+from ..sweep.spec import SweepSpec, load_sweep_file
+from .comparison_io import parse_set_args
 
 USAGE_EXIT = 2
 MAX_WORKERS = 256

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from models.science.common import Claim, make_claim
-from models.science.initialisation import (
+from .common import Claim, make_claim
+from .initialisation import (
     claim_glorot_backprop,
     claim_glorot_forward,
     claim_glorot_weight_gradients,
@@ -28,22 +28,22 @@ from models.science.initialisation import (
     claim_he_training,
     claim_sigmoid_saturation,
 )
-from models.science.isometry import claim_isometry_spectrum, claim_isometry_training
-from models.science.mean_field import (
+from .isometry import claim_isometry_spectrum, claim_isometry_training
+from .mean_field import (
     claim_correlation_map,
     claim_mean_field_chaotic,
     claim_mean_field_critical,
     claim_mean_field_ordered,
     claim_trainable_depth,
 )
-from models.science.mitigations import (
+from .mitigations import (
     claim_batch_norm,
     claim_linear_isometry,
     claim_residual,
     claim_rezero,
 )
-from models.science.phase import claim_phase_diagram, claim_rnn_length
-from models.science.recurrent import (
+from .phase import claim_phase_diagram, claim_rnn_length
+from .recurrent import (
     claim_adding,
     claim_clipping,
     claim_forget_gate,

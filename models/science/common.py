@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from models.core import theory
-from models.core.nets import build_model
-from models.core.runner import configure_threads, run_comparison
-from models.io.comparison_io import comparison_from_dict
+from ..core import theory
+from ..core.nets import build_model
+from ..core.runner import configure_threads, run_comparison
+from ..io.comparison_io import comparison_from_dict
 
 # One intra-op thread: fixed so the numbers cannot shift with the thread count (float reduction
 # order), and on a shared 2-core machine single-threaded runs were up to 10x faster under load.

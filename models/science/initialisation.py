@@ -10,10 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.core import theory
-from models.core.config import make_config
-from models.core.tasks import make_task
-from models.science.common import (
+from ..core import theory
+from ..core.config import make_config
+from ..core.tasks import make_task
+from .common import (
     DIFFERS,
     Claim,
     build,

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from models.io.presets import preset_dict
-from models.science.common import DIFFERS, Claim, make_claim, run_frames
+from ..io.presets import preset_dict
+from .common import DIFFERS, Claim, make_claim, run_frames
 
 ISO_SEEDS = 5  # the preset's set-up with more seeds: every one must show it
 TANH_ORTH, TANH_GAUSS = "tanh + orthogonal", "tanh + gaussian"

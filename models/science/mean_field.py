@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.core import theory
-from models.core.config import make_config
-from models.core.tasks import make_task
-from models.science.common import (
+from ..core import theory
+from ..core.config import make_config
+from ..core.tasks import make_task
+from .common import (
     DIFFERS,
     Claim,
     build,

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.core.config import make_config
-from models.core.tasks import make_task
-from models.io.presets import preset_dict
-from models.science.common import (
+from ..core.config import make_config
+from ..core.tasks import make_task
+from ..io.presets import preset_dict
+from .common import (
     DIFFERS,
     Claim,
     build,

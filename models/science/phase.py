@@ -7,10 +7,10 @@ from functools import lru_cache
 
 from scipy.stats import spearmanr
 
-from models.core import theory
-from models.science.common import DIFFERS, THREADS, Claim, make_claim
-from models.sweep import run_sweep
-from models.sweep.presets import load_sweep_preset
+from ..core import theory
+from ..sweep import run_sweep
+from ..sweep.presets import load_sweep_preset
+from .common import DIFFERS, THREADS, Claim, make_claim
 
 CHANCE_DIGITS = 0.1
 TRAINED = 0.3  # validation accuracy that counts as "trains" in 150 steps (3× chance)

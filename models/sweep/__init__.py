@@ -5,7 +5,7 @@ architecture as one stacked model, ``backends`` runs the stacks locally or on Ra
 ``run_sweep`` and the sweep.csv/sweep.json contract, ``presets`` the named sweeps.
 """
 
-from models.sweep.api import (
+from .api import (
     SWEEP_COLUMNS,
     SweepProgress,
     SweepResult,
@@ -13,8 +13,8 @@ from models.sweep.api import (
     read_rows,
     run_sweep,
 )
-from models.sweep.backends import BACKENDS, ray_available
-from models.sweep.spec import Point, SweepSpec, load_sweep_file, max_runs, sweep_from_dict
+from .backends import BACKENDS, ray_available
+from .spec import Point, SweepSpec, load_sweep_file, max_runs, sweep_from_dict
 
 __all__ = [
     "BACKENDS", "SWEEP_COLUMNS", "Point", "SweepProgress", "SweepResult", "SweepSpec",

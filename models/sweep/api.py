@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.core.budget import estimate
-from models.core.config import Comparison, coerce
-from models.core.errors import ConfigError
-from models.core.threads import configure_threads, configure_workers
-from models.sweep.backends import BACKENDS, run_local, run_ray
-from models.sweep.spec import SweepSpec
-from models.sweep.stacked import Member, plan_groups
+from ..core.budget import estimate
+from ..core.config import Comparison, coerce
+from ..core.errors import ConfigError
+from ..core.threads import configure_threads, configure_workers
+from .backends import BACKENDS, run_local, run_ray
+from .spec import SweepSpec
+from .stacked import Member, plan_groups
 
 # after the grid's own columns, one per axis
 SWEEP_COLUMNS = [

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from models.core.config import RunConfig
-from models.core.errors import ConfigError
-from models.core.runner import slice_steps
-from models.core.threads import configure_threads
-from models.sweep.stacked import Member, StackedPointsTrainer, summarise_members
+from ..core.config import RunConfig
+from ..core.errors import ConfigError
+from ..core.runner import slice_steps
+from ..core.threads import configure_threads
+from .stacked import Member, StackedPointsTrainer, summarise_members
 
 BACKENDS = ("local", "ray")
 Done = Callable[[int, list[dict[str, Any]]], None]  # (stack index, its summary rows)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.core import theory
-from models.core.cells import CELLS
-from models.core.config import RunConfig
-from models.core.nets import build_model
-from models.core.tasks import make_task
+from ..core import theory
+from ..core.cells import CELLS
+from ..core.config import RunConfig
+from ..core.nets import build_model
+from ..core.tasks import make_task
 
 PASCANU_LEVEL = 0.01  # the bound (λ₁γ)^T drawn where it falls below this
 

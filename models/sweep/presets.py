@@ -6,8 +6,8 @@ import copy
 import math
 from typing import Any
 
-from models.core.errors import ConfigError
-from models.sweep.spec import SweepSpec, sweep_from_dict
+from ..core.errors import ConfigError
+from .spec import SweepSpec, sweep_from_dict
 
 # σ_w² values of the tanh phase diagram (σ_b² = 0.05: the edge of chaos is at σ_w² ≈ 1.76);
 # the grid field is σ_w = init_gain

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.core.config import FIELDS, Comparison, RunConfig, coerce
-from models.core.errors import ConfigError
-from models.io.comparison_io import (
+from ..core.config import FIELDS, Comparison, RunConfig, coerce
+from ..core.errors import ConfigError
+from ..io.comparison_io import (
     comparison_from_dict,
     read_config_file,
 )
-from models.io.presets import preset_dict
+from ..io.presets import preset_dict
 
 DEFAULT_MAX_RUNS = 2000  # grid points × variants × seeds; env GFL_SWEEP_MAX_RUNS overrides
 # fields that cannot be an axis: labels and the seed list (seeds are trained at every point)

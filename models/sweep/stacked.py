@@ -15,11 +15,11 @@ from typing import Any
 
 import torch
 
-from models.core.config import RunConfig, to_dict
-from models.core.nets import build_model
-from models.core.optim import StackedOptimizer
-from models.core.runner import summarise
-from models.core.trainer import VariantTrainer, _flat, _global_norms
+from ..core.config import RunConfig, to_dict
+from ..core.nets import build_model
+from ..core.optim import StackedOptimizer
+from ..core.runner import summarise
+from ..core.trainer import VariantTrainer, _flat, _global_norms
 
 # fields a member may set on its own rows: read at initialisation or in the update only
 ROW_FIELDS = (
