@@ -14,8 +14,7 @@ import numpy as np
 
 from dashboard import draft as drafts
 from dashboard import limits
-from models import FIELDS, ConfigError, coerce, estimate, resolve_caps
-from models.sweep import SweepSpec, sweep_from_dict
+from models import FIELDS, ConfigError, SweepSpec, coerce, estimate, resolve_caps, sweep_from_dict
 
 UI_MAX_RUNS = 400  # grid points × variants × seeds one dashboard sweep may train
 UI_MAX_AXIS_VALUES = 24

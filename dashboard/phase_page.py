@@ -26,17 +26,23 @@ from dashboard.charts.phase import (
 from dashboard.plain import clean, file_name, plain
 from dashboard.query_codec import _pack, _unpack
 from dashboard.results_view import CHART_CONFIG
-from dashboard.store import StoreError, default_path
-from dashboard.sweep_store import SweepStore
-from models import ConfigError, RunConfig
-from models.sweep import SweepResult, SweepSpec, run_sweep
-from models.sweep.overlay import (
+from models import (
+    DEFAULT_SWEEP_PRESET,
+    SWEEP_PRESETS,
+    ConfigError,
+    RunConfig,
+    StoreError,
+    SweepResult,
+    SweepSpec,
+    SweepStore,
     mean_field_applies,
     mean_field_overlay,
     pascanu_applies,
     pascanu_length,
+    run_sweep,
+    sweep_preset_dict,
 )
-from models.sweep.presets import DEFAULT_SWEEP_PRESET, SWEEP_PRESETS, sweep_preset_dict
+from models import default_store_path as default_path
 
 P = "phase"  # session-state prefix
 W = "phase_w_"  # widget keys: cleared when a preset is loaded

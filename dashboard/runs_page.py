@@ -13,8 +13,8 @@ from dashboard.charts.common import variant_colors
 from dashboard.plain import clean, plain
 from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
-from dashboard.store import SHARE_ID, RunStore, StoreError
 from dashboard.sweeps_listing import sweeps_section
+from models import SHARE_ID, RunStore, StoreError
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 

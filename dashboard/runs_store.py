@@ -14,8 +14,8 @@ import streamlit as st
 
 from dashboard import visitor
 from dashboard.plain import plain
-from dashboard.store import RunStore, StoreError, default_path
-from models import Comparison, RunResult
+from models import Comparison, RunResult, RunStore, StoreError
+from models import default_store_path as default_path
 
 SAVE_EVERY_S = 5.0  # periodic saves while training: a closed tab loses at most this much
 

@@ -9,9 +9,7 @@ import streamlit as st
 
 from dashboard import visitor
 from dashboard.plain import clean, plain
-from dashboard.store import StoreError
-from models import ConfigError
-from models.sweep import SweepResult, sweep_from_dict
+from models import ConfigError, StoreError, SweepResult, sweep_from_dict
 
 
 def sweeps_table(sweeps: list[dict]) -> pd.DataFrame:

@@ -49,6 +49,27 @@ from .io.presets import (
     load_preset,
     preset_dict,
 )
+from .store import (
+    SHARE_ID,
+    RunStore,
+    StoreError,
+    SweepStore,
+    default_store_path,
+    open_store,
+)
+from .sweep import (
+    DEFAULT_SWEEP_PRESET,
+    SWEEP_PRESETS,
+    SweepResult,
+    SweepSpec,
+    mean_field_applies,
+    mean_field_overlay,
+    pascanu_applies,
+    pascanu_length,
+    run_sweep,
+    sweep_from_dict,
+    sweep_preset_dict,
+)
 
 __all__ = [
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
@@ -61,4 +82,8 @@ __all__ = [
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
     "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
     "slice_steps", "theory", "to_dict",
+    "SHARE_ID", "RunStore", "StoreError", "SweepStore", "default_store_path", "open_store",
+    "DEFAULT_SWEEP_PRESET", "SWEEP_PRESETS", "SweepResult", "SweepSpec", "mean_field_applies",
+    "mean_field_overlay", "pascanu_applies", "pascanu_length", "run_sweep", "sweep_from_dict",
+    "sweep_preset_dict",
 ]  # fmt: skip

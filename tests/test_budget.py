@@ -186,11 +186,11 @@ def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, l
     assert m["peak"] - m["base"] <= m["est"] * 1.1
 
 
-CLI_WIRED = "check_budget" in (ROOT / "models" / "io" / "cli.py").read_text(encoding="utf-8")
+CLI_WIRED = "check_budget" in (ROOT / "models" / "cli" / "main.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CLI_WIRED, reason="models/io/cli.py does not call check_budget yet")
+@pytest.mark.skipif(not CLI_WIRED, reason="models/cli/main.py does not call check_budget yet")
 def test_cli_applies_caps_only_when_the_environment_sets_them(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GFL_MAX_GFLOP": "1"}
     out = tmp_path / "out"

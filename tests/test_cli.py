@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from models.io.cli import main
+from models.cli.main import main
 from models.io.presets import PRESETS
 
 SUMMARY = ["variant", "seed", "final_loss", "final_val_loss", "final_accuracy",

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from models import ConfigError, comparison_from_dict, make_config, run_comparison
+from models.cli.main import main
 from models.core import csv_parser, tabular
 from models.core.budget import estimate
 from models.core.csv_parser import build_table, parse_table, read_csv
 from models.core.errors import DataError
 from models.core.tasks import make_task
-from models.io.cli import main
 
 GOOD = b"a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,10,x\n11,12,y\n"
 

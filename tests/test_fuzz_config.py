@@ -27,8 +27,8 @@ from models import (
     load_comparison_file,
     make_config,
 )
+from models.cli import main as cli_mod
 from models.core.runner import RunResult
-from models.io import cli as cli_mod
 from models.io.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,7 +211,7 @@ def test_oversized_and_missing_files(tmp_path):
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
-    """models.io.cli.main in process: (exit code, stderr); SystemExit counts as its code."""
+    """models.cli.main.main in process: (exit code, stderr); SystemExit counts as its code."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:

@@ -50,7 +50,7 @@ def test_engine_never_imports_streamlit():
 @pytest.mark.slow
 def test_importing_the_engine_loads_neither_streamlit_nor_sklearn():
     code = (
-        "import sys, models, models.io.cli, models.core.tasks; from models.core.tasks import make_task;"
+        "import sys, models, models.cli.main, models.core.tasks; from models.core.tasks import make_task;"
         "from models import make_config; make_task(make_config({}));"
         "print(sorted(m for m in ('streamlit', 'sklearn', 'plotly') if m in sys.modules))"
     )

@@ -15,8 +15,8 @@ from dashboard import phase_grid as grid
 from dashboard.charts.phase import OUTCOMES, cell_grid, position
 from dashboard.phase_page import figure
 from dashboard.query_codec import _pack
-from dashboard.sweep_store import SweepStore
 from models import ConfigError
+from models.store.sweeps import SweepStore
 from models.sweep import run_sweep, sweep_from_dict
 from models.sweep.presets import load_sweep_preset
 

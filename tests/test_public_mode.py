@@ -13,10 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.csv_panel import describe
-from dashboard.store import SHARE_ID, RunStore
 from models import comparison_from_dict, read_csv, run_comparison
 from models.core.csv_parser import sha256_of
 from models.core.tabular import _SHAPES, table_dims
+from models.store.runs import SHARE_ID, RunStore
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = {"title": "tiny", "depth": 2, "width": 8, "steps": 2, "log_every": 1,

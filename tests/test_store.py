@@ -12,9 +12,9 @@ import zipfile
 import pandas as pd
 import pytest
 
-from dashboard.store import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
 from models import comparison_from_dict, run_comparison
 from models.core.runner import METRIC_COLUMNS, RunResult
+from models.store.runs import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
 
 SMALL = {
     "title": "tiny, with a comma",

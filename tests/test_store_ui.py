@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.store import RunStore
 from models import comparison_from_dict, run_comparison
+from models.store.runs import RunStore
 
 MLP = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 6, "log_every": 2,
        "variants": [{"name": "sigmoid"}, {"name": "relu", "activation": "relu"}]}  # fmt: skip

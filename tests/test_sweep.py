@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from models import run_comparison
+from models.cli.main import main
 from models.core.errors import ConfigError
-from models.io.cli import main
 from models.sweep import SWEEP_COLUMNS, SweepProgress, run_sweep, sweep_from_dict
 from models.sweep.presets import SWEEP_PRESETS, load_sweep_preset
 from models.sweep.stacked import Member, plan_groups

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.store import StoreError, default_path
+from .runs import StoreError, default_path
 
 DEFAULT_MAX_SWEEPS = 100  # oldest beyond this are dropped (env GFL_STORE_MAX_SWEEPS)
 STATUSES = ("finished", "stopped")

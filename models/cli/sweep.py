@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from ..core.errors import ConfigError
+from ..io.comparison_io import parse_set_args
 from ..sweep.api import CSV_NAME, JSON_NAME, check_out_dir, run_sweep
 from ..sweep.backends import BACKENDS, ray_available
 from ..sweep.presets import load_sweep_preset
 from ..sweep.spec import SweepSpec, load_sweep_file
-from .comparison_io import parse_set_args
 
 USAGE_EXIT = 2
 MAX_WORKERS = 256

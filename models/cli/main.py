@@ -11,10 +11,10 @@ from ..core.budget import check_budget
 from ..core.errors import ConfigError
 from ..core.runner import Progress, run_comparison
 from ..core.tabular import resolve_tables
+from ..io.comparison_io import load_comparison_file, parse_set_args
+from ..io.presets import PRESETS, load_preset
 from ..sweep.presets import SWEEP_PRESETS
-from .comparison_io import load_comparison_file, parse_set_args
-from .presets import PRESETS, load_preset
-from .sweep_cli import add_sweep_parser, sweep_main
+from .sweep import add_sweep_parser, sweep_main
 
 USAGE_EXIT = 2
 

@@ -34,7 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models import METRIC_COLUMNS, Comparison, ConfigError, RunResult, comparison_from_dict
+from ..core.config import Comparison
+from ..core.errors import ConfigError
+from ..core.runner import METRIC_COLUMNS, RunResult
+from ..io.comparison_io import comparison_from_dict
 
 SCHEMA_VERSION = 3
 STATUSES = ("running", "finished", "stopped")
