@@ -299,7 +299,7 @@ def claim_toy_wall(m: dict | None = None) -> Claim:
         values={
             "peak_over_median": m["peak"] / m["median"],
             "b_peak": m["b_peak"],
-            "clipped_distance_max": float(c["distance"].max()),
+            "clipped_max_step": float(c["max_step"].max()),  # lr·c: not the last step's parity
             "thrown_share": thrown / n,
         },
         tolerance=TOL_TRAINED,
@@ -469,7 +469,9 @@ def claim_adding(m: dict | None = None) -> Claim:
         seeds=seed_range(n),
         values={
             "rnn_best_min": float(r["best_val_loss"].min()),
-            "lstm_final_max": float(lstm["final_val_loss"].max()),
+            # a count, not the LSTM's final loss: ~0.002 after 1200 steps moves by more than
+            # any relative tolerance between CPUs while staying far below the 0.05 line
+            "lstm_solved": float(np.sum(lstm["final_val_loss"] < ADDING_SOLVED)),
         },
         tolerance=TOL_TRAINED,
     )
