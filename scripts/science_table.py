@@ -103,7 +103,8 @@ def provenance(elapsed: float, load: float) -> dict:
     commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
     # the table's own outputs do not count: they are rewritten by this very run
     outputs = {"models/science/claims.json", "docs/science.md"}
-    changed = [ln[3:] for ln in _git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    status = _git("status", "--porcelain", "--untracked-files=no").splitlines()
+    changed = [ln.split(maxsplit=1)[-1] for ln in status]  # " M path" (stripped) or "MM path"
     if [p for p in changed if p not in outputs]:
         commit += " (with uncommitted changes)"
     return {
