@@ -184,14 +184,15 @@ def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
 
 
 def provenance_text(prov: dict, generated: str | None = None) -> str:
-    """One sentence naming the run that produced the claims table (plain text)."""
+    """One sentence naming the run that produced the claims table (plain text: the file's
+    strings never go through Markdown)."""
     if not prov:
-        return (
+        return plain(
             f"Generated {generated}."
             if generated
             else "Which run produced this table is not recorded."
         )
-    return (
+    return plain(
         f"Produced {prov.get('generated', '?')} by scripts/science_table.py at commit "
         f"{prov.get('commit', '?')} on {prov.get('cpu', '?')} ({prov.get('cores', '?')} cores, "
         f"Python {prov.get('python', '?')}, torch {prov.get('torch', '?')}); the seeds column "
