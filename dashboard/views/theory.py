@@ -157,6 +157,7 @@ def _phase_curves(activation: str, sb2: float) -> tuple[np.ndarray, float, np.nd
     return chi, theory.critical_sigma_w2(activation, sb2, 0.1, 6.0), np.where(two, alt, np.nan)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)  # the correlation map's solve: ~0.05 s each
 def _trainable_depth(activation: str, sw2: float, sb2: float) -> str:
     """6 ξ_c from the correlation map (Schoenholz et al. 2017), as the table shows it."""
     try:
