@@ -144,5 +144,7 @@ def claim_rnn_length(T: dict | None = None) -> Claim:
         "2×); 0.05 is the engine's adding target; tested on held-out seeds",
         seeds=seed_range(RNN_LENGTH_SEEDS),
         values={"tanh_best": float(tanh), "lstm_worst": float(lstm), "gru_worst": float(gru)},
-        tolerance=TOL_TRAINED,
+        # one step of the T grid (×2) either way: a seed's longest T is a coarse, discrete
+        # outcome of training that another CPU's rounding can move by one grid point
+        tolerance=0.5,
     )

@@ -302,7 +302,9 @@ def claim_toy_wall(m: dict | None = None) -> Claim:
             "clipped_max_step": float(c["max_step"].max()),  # lr·c: not the last step's parity
             "thrown_share": thrown / n,
         },
-        tolerance=TOL_TRAINED,
+        # which starts land on the wall can change with the last bits of exp() (CPUs differ):
+        # the thrown share may move by a start or two of 12
+        tolerance=0.4,
     )
 
 
