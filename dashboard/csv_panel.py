@@ -19,6 +19,9 @@ from models import (
     CSV_TASK,
     DATA_FIELDS,
     MAX_DATA_BYTES,
+    MAX_DATA_CLASSES,
+    MAX_DATA_FEATURES,
+    MAX_DATA_ROWS,
     DataError,
     RawTable,
     Table,
@@ -27,6 +30,10 @@ from models import (
     remember_dims,
 )
 
+# The upload limit, one number: the engine's (models.core.csv_parser), shown before the upload
+# and given to the uploader; .streamlit/config.toml's server.maxUploadSize must say the same
+# (the server refuses bigger bodies with a bare HTTP 413; a test reads both).
+UPLOAD_MB = MAX_DATA_BYTES // 2**20
 UPLOAD = "csv_upload"  # session state: the parsed file (RawTable) of this session, or None
 PREVIEW_ROWS = 5
 
@@ -131,14 +138,14 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
     st.subheader("Your CSV")
     st.caption(
         "One row per example: numeric feature columns and a label column (text or whole "
-        f"numbers). Up to {MAX_DATA_BYTES // 2**20} MB, 200,000 rows, 1,000 feature columns "
-        "and 100 classes. The file stays in this browser session: it is not written to disk "
+        f"numbers). Up to {UPLOAD_MB} MB, {MAX_DATA_ROWS:,} rows, {MAX_DATA_FEATURES:,} feature "
+        f"columns and {MAX_DATA_CLASSES} classes. The file stays in this browser session: it is not written to disk "
         "or to the run store, and it never reaches another visitor."
     )
     key = f"{family}_csv_file"
     st.file_uploader(
         "CSV file", type=["csv", "tsv", "txt"], key=key, on_change=_read_upload, args=(key,),
-        max_upload_size=MAX_DATA_BYTES // 2**20,
+        max_upload_size=UPLOAD_MB,
         help="Comma, semicolon or tab separated, UTF-8, with a header row.",
     )  # fmt: skip
     if st.session_state.get(key) is not None and UPLOAD not in st.session_state:

@@ -10,7 +10,7 @@ from dashboard.analysis import identical_variants
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
 from dashboard.plain import plain
-from dashboard.query_codec import config_key
+from dashboard.query_codec import config_key, matching_preset
 from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
 from dashboard.url_state import load_from_url, moved_notice, url_lowered, url_notices, write_url
 from models import CSV_TASK, PRESETS, Comparison, ConfigError, resolve_tables, run_comparison
@@ -30,14 +30,18 @@ def render_lab(family: str, title: str) -> None:
     load_from_url(family)
     st.title(title)
     d = st.session_state[editor.draft_key(family)]
-    preset = PRESETS.get(d.get("preset", ""), {})
+    try:  # a preset's name and story only over that preset's own settings
+        exact = matching_preset(drafts.to_comparison(d))
+    except Exception:  # noqa: BLE001 - settings that cannot run match no preset
+        exact = None
+    preset = PRESETS.get(exact or "", {})
     st.markdown(INTRO[family])
     moved_notice(family)
     url_notices(st.session_state.pop(f"{family}_url_notices", []))
     url_lowered(st.session_state.pop(f"{family}_url_lowered", []))
 
     with st.sidebar:
-        editor.preset_picker(family)
+        editor.preset_picker(family, exact)
         if preset.get("title"):
             st.caption(preset["title"])
         b1, b2 = st.columns(2)

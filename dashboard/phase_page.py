@@ -28,7 +28,7 @@ from dashboard.query_codec import _pack, _unpack
 from dashboard.results_view import CHART_CONFIG
 from dashboard.store import StoreError, default_path
 from dashboard.sweep_store import SweepStore
-from models import ConfigError, RunConfig
+from models import ConfigError, RunConfig, safe_csv
 from models.sweep import SweepResult, SweepSpec, run_sweep
 from models.sweep.overlay import (
     mean_field_applies,
@@ -385,7 +385,7 @@ def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:
     res = SweepResult(spec, rows)
     d1, d2 = st.columns(2)
     base = file_name(spec.title or "sweep", fallback="sweep")
-    d1.download_button("sweep.csv", res.frame().to_csv(index=False).encode(), f"{base}.csv",
+    d1.download_button("sweep.csv", safe_csv(res.frame()).encode(), f"{base}.csv",
                        "text/csv", key=f"{P}_csv", width="stretch")  # fmt: skip
     d2.download_button(
         "sweep.json", json.dumps(spec.to_json_dict(), indent=2, ensure_ascii=False).encode(),

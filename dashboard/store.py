@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from models import METRIC_COLUMNS, Comparison, ConfigError, RunResult, comparison_from_dict
+from models.io.safe_csv import safe_csv  # the export zip's CSVs: formula cells neutralised
 
 SCHEMA_VERSION = 3
 STATUSES = ("running", "finished", "stopped")
@@ -518,8 +519,8 @@ class RunStore:
         comp, result = self.load_run(run_id)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("metrics.csv", result.metrics_frame().to_csv(index=False))
-            z.writestr("summary.csv", result.summary_frame().to_csv(index=False))
+            z.writestr("metrics.csv", safe_csv(result.metrics_frame()))
+            z.writestr("summary.csv", safe_csv(result.summary_frame()))
             z.writestr("config.json", json.dumps(comp.to_json_dict(), indent=2))
         return buf.getvalue()
 

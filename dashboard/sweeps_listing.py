@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import visitor
 from dashboard.plain import clean, plain
 from dashboard.store import StoreError
-from models import ConfigError
+from models import ConfigError, safe_csv
 from models.sweep import SweepResult, sweep_from_dict
 
 
@@ -59,7 +59,7 @@ def sweeps_section() -> None:
     except (KeyError, StoreError, ConfigError) as e:
         st.error(f"Sweep #{sid} cannot be read back: {plain(e, 200)}", icon=":material/error:")
         return
-    csv = SweepResult(spec, rows).frame().to_csv(index=False).encode()
+    csv = safe_csv(SweepResult(spec, rows).frame()).encode()
     c2.download_button("sweep.csv", csv, f"sweep-{sid}.csv", "text/csv", key="sweeps_csv",
                        width="stretch")  # fmt: skip
     c3.download_button(
