@@ -9,6 +9,7 @@ from dashboard import draft as drafts
 from dashboard.analysis import identical_variants
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
+from dashboard.charts.common import log_scale_note
 from dashboard.plain import plain
 from dashboard.query_codec import config_key, matching_preset
 from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
@@ -202,8 +203,9 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
                                        title="Gradient through time", x_title="time step t",
                                        y_title="‖∂L/∂h_t‖")  # fmt: skip
     st.plotly_chart(fig, config=CHART_CONFIG, key=f"{family}_preview")
+    note = log_scale_note(fig)  # the spacing drawn: 10×, 10³×, or values over a narrow range
     st.caption(
-        "Log scale: each gridline is 10×. A line that drops towards the left means the "
+        f"{note[:1].upper()}{note[1:]}. A line that drops towards the left means the "
         "early layers (or time steps) barely get any gradient: they cannot learn."
     )
     for name, note in identical_variants(raw, zero.variants, at_init=True).items():

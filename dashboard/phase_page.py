@@ -208,6 +208,32 @@ def _eta(s: float) -> str:
     return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
 
 
+def progress_text(p, n_variants: int) -> str:
+    """The bar's line: the share of the work it shows, and the grid points finished.
+
+    The share is weighted by each stack's cost and grid points train side by side in stacks,
+    so 20% of the work can be done before the first point finishes: the line says both, in
+    words that do not contradict the bar.
+    """
+    what = "grid points × variants" if n_variants > 1 else "grid points"
+    return (
+        f"Training: {min(100.0, 100 * p.fraction):.0f}% of the work · {p.done_points} of "
+        f"{p.total_points} {what} finished (they train side by side and finish in batches) · "
+        + _eta(p.eta_s)
+    )
+
+
+def seeds_line(spec: SweepSpec) -> str:
+    """'45 grid points × 1 variant × 2 seeds = 90 runs' for the sidebar."""
+    n_pts, n_var = len(spec.points), len(spec.variant_names)
+    seeds = sorted({v.seeds for c in spec.comparisons for v in c.variants})
+    s = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+    return (
+        f"{n_pts} grid points × {n_var} variant{'s' if n_var > 1 else ''} × {s} "
+        f"seed{'s' if seeds != [1] else ''} = {spec.n_runs} runs"
+    )
+
+
 def _train(spec: SweepSpec, preset: str | None) -> None:
     run = {"spec": spec, "rows": [], "preset": preset}
     st.session_state[_running_key()] = run
@@ -217,11 +243,7 @@ def _train(spec: SweepSpec, preset: str | None) -> None:
 
     def callback(p) -> None:
         run["rows"] = p.rows
-        bar.progress(
-            min(1.0, p.fraction),
-            text=f"Training: {p.done_points} of {p.total_points} grid points × variants done · "
-            + _eta(p.eta_s),
-        )
+        bar.progress(min(1.0, p.fraction), text=progress_text(p, len(spec.variant_names)))
         now = time.perf_counter()
         if now - state["last"] < REDRAW_S:
             return
@@ -309,16 +331,16 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
                 depth = np.where(np.isfinite(o.depth_limit), o.depth_limit, 1e9)
                 ys = position([float(d) for d in y_vals], np.minimum(depth, max(y_vals)))
                 ys = np.where(depth > max(y_vals), len(y_vals) - 0.5, ys)
-                lines.append(("6 ξ_c (trainable depth)", xs, ys, "solid"))
+                lines.append(("6 ξ_c (signals propagate below it)", xs, ys, "solid"))
                 if math.isfinite(o.critical_sigma_w2):
                     cx = position(gains, np.array([math.sqrt(o.critical_sigma_w2)] * 2))
                     lines.append(("χ₁ = 1 (edge of chaos)", cx,
                                   np.array([-0.5, len(y_vals) - 0.5]), "dash"))  # fmt: skip
                     notes.append(
                         f"{v.name}: edge of chaos at σ_w² = {o.critical_sigma_w2:.2f} "
-                        f"(σ_b² = {v.bias_std**2:.3g}); theory: trainable while depth ≲ 6 ξ_c "
-                        "(Schoenholz et al. 2017)."
+                        f"(σ_b² = {v.bias_std**2:.3g})."
                     )
+                notes.append(_xi_note(v, frame, x_axis, y_axis, gains, o))
             panels.append(Panel(v.name, z, text, lines))
         y_ticks, y_title = tick_text(y_vals, squared and y_axis == "init_gain"), axis_title(y_axis)
     title = spec.title or "Sweep"
@@ -327,6 +349,53 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
         axis_title(x_axis, squared), y_title, outcome, title,
     )  # fmt: skip
     return fig, notes
+
+
+def _xi_note(v: RunConfig, frame: pd.DataFrame, x_axis: str, y_axis: str, gains, o) -> str:
+    """What the 6 ξ_c line promises, and what the finite training budget adds (measured).
+
+    The line is mean-field theory's depth over which a signal still propagates at
+    initialisation (Schoenholz et al. 2017): deeper, a net cannot train; shallower is a bound,
+    not a promise. Where it runs along the top border, ξ_c exceeds every depth drawn; that
+    does not say the deep nets there train within this sweep's steps, so the trained cells
+    below the line that missed the target are counted.
+    """
+    text = (
+        f"{v.name}: the white line is 6 ξ_c, mean-field theory's depth beyond which signals "
+        "stop propagating through the net at initialisation (Schoenholz et al. 2017). It is a "
+        "bound, not a promise: deeper than the line a net cannot train; below it theory "
+        "allows training but does not promise it. Where the line runs along the top border, ξ_c exceeds every depth drawn. "
+        f"The budget here is {v.steps} training steps, and that adds its own limit"
+    )
+    rows = frame[frame["variant"] == v.name]
+    if rows.empty:
+        return text + ": the cells show which points train in it."
+    # x is σ_w (init_gain) and y the depth wherever the overlay applies (figure() orders them)
+    limit = dict(
+        zip(
+            gains,
+            np.interp(
+                np.square(gains),
+                o.sigma_w2,
+                np.where(np.isfinite(o.depth_limit), o.depth_limit, 1e9),
+            ),
+        )
+    )
+    below, missed, missed_chaotic = 0, 0, 0
+    for (g, depth), cell in rows.groupby([x_axis, y_axis]):
+        if float(g) not in limit or not float(depth) <= limit[float(g)]:
+            continue
+        below += 1
+        if cell["steps_to_target"].notna().mean() < 0.5:  # most seeds missed the target
+            missed += 1
+            missed_chaotic += float(g) ** 2 > o.critical_sigma_w2
+    if not below:
+        return text + "."
+    return text + (
+        f": of the {below} trained cells below the line, {missed} did not reach the target "
+        f"in {v.steps} steps" + (f" ({missed_chaotic} of them on the chaotic side)"
+                                 if missed_chaotic else "") + "."
+    )  # fmt: skip
 
 
 def _point_label(spec: SweepSpec, i: int) -> str:
@@ -476,11 +545,7 @@ def phase_page() -> None:
         preset = CUSTOM  # edited away from the preset
         st.session_state[f"{P}_preset"] = preset
     _write_url(spec, preset)
-    n_pts, n_var = len(spec.points), len(spec.variant_names)
-    st.sidebar.caption(
-        f"{n_pts} grid points × {n_var} variant{'s' if n_var > 1 else ''} × seeds = "
-        f"{spec.n_runs} runs"
-    )
+    st.sidebar.caption(seeds_line(spec))
     if train_clicked:
         _train(spec, preset if preset in SWEEP_PRESETS else None)
     shown = st.session_state.get(f"{P}_result")

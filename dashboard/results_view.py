@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import exports
 from dashboard.analysis import headline, identical_variants, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
-from dashboard.charts.common import nearest_step, variant_colors
+from dashboard.charts.common import log_scale_note, nearest_step, variant_colors
 from dashboard.plain import plain, plotly_text
 from models import RNN_WEIGHT_NAMES, Comparison, RunResult, chance_loss
 
@@ -107,11 +107,12 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
                 theory = {chart_name(k): v for k, v in theory.items()}
                 return gradients.profile_figure(frame, step, colors, theory=theory)
 
-            chart(memo_figure(f"{family}_profile", result, profile, step), f"{family}_profile")
+            fig = memo_figure(f"{family}_profile", result, profile, step)
+            chart(fig, f"{family}_profile")
             st.caption(
                 "Each line is one variant: the gradient each layer's weights receive. "
-                "A line falling towards layer 1 is a vanishing gradient (log scale: "
-                "every gridline is 10×). Dashed: mean-field prediction at initialisation. "
+                f"A line falling towards layer 1 is a vanishing gradient ({log_scale_note(fig)}"
+                "). Dashed: mean-field prediction at initialisation. "
                 "‖∇W_l‖ is the back-propagated error times the layer's input, so it can look "
                 "healthier than the error itself: when the forward signal grows towards the "
                 "input as the error shrinks, the two cancel (Glorot & Bengio 2010, eq. 14)."
