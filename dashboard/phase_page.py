@@ -364,7 +364,8 @@ def _xi_note(v: RunConfig, frame: pd.DataFrame, x_axis: str, y_axis: str, gains,
         f"{v.name}: the white line is 6 ξ_c, mean-field theory's depth beyond which signals "
         "stop propagating through the net at initialisation (Schoenholz et al. 2017). It is a "
         "bound, not a promise: deeper than the line a net cannot train; below it theory "
-        "allows training but does not promise it. Where the line runs along the top border, ξ_c exceeds every depth drawn. "
+        "allows training but does not promise it. Where the line runs along the top border, "
+        "ξ_c exceeds every depth drawn. "
         f"The budget here is {v.steps} training steps, and that adds its own limit"
     )
     rows = frame[frame["variant"] == v.name]
