@@ -291,3 +291,139 @@ def test_a_queued_identical_run_returns_the_first_runs_result_without_training(m
     assert calls == [], "the queued run trained again instead of taking the cached result"
     assert at.session_state["mlp_result"]["result"] is first
     assert any("from the cache" in t.value for t in at.toast)
+
+
+# --- the smaller findings ----------------------------------------------------------------------
+
+
+def _profile(values_by_layer: list[float]):
+    from dashboard.charts import common, gradients
+
+    rows = [("a", 0, 0, "grad_norm", i + 1, v) for i, v in enumerate(values_by_layer)]
+    frame = pd.DataFrame(rows, columns=["variant", "seed", "step", "metric", "index", "value"])
+    return gradients.profile_figure(frame, 0, common.variant_colors(["a"]))
+
+
+def test_the_log_scale_caption_says_the_gridlines_the_axis_draws():
+    from dashboard.charts.common import log_scale_note
+
+    assert log_scale_note(_profile([1e-3, 1e-2, 1e-1, 1.0])) == "log scale: each gridline is 10×"
+    many = log_scale_note(_profile([1e-30, 1e-20, 1e-10, 1.0]))  # 30 decades: every 4th labelled
+    assert "10⁴×" in many and "each gridline is 10×" not in many
+    narrow = log_scale_note(_profile([0.50, 0.52, 0.54]))  # less than a decade
+    assert "10×" not in narrow.replace("not 10×", "")
+
+
+def test_the_preview_caption_is_read_from_the_figure():
+    import json
+
+    import plotly.graph_objects as go
+
+    from dashboard.charts.common import log_scale_note
+
+    for preset in ("deep-mlp", "init-showdown"):  # 10× gridlines, and many decades
+        at = app(preset=preset)
+        ok(at)
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        note = log_scale_note(go.Figure(spec))
+        captions = [c.value for c in at.caption if "gridline" in c.value]
+        assert len(captions) == 1 and captions[0].lower().startswith(note), (note, captions)
+
+
+def test_a_diverged_label_near_the_left_edge_reads_rightwards_and_is_not_clipped():
+    from dashboard.charts import common, curves
+
+    rows = [("a", 0, s, "loss", 0, 1.0) for s in range(0, 101, 4)]
+    rows += [("a", 0, 4, "diverged", 0, 1.0)]
+    frame = pd.DataFrame(rows, columns=["variant", "seed", "step", "metric", "index", "value"])
+    fig = curves.curves_figure(frame, ("loss",), common.variant_colors(["a"]), "L", "l")
+    mark = [t for t in fig.data if (t.meta or {}).get("diverged") == 4][0]
+    assert mark.text == ("diverged @ 4",)
+    assert mark.textposition == "top right" and mark.cliponaxis is False
+
+
+def test_an_accuracy_axis_never_runs_past_1():
+    from dashboard.charts import common, curves
+
+    rows = [("a", 0, s, "val_accuracy", 0, 0.99) for s in range(0, 50, 5)]
+    rows += [("a", 0, 45, "diverged", 0, 1.0)]
+    frame = pd.DataFrame(rows, columns=["variant", "seed", "step", "metric", "index", "value"])
+    fig = curves.curves_figure(frame, ("val_accuracy",), common.variant_colors(["a"]), "A", "a")
+    opts = fig.layout.yaxis.autorangeoptions
+    assert opts.maxallowed is not None and opts.maxallowed <= 1.05
+    assert opts.minallowed is not None and opts.minallowed >= -0.05
+
+
+@pytest.mark.parametrize("preset", ["init-showdown", "deep-residual", "deep-mlp"])
+def test_heatmap_panel_titles_fit_a_phone_panel(preset):
+    from dashboard.charts import common, gradients
+    from dashboard.results_view import chart_name
+
+    names = [chart_name(v.name) for v in load_preset(preset).variants]
+    rows = [(n, 0, s, "grad_norm", i, 0.1) for n in names for s in (0, 5) for i in (1, 2)]
+    frame = pd.DataFrame(rows, columns=["variant", "seed", "step", "metric", "index", "value"])
+    fig = gradients.heatmap_figure(frame, common.variant_colors(names))
+    titles = [a.text for a in fig.layout.annotations if a.text and "diverged" not in a.text]
+    assert len(titles) == len(names)
+    for t in titles:  # a 390 px phone gives a panel of three ~90 px: 12 characters of 11 px
+        lines = t.split("<br>")
+        assert len(lines) <= 2
+        assert all(len(line.replace("&lt;", "<").replace("&gt;", ">")) <= 12 for line in lines)
+
+
+def test_the_sweep_sidebar_line_counts_the_seeds():
+    from dashboard.phase_page import seeds_line
+    from models.sweep import sweep_from_dict
+    from models.sweep.presets import sweep_preset_dict
+
+    d = sweep_preset_dict("tanh-phase-diagram")
+    assert seeds_line(sweep_from_dict(d)) == "45 grid points × 1 variant × 2 seeds = 90 runs"
+    d.update(seeds=1)
+    assert seeds_line(sweep_from_dict(d)).endswith("× 1 seed = 45 runs")
+
+
+def test_the_sweep_progress_line_agrees_with_the_bar():
+    from dashboard.phase_page import progress_text
+
+    class P:
+        fraction, done_points, total_points, eta_s = 0.2, 0, 45, 30.0
+
+    text = progress_text(P(), 1)
+    assert "20% of the work" in text and "0 of 45 grid points finished" in text
+    assert "done" not in text  # "0 of 45 done" beside a fifth-full bar read as a contradiction
+
+
+def test_the_phase_page_says_what_the_6_xi_line_promises_and_what_the_budget_adds():
+    from dashboard.phase_page import figure
+    from models.sweep import run_sweep, sweep_from_dict
+    from models.sweep.presets import sweep_preset_dict
+
+    d = sweep_preset_dict("tanh-phase-diagram")
+    d.update(steps=5, seeds=1, grid={"init_gain": [0.7071, 2.0], "depth": [3, 30]})
+    spec = sweep_from_dict(d)
+    _, before = figure(spec, [], "final validation accuracy")
+    said = " ".join(before)
+    assert "signals stop propagating" in said and "bound" in said and "5 training steps" in said
+    assert "trainable while" not in said  # the old promise
+    rows = run_sweep(spec).rows
+    _, after = figure(spec, rows, "final validation accuracy")
+    said = " ".join(after)
+    assert "trained cells below the line" in said and "did not reach the target in 5 steps" in said
+
+
+def test_the_theory_pages_chi1_table_has_the_pages_width():
+    at = app("views/theory.py")
+    ok(at)
+
+    def chi_tables(node) -> list:
+        return [t for t in node.dataframe if "χ₁" in list(t.value.columns)]
+
+    assert len(chi_tables(at)) == 1
+    # not inside the quarter-width column of controls, where it was cut at its 4th column
+    assert not [t for c in at.columns for t in chi_tables(c)]
+    assert list(chi_tables(at)[0].value.columns) == [
+        "activation",
+        "χ₁",
+        "depth scale |ξ|",
+        "gradients",
+    ]
