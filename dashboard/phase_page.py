@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import editor, training, visitor
 from dashboard import phase_grid as grid
 from dashboard.charts.phase import (
+    CLICK_LAYER,
     OUTCOMES,
     Panel,
     axis_title,
@@ -472,10 +473,18 @@ def _clicked_point(spec: SweepSpec, event) -> int | None:
         return None
     if not pts or len(spec.axes) != 2:
         return None
-    try:
-        x, y = int(round(pts[0]["x"])), int(round(pts[0]["y"]))
-    except (KeyError, TypeError, ValueError):
+    # the click layer's points sit on cell centres (whole numbers); a theory line's do not
+    cells = []
+    for pt in pts:
+        try:
+            fx, fy = float(pt["x"]), float(pt["y"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if fx.is_integer() and fy.is_integer():
+            cells.append((int(fx), int(fy)))
+    if not cells:
         return None
+    x, y = cells[0]
     axes = list(spec.axes)
     flip = axes[0] == "depth" and axes[1] == "init_gain"
     xa, ya = (axes[1], axes[0]) if flip else (axes[0], axes[1])
@@ -556,7 +565,7 @@ def phase_page() -> None:
                     icon=":material/info:")  # fmt: skip
         fig, notes = figure(spec, [], _outcome_name(spec))
         # the theory draws lines (scatter traces); the cells are heatmaps
-        lines = any(t.type == "scatter" for t in fig.data)
+        lines = any(t.type == "scatter" and t.name != CLICK_LAYER for t in fig.data)
         below = "the grid, with the theory's lines" if lines else "the grid to fill"
         st.info(f"Press **Train** in the sidebar. Below: {below}.", icon=":material/arrow_back:")
         st.plotly_chart(fig, config=CHART_CONFIG, key=f"{P}_empty")

@@ -141,6 +141,29 @@ class Panel:
     note: str = ""
 
 
+CLICK_LAYER = "cells"  # the name of the click layer's traces (the page reads clicks off them)
+
+
+def click_layer(p: Panel, nx: int, ny: int) -> go.Scatter:
+    """An invisible marker on every cell centre, carrying the cell's hover text.
+
+    Plotly cannot select a heatmap's cells, so a click on one selected nothing and the page's
+    "Open a grid point" stayed where it was; a click on this layer selects the cell's point (a
+    selected cell gets a white outline).
+    """
+    xs, ys = np.meshgrid(np.arange(nx), np.arange(ny))
+    text = np.asarray(p.text, dtype=object).reshape(ny, nx) if np.size(p.text) == nx * ny else (
+        np.full((ny, nx), "", dtype=object)
+    )  # fmt: skip
+    return go.Scatter(
+        x=xs.ravel(), y=ys.ravel(), mode="markers", name=CLICK_LAYER, showlegend=False,
+        text=text.ravel(), hovertemplate="%{text}<extra>" + plotly_text(p.name, 30) + "</extra>",
+        marker={"symbol": "square-open", "size": 26, "color": "white", "opacity": 0,
+                "line": {"width": 3}},
+        selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 0}},
+    )  # fmt: skip
+
+
 def phase_figure(
     panels: list[Panel], x_ticks: list[str], y_ticks: list[str], x_title: str, y_title: str,
     outcome: Outcome, title: str,
@@ -166,12 +189,13 @@ def phase_figure(
         fig.add_trace(
             go.Heatmap(
                 z=p.z, x=list(range(len(x_ticks))), y=list(range(len(y_ticks))),
-                text=p.text, hovertemplate="%{text}<extra>" + plotly_text(p.name, 30) + "</extra>",
+                hoverinfo="skip",  # the click layer below carries the hover text
                 colorscale=outcome.colorscale, zmin=zmin, zmax=zmax, showscale=k == 0,
                 colorbar={"title": {"text": outcome.label}, "len": 0.8}, xgap=1, ygap=1,
             ),
             row=r, col=c,
         )  # fmt: skip
+        fig.add_trace(click_layer(p, len(x_ticks), len(y_ticks)), row=r, col=c)
         for label, lx, ly, dash in p.lines:
             if dash == "solid":  # a dark edge under the white line: visible on any colour
                 fig.add_trace(
