@@ -434,7 +434,7 @@ def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:
         fig, config=CHART_CONFIG, key=f"{P}_chart", on_select="rerun", selection_mode="points"
     )
     for n in notes:
-        st.caption(plain(n, 400))
+        st.caption(plain(n, 900))
     st.caption(
         "Each cell is the mean over seeds; hover for every seed's value. Grey cells have not "
         "trained yet (or failed). Gradient ratio = ‖∇W₁‖/‖∇W_L‖, first layer over readout: "
@@ -570,7 +570,7 @@ def phase_page() -> None:
         st.info(f"Press **Train** in the sidebar. Below: {below}.", icon=":material/arrow_back:")
         st.plotly_chart(fig, config=CHART_CONFIG, key=f"{P}_empty")
         for n in notes:
-            st.caption(plain(n, 400))
+            st.caption(plain(n, 900))
         return
     _results(spec, shown)
 

@@ -277,7 +277,10 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     st.subheader("Trade-offs")
     regression = comparison.variants[0].task == "adding"
     # the table gets the page's full width: twelve columns in three fifths of it were cut
+    # placeholder: a missing value (no target reached, never diverged) is "—"; Streamlit showed
+    # its own grey "None" there, whatever the Styler's na_rep said
     st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
+                 placeholder=EMPTY_CELL,
                  column_config=TABLE_COLUMNS,
                  column_order=[c for c in TABLE_COLUMNS if c in table.columns
                                and (family == "mlp" or c != "log10 cond J (init)")])  # fmt: skip
@@ -334,8 +337,9 @@ def jacobian_row(
                     spectrum.condition_log10(frame, chart_name(n), at) for n in table["variant"]
                 ],
             })  # fmt: skip
-            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep="—"),
-                         hide_index=True, width="stretch", key="mlp_cond")  # fmt: skip
+            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep=EMPTY_CELL),
+                         hide_index=True, width="stretch", key="mlp_cond",
+                         placeholder=EMPTY_CELL)  # fmt: skip
         st.caption(
             "Dynamical isometry (Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): how "
             "the net stretches each direction of its input, from the largest (left) to the "
@@ -381,6 +385,9 @@ TABLE_COLUMNS = {
 }  # fmt: skip
 
 
+EMPTY_CELL = "—"  # a table cell with no value (never the word "None")
+
+
 def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
@@ -389,7 +396,7 @@ def _styled(table: pd.DataFrame):
     if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
         table = table.drop(columns="log10 cond J (init)")
         del fmt["log10 cond J (init)"]
-    return table.style.format(fmt, na_rep="—")
+    return table.style.format(fmt, na_rep=EMPTY_CELL)
 
 
 def downloads(family: str, comparison: Comparison, result: RunResult) -> None:

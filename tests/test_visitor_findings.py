@@ -427,3 +427,14 @@ def test_the_theory_pages_chi1_table_has_the_pages_width():
         "depth scale |ξ|",
         "gradients",
     ]
+
+
+def test_trade_off_tables_show_a_dash_not_none_for_missing_values():
+    at = app(preset="init-showdown", steps="3", seeds="1", depth="6")
+    at.button(key="mlp_train").click().run()
+    ok(at)
+    table = [t for t in at.dataframe if "steps to target" in t.value.columns][0]
+    assert table.value["steps to target"].isna().any()  # a missing value to show
+    assert table.proto.placeholder == "—", "Streamlit shows a missing value as 'None'"
+    cond = [t for t in at.dataframe if any("s_max/s_min" in c for c in t.value.columns)][0]
+    assert cond.proto.placeholder == "—"

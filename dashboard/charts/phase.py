@@ -223,8 +223,10 @@ def phase_figure(
         )  # fmt: skip
     fig.update_layout(
         title={"text": plotly_text(title, 120), "font": {"size": 15}},
-        height=max(380, 330 * rows + 60), margin={"l": 70, "r": 20, "t": 70, "b": 60},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        height=max(380, 330 * rows + 100), margin={"l": 70, "r": 20, "t": 70, "b": 100},
+        # the legend at the figure's own bottom edge, under the x-axis title: placed in the
+        # plot's coordinates (y = -0.12) it sat on that title, on a phone over it
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         plot_bgcolor="#eeeeee",
     )  # fmt: skip
     return fig
