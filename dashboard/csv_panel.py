@@ -143,6 +143,7 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
         "or to the run store, and it never reaches another visitor."
     )
     key = f"{family}_csv_file"
+    st.html(_REFUSAL_CSS % {"key": key})
     st.file_uploader(
         "CSV file", type=["csv", "tsv", "txt"], key=key, on_change=_read_upload, args=(key,),
         max_upload_size=UPLOAD_MB,
@@ -183,6 +184,22 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
         return False
     _preview(raw, table)
     return True
+
+
+# A file the browser refuses (over the limit, a wrong type) never reaches the script: Streamlit
+# marks its chip with a red "!" and keeps the reason ("File must be 20.0MB or smaller.") in a
+# visually hidden alert, readable only as a tooltip. Shown here, under the file's name.
+_REFUSAL_CSS = """<style>
+.st-key-%(key)s [data-testid=stFileChip][aria-invalid=true] {
+  flex-wrap: wrap; height: auto; max-width: none;
+}
+.st-key-%(key)s [data-testid=stFileChip][aria-invalid=true] [role=alert] {
+  position: static !important; width: auto !important; height: auto !important;
+  clip: auto !important; clip-path: none !important; overflow: visible !important;
+  white-space: normal !important; margin: 0.2rem 0 0 0 !important; flex-basis: 100%%;
+  color: #B03A2E; font-size: 0.875rem; font-weight: 600;
+}
+</style>"""
 
 
 def _base(name: Any) -> str:
