@@ -133,7 +133,7 @@ def heatmap_figure(
         subplot_titles=[panel_title(n, cols) for n in names],
         shared_yaxes=False,
         horizontal_spacing=0.06,
-        vertical_spacing=0.14 if nrows > 1 else 0.1,
+        vertical_spacing=0.18 if nrows > 1 else 0.1,  # room for two-line panel titles
     )
     div = diverged_steps(frame)
     zs = []
