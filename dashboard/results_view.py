@@ -50,6 +50,9 @@ def memo_figure(key: str, result: RunResult, build, *extra):
 _SHARED: dict[int, OrderedDict] = {}
 _SHARED_LOCK = threading.Lock()
 SHARED_PER_RESULT = 48
+# a run with more metric rows keeps no frames in memory between draws (deep-mlp: 18k rows,
+# 1.3 MB a frame; the caps allow runs ~100x that), only its figures and tables
+SHARED_FRAME_ROWS = 200_000
 
 
 def shared(result: RunResult, key, build):
@@ -121,8 +124,12 @@ def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -
 
 def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
     """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
-    raw = shared(result, "raw", result.metrics_frame)
-    frame = shared(result, "frame", lambda: chart_frame(raw))  # the figures' variant names
+    if len(result.metrics) <= SHARED_FRAME_ROWS:
+        raw = shared(result, "raw", result.metrics_frame)
+        frame = shared(result, "frame", lambda: chart_frame(raw))  # the figures' variant names
+    else:  # a big run: its frames are not kept beside its rows (memory), only its figures
+        raw = result.metrics_frame()
+        frame = chart_frame(raw)
     colors = colors_of(comparison)
     twins = shared(result, "twins", lambda: identical_variants(raw, comparison.variants))
     table = shared(result, "table", lambda: table_of(comparison, result, twins))

@@ -275,7 +275,9 @@ def test_a_queued_identical_run_returns_the_first_runs_result_without_training(m
         return real(*a, **k)
 
     monkeypatch.setattr(training, "run_comparison", counting)
-    assert training._SLOTS.acquire(timeout=5)  # the first visitor is training
+    # GFL_CONCURRENT_RUNS=1 (the default): one slot, and the first visitor is training in it
+    monkeypatch.setattr(training, "_SLOTS", threading.BoundedSemaphore(1))
+    assert training._SLOTS.acquire(timeout=5)
 
     def first_visitor_done() -> None:
         RESULTS.put(key, first)
