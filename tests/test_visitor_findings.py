@@ -440,3 +440,15 @@ def test_trade_off_tables_show_a_dash_not_none_for_missing_values():
     assert table.proto.placeholder == "—", "Streamlit shows a missing value as 'None'"
     cond = [t for t in at.dataframe if any("s_max/s_min" in c for c in t.value.columns)][0]
     assert cond.proto.placeholder == "—"
+
+
+def test_the_phase_diagrams_long_title_wraps_to_fit_a_phone():
+    from dashboard.phase_page import figure
+    from models.sweep import sweep_from_dict
+    from models.sweep.presets import sweep_preset_dict
+
+    spec = sweep_from_dict(sweep_preset_dict("tanh-phase-diagram"))
+    assert len(spec.title) > 60  # one line of it was cut at 390 px
+    fig, _ = figure(spec, [], "final validation accuracy")
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) >= 2 and all(len(x) <= 48 for x in lines)

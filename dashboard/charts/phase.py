@@ -7,6 +7,7 @@ coordinates by piecewise-linear interpolation between the grid's values.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plain import plotly_text
+from dashboard.plain import clean, plotly_text
+
+TITLE_LINE_CHARS = 48  # a phone's width at the title's 14 px
 
 
 @dataclass(frozen=True)
@@ -221,9 +224,12 @@ def phase_figure(
             tickvals=list(range(len(y_ticks))), ticktext=y_ticks, range=[-0.5, len(y_ticks) - 0.5],
             title_text=y_title if c == 1 else None, row=r, col=c,
         )  # fmt: skip
+    # a long title wraps (Plotly's do not): on a 390 px phone one line was cut at "train, be"
+    lines = textwrap.wrap(clean(title, 120), TITLE_LINE_CHARS)[:3] or [""]
     fig.update_layout(
-        title={"text": plotly_text(title, 120), "font": {"size": 15}},
-        height=max(380, 330 * rows + 100), margin={"l": 70, "r": 20, "t": 70, "b": 100},
+        title={"text": "<br>".join(plotly_text(x) for x in lines), "font": {"size": 14}},
+        height=max(380, 330 * rows + 100 + 18 * (len(lines) - 1)),
+        margin={"l": 70, "r": 20, "t": 70 + 18 * (len(lines) - 1), "b": 100},
         # the legend at the figure's own bottom edge, under the x-axis title: placed in the
         # plot's coordinates (y = -0.12) it sat on that title, on a phone over it
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
