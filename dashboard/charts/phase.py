@@ -227,9 +227,12 @@ def phase_figure(
     # a long title wraps (Plotly's do not): on a 390 px phone one line was cut at "train, be"
     lines = textwrap.wrap(clean(title, 120), TITLE_LINE_CHARS)[:3] or [""]
     fig.update_layout(
-        title={"text": "<br>".join(plotly_text(x) for x in lines), "font": {"size": 14}},
-        height=max(380, 330 * rows + 100 + 18 * (len(lines) - 1)),
-        margin={"l": 70, "r": 20, "t": 70 + 18 * (len(lines) - 1), "b": 100},
+        # pinned to the top, the margin growing with its lines: it never reaches the panels'
+        # own titles (three lines on a phone ran into "tanh mlp")
+        title={"text": "<br>".join(plotly_text(x) for x in lines), "font": {"size": 14},
+               "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+        height=max(380, 330 * rows + 100 + 20 * (len(lines) - 1)),
+        margin={"l": 70, "r": 20, "t": 56 + 20 * len(lines), "b": 100},
         # the legend at the figure's own bottom edge, under the x-axis title: placed in the
         # plot's coordinates (y = -0.12) it sat on that title, on a phone over it
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
