@@ -19,6 +19,9 @@ from models import (
     CSV_TASK,
     DATA_FIELDS,
     MAX_DATA_BYTES,
+    MAX_DATA_CLASSES,
+    MAX_DATA_FEATURES,
+    MAX_DATA_ROWS,
     DataError,
     RawTable,
     Table,
@@ -27,6 +30,10 @@ from models import (
     remember_dims,
 )
 
+# The upload limit, one number: the engine's (models.core.csv_parser), shown before the upload
+# and given to the uploader; .streamlit/config.toml's server.maxUploadSize must say the same
+# (the server refuses bigger bodies with a bare HTTP 413; a test reads both).
+UPLOAD_MB = MAX_DATA_BYTES // 2**20
 UPLOAD = "csv_upload"  # session state: the parsed file (RawTable) of this session, or None
 PREVIEW_ROWS = 5
 
@@ -131,14 +138,15 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
     st.subheader("Your CSV")
     st.caption(
         "One row per example: numeric feature columns and a label column (text or whole "
-        f"numbers). Up to {MAX_DATA_BYTES // 2**20} MB, 200,000 rows, 1,000 feature columns "
-        "and 100 classes. The file stays in this browser session: it is not written to disk "
+        f"numbers). Up to {UPLOAD_MB} MB, {MAX_DATA_ROWS:,} rows, {MAX_DATA_FEATURES:,} feature "
+        f"columns and {MAX_DATA_CLASSES} classes. The file stays in this browser session: it is not written to disk "
         "or to the run store, and it never reaches another visitor."
     )
     key = f"{family}_csv_file"
+    st.html(_REFUSAL_CSS % {"key": key})
     st.file_uploader(
         "CSV file", type=["csv", "tsv", "txt"], key=key, on_change=_read_upload, args=(key,),
-        max_upload_size=MAX_DATA_BYTES // 2**20,
+        max_upload_size=UPLOAD_MB,
         help="Comma, semicolon or tab separated, UTF-8, with a header row.",
     )  # fmt: skip
     if st.session_state.get(key) is not None and UPLOAD not in st.session_state:
@@ -176,6 +184,22 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
         return False
     _preview(raw, table)
     return True
+
+
+# A file the browser refuses (over the limit, a wrong type) never reaches the script: Streamlit
+# marks its chip with a red "!" and keeps the reason ("File must be 20.0MB or smaller.") in a
+# visually hidden alert, readable only as a tooltip. Shown here, under the file's name.
+_REFUSAL_CSS = """<style>
+.st-key-%(key)s [data-testid=stFileChip][aria-invalid=true] {
+  flex-wrap: wrap; height: auto; max-width: none;
+}
+.st-key-%(key)s [data-testid=stFileChip][aria-invalid=true] [role=alert] {
+  position: static !important; width: auto !important; height: auto !important;
+  clip: auto !important; clip-path: none !important; overflow: visible !important;
+  white-space: normal !important; margin: 0.2rem 0 0 0 !important; flex-basis: 100%%;
+  color: #B03A2E; font-size: 0.875rem; font-weight: 600;
+}
+</style>"""
 
 
 def _base(name: Any) -> str:

@@ -32,6 +32,9 @@ FLOAT_STEPS = {"init_gain": 0.1, "bias_std": 0.05, "lr": 0.001, "momentum": 0.05
                "clip_norm": 0.5, "clip_value": 0.05, "spectral_radius": 0.1, "forget_bias": 0.5}  # fmt: skip
 
 
+CUSTOM = "custom"  # the preset picker's entry for settings that are no preset's
+
+
 def family_presets(family: str) -> list[str]:
     """Preset names of one family, in the order PRESETS lists them."""
     return [n for n, p in PRESETS.items() if p.get("family", "mlp") == family]
@@ -54,7 +57,8 @@ def load_into_state(family: str, comparison, preset: str) -> None:
 
 def _on_preset(family: str) -> None:
     name = st.session_state[f"{family}_preset"]
-    load_into_state(family, load_preset(name), name)
+    if name in PRESETS:  # "custom" is a state, not something to load: the draft stays
+        load_into_state(family, load_preset(name), name)
 
 
 def _choices(family: str, name: str, variant: dict[str, Any] | None = None) -> tuple[str, ...]:
@@ -115,21 +119,23 @@ def field_widget(
     )
 
 
-def preset_picker(family: str) -> None:
-    """Selectbox of the family's presets; choosing one replaces the draft."""
-    names = family_presets(family)
+def preset_picker(family: str, exact: str | None) -> None:
+    """Selectbox of the family's presets; choosing one replaces the draft.
+
+    ``exact``: the preset the draft's settings are exactly (None: "custom"). A link or a sweep
+    point with other settings never wears a preset's name, whatever the address says.
+    """
+    names = [*family_presets(family), CUSTOM]
     key = f"{family}_preset"
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = st.session_state[draft_key(family)].get("preset", names[0])
-        if st.session_state[key] not in names:
-            st.session_state[key] = names[0]
+    st.session_state[key] = exact if exact in names else CUSTOM
     st.selectbox(
         "Preset",
         names,
         key=key,
         on_change=_on_preset,
         args=(family,),
-        help="A ready-made comparison; edit it below.",
+        help="A ready-made comparison; edit it below. “custom”: settings that are no preset's "
+        "(edited, or opened from a link or a sweep point).",
     )
 
 

@@ -1,18 +1,21 @@
-"""Download payloads: metrics CSV, summary CSV and the config JSON the CLI's --config accepts."""
+"""Download payloads: metrics CSV, summary CSV and the config JSON the CLI's --config accepts.
+
+Every CSV goes through ``safe_csv`` (formula cells neutralised: a spreadsheet cannot run them).
+"""
 
 from __future__ import annotations
 
 import json
 
-from models import Comparison, RunResult
+from models import Comparison, RunResult, safe_csv
 
 
 def metrics_csv(result: RunResult) -> bytes:
-    return result.metrics_frame().to_csv(index=False).encode("utf-8")
+    return safe_csv(result.metrics_frame()).encode("utf-8")
 
 
 def summary_csv(result: RunResult) -> bytes:
-    return result.summary_frame().to_csv(index=False).encode("utf-8")
+    return safe_csv(result.summary_frame()).encode("utf-8")
 
 
 def config_json(comparison: Comparison) -> bytes:

@@ -9,8 +9,9 @@ from dashboard import draft as drafts
 from dashboard.analysis import identical_variants
 from dashboard.cache import RESULTS
 from dashboard.charts import gradients
+from dashboard.charts.common import log_scale_note
 from dashboard.plain import plain
-from dashboard.query_codec import config_key
+from dashboard.query_codec import config_key, matching_preset
 from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
 from dashboard.url_state import load_from_url, moved_notice, url_lowered, url_notices, write_url
 from models import CSV_TASK, PRESETS, Comparison, ConfigError, resolve_tables, run_comparison
@@ -30,14 +31,18 @@ def render_lab(family: str, title: str) -> None:
     load_from_url(family)
     st.title(title)
     d = st.session_state[editor.draft_key(family)]
-    preset = PRESETS.get(d.get("preset", ""), {})
+    try:  # a preset's name and story only over that preset's own settings
+        exact = matching_preset(drafts.to_comparison(d))
+    except Exception:  # noqa: BLE001 - settings that cannot run match no preset
+        exact = None
+    preset = PRESETS.get(exact or "", {})
     st.markdown(INTRO[family])
     moved_notice(family)
     url_notices(st.session_state.pop(f"{family}_url_notices", []))
     url_lowered(st.session_state.pop(f"{family}_url_lowered", []))
 
     with st.sidebar:
-        editor.preset_picker(family)
+        editor.preset_picker(family, exact)
         if preset.get("title"):
             st.caption(preset["title"])
         b1, b2 = st.columns(2)
@@ -198,8 +203,9 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
                                        title="Gradient through time", x_title="time step t",
                                        y_title="‖∂L/∂h_t‖")  # fmt: skip
     st.plotly_chart(fig, config=CHART_CONFIG, key=f"{family}_preview")
+    note = log_scale_note(fig)  # the spacing drawn: 10×, 10³×, or values over a narrow range
     st.caption(
-        "Log scale: each gridline is 10×. A line that drops towards the left means the "
+        f"{note[:1].upper()}{note[1:]}. A line that drops towards the left means the "
         "early layers (or time steps) barely get any gradient: they cannot learn."
     )
     for name, note in identical_variants(raw, zero.variants, at_init=True).items():

@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import editor, training, visitor
 from dashboard import phase_grid as grid
 from dashboard.charts.phase import (
+    CLICK_LAYER,
     OUTCOMES,
     Panel,
     axis_title,
@@ -40,6 +41,7 @@ from models import (
     pascanu_applies,
     pascanu_length,
     run_sweep,
+    safe_csv,
     sweep_preset_dict,
 )
 from models import default_store_path as default_path
@@ -214,6 +216,32 @@ def _eta(s: float) -> str:
     return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
 
 
+def progress_text(p, n_variants: int) -> str:
+    """The bar's line: the share of the work it shows, and the grid points finished.
+
+    The share is weighted by each stack's cost and grid points train side by side in stacks,
+    so 20% of the work can be done before the first point finishes: the line says both, in
+    words that do not contradict the bar.
+    """
+    what = "grid points × variants" if n_variants > 1 else "grid points"
+    return (
+        f"Training: {min(100.0, 100 * p.fraction):.0f}% of the work · {p.done_points} of "
+        f"{p.total_points} {what} finished (they train side by side and finish in batches) · "
+        + _eta(p.eta_s)
+    )
+
+
+def seeds_line(spec: SweepSpec) -> str:
+    """'45 grid points × 1 variant × 2 seeds = 90 runs' for the sidebar."""
+    n_pts, n_var = len(spec.points), len(spec.variant_names)
+    seeds = sorted({v.seeds for c in spec.comparisons for v in c.variants})
+    s = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+    return (
+        f"{n_pts} grid points × {n_var} variant{'s' if n_var > 1 else ''} × {s} "
+        f"seed{'s' if seeds != [1] else ''} = {spec.n_runs} runs"
+    )
+
+
 def _train(spec: SweepSpec, preset: str | None) -> None:
     run = {"spec": spec, "rows": [], "preset": preset}
     st.session_state[_running_key()] = run
@@ -223,11 +251,7 @@ def _train(spec: SweepSpec, preset: str | None) -> None:
 
     def callback(p) -> None:
         run["rows"] = p.rows
-        bar.progress(
-            min(1.0, p.fraction),
-            text=f"Training: {p.done_points} of {p.total_points} grid points × variants done · "
-            + _eta(p.eta_s),
-        )
+        bar.progress(min(1.0, p.fraction), text=progress_text(p, len(spec.variant_names)))
         now = time.perf_counter()
         if now - state["last"] < REDRAW_S:
             return
@@ -315,16 +339,16 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
                 depth = np.where(np.isfinite(o.depth_limit), o.depth_limit, 1e9)
                 ys = position([float(d) for d in y_vals], np.minimum(depth, max(y_vals)))
                 ys = np.where(depth > max(y_vals), len(y_vals) - 0.5, ys)
-                lines.append(("6 ξ_c (trainable depth)", xs, ys, "solid"))
+                lines.append(("6 ξ_c (signals propagate below it)", xs, ys, "solid"))
                 if math.isfinite(o.critical_sigma_w2):
                     cx = position(gains, np.array([math.sqrt(o.critical_sigma_w2)] * 2))
                     lines.append(("χ₁ = 1 (edge of chaos)", cx,
                                   np.array([-0.5, len(y_vals) - 0.5]), "dash"))  # fmt: skip
                     notes.append(
                         f"{v.name}: edge of chaos at σ_w² = {o.critical_sigma_w2:.2f} "
-                        f"(σ_b² = {v.bias_std**2:.3g}); theory: trainable while depth ≲ 6 ξ_c "
-                        "(Schoenholz et al. 2017)."
+                        f"(σ_b² = {v.bias_std**2:.3g})."
                     )
+                notes.append(_xi_note(v, frame, x_axis, y_axis, gains, o))
             panels.append(Panel(v.name, z, text, lines))
         y_ticks, y_title = tick_text(y_vals, squared and y_axis == "init_gain"), axis_title(y_axis)
     title = spec.title or "Sweep"
@@ -333,6 +357,54 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
         axis_title(x_axis, squared), y_title, outcome, title,
     )  # fmt: skip
     return fig, notes
+
+
+def _xi_note(v: RunConfig, frame: pd.DataFrame, x_axis: str, y_axis: str, gains, o) -> str:
+    """What the 6 ξ_c line promises, and what the finite training budget adds (measured).
+
+    The line is mean-field theory's depth over which a signal still propagates at
+    initialisation (Schoenholz et al. 2017): deeper, a net cannot train; shallower is a bound,
+    not a promise. Where it runs along the top border, ξ_c exceeds every depth drawn; that
+    does not say the deep nets there train within this sweep's steps, so the trained cells
+    below the line that missed the target are counted.
+    """
+    text = (
+        f"{v.name}: the white line is 6 ξ_c, mean-field theory's depth beyond which signals "
+        "stop propagating through the net at initialisation (Schoenholz et al. 2017). It is a "
+        "bound, not a promise: deeper than the line a net cannot train; below it theory "
+        "allows training but does not promise it. Where the line runs along the top border, "
+        "ξ_c exceeds every depth drawn. "
+        f"The budget here is {v.steps} training steps, and that adds its own limit"
+    )
+    rows = frame[frame["variant"] == v.name]
+    if rows.empty:
+        return text + ": the cells show which points train in it."
+    # x is σ_w (init_gain) and y the depth wherever the overlay applies (figure() orders them)
+    limit = dict(
+        zip(
+            gains,
+            np.interp(
+                np.square(gains),
+                o.sigma_w2,
+                np.where(np.isfinite(o.depth_limit), o.depth_limit, 1e9),
+            ),
+        )
+    )
+    below, missed, missed_chaotic = 0, 0, 0
+    for (g, depth), cell in rows.groupby([x_axis, y_axis]):
+        if float(g) not in limit or not float(depth) <= limit[float(g)]:
+            continue
+        below += 1
+        if cell["steps_to_target"].notna().mean() < 0.5:  # most seeds missed the target
+            missed += 1
+            missed_chaotic += float(g) ** 2 > o.critical_sigma_w2
+    if not below:
+        return text + "."
+    return text + (
+        f": of the {below} trained cells below the line, {missed} did not reach the target "
+        f"in {v.steps} steps" + (f" ({missed_chaotic} of them on the chaotic side)"
+                                 if missed_chaotic else "") + "."
+    )  # fmt: skip
 
 
 def _point_label(spec: SweepSpec, i: int) -> str:
@@ -369,7 +441,7 @@ def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:
         fig, config=CHART_CONFIG, key=f"{P}_chart", on_select="rerun", selection_mode="points"
     )
     for n in notes:
-        st.caption(plain(n, 400))
+        st.caption(plain(n, 900))
     st.caption(
         "Each cell is the mean over seeds; hover for every seed's value. Grey cells have not "
         "trained yet (or failed). Gradient ratio = ‖∇W₁‖/‖∇W_L‖, first layer over readout: "
@@ -391,7 +463,7 @@ def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:
     res = SweepResult(spec, rows)
     d1, d2 = st.columns(2)
     base = file_name(spec.title or "sweep", fallback="sweep")
-    d1.download_button("sweep.csv", res.frame().to_csv(index=False).encode(), f"{base}.csv",
+    d1.download_button("sweep.csv", safe_csv(res.frame()).encode(), f"{base}.csv",
                        "text/csv", key=f"{P}_csv", width="stretch")  # fmt: skip
     d2.download_button(
         "sweep.json", json.dumps(spec.to_json_dict(), indent=2, ensure_ascii=False).encode(),
@@ -408,10 +480,18 @@ def _clicked_point(spec: SweepSpec, event) -> int | None:
         return None
     if not pts or len(spec.axes) != 2:
         return None
-    try:
-        x, y = int(round(pts[0]["x"])), int(round(pts[0]["y"]))
-    except (KeyError, TypeError, ValueError):
+    # the click layer's points sit on cell centres (whole numbers); a theory line's do not
+    cells = []
+    for pt in pts:
+        try:
+            fx, fy = float(pt["x"]), float(pt["y"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if fx.is_integer() and fy.is_integer():
+            cells.append((int(fx), int(fy)))
+    if not cells:
         return None
+    x, y = cells[0]
     axes = list(spec.axes)
     flip = axes[0] == "depth" and axes[1] == "init_gain"
     xa, ya = (axes[1], axes[0]) if flip else (axes[0], axes[1])
@@ -482,11 +562,7 @@ def phase_page() -> None:
         preset = CUSTOM  # edited away from the preset
         st.session_state[f"{P}_preset"] = preset
     _write_url(spec, preset)
-    n_pts, n_var = len(spec.points), len(spec.variant_names)
-    st.sidebar.caption(
-        f"{n_pts} grid points × {n_var} variant{'s' if n_var > 1 else ''} × seeds = "
-        f"{spec.n_runs} runs"
-    )
+    st.sidebar.caption(seeds_line(spec))
     if train_clicked:
         _train(spec, preset if preset in SWEEP_PRESETS else None)
     shown = st.session_state.get(f"{P}_result")
@@ -496,12 +572,12 @@ def phase_page() -> None:
                     icon=":material/info:")  # fmt: skip
         fig, notes = figure(spec, [], _outcome_name(spec))
         # the theory draws lines (scatter traces); the cells are heatmaps
-        lines = any(t.type == "scatter" for t in fig.data)
+        lines = any(t.type == "scatter" and t.name != CLICK_LAYER for t in fig.data)
         below = "the grid, with the theory's lines" if lines else "the grid to fill"
         st.info(f"Press **Train** in the sidebar. Below: {below}.", icon=":material/arrow_back:")
         st.plotly_chart(fig, config=CHART_CONFIG, key=f"{P}_empty")
         for n in notes:
-            st.caption(plain(n, 400))
+            st.caption(plain(n, 900))
         return
     _results(spec, shown)
 

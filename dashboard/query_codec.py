@@ -77,14 +77,12 @@ def encode(comparison: Comparison, preset: str | None = None) -> dict[str, str]:
     exact = matching_preset(comparison)
     if exact is not None:
         return {"preset": exact}
-    out: dict[str, str] = {}
     if preset in PRESETS:
-        out["preset"] = preset
         readable = _as_overrides(comparison, preset)
         if readable is not None:  # e.g. ?preset=deep-mlp&steps=50: short and legible
-            return {**out, **readable}
-    out["cfg"] = _pack(comparison.to_json_dict())
-    return out
+            return {"preset": preset, **readable}
+    # no preset's name beside a whole config: the link must not wear a name it is not
+    return {"cfg": _pack(comparison.to_json_dict())}
 
 
 def _as_overrides(comparison: Comparison, preset: str) -> dict[str, str] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from functools import partial
 
 import numpy as np
@@ -11,7 +14,7 @@ import streamlit as st
 from dashboard import exports
 from dashboard.analysis import headline, identical_variants, theory_profiles
 from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
-from dashboard.charts.common import nearest_step, variant_colors
+from dashboard.charts.common import log_scale_note, nearest_step, variant_colors
 from dashboard.plain import plain, plotly_text
 from models import RNN_WEIGHT_NAMES, Comparison, RunResult, chance_loss
 
@@ -30,12 +33,45 @@ def memo_figure(key: str, result: RunResult, build, *extra):
     once per session: a rerun that does not change them (the step slider moving, a sidebar
     edit, a page visit) reuses it. Plotly validates every property of a new figure, ~0.1-0.3 s
     a chart on 2 cores, and the results view has nine. The entry holds the result itself, so a
-    new result (never equal by identity) always rebuilds."""
+    new result (never equal by identity) always rebuilds. Below the session's memo, the
+    result's own (``shared``): a cached result is one object for every visitor, so the second
+    visitor to press Train on the same settings gets the figures the first one built."""
     store = st.session_state.setdefault("_figures", {})
     entry = store.get(key)
     if entry is None or entry[0] is not result or entry[1] != extra:
-        entry = store[key] = (result, extra, build())
+        entry = store[key] = (result, extra, shared(result, (key, *extra), build))
     return entry[2]
+
+
+# Per result, what drawing it needs (frames, tables, figures, CSV bytes), built once for every
+# session: a cached result took 3-4 s of server time per visitor to draw, all of it rebuilding
+# the same things. Entries go with their result (weakref.finalize) and are capped per result
+# (the step slider adds one per step viewed).
+_SHARED: dict[int, OrderedDict] = {}
+_SHARED_LOCK = threading.Lock()
+SHARED_PER_RESULT = 48
+# a run with more metric rows keeps no frames in memory between draws (deep-mlp: 18k rows,
+# 1.3 MB a frame; the caps allow runs ~100x that), only its figures and tables
+SHARED_FRAME_ROWS = 200_000
+
+
+def shared(result: RunResult, key, build):
+    """``build()`` for ``result`` and ``key``, computed once for all sessions (never mutate it)."""
+    rid = id(result)
+    with _SHARED_LOCK:
+        memo = _SHARED.get(rid)
+        if memo is None:
+            memo = _SHARED[rid] = OrderedDict()
+            weakref.finalize(result, _SHARED.pop, rid, None)
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+    value = build()  # outside the lock: two sessions may build it at once, both get one
+    with _SHARED_LOCK:
+        memo[key] = value
+        while len(memo) > SHARED_PER_RESULT:
+            memo.popitem(last=False)
+    return value
 
 
 def colors_of(comparison: Comparison) -> dict[str, str]:
@@ -88,11 +124,15 @@ def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -
 
 def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
     """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
-    raw = result.metrics_frame()
-    frame = chart_frame(raw)  # every figure below reads variant names from here
+    if len(result.metrics) <= SHARED_FRAME_ROWS:
+        raw = shared(result, "raw", result.metrics_frame)
+        frame = shared(result, "frame", lambda: chart_frame(raw))  # the figures' variant names
+    else:  # a big run: its frames are not kept beside its rows (memory), only its figures
+        raw = result.metrics_frame()
+        frame = chart_frame(raw)
     colors = colors_of(comparison)
-    twins = identical_variants(raw, comparison.variants)
-    table = table_of(comparison, result, twins)
+    twins = shared(result, "twins", lambda: identical_variants(raw, comparison.variants))
+    table = shared(result, "table", lambda: table_of(comparison, result, twins))
     line = headline(table, family, chance_loss(comparison.variants[0]))
     if line:
         st.info(plain(line), icon=":material/search:")  # it quotes variant names
@@ -107,11 +147,12 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
                 theory = {chart_name(k): v for k, v in theory.items()}
                 return gradients.profile_figure(frame, step, colors, theory=theory)
 
-            chart(memo_figure(f"{family}_profile", result, profile, step), f"{family}_profile")
+            fig = memo_figure(f"{family}_profile", result, profile, step)
+            chart(fig, f"{family}_profile")
             st.caption(
                 "Each line is one variant: the gradient each layer's weights receive. "
-                "A line falling towards layer 1 is a vanishing gradient (log scale: "
-                "every gridline is 10×). Dashed: mean-field prediction at initialisation. "
+                f"A line falling towards layer 1 is a vanishing gradient ({log_scale_note(fig)}"
+                "). Dashed: mean-field prediction at initialisation. "
                 "‖∇W_l‖ is the back-propagated error times the layer's input, so it can look "
                 "healthier than the error itself: when the forward signal grows towards the "
                 "input as the error shrinks, the two cancel (Glorot & Bengio 2010, eq. 14)."
@@ -175,7 +216,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         )
 
     if family == "mlp":
-        jacobian_row(frame, step, colors, table)
+        jacobian_row(frame, step, colors, table, result)
 
     c1, c2 = st.columns(2)
     with c1:
@@ -213,7 +254,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         )
 
     thresholds = {chart_name(v.name): v.clip_norm for v in comparison.variants}
-    share = clipping.clipped_share_table(frame, colors)
+    share = shared(result, "share", lambda: clipping.clipped_share_table(frame, colors))
     c1, c2 = st.columns([2, 1])
     with c1:
         chart(
@@ -243,7 +284,10 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     st.subheader("Trade-offs")
     regression = comparison.variants[0].task == "adding"
     # the table gets the page's full width: twelve columns in three fifths of it were cut
+    # placeholder: a missing value (no target reached, never diverged) is "—"; Streamlit showed
+    # its own grey "None" there, whatever the Styler's na_rep said
     st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
+                 placeholder=EMPTY_CELL,
                  column_config=TABLE_COLUMNS,
                  column_order=[c for c in TABLE_COLUMNS if c in table.columns
                                and (family == "mlp" or c != "log10 cond J (init)")])  # fmt: skip
@@ -278,11 +322,19 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     downloads(family, comparison, result)
 
 
-def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) -> None:
-    """The Jacobian's spectrum per variant, and its condition number at the shown step."""
+def jacobian_row(
+    frame: pd.DataFrame, step: int, colors: dict[str, str], table, result: RunResult | None = None
+) -> None:
+    """The Jacobian's spectrum per variant, and its condition number at the shown step
+    (``result``: the run drawn, whose figures every session shares)."""
     c1, c2 = st.columns([3, 2])
     with c1:
-        chart(spectrum.spectrum_figure(frame, step, colors), "mlp_spectrum")
+
+        def build():
+            return spectrum.spectrum_figure(frame, step, colors)
+
+        chart(build() if result is None else shared(result, ("spectrum", step), build),
+              "mlp_spectrum")  # fmt: skip
     with c2:
         at = nearest_step(frame, spectrum.METRIC, step)
         if at is not None:
@@ -292,8 +344,9 @@ def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) 
                     spectrum.condition_log10(frame, chart_name(n), at) for n in table["variant"]
                 ],
             })  # fmt: skip
-            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep="—"),
-                         hide_index=True, width="stretch", key="mlp_cond")  # fmt: skip
+            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep=EMPTY_CELL),
+                         hide_index=True, width="stretch", key="mlp_cond",
+                         placeholder=EMPTY_CELL)  # fmt: skip
         st.caption(
             "Dynamical isometry (Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): how "
             "the net stretches each direction of its input, from the largest (left) to the "
@@ -341,6 +394,9 @@ TABLE_COLUMNS = {
 }  # fmt: skip
 
 
+EMPTY_CELL = "—"  # a table cell with no value (never the word "None")
+
+
 def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
@@ -349,15 +405,19 @@ def _styled(table: pd.DataFrame):
     if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
         table = table.drop(columns="log10 cond J (init)")
         del fmt["log10 cond J (init)"]
-    return table.style.format(fmt, na_rep="—")
+    return table.style.format(fmt, na_rep=EMPTY_CELL)
 
 
 def downloads(family: str, comparison: Comparison, result: RunResult) -> None:
     """Metrics CSV, summary CSV and config JSON of this run."""
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Metrics CSV", exports.metrics_csv(result), "metrics.csv", "text/csv",
+    c1.download_button("Metrics CSV", shared(result, "metrics.csv",
+                                             lambda: exports.metrics_csv(result)),
+                       "metrics.csv", "text/csv",
                        key=f"{family}_dl_metrics", width="stretch")  # fmt: skip
-    c2.download_button("Summary CSV", exports.summary_csv(result), "summary.csv", "text/csv",
+    c2.download_button("Summary CSV", shared(result, "summary.csv",
+                                             lambda: exports.summary_csv(result)),
+                       "summary.csv", "text/csv",
                        key=f"{family}_dl_summary", width="stretch")  # fmt: skip
     c3.download_button("Config JSON", exports.config_json(comparison), "config.json",
                        "application/json", key=f"{family}_dl_config",

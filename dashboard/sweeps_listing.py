@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import visitor
 from dashboard.plain import clean, plain
-from models import ConfigError, StoreError, SweepResult, sweep_from_dict
+from models import ConfigError, StoreError, SweepResult, safe_csv, sweep_from_dict
 
 
 def sweeps_table(sweeps: list[dict]) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def sweeps_section() -> None:
     except (KeyError, StoreError, ConfigError) as e:
         st.error(f"Sweep #{sid} cannot be read back: {plain(e, 200)}", icon=":material/error:")
         return
-    csv = SweepResult(spec, rows).frame().to_csv(index=False).encode()
+    csv = safe_csv(SweepResult(spec, rows).frame()).encode()
     c2.download_button("sweep.csv", csv, f"sweep-{sid}.csv", "text/csv", key="sweeps_csv",
                        width="stretch")  # fmt: skip
     c3.download_button(

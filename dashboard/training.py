@@ -40,16 +40,25 @@ _SLOTS = threading.BoundedSemaphore(env_int("GFL_CONCURRENT_RUNS") or 1)
 
 
 @contextlib.contextmanager
-def _train_slot(bar):
-    """Hold a training slot; while waiting, say so (a Stop click still interrupts the wait)."""
+def _train_slot(bar, key: str | None = None):
+    """Hold a training slot; while waiting, say so (a Stop click still interrupts the wait).
+
+    With ``key`` (a config key), yields the cached result of those settings when one is there
+    by the time the run would start (another visitor trained the same settings while this one
+    waited): the run then does not train again, and no slot is held. Else yields None.
+    """
     while not _SLOTS.acquire(timeout=0.5):
+        hit = RESULTS.get(key) if key else None
+        if hit is not None:  # done while we waited, even if the slot went to another run
+            yield hit
+            return
         bar.progress(
             0.0,
             text="Queued: another run is training on this server… yours starts when it ends "
             "(Stop or changing a setting cancels the wait)",
         )
     try:
-        yield
+        yield RESULTS.get(key) if key else None
     finally:
         _SLOTS.release()
 
@@ -144,6 +153,22 @@ def _fmt_s(s: float) -> str:
     return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
 
 
+def _show_cached(
+    family: str, key: str, comparison: Comparison, hit: RunResult, data_info: str
+) -> None:
+    """Show a cached result of these settings instead of training them again."""
+    if visitor.public_mode():
+        # another visitor trained these settings: this visitor's Runs page lists it too (once)
+        saved = st.session_state.setdefault("_saved_cache_hits", set())
+        if key not in saved:
+            saved.add(key)
+            runs_store.save(comparison, hit, "finished", matching_preset(comparison),
+                            owner=visitor.owner(), data_info=data_info)  # fmt: skip
+    st.session_state[result_key(family)] = {
+        "key": key, "comparison": comparison, "result": hit, "stopped": False,
+    }  # fmt: skip
+
+
 def train(
     family: str, comparison: Comparison, tables: dict | None = None, data_info: str = ""
 ) -> bool:
@@ -154,17 +179,8 @@ def train(
     """
     key = config_key(comparison)
     hit = RESULTS.get(key)
-    if hit is not None and visitor.public_mode():
-        # another visitor trained these settings: this visitor's Runs page lists it too (once)
-        saved = st.session_state.setdefault("_saved_cache_hits", set())
-        if key not in saved:
-            saved.add(key)
-            runs_store.save(comparison, hit, "finished", matching_preset(comparison),
-                            owner=visitor.owner(), data_info=data_info)  # fmt: skip
     if hit is not None:
-        st.session_state[result_key(family)] = {
-            "key": key, "comparison": comparison, "result": hit, "stopped": False,
-        }  # fmt: skip
+        _show_cached(family, key, comparison, hit, data_info)
         return True
     saver = runs_store.RunSaver(
         comparison, matching_preset(comparison), owner=visitor.owner(), data_info=data_info
@@ -224,8 +240,15 @@ def train(
         text = progress_text(p.done_steps, comparison, p.eta_s, state["step"])
         bar.progress(min(1.0, p.fraction), text=text)
 
-    with _train_slot(bar):
-        result = run_comparison(comparison, callback=callback, tables=tables or {})
+    with _train_slot(bar, key) as hit:
+        if hit is None:
+            result = run_comparison(comparison, callback=callback, tables=tables or {})
+    if hit is not None:  # an identical run finished while this one was queued
+        st.session_state.pop(running_key(family), None)
+        bar.empty()
+        holder.empty()
+        _show_cached(family, key, comparison, hit, data_info)
+        return True
     saver.finish(result)
     st.session_state.setdefault("_saved_cache_hits", set()).add(key)  # saved: not again
     st.session_state.pop(running_key(family), None)

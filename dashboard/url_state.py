@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import editor, limits
 from dashboard.plain import plain
 from dashboard.query_codec import decode, encode
-from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
+from models import CSV_TASK, DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
 
 DEFAULTS = {"mlp": DEFAULT_PRESET, "rnn": DEFAULT_RNN_PRESET}
 PAGES = {"mlp": "views/deep.py", "rnn": "views/recurrent.py"}  # st.Page scripts in app.py
@@ -40,6 +40,12 @@ def load_from_url(family: str) -> None:
         st.session_state[f"{owner}_moved"] = params["preset"]
         st.switch_page(PAGES[owner], query_params=params)
     st.session_state[loaded] = True
+    # ?task=csv without a file: a link to "train on your own CSV". The file can only come by
+    # upload (links never carry data), so the page opens on the upload panel instead of
+    # rejecting the task with the command line's advice.
+    asks_csv = family == "mlp" and params.get("task") == CSV_TASK and not params.get("data")
+    if asks_csv:
+        params = {k: v for k, v in params.items() if k != "task"}
     if params:
         comparison, notices, preset = decode(params, family=family,
                                              default_preset=DEFAULTS[family], ignore=OTHER_KEYS)  # fmt: skip
@@ -50,6 +56,8 @@ def load_from_url(family: str) -> None:
         preset = DEFAULTS[family]
         comparison = load_preset(preset)
     editor.load_into_state(family, comparison, preset)
+    if asks_csv:
+        st.session_state[editor.draft_key(family)]["shared"]["task"] = CSV_TASK
 
 
 def write_url(family: str, comparison, preset: str | None) -> None:

@@ -24,6 +24,9 @@ from .core.config import (
     to_dict,
 )
 from .core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
+from .core.csv_parser import MAX_CLASSES as MAX_DATA_CLASSES
+from .core.csv_parser import MAX_FEATURES as MAX_DATA_FEATURES
+from .core.csv_parser import MAX_ROWS as MAX_DATA_ROWS
 from .core.csv_parser import RawTable, Table, build_table, read_csv
 from .core.errors import ConfigError, DataError
 from .core.init import RECURRENT_INITS, WEIGHT_INITS
@@ -49,6 +52,7 @@ from .io.presets import (
     load_preset,
     preset_dict,
 )
+from .io.safe_csv import safe_csv
 from .store import (
     SHARE_ID,
     RunStore,
@@ -72,7 +76,8 @@ from .sweep import (
 )
 
 __all__ = [
-    "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
+    "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "MAX_DATA_CLASSES",
+    "MAX_DATA_FEATURES", "MAX_DATA_ROWS", "RawTable", "Table", "build_table",
     "read_csv", "remember_dims", "resolve_tables", "task_title",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
     "WEIGHT_INITS", "RNN_WEIGHT_NAMES", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
@@ -81,7 +86,7 @@ __all__ = [
     "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
     "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
-    "slice_steps", "theory", "to_dict",
+    "safe_csv", "slice_steps", "theory", "to_dict",
     "SHARE_ID", "RunStore", "StoreError", "SweepStore", "default_store_path", "open_store",
     "DEFAULT_SWEEP_PRESET", "SWEEP_PRESETS", "SweepResult", "SweepSpec", "mean_field_applies",
     "mean_field_overlay", "pascanu_applies", "pascanu_length", "run_sweep", "sweep_from_dict",

@@ -118,7 +118,7 @@ def test_browser_benchmark_measures_every_load_kind_and_the_click(tmp_path):
     best = json.loads((tmp_path / "browser_timing.json").read_text())["best"]
     from benchmarks.browser_timing import PAGES
 
-    kinds = {"first_load", "train_click"}
+    kinds = {"first_load", "train_click", "cached_click"}
     for page in PAGES:
         kinds |= {f"warm_load_{page}", f"return_load_{page}", f"navigation_{page}"}
     assert set(best) == kinds

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import phase_grid as grid
-from dashboard.charts.phase import OUTCOMES, cell_grid, position
+from dashboard.charts.phase import CLICK_LAYER, OUTCOMES, cell_grid, position
 from dashboard.phase_page import figure
 from dashboard.query_codec import _pack
 from models import ConfigError
@@ -97,7 +97,7 @@ def test_cells_average_seeds_and_theory_lines_sit_in_cell_coordinates():
     assert "seeds:" in text[0, 0]
     fig, notes = figure(spec, rows, "final validation accuracy")
     names = [t.name for t in fig.data if t.type == "scatter" and t.name]  # (+ the dark edge)
-    assert names == ["6 ξ_c (trainable depth)", "χ₁ = 1 (edge of chaos)"]
+    assert names == [CLICK_LAYER, "6 ξ_c (signals propagate below it)", "χ₁ = 1 (edge of chaos)"]
     edge = [t for t in fig.data if t.name == "χ₁ = 1 (edge of chaos)"][0]
     # σ_w² = 1.76 sits just right of the σ_w = 1.3266 column (σ_w² = 1.7599)
     assert 1.0 <= edge.x[0] < 1.01
@@ -126,6 +126,7 @@ def test_default_page_shows_the_grid_with_theory_before_training():
     (spec,) = heatmaps(at)
     kinds = [t["type"] for t in spec["data"]]
     lines = [t["name"] for t in spec["data"] if t["type"] == "scatter" and t.get("name")]
+    lines = [n for n in lines if n != CLICK_LAYER]  # the cells' click layer is no theory line
     assert kinds.count("heatmap") == 1 and len(lines) == 2
     assert any("edge of chaos at σ" in c.value.replace("\\", "") for c in at.caption)
     assert any("45 grid points" in c.value for c in at.sidebar.caption)
@@ -137,7 +138,7 @@ def test_a_grid_without_theory_lines_does_not_promise_them():
     at = phase_app(sweep="rnn-length")
     ok(at)
     (spec,) = heatmaps(at)
-    assert not [t for t in spec["data"] if t["type"] == "scatter"]
+    assert not [t for t in spec["data"] if t["type"] == "scatter" and t["name"] != CLICK_LAYER]
     assert "theory's lines" not in at.info[0].value and "grid to fill" in at.info[0].value
 
 

@@ -93,6 +93,28 @@ def log_axis(values, max_labels: int = 8) -> dict:
     return LOG_AXIS
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def log_scale_note(fig: go.Figure) -> str:
+    """What the y-axis gridlines of ``fig`` are, as drawn ('each gridline is 10×', '10³×'...).
+
+    ``log_axis`` picks the spacing from the data (decades, every k-th decade, or plain values
+    over a narrow range), so a caption must read it from the figure rather than assume 10×.
+    """
+    ax = fig.layout.yaxis
+    if ax.type != "log":
+        return "linear scale"
+    d = ax.dtick
+    if isinstance(d, (int, float)) and float(d).is_integer() and d >= 1:
+        k = int(d)
+        return "log scale: each gridline is 10×" if k == 1 else (
+            f"log scale: each labelled gridline is 10{str(k).translate(_SUPERSCRIPT)}× the one "
+            "below"
+        )  # fmt: skip
+    return "log scale over a narrow range: gridlines at the values labelled, not 10× apart"
+
+
 def base_layout(fig: go.Figure, title: str, x: str, y: str, log_y: bool = False) -> go.Figure:
     """Common look: title, axis labels, legend above the plot, compact margins."""
     fig.update_layout(

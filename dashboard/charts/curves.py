@@ -77,7 +77,12 @@ def curves_figure(
     if baseline is not None and np.isfinite(baseline):
         fig.add_hline(y=baseline, line={"dash": "dash", "color": "#888", "width": 1},
                       annotation_text="chance", annotation_position="top right")  # fmt: skip
-    return base_layout(fig, title, "step", y_title, log_y)
+    fig = base_layout(fig, title, "step", y_title, log_y)
+    if all("accuracy" in m for m in metrics):
+        # an accuracy is within [0, 1]: the ✕ label's room above a point near 1 stretched the
+        # autorange to 1.5, an axis promising accuracies no run can have
+        fig.update_yaxes(autorangeoptions={"minallowed": -0.02, "maxallowed": 1.02})
+    return fig
 
 
 def _mark_diverged(fig, frame, m, name, color, step, log_y) -> None:
@@ -87,8 +92,14 @@ def _mark_diverged(fig, frame, m, name, color, step, log_y) -> None:
     vals = log_safe(rows["value"]) if log_y else pd.to_numeric(rows["value"]).to_numpy(float)
     vals = vals[np.isfinite(vals)]
     y = float(vals[-1]) if vals.size else None
+    # the label reads away from the nearer edge and is never clipped by the plot area: centred
+    # on a step near the left edge, "diverged @ 4" lost its "d" and read "liverged @ 4"
+    steps = pd.to_numeric(metric(frame, m)["step"], errors="coerce")
+    last = float(steps.max()) if steps.notna().any() else float(step)
+    side = "top right" if step <= last / 2 else "top left"
     fig.add_trace(go.Scatter(
-        x=[step], y=[y], mode="markers+text", text=[f"diverged @ {step}"], textposition="top center",
+        x=[step], y=[y], mode="markers+text", text=[f"diverged @ {step}"], textposition=side,
+        cliponaxis=False,
         marker={"symbol": DIVERGED_SYMBOL, "size": 13, "color": color, "line": {"width": 2}},
         name=f"{name} diverged", legendgroup=name, showlegend=False,
         meta={"variant": name, "diverged": step},

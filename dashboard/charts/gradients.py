@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,24 @@ from dashboard.charts.common import (
     nearest_step,
     seed_stats,
 )  # fmt: skip
-from dashboard.plain import plotly_text
+from dashboard.plain import clean, plotly_text
 
 # a panel of three across half the page is ~200 px: a longer name ran into its neighbours'
 PANEL_TITLE_CHARS = 24
+# ... and on a 390 px phone a panel is ~90 px: titles wrap onto two lines of this many
+# characters (per number of columns), so neighbours never overlap (seen in chromium)
+PANEL_LINE_CHARS = {1: 40, 2: 16, 3: 12}
+
+
+def panel_title(name: str, cols: int) -> str:
+    """A heatmap panel's title: the name (escaped for Plotly) cut to PANEL_TITLE_CHARS and
+    wrapped onto at most two lines that fit a phone's panel."""
+    text = clean(html.unescape(name), PANEL_TITLE_CHARS)
+    width = PANEL_LINE_CHARS.get(cols, 12)
+    lines = textwrap.wrap(text, width, break_long_words=True) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], clean(" ".join(lines[1:]), width)]
+    return "<br>".join(plotly_text(line) for line in lines)
 
 
 def profile_figure(
@@ -115,10 +130,10 @@ def heatmap_figure(
         cols=cols,
         # names arrive escaped for Plotly (chart_name): shortened as typed, then re-escaped,
         # so an ellipsis never cuts an entity in half; the hover keeps the whole name
-        subplot_titles=[plotly_text(html.unescape(n), PANEL_TITLE_CHARS) for n in names],
+        subplot_titles=[panel_title(n, cols) for n in names],
         shared_yaxes=False,
         horizontal_spacing=0.06,
-        vertical_spacing=0.14 if nrows > 1 else 0.1,
+        vertical_spacing=0.18 if nrows > 1 else 0.1,  # room for two-line panel titles
     )
     div = diverged_steps(frame)
     zs = []
@@ -159,8 +174,9 @@ def heatmap_figure(
         title={"text": title, "font": {"size": 15}},
         coloraxis={"colorscale": "Viridis", "cmin": lo, "cmax": hi,
                    "colorbar": {"title": {"text": "log10"}}},
-        height=max(300, 240 * nrows + 60), margin={"l": 50, "r": 20, "t": 70, "b": 40},
+        height=max(300, 240 * nrows + 60), margin={"l": 50, "r": 20, "t": 84, "b": 40},
     )  # fmt: skip
+    fig.update_annotations(font_size=11)  # the panel titles (two lines at most)
     fig.update_xaxes(title_text="step", row=nrows)
     fig.update_yaxes(title_text=y_title, col=1)
     # every panel over the same rows: only the left column labels them (an inner panel's labels

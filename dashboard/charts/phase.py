@@ -7,6 +7,7 @@ coordinates by piecewise-linear interpolation between the grid's values.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plain import plotly_text
+from dashboard.plain import clean, plotly_text
+
+TITLE_LINE_CHARS = 48  # a phone's width at the title's 14 px
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,29 @@ class Panel:
     note: str = ""
 
 
+CLICK_LAYER = "cells"  # the name of the click layer's traces (the page reads clicks off them)
+
+
+def click_layer(p: Panel, nx: int, ny: int) -> go.Scatter:
+    """An invisible marker on every cell centre, carrying the cell's hover text.
+
+    Plotly cannot select a heatmap's cells, so a click on one selected nothing and the page's
+    "Open a grid point" stayed where it was; a click on this layer selects the cell's point (a
+    selected cell gets a white outline).
+    """
+    xs, ys = np.meshgrid(np.arange(nx), np.arange(ny))
+    text = np.asarray(p.text, dtype=object).reshape(ny, nx) if np.size(p.text) == nx * ny else (
+        np.full((ny, nx), "", dtype=object)
+    )  # fmt: skip
+    return go.Scatter(
+        x=xs.ravel(), y=ys.ravel(), mode="markers", name=CLICK_LAYER, showlegend=False,
+        text=text.ravel(), hovertemplate="%{text}<extra>" + plotly_text(p.name, 30) + "</extra>",
+        marker={"symbol": "square-open", "size": 26, "color": "white", "opacity": 0,
+                "line": {"width": 3}},
+        selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 0}},
+    )  # fmt: skip
+
+
 def phase_figure(
     panels: list[Panel], x_ticks: list[str], y_ticks: list[str], x_title: str, y_title: str,
     outcome: Outcome, title: str,
@@ -166,12 +192,13 @@ def phase_figure(
         fig.add_trace(
             go.Heatmap(
                 z=p.z, x=list(range(len(x_ticks))), y=list(range(len(y_ticks))),
-                text=p.text, hovertemplate="%{text}<extra>" + plotly_text(p.name, 30) + "</extra>",
+                hoverinfo="skip",  # the click layer below carries the hover text
                 colorscale=outcome.colorscale, zmin=zmin, zmax=zmax, showscale=k == 0,
                 colorbar={"title": {"text": outcome.label}, "len": 0.8}, xgap=1, ygap=1,
             ),
             row=r, col=c,
         )  # fmt: skip
+        fig.add_trace(click_layer(p, len(x_ticks), len(y_ticks)), row=r, col=c)
         for label, lx, ly, dash in p.lines:
             if dash == "solid":  # a dark edge under the white line: visible on any colour
                 fig.add_trace(
@@ -197,10 +224,18 @@ def phase_figure(
             tickvals=list(range(len(y_ticks))), ticktext=y_ticks, range=[-0.5, len(y_ticks) - 0.5],
             title_text=y_title if c == 1 else None, row=r, col=c,
         )  # fmt: skip
+    # a long title wraps (Plotly's do not): on a 390 px phone one line was cut at "train, be"
+    lines = textwrap.wrap(clean(title, 120), TITLE_LINE_CHARS)[:3] or [""]
     fig.update_layout(
-        title={"text": plotly_text(title, 120), "font": {"size": 15}},
-        height=max(380, 330 * rows + 60), margin={"l": 70, "r": 20, "t": 70, "b": 60},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        # pinned to the top, the margin growing with its lines: it never reaches the panels'
+        # own titles (three lines on a phone ran into "tanh mlp")
+        title={"text": "<br>".join(plotly_text(x) for x in lines), "font": {"size": 14},
+               "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+        height=max(380, 330 * rows + 100 + 20 * (len(lines) - 1)),
+        margin={"l": 70, "r": 20, "t": 56 + 20 * len(lines), "b": 100},
+        # the legend at the figure's own bottom edge, under the x-axis title: placed in the
+        # plot's coordinates (y = -0.12) it sat on that title, on a phone over it
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         plot_bgcolor="#eeeeee",
     )  # fmt: skip
     return fig

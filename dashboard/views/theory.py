@@ -109,10 +109,12 @@ def render() -> None:
                 "split point falls below 1 (GELU, σ_b² = 0.05: σ_w² ≈ 2.22); nets fed smaller "
                 "inputs stay on the dotted ordered branch, larger ones on the chaotic one."
             )
-    with c1:
+    # under both columns, the page's width: in the quarter-width control column the table was
+    # cut at its fourth column (seen in chromium, desktop and phone)
+    with st.container():
         rows = depth_scale_rows(acts, sw2, sb2)
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key="theory_table")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="theory_table", width="stretch")
             st.caption(
                 "|ξ| = 1/|ln χ₁|: layers over which the squared gradient shrinks (ordered) or "
                 "grows (chaotic) by a factor e. Nets train to a depth of roughly 6ξ_c "

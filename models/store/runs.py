@@ -38,6 +38,7 @@ from ..core.config import Comparison
 from ..core.errors import ConfigError
 from ..core.runner import METRIC_COLUMNS, RunResult
 from ..io.comparison_io import comparison_from_dict
+from ..io.safe_csv import safe_csv  # the export zip's CSVs: formula cells neutralised
 
 SCHEMA_VERSION = 3
 STATUSES = ("running", "finished", "stopped")
@@ -521,8 +522,8 @@ class RunStore:
         comp, result = self.load_run(run_id)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("metrics.csv", result.metrics_frame().to_csv(index=False))
-            z.writestr("summary.csv", result.summary_frame().to_csv(index=False))
+            z.writestr("metrics.csv", safe_csv(result.metrics_frame()))
+            z.writestr("summary.csv", safe_csv(result.summary_frame()))
             z.writestr("config.json", json.dumps(comp.to_json_dict(), indent=2))
         return buf.getvalue()
 
