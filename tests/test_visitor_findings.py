@@ -141,7 +141,7 @@ def hostile_run():
 def test_every_export_of_a_crafted_link_is_formula_safe_and_numbers_are_unchanged(
     hostile_run, tmp_path
 ):
-    from dashboard.store import open_store
+    from models.store.runs import open_store
 
     from dashboard import exports
 
@@ -428,6 +428,7 @@ def test_the_theory_pages_chi1_table_has_the_pages_width():
         "activation",
         "χ₁",
         "depth scale |ξ|",
+        "trainable depth 6ξ_c",
         "gradients",
     ]
 
