@@ -300,8 +300,9 @@ class Watch:
         return hook
 
     def _fix_layers(self) -> None:
-        """Forward order, once: a module that never ran its own forward (its parent reads its
-        weights directly, as attention reads out_proj) goes right after its nearest ancestor."""
+        """Forward order, once (at the first step): a module that never ran its own forward (its
+        parent reads its weights directly, as attention reads out_proj; a branch not taken yet)
+        goes after the last module its nearest ancestor that ran called."""
         for h in self._order_handles:
             h.remove()
         self._order_handles = []
@@ -320,11 +321,13 @@ class Watch:
             if id(m) in pos:
                 return (pos[id(m)], 0, j)
             parts = n.split(".")
-            while parts:
+            while parts:  # after everything the nearest ancestor that ran called
                 parts.pop()
                 anc = ".".join(parts)
                 if anc in parents:
-                    return (parents[anc], 1, j)
+                    inside = [p for a, p in parents.items()
+                              if not anc or a == anc or a.startswith(anc + ".")]  # fmt: skip
+                    return (max(inside), 1, j)
             return (math.inf, 1, j)
 
         self._layer_mods = [lm for _, lm in sorted(enumerate(self._layer_mods), key=key)]
