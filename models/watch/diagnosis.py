@@ -126,29 +126,38 @@ def diagnose(rows: Iterable[tuple], meta: dict[str, Any]) -> list[Finding]:
             ))  # fmt: skip
     sat = _by(rows, "saturation")
     if sat:
-        last = sat[max(sat)]
-        for i, share in sorted(last.items()):
+        step = max(sat)
+        dead, saturated = [], []
+        for i, share in sorted(sat[step].items()):
             kind = kinds[i - 1] if 0 < i <= len(kinds) else ""
             rule = ACTIVATIONS[kind].saturation if kind in ACTIVATIONS else "slope"
-            name = _name(acts, i)
             if rule == "dead" and share > DEAD_SHARE:
-                found.append(Finding(
-                    "dead",
-                    f"{100 * share:.0f}% of the units after {name} ({kind}) were never active "
-                    f"on a batch at step {max(sat)} (dead; above {100 * DEAD_SHARE:.0f}%).",
-                    ("relu-init",),
-                    "He initialisation (Var(W) = 2/fan-in) keeps ReLU units alive",
-                ))  # fmt: skip
+                dead.append((share, _name(acts, i), kind))
             elif rule == "slope" and share > SATURATED_SHARE:
-                found.append(Finding(
-                    "saturated",
-                    f"{100 * share:.0f}% of the inputs to {name} ({kind}) sit where its slope is "
-                    f"below 10% of its maximum at step {max(sat)} (saturated; above "
-                    f"{100 * SATURATED_SHARE:.0f}%).",
-                    ("deep-mlp",),
-                    "batch or layer normalisation before the activation, Xavier "
-                    "initialisation, or a non-saturating activation",
-                ))  # fmt: skip
+                saturated.append((share, _name(acts, i), kind))
+        if dead:
+            share, name, kind = max(dead)
+            others = f" and in {len(dead) - 1} more" if len(dead) > 1 else ""
+            found.append(Finding(
+                "dead",
+                f"Dead units: {100 * share:.0f}% of the units after {name} ({kind}) were never "
+                f"active on a batch at step {step}{others} (above {100 * DEAD_SHARE:.0f}%).",
+                ("relu-init",),
+                "He initialisation (Var(W) = 2/fan-in); if it is already He, a smaller learning "
+                "rate, wider layers or a leaky activation",
+            ))  # fmt: skip
+        if saturated:
+            share, name, kind = max(saturated)
+            others = f" and in {len(saturated) - 1} more" if len(saturated) > 1 else ""
+            found.append(Finding(
+                "saturated",
+                f"Saturated units: {100 * share:.0f}% of the inputs to {name} ({kind}) sit where "
+                f"its slope is below 10% of its maximum at step {step}{others} (above "
+                f"{100 * SATURATED_SHARE:.0f}%).",
+                ("deep-mlp",),
+                "batch or layer normalisation before the activation, Xavier initialisation, or "
+                "a non-saturating activation",
+            ))  # fmt: skip
     upd = [v for k, by_layer in _by(rows, "update_ratio").items() if k > 0
            for v in by_layer.values() if math.isfinite(v) and v > 0]  # fmt: skip
     if upd:
