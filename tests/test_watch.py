@@ -141,7 +141,9 @@ def train_and_check(model, kind: str, steps: int = 7, every: int = 3, clip: floa
         g2w = recorded(run, step, "grad_to_weight")
         for name, v in exp["grad_norm"].items():
             assert g2w[name] == pytest.approx(v / exp["weight_norm"][name], rel=REL)
-        assert scalar(run, step, "grad_norm_total") == pytest.approx(exp["grad_norm_total"], rel=REL)
+        assert scalar(run, step, "grad_norm_total") == pytest.approx(
+            exp["grad_norm_total"], rel=REL
+        )
         assert scalar(run, step, "clipped") == exp["clipped"]
     return run
 
