@@ -102,6 +102,7 @@ class Watch:
                 self._layer_mods.append((mname or type(m).__name__, m, own))
         if not self._layer_mods:
             raise ValueError("watch: the model has no trainable parameters")
+        self._params = [p for _, _, own in self._layer_mods for p in own]
         in_opt = {id(p) for g in optimizer.param_groups for p in g["params"]}
         if not any(id(p) in in_opt for _, _, own in self._layer_mods for p in own):
             raise ValueError("watch: none of the model's parameters is in this optimizer")
@@ -247,9 +248,14 @@ class Watch:
             self._order.append(id(module))
 
     def _arm(self) -> None:
-        """Hooks for one recorded step: gradients after accumulation, activations' inputs."""
+        """Hooks for one recorded step: gradients after accumulation, activations' inputs.
+
+        With every=1 every step is recorded: the hooks then stay (registering and removing
+        them each step would cost more than they do)."""
         self._armed, self._queued = True, False
         self._touched, self._pre_norms, self._sat = set(), {}, {}
+        if self._armed_handles:  # every=1: still registered
+            return
         for _, _, own in self._layer_mods:
             for p in own:
                 self._armed_handles.append(
@@ -259,11 +265,16 @@ class Watch:
             self._armed_handles.append(m.register_forward_pre_hook(self._act_hook(i, kind)))
 
     def _disarm(self) -> None:
+        self._armed = False
+        if self.every == 1 and self.error is None:
+            return  # the next step is recorded too
         for h in self._armed_handles:
             h.remove()
         self._armed_handles, self._armed = [], False
 
     def _accumulated(self, p: torch.Tensor) -> None:
+        if not self._armed:
+            return
         self._touched.add(id(p))
         if not self._queued:  # one callback per backward pass, after its last accumulation
             self._queued = True
@@ -275,7 +286,7 @@ class Watch:
         self._queued = False
         ps = [p for _, _, own in self._layer_mods for p in own
               if id(p) in self._touched and p.grad is not None]  # fmt: skip
-        norms = torch._foreach_norm([p.grad.detach() for p in ps]) if ps else []
+        norms = _norms([p.grad for p in ps])
         self._pre_norms = {id(p): n for p, n in zip(ps, norms)}
         if self.scaler is not None:  # the scale these gradients were multiplied by
             scale = getattr(self.scaler, "_scale", None)
@@ -285,14 +296,13 @@ class Watch:
 
     def _act_hook(self, i: int, kind: str) -> Callable:
         def hook(module, args):
-            if self.error is not None or not torch.is_grad_enabled() or not args:
+            if not self._armed or not torch.is_grad_enabled() or not args:
                 return None  # evaluation passes (no_grad) do not count
             try:
                 z = args[0]
                 if isinstance(z, torch.Tensor) and z.is_floating_point() and z.numel():
-                    z = z.detach()
-                    z = z.reshape(1, z.shape[0], -1) if z.dim() > 1 else z.reshape(1, 1, -1)
-                    self._sat.setdefault(i, []).append(saturation(kind, z.float())[0])
+                    with torch.no_grad():
+                        self._sat.setdefault(i, []).append(_saturated(kind, z))
             except Exception as e:  # noqa: BLE001
                 self._fail(e)
             return None
@@ -331,6 +341,7 @@ class Watch:
             return (math.inf, 1, j)
 
         self._layer_mods = [lm for _, lm in sorted(enumerate(self._layer_mods), key=key)]
+        self._params = [p for _, _, own in self._layer_mods for p in own]
         act_key = {id(m): pos.get(id(m), math.inf) for _, m, _ in self._acts}
         order = sorted(range(len(self._acts)), key=lambda i: (act_key[id(self._acts[i][1])], i))
         self._act_order = order
@@ -349,15 +360,14 @@ class Watch:
             return
         if not self._layers_fixed:
             self._fix_layers()
-        params = [p for _, _, own in self._layer_mods for p in own]
+        params = self._params
         ps = [p for p in params if id(p) in self._pre_norms and p.grad is not None]
-        now = torch._foreach_norm([p.grad.detach() for p in ps]) if ps else []
-        data = [p.detach() for p in params]
-        self._step_state = {
-            "params": params, "with_grad": ps, "now": now,
-            "weights": torch._foreach_norm(data), "before": [d.clone() for d in data],
-            "pre": [self._pre_norms[id(p)] for p in ps], "scale": self._scale,
-        }  # fmt: skip
+        with torch.no_grad():
+            self._step_state = {
+                "with_grad": ps, "now": _norms([p.grad for p in ps]),
+                "weights": _norms(params), "before": torch._foreach_mul(params, 1.0),
+                "pre": [self._pre_norms[id(p)] for p in ps], "scale": self._scale,
+            }  # fmt: skip
         self._disarm()  # the backward passes of the next steps run without hooks
 
     def _post_step(self, optimizer, args, kwargs) -> None:
@@ -372,21 +382,25 @@ class Watch:
     # --- one recorded step ---------------------------------------------------------------------
 
     def _record(self, k: int, st: dict[str, Any]) -> None:
-        params = st["params"]
-        deltas = torch._foreach_norm(torch._foreach_sub([p.detach() for p in params], st["before"]))
-        sats = [torch.stack(self._sat[i]).mean() if i in self._sat else torch.tensor(math.nan)
+        params = self._params
+        with torch.no_grad():
+            deltas = _norms(torch._foreach_sub(params, st["before"]))
+        sats = [self._sat[i][0] if len(self._sat.get(i, ())) == 1
+                else torch.stack(self._sat[i]).mean() if i in self._sat else None
                 for i in range(len(self._acts))]  # fmt: skip
         scale = st["scale"]
-        parts = [st["pre"], st["now"], st["weights"], deltas, sats]
+        parts = [st["pre"], st["now"], st["weights"], deltas, [x for x in sats if x is not None]]
         sizes = [len(x) for x in parts]
-        flat = [t.detach().float().reshape(()).cpu() for x in parts for t in x]
+        flat = [t for x in parts for t in x]
         if isinstance(scale, torch.Tensor):
-            flat.append(scale.float().reshape(()).cpu())
-        values = torch.stack(flat).tolist() if flat else []  # the one device sync of the step
+            flat.append(scale.reshape(()))
+        values = _host(flat)  # the one device sync of the step
         if isinstance(scale, torch.Tensor):
             scale = values.pop()
         it = iter(values)
-        pre, now, weights, delta, sat = ([next(it) for _ in range(n)] for n in sizes)
+        pre, now, weights, delta, got = ([next(it) for _ in range(n)] for n in sizes)
+        got_it = iter(got)
+        sat = [math.nan if x is None else next(got_it) for x in sats]
         inv = 1.0 / scale if scale else 1.0
         grad_of = {id(p): g * inv for p, g in zip(st["with_grad"], pre)}
         w_of = {id(p): w for p, w in zip(params, weights)}
@@ -423,6 +437,36 @@ class Watch:
                 bad_layer = idx
         if bad_layer is not None:
             run.mark_diverged(k, bad_layer)
+
+
+def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """L2 norms of many tensors in one batched call, in float32 whatever their dtype."""
+    if not tensors:
+        return []
+    with torch.no_grad():
+        return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
+
+
+def _host(scalars: list[torch.Tensor]) -> list[float]:
+    """0-d tensors as floats: one transfer per device (one sync where the model is on one)."""
+    if not scalars:
+        return []
+    by_device: dict[torch.device, list[int]] = {}
+    for i, t in enumerate(scalars):
+        by_device.setdefault(t.device, []).append(i)
+    out = [0.0] * len(scalars)
+    for idx in by_device.values():
+        for i, v in zip(idx, torch.stack([scalars[i] for i in idx]).tolist()):
+            out[i] = v
+    return out
+
+
+def _saturated(kind: str, z: torch.Tensor) -> torch.Tensor:
+    """Share of saturated (slope rule) or dead (never active on the batch) units of one input
+    batch; the first dimension is the batch, every other element a unit."""
+    z = z.detach()
+    z = z.reshape(1, z.shape[0], -1) if z.dim() > 1 else z.reshape(1, 1, -1)
+    return saturation(kind, z)[0]
 
 
 def watch(
