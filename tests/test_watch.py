@@ -535,3 +535,16 @@ def test_docs_example_runs_as_written(tmp_path):
     assert "loss" in {r[3] for r in result.metrics}
     store.close()
     assert (tmp_path / "runs" / "baseline" / "metrics.csv").is_file()
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu",
+                                  "linear"])  # fmt: skip
+def test_saturated_units_is_the_trainers_saturation_rule(name):
+    from models.core.layers import saturated_units, saturation
+
+    z = torch.randn(32, 24, generator=torch.Generator().manual_seed(0)) * 3
+    z[:, :5] = -z[:, :5].abs() - 0.1  # a few units dead for every example
+    flags = saturated_units(name, z)
+    expected = float(saturation(name, z.unsqueeze(0))[0])
+    got = 0.0 if flags is None else float(flags.float().mean())
+    assert got == pytest.approx(expected, abs=1e-7)

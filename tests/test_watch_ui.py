@@ -127,3 +127,30 @@ def test_two_watched_runs_overlay(store_path):
     assert [t["name"] for t in grad["data"]] == ["#2 deep sigmoid", "#3 he relu"]
     assert grad["layout"]["xaxis"]["categoryarray"][:3] == ["0", "2", "4"]
     assert any("#2 deep sigmoid" in w.value for w in at.warning)
+
+
+def test_a_watched_run_overlays_with_a_lab_run_on_the_shared_curves(store_path):
+    at = app()
+    at.multiselect(key="runs_overlay").set_value([1, 2]).run()
+    ok(at)
+    loss = figures(at)["Loss"]
+    names = {t.get("name", "").split(" (")[0] for t in loss["data"]}
+    assert {"#1 sigmoid", "#2 deep sigmoid"} <= names
+    assert not any(t.startswith("Gradient") for t in figures(at))  # different layers: no profile
+
+
+def test_public_mode_lists_watched_runs_to_nobody_and_opens_them_by_share_link(
+    store_path, monkeypatch
+):
+    monkeypatch.setenv("GFL_PUBLIC", "1")
+    store = RunStore(store_path)
+    share = next(r["share_id"] for r in store.list_runs() if r["id"] == 2)
+    assert store.owner_of(2) is None  # written by the server's own user, through the store
+    store.close()
+    at = AppTest.from_function(_script, default_timeout=60)
+    at.query_params["run"] = share
+    at.run()
+    ok(at)
+    assert "Shared run" in [h.value for h in at.subheader]
+    assert "Gradient norm per layer at step 0" in figures(at)
+    assert not at.dataframe  # a visitor's own listing: no watched run in it

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ..core.activations import ACTIVATIONS
-from ..core.layers import saturation
+from ..core.layers import saturated_units
 from .run import WatchedRun
 
 CLIP_TOLERANCE = 1e-4  # relative: a gradient norm this much below the backward's was clipped
@@ -126,6 +126,7 @@ class Watch:
         self._queued = False
         self._touched: set[int] = set()
         self._pre_norms: dict[int, torch.Tensor] = {}
+        self._grad_versions: list = []
         self._scale: Any = None
         self._sat: dict[int, list] = {}
         self._step_state: dict[str, Any] | None = None
@@ -288,6 +289,9 @@ class Watch:
               if id(p) in self._touched and p.grad is not None]  # fmt: skip
         norms = _norms([p.grad for p in ps])
         self._pre_norms = {id(p): n for p, n in zip(ps, norms)}
+        # which gradient tensors, in which version: the step compares (a clip, an unscale_ or any
+        # in-place change bumps the version; unchanged ones need no second norm)
+        self._grad_versions = [(p.grad, p.grad._version) for p in ps]
         if self.scaler is not None:  # the scale these gradients were multiplied by
             scale = getattr(self.scaler, "_scale", None)
             self._scale = scale.detach().clone() if isinstance(scale, torch.Tensor) else None
@@ -302,7 +306,9 @@ class Watch:
                 z = args[0]
                 if isinstance(z, torch.Tensor) and z.is_floating_point() and z.numel():
                     with torch.no_grad():
-                        self._sat.setdefault(i, []).append(_saturated(kind, z))
+                        flags = saturated_units(kind, z.detach())
+                    if flags is not None:
+                        self._sat.setdefault(i, []).append(flags)
             except Exception as e:  # noqa: BLE001
                 self._fail(e)
             return None
@@ -362,11 +368,16 @@ class Watch:
             self._fix_layers()
         params = self._params
         ps = [p for p in params if id(p) in self._pre_norms and p.grad is not None]
+        pre = [self._pre_norms[id(p)] for p in ps]
+        old = self._grad_versions
+        same = len(old) == len(ps) and all(
+            p.grad is g and g._version == v for p, (g, v) in zip(ps, old)
+        )
         with torch.no_grad():
             self._step_state = {
-                "with_grad": ps, "now": _norms([p.grad for p in ps]),
-                "weights": _norms(params), "before": torch._foreach_mul(params, 1.0),
-                "pre": [self._pre_norms[id(p)] for p in ps], "scale": self._scale,
+                "with_grad": ps, "now": pre if same else _norms([p.grad for p in ps]),
+                "weights": _norms(params), "before": [p.detach().clone() for p in params],
+                "pre": pre, "scale": self._scale, "changed": not same,
             }  # fmt: skip
         self._disarm()  # the backward passes of the next steps run without hooks
 
@@ -385,9 +396,8 @@ class Watch:
         params = self._params
         with torch.no_grad():
             deltas = _norms(torch._foreach_sub(params, st["before"]))
-        sats = [self._sat[i][0] if len(self._sat.get(i, ())) == 1
-                else torch.stack(self._sat[i]).mean() if i in self._sat else None
-                for i in range(len(self._acts))]  # fmt: skip
+        shares = _shares(self._sat)
+        sats = [shares.get(i) for i in range(len(self._acts))]
         scale = st["scale"]
         parts = [st["pre"], st["now"], st["weights"], deltas, [x for x in sats if x is not None]]
         sizes = [len(x) for x in parts]
@@ -411,7 +421,8 @@ class Watch:
         run = self.run
         if grad_of:
             run.add(k, "grad_norm_total", 0, total)
-            clipped = math.isfinite(total) and total_now < total * (1 - CLIP_TOLERANCE)
+            clipped = (st["changed"] and math.isfinite(total)
+                       and total_now < total * (1 - CLIP_TOLERANCE))  # fmt: skip
             run.add(k, "clipped", 0, float(clipped))
         for idx, i in enumerate(self._act_order, start=1):
             if not math.isnan(sat[i]):
@@ -444,6 +455,8 @@ def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     if not tensors:
         return []
     with torch.no_grad():
+        if all(t.dtype == torch.float32 for t in tensors):  # (dtype= takes a slower path)
+            return list(torch._foreach_norm(tensors))
         return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
 
 
@@ -461,12 +474,18 @@ def _host(scalars: list[torch.Tensor]) -> list[float]:
     return out
 
 
-def _saturated(kind: str, z: torch.Tensor) -> torch.Tensor:
-    """Share of saturated (slope rule) or dead (never active on the batch) units of one input
-    batch; the first dimension is the batch, every other element a unit."""
-    z = z.detach()
-    z = z.reshape(1, z.shape[0], -1) if z.dim() > 1 else z.reshape(1, 1, -1)
-    return saturation(kind, z)[0]
+def _shares(flags: dict[int, list[torch.Tensor]]) -> dict[int, torch.Tensor]:
+    """Each module's saturated share: the mean of its flags over the step's forward calls, all
+    modules in three ops (one concatenation, one cast, one segment mean)."""
+    items = [(i, f) for i, fs in flags.items() for f in fs if f.numel()]
+    if not items:
+        return {}
+    by_module: dict[int, list[int]] = {}
+    for j, (i, _) in enumerate(items):
+        by_module.setdefault(i, []).append(j)
+    lengths = torch.tensor([f.numel() for _, f in items], device=items[0][1].device)
+    means = torch.segment_reduce(torch.cat([f for _, f in items]).float(), "mean", lengths=lengths)
+    return {i: means[js].mean() if len(js) > 1 else means[js[0]] for i, js in by_module.items()}
 
 
 def watch(
