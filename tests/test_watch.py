@@ -548,3 +548,27 @@ def test_saturated_units_is_the_trainers_saturation_rule(name):
     expected = float(saturation(name, z.unsqueeze(0))[0])
     got = 0.0 if flags is None else float(flags.float().mean())
     assert got == pytest.approx(expected, abs=1e-7)
+
+
+def test_a_bad_scalar_is_skipped_with_one_warning_and_recording_goes_on():
+    model = mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    w = watch(model, opt, every=1, store=False)
+    with pytest.warns(RuntimeWarning) as caught:
+        for _ in range(3):
+            model(torch.randn(2, 8)).sum().backward()
+            opt.step()
+            opt.zero_grad()
+            w.log(loss=0.5, note="hello", grad_norm=1.0, batch=torch.ones(3))
+    run = w.close()
+    assert len(caught) == 3 and w.error is None  # once per bad name
+    assert [scalar(run, k, "loss") for k in range(3)] == [0.5] * 3
+    assert scalar(run, 2, "grad_norm_total") is not None
+
+
+def test_a_big_model_takes_the_per_tensor_path_with_the_same_numbers(monkeypatch):
+    import models.watch.recorder as recorder
+
+    monkeypatch.setattr(recorder, "FLAT_NORM_LIMIT", 0)  # every model counts as big
+    torch.manual_seed(12)
+    train_and_check(SmallCNN(), "cnn", steps=4, every=2, clip=0.05, micro=2)

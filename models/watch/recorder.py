@@ -18,6 +18,7 @@ It never breaks the loop: an error while recording warns once, removes every hoo
 from __future__ import annotations
 
 import atexit
+import itertools
 import math
 import time
 import warnings
@@ -30,6 +31,7 @@ from torch import nn
 
 from ..core.activations import ACTIVATIONS
 from ..core.layers import saturated_units
+from ..core.trainer import FLAT_NORM_LIMIT  # above it, norms go tensor by tensor (no big copy)
 from .run import WatchedRun
 
 CLIP_TOLERANCE = 1e-4  # relative: a gradient norm this much below the backward's was clipped
@@ -102,7 +104,7 @@ class Watch:
                 self._layer_mods.append((mname or type(m).__name__, m, own))
         if not self._layer_mods:
             raise ValueError("watch: the model has no trainable parameters")
-        self._params = [p for _, _, own in self._layer_mods for p in own]
+        self._set_params()
         in_opt = {id(p) for g in optimizer.param_groups for p in g["params"]}
         if not any(id(p) in in_opt for _, _, own in self._layer_mods for p in own):
             raise ValueError("watch: none of the model's parameters is in this optimizer")
@@ -125,8 +127,10 @@ class Watch:
         self._armed = False
         self._queued = False
         self._touched: set[int] = set()
-        self._pre_norms: dict[int, torch.Tensor] = {}
+        self._pre_sq: torch.Tensor | None = None
+        self._has_grad: list[bool] = []
         self._grad_versions: list = []
+        self._bad_keys: set[str] = set()
         self._scale: Any = None
         self._sat: dict[int, list] = {}
         self._step_state: dict[str, Any] | None = None
@@ -161,20 +165,21 @@ class Watch:
         step = max(0, self.steps - 1)
         if step % self.every:
             return  # not a recorded step: nothing is read (no device sync)
-        try:
-            for key, value in scalars.items():
-                if key in RESERVED:
-                    raise ValueError(f"log: '{key}' is an instrument's name; choose another")
-                if isinstance(value, torch.Tensor):
-                    if value.numel() != 1:
-                        raise ValueError(f"log: '{key}' has {value.numel()} elements, not one")
-                    value = value.detach().float().item()
-                value = float(value)
-                self.run.add(step, key, 0, value)
-                if key in ("loss", "val_loss") and not math.isfinite(value):
-                    self.run.mark_diverged(step, 0)  # layer 0: the loss itself
-        except Exception as e:  # noqa: BLE001 - recording must never stop training
-            self._fail(e)
+        for key, value in scalars.items():
+            try:
+                value = _scalar(key, value)
+            except (TypeError, ValueError) as e:  # a bad scalar is skipped, never the loop
+                if key not in self._bad_keys:
+                    self._bad_keys.add(key)
+                    warnings.warn(f"gradient_flow_lab.watch: {e}; not recorded", RuntimeWarning,
+                                  stacklevel=2)  # fmt: skip
+                continue
+            except Exception as e:  # noqa: BLE001 - recording must never stop training
+                self._fail(e)
+                return
+            self.run.add(step, key, 0, value)
+            if key in ("loss", "val_loss") and not math.isfinite(value):
+                self.run.mark_diverged(step, 0)  # layer 0: the loss itself
 
     def close(self) -> WatchedRun:
         """Stop recording, write ``out/`` and save the run in the store; returns the run."""
@@ -254,7 +259,7 @@ class Watch:
         With every=1 every step is recorded: the hooks then stay (registering and removing
         them each step would cost more than they do)."""
         self._armed, self._queued = True, False
-        self._touched, self._pre_norms, self._sat = set(), {}, {}
+        self._touched, self._pre_sq, self._sat = set(), None, {}
         if self._armed_handles:  # every=1: still registered
             return
         for _, _, own in self._layer_mods:
@@ -285,13 +290,15 @@ class Watch:
 
     def _backward_done(self) -> None:
         self._queued = False
-        ps = [p for _, _, own in self._layer_mods for p in own
-              if id(p) in self._touched and p.grad is not None]  # fmt: skip
-        norms = _norms([p.grad for p in ps])
-        self._pre_norms = {id(p): n for p, n in zip(ps, norms)}
+        if not self._layers_fixed:  # the forward pass has run: its order is known
+            self._fix_layers()
+        touched = self._touched
+        grads = [p.grad if id(p) in touched else None for p in self._params]
+        self._pre_sq = self._layer_sq(grads)
+        self._has_grad = [any(g is not None for g in grads[a:b]) for a, b in self._spans]
         # which gradient tensors, in which version: the step compares (a clip, an unscale_ or any
         # in-place change bumps the version; unchanged ones need no second norm)
-        self._grad_versions = [(p.grad, p.grad._version) for p in ps]
+        self._grad_versions = [(g, None if g is None else g._version) for g in grads]
         if self.scaler is not None:  # the scale these gradients were multiplied by
             scale = getattr(self.scaler, "_scale", None)
             self._scale = scale.detach().clone() if isinstance(scale, torch.Tensor) else None
@@ -305,8 +312,7 @@ class Watch:
             try:
                 z = args[0]
                 if isinstance(z, torch.Tensor) and z.is_floating_point() and z.numel():
-                    with torch.no_grad():
-                        flags = saturated_units(kind, z.detach())
+                    flags = saturated_units(kind, z.detach())  # detached: no graph
                     if flags is not None:
                         self._sat.setdefault(i, []).append(flags)
             except Exception as e:  # noqa: BLE001
@@ -347,11 +353,22 @@ class Watch:
             return (math.inf, 1, j)
 
         self._layer_mods = [lm for _, lm in sorted(enumerate(self._layer_mods), key=key)]
-        self._params = [p for _, _, own in self._layer_mods for p in own]
+        self._set_params()
         act_key = {id(m): pos.get(id(m), math.inf) for _, m, _ in self._acts}
         order = sorted(range(len(self._acts)), key=lambda i: (act_key[id(self._acts[i][1])], i))
         self._act_order = order
         self.run.set_layers(self._layer_names(), *self._act_names())
+
+    def _set_params(self) -> None:
+        """The parameters layer by layer, and the sizes ``_layer_sq`` segments them by."""
+        self._params = [p for _, _, own in self._layer_mods for p in own]
+        self._numels = [p.numel() for p in self._params]
+        self._layer_counts = [len(own) for _, _, own in self._layer_mods]
+        self._layer_numels = [sum(p.numel() for p in own) for _, _, own in self._layer_mods]
+        ends = list(itertools.accumulate(self._layer_counts))
+        self._spans = list(zip([0] + ends[:-1], ends))
+        same = len({(p.device, p.dtype) for p in self._params}) == 1
+        self._flat = same and sum(self._numels) <= FLAT_NORM_LIMIT
 
     def _layer_names(self) -> list[str]:
         return [n for n, _, _ in self._layer_mods]
@@ -366,18 +383,19 @@ class Watch:
             return
         if not self._layers_fixed:
             self._fix_layers()
+        if self._pre_sq is None:  # no backward pass reached the model's parameters
+            self._disarm()
+            return
         params = self._params
-        ps = [p for p in params if id(p) in self._pre_norms and p.grad is not None]
-        pre = [self._pre_norms[id(p)] for p in ps]
         old = self._grad_versions
-        same = len(old) == len(ps) and all(
-            p.grad is g and g._version == v for p, (g, v) in zip(ps, old)
-        )
+        grads = [None if g is None else p.grad for p, (g, _) in zip(params, old)]
+        same = all(g is None or (p.grad is g and g._version == v) for p, (g, v) in zip(params, old))
         with torch.no_grad():
+            before = self._snapshot()
             self._step_state = {
-                "with_grad": ps, "now": pre if same else _norms([p.grad for p in ps]),
-                "weights": _norms(params), "before": [p.detach().clone() for p in params],
-                "pre": pre, "scale": self._scale, "changed": not same,
+                "pre": self._pre_sq, "now": self._pre_sq if same else self._layer_sq(grads),
+                "weights": self._layer_sq(before), "before": before,
+                "has_grad": self._has_grad, "scale": self._scale, "changed": not same,
             }  # fmt: skip
         self._disarm()  # the backward passes of the next steps run without hooks
 
@@ -392,62 +410,108 @@ class Watch:
 
     # --- one recorded step ---------------------------------------------------------------------
 
-    def _record(self, k: int, st: dict[str, Any]) -> None:
+    def _snapshot(self) -> list[torch.Tensor] | torch.Tensor:
+        """The parameters now: one flat copy (a small model), else a copy of each."""
         params = self._params
+        if self._flat:
+            return torch.cat([p.detach().reshape(-1) for p in params])
+        return [p.detach().clone() for p in params]
+
+    def _layer_sq(self, tensors) -> torch.Tensor | None:
+        """(L,) squared L2 norm of each layer's tensors, float32, on the model's device.
+
+        ``tensors``: one flat tensor laid out like ``_snapshot``, or one tensor (or None: no
+        gradient) per parameter. A small model's parameters go through one concatenation and
+        one segment sum (a few ops, whatever the layer count); a big one's through
+        ``torch._foreach_norm`` (no copy of every gradient).
+        """
+        if isinstance(tensors, torch.Tensor):
+            return _segments(tensors.float().square(), self._layer_numels)
+        present = [t for t in tensors if t is not None]
+        if not present:
+            return None
+        if self._flat and len({(t.device, t.dtype) for t in present}) == 1:
+            flat = torch.cat([
+                t.reshape(-1) if t is not None else present[0].new_zeros(n)
+                for t, n in zip(tensors, self._numels)
+            ])  # fmt: skip
+            return _segments(flat.float().square(), self._layer_numels)
+        dev = present[0].device
+        norms = iter(_norms(present))
+        per_param = torch.stack([
+            next(norms).to(dev) if t is not None else torch.zeros((), device=dev)
+            for t in tensors
+        ]).square()  # fmt: skip
+        return _segments(per_param, self._layer_counts)
+
+    def _record(self, k: int, st: dict[str, Any]) -> None:
         with torch.no_grad():
-            deltas = _norms(torch._foreach_sub(params, st["before"]))
-        shares = _shares(self._sat)
-        sats = [shares.get(i) for i in range(len(self._acts))]
+            after = self._snapshot()
+            if isinstance(after, torch.Tensor):
+                delta = after - st["before"]
+            else:
+                delta = torch._foreach_sub(after, st["before"])
+            d_sq = self._layer_sq(delta)
+        calls, shares = _shares(self._sat)
+        norms = torch.cat([st["pre"], st["now"], st["weights"], d_sq]).sqrt()
+        parts = [norms] + ([shares.to(norms.device)] if shares is not None else [])
         scale = st["scale"]
-        parts = [st["pre"], st["now"], st["weights"], deltas, [x for x in sats if x is not None]]
-        sizes = [len(x) for x in parts]
-        flat = [t for x in parts for t in x]
         if isinstance(scale, torch.Tensor):
-            flat.append(scale.reshape(()))
-        values = _host(flat)  # the one device sync of the step
+            parts.append(scale.reshape(1).float().to(norms.device))
+        values = torch.cat(parts).tolist()  # the one device sync of the step
         if isinstance(scale, torch.Tensor):
             scale = values.pop()
-        it = iter(values)
-        pre, now, weights, delta, got = ([next(it) for _ in range(n)] for n in sizes)
-        got_it = iter(got)
-        sat = [math.nan if x is None else next(got_it) for x in sats]
+        L = len(self._layer_mods)
+        pre, now, weights, delta_n = (values[i * L : (i + 1) * L] for i in range(4))
         inv = 1.0 / scale if scale else 1.0
-        grad_of = {id(p): g * inv for p, g in zip(st["with_grad"], pre)}
-        w_of = {id(p): w for p, w in zip(params, weights)}
-        d_of = {id(p): d for p, d in zip(params, delta)}
-        self._emit_layers(k, grad_of, w_of, d_of)
-        total = math.sqrt(sum(g * g for g in grad_of.values()))
+        grads = [g * inv for g in pre]
+        self._emit_layers(k, grads, st["has_grad"], weights, delta_n)
+        total = math.sqrt(sum(g * g for g in grads))
         total_now = math.sqrt(sum(g * g for g in now))
         run = self.run
-        if grad_of:
-            run.add(k, "grad_norm_total", 0, total)
-            clipped = (st["changed"] and math.isfinite(total)
-                       and total_now < total * (1 - CLIP_TOLERANCE))  # fmt: skip
-            run.add(k, "clipped", 0, float(clipped))
+        run.add(k, "grad_norm_total", 0, total)
+        clipped = (st["changed"] and math.isfinite(total)
+                   and total_now < total * (1 - CLIP_TOLERANCE))  # fmt: skip
+        run.add(k, "clipped", 0, float(clipped))
+        per_module: dict[int, list[float]] = {}
+        for i, v in zip(calls, values[4 * L :]):
+            per_module.setdefault(i, []).append(v)
         for idx, i in enumerate(self._act_order, start=1):
-            if not math.isnan(sat[i]):
-                run.add(k, "saturation", idx, sat[i])
+            if i in per_module:
+                run.add(k, "saturation", idx, sum(per_module[i]) / len(per_module[i]))
         run.add(k, "wall_s", 0, time.perf_counter() - self._t0)
         self._sat = {}
 
-    def _emit_layers(self, k: int, grad_of: dict, w_of: dict, d_of: dict) -> None:
-        run = self.run
-        bad_layer = None
-        for idx, (_, _, own) in enumerate(self._layer_mods, start=1):
-            w = math.sqrt(sum(w_of[id(p)] ** 2 for p in own))
-            d = math.sqrt(sum(d_of[id(p)] ** 2 for p in own))
-            run.add(k, "weight_norm", idx, w)
-            run.add(k, "update_ratio", idx, d / max(w, 1e-12))
-            gs = [grad_of[id(p)] for p in own if id(p) in grad_of]
-            if not gs:
+    def _emit_layers(self, k: int, grads, has_grad, weights, deltas) -> None:
+        add, bad_layer = self.run.add, None
+        for idx, (g, has, w, d) in enumerate(zip(grads, has_grad, weights, deltas), start=1):
+            add(k, "weight_norm", idx, w)
+            add(k, "update_ratio", idx, d / max(w, 1e-12))
+            if not has:
                 continue  # no gradient reached this layer at this step: no row
-            g = math.sqrt(sum(x * x for x in gs))
-            run.add(k, "grad_norm", idx, g)
-            run.add(k, "grad_to_weight", idx, g / max(w, 1e-12))
+            add(k, "grad_norm", idx, g)
+            add(k, "grad_to_weight", idx, g / max(w, 1e-12))
             if not math.isfinite(g) and bad_layer is None:
                 bad_layer = idx
         if bad_layer is not None:
-            run.mark_diverged(k, bad_layer)
+            self.run.mark_diverged(k, bad_layer)
+
+
+def _scalar(key: str, value: Any) -> float:
+    """A logged value as a float: a number or a one-element tensor (read here: one sync)."""
+    if key in RESERVED:
+        raise ValueError(f"log: '{key}' is an instrument's name; choose another")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"log: '{key}' has {value.numel()} elements, not one")
+        return float(value.detach().float().item())
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        and not hasattr(value, "__float__")
+    ):
+        raise TypeError(f"log: '{key}' is a {type(value).__name__}, not a number")
+    return float(value)
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -460,32 +524,20 @@ def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
 
 
-def _host(scalars: list[torch.Tensor]) -> list[float]:
-    """0-d tensors as floats: one transfer per device (one sync where the model is on one)."""
-    if not scalars:
-        return []
-    by_device: dict[torch.device, list[int]] = {}
-    for i, t in enumerate(scalars):
-        by_device.setdefault(t.device, []).append(i)
-    out = [0.0] * len(scalars)
-    for idx in by_device.values():
-        for i, v in zip(idx, torch.stack([scalars[i] for i in idx]).tolist()):
-            out[i] = v
-    return out
+def _segments(values: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+    """Sums of consecutive segments of a 1-D tensor."""
+    return torch.segment_reduce(values, "sum", lengths=torch.tensor(lengths, device=values.device))
 
 
-def _shares(flags: dict[int, list[torch.Tensor]]) -> dict[int, torch.Tensor]:
-    """Each module's saturated share: the mean of its flags over the step's forward calls, all
-    modules in three ops (one concatenation, one cast, one segment mean)."""
+def _shares(flags: dict[int, list[torch.Tensor]]) -> tuple[list[int], torch.Tensor | None]:
+    """(module of each forward call, each call's saturated share): all calls of all modules in
+    three ops (one concatenation, one cast, one segment mean)."""
     items = [(i, f) for i, fs in flags.items() for f in fs if f.numel()]
-    if not items:
-        return {}
-    by_module: dict[int, list[int]] = {}
-    for j, (i, _) in enumerate(items):
-        by_module.setdefault(i, []).append(j)
+    if not items or len({f.device for _, f in items}) > 1:
+        return [], None
     lengths = torch.tensor([f.numel() for _, f in items], device=items[0][1].device)
-    means = torch.segment_reduce(torch.cat([f for _, f in items]).float(), "mean", lengths=lengths)
-    return {i: means[js].mean() if len(js) > 1 else means[js[0]] for i, js in by_module.items()}
+    cat = torch.cat([f for _, f in items]).float()
+    return [i for i, _ in items], torch.segment_reduce(cat, "mean", lengths=lengths)
 
 
 def watch(
