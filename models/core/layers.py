@@ -50,7 +50,8 @@ def saturated_units(name: str, z: torch.Tensor) -> torch.Tensor | None:
     if act.saturation == "none":
         return None
     if act.saturation == "dead":
-        return ~z.reshape(z.shape[0], -1).gt(0).any(0) if z.dim() > 1 else ~z.gt(0).any(0, True)
+        # never active ⇔ its largest pre-activation over the batch is ≤ 0 (one reduction)
+        return z.reshape(z.shape[0], -1).amax(0).le(0) if z.dim() > 1 else z.amax(0, True).le(0)
     if act.saturated_beyond is not None:
         return z.abs().gt(act.saturated_beyond).reshape(-1)
     return (act_slope(name, z) < 0.1 * theory.max_slope(name)).reshape(-1)

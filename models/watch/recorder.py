@@ -31,7 +31,6 @@ from torch import nn
 
 from ..core.activations import ACTIVATIONS
 from ..core.layers import saturated_units
-from ..core.trainer import FLAT_NORM_LIMIT  # above it, norms go tensor by tensor (no big copy)
 from .run import WatchedRun
 
 CLIP_TOLERANCE = 1e-4  # relative: a gradient norm this much below the backward's was clipped
@@ -362,13 +361,11 @@ class Watch:
     def _set_params(self) -> None:
         """The parameters layer by layer, and the sizes ``_layer_sq`` segments them by."""
         self._params = [p for _, _, own in self._layer_mods for p in own]
-        self._numels = [p.numel() for p in self._params]
-        self._layer_counts = [len(own) for _, _, own in self._layer_mods]
-        self._layer_numels = [sum(p.numel() for p in own) for _, _, own in self._layer_mods]
-        ends = list(itertools.accumulate(self._layer_counts))
+        counts = [len(own) for _, _, own in self._layer_mods]
+        self._layer_of_param = [i for i, n in enumerate(counts) for _ in range(n)]
+        self._layer_index: dict[torch.device, torch.Tensor] = {}
+        ends = list(itertools.accumulate(counts))
         self._spans = list(zip([0] + ends[:-1], ends))
-        same = len({(p.device, p.dtype) for p in self._params}) == 1
-        self._flat = same and sum(self._numels) <= FLAT_NORM_LIMIT
 
     def _layer_names(self) -> list[str]:
         return [n for n, _, _ in self._layer_mods]
@@ -410,48 +407,32 @@ class Watch:
 
     # --- one recorded step ---------------------------------------------------------------------
 
-    def _snapshot(self) -> list[torch.Tensor] | torch.Tensor:
-        """The parameters now: one flat copy (a small model), else a copy of each."""
-        params = self._params
-        if self._flat:
-            return torch.cat([p.detach().reshape(-1) for p in params])
-        return [p.detach().clone() for p in params]
+    def _snapshot(self) -> list[torch.Tensor]:
+        """A copy of the parameters now."""
+        return [p.detach().clone() for p in self._params]
 
-    def _layer_sq(self, tensors) -> torch.Tensor | None:
-        """(L,) squared L2 norm of each layer's tensors, float32, on the model's device.
-
-        ``tensors``: one flat tensor laid out like ``_snapshot``, or one tensor (or None: no
-        gradient) per parameter. A small model's parameters go through one concatenation and
-        one segment sum (a few ops, whatever the layer count); a big one's through
-        ``torch._foreach_norm`` (no copy of every gradient).
-        """
-        if isinstance(tensors, torch.Tensor):
-            return _segments(tensors.float().square(), self._layer_numels)
+    def _layer_sq(self, tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
+        """(L,) squared L2 norm of each layer's tensors (one per parameter; None: no gradient),
+        float32, on the model's device: one batched norm, one stack, one index_add."""
         present = [t for t in tensors if t is not None]
         if not present:
             return None
-        if self._flat and len({(t.device, t.dtype) for t in present}) == 1:
-            flat = torch.cat([
-                t.reshape(-1) if t is not None else present[0].new_zeros(n)
-                for t, n in zip(tensors, self._numels)
-            ])  # fmt: skip
-            return _segments(flat.float().square(), self._layer_numels)
         dev = present[0].device
         norms = iter(_norms(present))
+        zero = torch.zeros((), device=dev)
         per_param = torch.stack([
-            next(norms).to(dev) if t is not None else torch.zeros((), device=dev)
+            zero if t is None else n if (n := next(norms)).device == dev else n.to(dev)
             for t in tensors
-        ]).square()  # fmt: skip
-        return _segments(per_param, self._layer_counts)
+        ])  # fmt: skip
+        index = self._layer_index.get(dev)
+        if index is None:
+            index = self._layer_index[dev] = torch.tensor(self._layer_of_param, device=dev)
+        out = torch.zeros(len(self._layer_mods), device=dev)
+        return out.index_add_(0, index, per_param.square())
 
     def _record(self, k: int, st: dict[str, Any]) -> None:
         with torch.no_grad():
-            after = self._snapshot()
-            if isinstance(after, torch.Tensor):
-                delta = after - st["before"]
-            else:
-                delta = torch._foreach_sub(after, st["before"])
-            d_sq = self._layer_sq(delta)
+            d_sq = self._layer_sq(torch._foreach_sub(self._params, st["before"]))
         calls, shares = _shares(self._sat)
         norms = torch.cat([st["pre"], st["now"], st["weights"], d_sq]).sqrt()
         parts = [norms] + ([shares.to(norms.device)] if shares is not None else [])
@@ -522,11 +503,6 @@ def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         if all(t.dtype == torch.float32 for t in tensors):  # (dtype= takes a slower path)
             return list(torch._foreach_norm(tensors))
         return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
-
-
-def _segments(values: torch.Tensor, lengths: list[int]) -> torch.Tensor:
-    """Sums of consecutive segments of a 1-D tensor."""
-    return torch.segment_reduce(values, "sum", lengths=torch.tensor(lengths, device=values.device))
 
 
 def _shares(flags: dict[int, list[torch.Tensor]]) -> tuple[list[int], torch.Tensor | None]:

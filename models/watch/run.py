@@ -59,7 +59,8 @@ class WatchedRun:
         self.name = _clean_name(self.name)
 
     def add(self, step: int, metric: str, index: int, value: float) -> None:
-        self.rows.append((self.name, 0, int(step), metric, int(index), float(value)))
+        """One metric row (callers pass ints and floats: recorded steps add ~100 of them)."""
+        self.rows.append((self.name, 0, step, metric, index, value))
 
     def mark_diverged(self, step: int, layer: int) -> None:
         """The first non-finite gradient (or loss): recorded once."""
