@@ -418,12 +418,11 @@ class Watch:
         if not present:
             return None
         dev = present[0].device
-        norms = iter(_norms(present))
-        zero = torch.zeros((), device=dev)
-        per_param = torch.stack([
-            zero if t is None else n if (n := next(norms)).device == dev else n.to(dev)
-            for t in tensors
-        ])  # fmt: skip
+        norms = _norms(present)
+        if len(present) < len(tensors) or any(n.device != dev for n in norms):
+            it, zero = iter(norms), torch.zeros((), device=dev)
+            norms = [zero if t is None else next(it).to(dev) for t in tensors]
+        per_param = torch.stack(norms)
         index = self._layer_index.get(dev)
         if index is None:
             index = self._layer_index[dev] = torch.tensor(self._layer_of_param, device=dev)
