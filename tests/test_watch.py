@@ -565,3 +565,16 @@ def test_a_bad_scalar_is_skipped_with_one_warning_and_recording_goes_on():
     assert len(caught) == 3 and w.error is None  # once per bad name
     assert [scalar(run, k, "loss") for k in range(3)] == [0.5] * 3
     assert scalar(run, 2, "grad_norm_total") is not None
+
+
+def test_the_cli_refuses_to_rerun_a_watched_config(tmp_path):
+    model = mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch(model, opt, out=str(tmp_path / "run"), store=False):
+        model(torch.randn(2, 8)).sum().backward()
+        opt.step()
+    from models.cli.main import main
+
+    code = main(["run", "--config", str(tmp_path / "run" / "config.json"), "--out",
+                 str(tmp_path / "again"), "--quiet"])  # fmt: skip
+    assert code == 2 and not (tmp_path / "again").exists()
