@@ -578,3 +578,15 @@ def test_the_cli_refuses_to_rerun_a_watched_config(tmp_path):
     code = main(["run", "--config", str(tmp_path / "run" / "config.json"), "--out",
                  str(tmp_path / "again"), "--quiet"])  # fmt: skip
     assert code == 2 and not (tmp_path / "again").exists()
+
+
+def test_a_damaged_watched_table_is_a_clear_config_error():
+    from models import ConfigError, comparison_from_dict
+
+    for bad, match in (
+        ({"watched": [1], "variants": [{"name": "m"}]}, "expected a table"),
+        ({"watched": {"layers": [1, 2]}, "variants": [{"name": "m"}]}, "must be text"),
+        ({"watched": {}, "depth": 3, "variants": [{"name": "m"}]}, "no lab fields"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            comparison_from_dict(bad)

@@ -23,7 +23,9 @@ def comparison_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> 
     shared = {k: v for k, v in data.items() if k not in ("variants",) + META_KEYS}
     watched = check_watched(data.get("watched"))
     if watched is not None and shared:
-        raise ConfigError(f"watched: a watched run's config has no lab fields, got {sorted(shared)}")
+        raise ConfigError(
+            f"watched: a watched run's config has no lab fields, got {sorted(shared)}"
+        )
     title = data.get("title", "")
     if not isinstance(title, str) or len(title) > 200:
         raise ConfigError("title: expected text of at most 200 characters")
@@ -65,7 +67,9 @@ def check_watched(meta: Any) -> dict[str, Any] | None:
     for key in ("layers", "activations"):
         names = meta.get(key, [])
         if not isinstance(names, list) or len(names) > MAX_WATCHED_LAYERS:
-            raise ConfigError(f"watched.{key}: expected a list of at most {MAX_WATCHED_LAYERS} names")
+            raise ConfigError(
+                f"watched.{key}: expected a list of at most {MAX_WATCHED_LAYERS} names"
+            )
         if not all(isinstance(n, str) for n in names):
             raise ConfigError(f"watched.{key}: every name must be text")
     return meta
