@@ -14,8 +14,7 @@ from dashboard.charts import watched as charts
 from dashboard.charts.common import variant_colors
 from dashboard.plain import plain
 from dashboard.results_view import chart
-from models import Comparison, RunResult
-from models.watch import WATCHED_PREFIX, diagnose, is_watched
+from models import WATCHED_PREFIX, Comparison, RunResult, diagnose, is_watched
 
 __all__ = ["is_watched", "render_watched", "source_of"]
 
