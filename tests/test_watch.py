@@ -590,3 +590,22 @@ def test_a_damaged_watched_table_is_a_clear_config_error():
     ):
         with pytest.raises(ConfigError, match=match):
             comparison_from_dict(bad)
+
+
+def test_saturation_every_records_saturation_less_often():
+    model = mlp(4, act=nn.ReLU)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    w = watch(model, opt, every=1, saturation_every=3, store=False)
+    for _ in range(7):
+        model(torch.randn(8, 8)).sum().backward()
+        opt.step()
+        opt.zero_grad()
+    run = w.close()
+    assert sorted({r[2] for r in run.rows if r[3] == "saturation"}) == [0, 3, 6]
+    assert sorted({r[2] for r in run.rows if r[3] == "grad_norm"}) == list(range(7))
+    assert run.meta()["saturation_every"] == 3
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="saturation_every"):
+            watch(model, opt, every=2, saturation_every=bad)
+    with pytest.raises(ValueError, match="multiple of every"):
+        watch(model, opt, every=2, saturation_every=3)

@@ -76,6 +76,7 @@ class Watch:
         out: str | None = None,
         scaler: Any = None,
         store: bool | str = True,
+        saturation_every: int | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"watch: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -88,7 +89,16 @@ class Watch:
         if scaler is not None and not callable(getattr(scaler, "get_scale", None)):
             raise TypeError("watch: scaler must be a torch.amp.GradScaler (it has get_scale())")
         base, self.compiled = _unwrap(model)
+        if saturation_every is None:
+            saturation_every = every
+        if (isinstance(saturation_every, bool) or not isinstance(saturation_every, int)
+                or saturation_every < every or saturation_every % every):  # fmt: skip
+            raise ValueError(
+                f"watch: saturation_every must be a multiple of every ({every}), "
+                f"got {saturation_every!r}"
+            )
         self.every, self.scaler, self.out, self.store = every, scaler, out, store
+        self.saturation_every = saturation_every
         self.optimizer = optimizer
         self._layer_mods, self._params, seen = [], [], set()
         # a layer: a module with trainable parameters of its own; a parameter shared by several
@@ -112,7 +122,8 @@ class Watch:
         ]  # fmt: skip
         title = name or type(base).__name__
         self.run = WatchedRun(
-            name=str(title), every=every, model=type(base).__name__,
+            name=str(title), every=every, saturation_every=saturation_every,
+            model=type(base).__name__,
             optimizer=type(optimizer).__name__, scaler=scaler is not None,
             compiled=self.compiled,
             params=sum(p.numel() for _, _, own in self._layer_mods for p in own),
@@ -122,7 +133,9 @@ class Watch:
         self.closed = False
         self._t0 = time.perf_counter()
         self._handles: list = []  # hooks for the whole run (step hooks)
-        self._armed_handles: list = []  # hooks of one recorded step
+        self._armed_handles: list = []  # gradient hooks of one recorded step
+        self._act_handles: list = []  # activation hooks of one step that records saturation
+        self._sat_armed = False
         self._armed = False
         self._queued = False
         self._touched: set[int] = set()
@@ -242,10 +255,9 @@ class Watch:
         )  # fmt: skip
 
     def _remove_hooks(self) -> None:
-        for h in self._handles + self._armed_handles + self._order_handles:
-            h.remove()
-        self._handles, self._armed_handles, self._order_handles = [], [], []
-        self._armed = False
+        for hooks in (self._handles, self._armed_handles, self._act_handles, self._order_handles):
+            _remove(hooks)
+        self._armed = self._sat_armed = False
 
     def _seen_forward(self, module: nn.Module, args) -> None:
         if id(module) not in self._order_set:
@@ -253,29 +265,30 @@ class Watch:
             self._order.append(id(module))
 
     def _arm(self) -> None:
-        """Hooks for one recorded step: gradients after accumulation, activations' inputs.
+        """Hooks for one recorded step: gradients after accumulation; activations' inputs when
+        the step also records saturation.
 
-        With every=1 every step is recorded: the hooks then stay (registering and removing
-        them each step would cost more than they do)."""
+        Hooks needed at every step (every=1, saturation_every=1) stay registered: registering
+        and removing them each step would cost more than they do."""
         self._armed, self._queued = True, False
         self._touched, self._pre_sq, self._sat = set(), None, {}
-        if self._armed_handles:  # every=1: still registered
-            return
-        for _, _, own in self._layer_mods:
-            for p in own:
-                self._armed_handles.append(
-                    p.register_post_accumulate_grad_hook(self._guard(self._accumulated))
-                )
-        for i, (_, m, kind) in enumerate(self._acts):
-            self._armed_handles.append(m.register_forward_pre_hook(self._act_hook(i, kind)))
+        self._sat_armed = self.steps % self.saturation_every == 0
+        if not self._armed_handles:
+            for _, _, own in self._layer_mods:
+                for p in own:
+                    self._armed_handles.append(
+                        p.register_post_accumulate_grad_hook(self._guard(self._accumulated))
+                    )
+        if self._sat_armed and not self._act_handles:
+            for i, (_, m, kind) in enumerate(self._acts):
+                self._act_handles.append(m.register_forward_pre_hook(self._act_hook(i, kind)))
 
     def _disarm(self) -> None:
-        self._armed = False
-        if self.every == 1 and self.error is None:
-            return  # the next step is recorded too
-        for h in self._armed_handles:
-            h.remove()
-        self._armed_handles, self._armed = [], False
+        self._armed = self._sat_armed = False
+        if self.error is not None or self.every > 1:
+            _remove(self._armed_handles)
+        if self.error is not None or self.saturation_every > 1:
+            _remove(self._act_handles)
 
     def _accumulated(self, p: torch.Tensor) -> None:
         if not self._armed:
@@ -306,7 +319,7 @@ class Watch:
 
     def _act_hook(self, i: int, kind: str) -> Callable:
         def hook(module, args):
-            if not self._armed or not torch.is_grad_enabled() or not args:
+            if not self._sat_armed or not torch.is_grad_enabled() or not args:
                 return None  # evaluation passes (no_grad) do not count
             try:
                 z = args[0]
@@ -477,6 +490,13 @@ class Watch:
             self.run.mark_diverged(k, bad_layer)
 
 
+def _remove(handles: list) -> None:
+    """Remove hooks (in place: the list is emptied)."""
+    for h in handles:
+        h.remove()
+    handles.clear()
+
+
 def _scalar(key: str, value: Any) -> float:
     """A logged value as a float: a number or a one-element tensor (read here: one sync)."""
     if key in RESERVED:
@@ -523,6 +543,7 @@ def watch(
     out: str | None = None,
     scaler: Any = None,
     store: bool | str = True,
+    saturation_every: int | None = None,
 ) -> Watch:
     """Record the lab's gradient instruments while ``model`` trains with ``optimizer``.
 
@@ -533,6 +554,9 @@ def watch(
     scalars passed to ``log``. ``out``: a directory for metrics.csv, summary.csv and config.json
     (the CLI's formats). ``store``: save the run in the dashboard's run store (True: GFL_STORE
     or the default path; a path; False: not at all). ``scaler``: the loop's GradScaler, so the
-    recorded norms are the unscaled ones.
+    recorded norms are the unscaled ones. ``saturation_every``: record saturation only every
+    this many steps (a multiple of ``every``; default ``every``): its hooks on every activation
+    module are the costliest part of a recorded step on a small model.
     """
-    return Watch(model, optimizer, every=every, name=name, out=out, scaler=scaler, store=store)
+    return Watch(model, optimizer, every=every, name=name, out=out, scaler=scaler, store=store,
+                 saturation_every=saturation_every)  # fmt: skip

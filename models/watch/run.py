@@ -39,6 +39,7 @@ class WatchedRun:
 
     name: str
     every: int = 10
+    saturation_every: int = 0  # 0: every (the default)
     model: str = ""
     optimizer: str = ""
     scaler: bool = False
@@ -79,7 +80,8 @@ class WatchedRun:
         n = len(self.layers)
         return {
             "source": "watch", "model": self.model, "optimizer": self.optimizer,
-            "every": self.every, "steps": self.steps, "params": self.params,
+            "every": self.every, "saturation_every": self.saturation_every or self.every,
+            "steps": self.steps, "params": self.params,
             "scaler": self.scaler, "compiled": self.compiled,
             "layers": self.layers, "activations": self.activations,
             "activation_kinds": self.activation_kinds,
