@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import browser_timing
 
         return browser_timing.main([a for a in argv if a != "--browser"])
+    if "--watch" in argv:  # what watch() costs a user's plain loop (benchmarks/watch_case)
+        from benchmarks import watch_case
+
+        return watch_case.main([a for a in argv if a != "--watch"])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (best wall is kept)")
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
@@ -122,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
     ap.add_argument("--browser", action="store_true",
                     help="instead: page loads and the Train click in chromium (browser_timing)")  # fmt: skip
+    ap.add_argument("--watch", action="store_true",
+                    help="instead: watch()'s cost on three plain loops (watch_case)")  # fmt: skip
     ap.add_argument("--sweeps", choices=("on", "off", "only"), default="on",
                     help="the sweep cases (phase-diagram preset, loop reference, Ray)")  # fmt: skip
     ap.add_argument(

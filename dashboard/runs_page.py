@@ -14,6 +14,7 @@ from dashboard.plain import clean, plain
 from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
 from dashboard.sweeps_listing import sweeps_section
+from dashboard.watched_view import is_watched, render_watched, source_of
 from models import SHARE_ID, RunStore, StoreError
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
@@ -38,11 +39,13 @@ def _label(run: dict) -> str:
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
     """The listing shown on the page: one row per run, what matters most on the left."""
-    columns = ["run", "when (UTC)", "outcome", "steps", "preset / title", "settings", "variants"]
+    columns = ["run", "source", "when (UTC)", "outcome", "steps", "preset / title", "settings",
+               "variants"]  # fmt: skip
     return pd.DataFrame(
         [
             {
                 "run": r["id"],
+                "source": source_of(r),  # 'from your code' (watch()) or 'lab'
                 "when (UTC)": _when(r["created_at"]),
                 "outcome": r["outcome"],
                 "steps": f"{r['steps_done']} / {r['total_steps']}",
@@ -68,7 +71,7 @@ def overlay_frames(store: RunStore, ids: list[int]) -> tuple[pd.DataFrame, list[
         f["variant"] = f"#{rid} " + f["variant"].astype(str)
         frames.append(f)
         names += [f"#{rid} {v.name}" for v in comp.variants]
-        families |= {v.family for v in comp.variants}
+        families |= {"watched"} if is_watched(comp) else {v.family for v in comp.variants}
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return frame, names, families
 
@@ -83,6 +86,10 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
     )  # fmt: skip
     if not chosen:
         st.caption("Pick one or more runs to compare their curves.")
+        return
+    watched = _all_watched(store, chosen)
+    if watched:  # runs from the user's own code: their layers by name
+        render_watched(watched, key="runs_overlay_watched")
         return
     frame, names, families = overlay_frames(store, chosen)
     if frame.empty:
@@ -99,7 +106,7 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
         fig = curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
                                    "accuracy (dotted: train, solid: validation)")  # fmt: skip
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_accuracy")
-    if len(families) == 1:
+    if len(families) == 1 and "watched" not in families:
         mlp = families == {"mlp"}
         metric = "grad_norm" if mlp else "hidden_grad_norm"
         steps = frame.loc[frame.metric == metric, "step"]
@@ -117,6 +124,20 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
         "Variants are named '#run name'. Curves are means over seeds with a min–max band; "
         "✕ marks a diverged variant. The gradient profile needs runs of one family."
     )
+
+
+def _all_watched(store: RunStore, ids: list[int]) -> list | None:
+    """[(id, comparison, result)] when every chosen run came from watch(), else None."""
+    out = []
+    for rid in ids:
+        try:
+            comp, result = store.load_run(rid)
+        except (KeyError, StoreError):
+            continue
+        if not is_watched(comp):
+            return None
+        out.append((rid, comp, result))
+    return out or None
 
 
 def _ask_delete(rid: int) -> None:
@@ -221,6 +242,9 @@ def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = Fa
         st.caption(f"Data: {plain(csv_panel.describe(data_info))} (the data itself is not kept)")
     if shared:
         st.caption("Opened through its share link: read only, and only its owner can delete it.")
+    if is_watched(comp):
+        render_watched([(rid, comp, result)], key="runs_watched")
+        return
     family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
     render_results(family, comp, result)
 

@@ -74,6 +74,7 @@ from .sweep import (
     sweep_from_dict,
     sweep_preset_dict,
 )
+from .watch import WATCHED_PREFIX, Finding, WatchedRun, diagnose, is_watched
 
 __all__ = [
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "MAX_DATA_CLASSES",
@@ -91,4 +92,7 @@ __all__ = [
     "DEFAULT_SWEEP_PRESET", "SWEEP_PRESETS", "SweepResult", "SweepSpec", "mean_field_applies",
     "mean_field_overlay", "pascanu_applies", "pascanu_length", "run_sweep", "sweep_from_dict",
     "sweep_preset_dict",
+    # watch() itself is gradient_flow_lab.watch (models.watch.watch): ``models.watch`` stays the
+    # subpackage's name
+    "WATCHED_PREFIX", "Finding", "WatchedRun", "diagnose", "is_watched",
 ]  # fmt: skip

@@ -139,3 +139,19 @@ def test_browser_cpu_counts_growth_per_process_never_less_than_zero():
     after = {1: 5.5, 3: 0.2, 4: 0.1}  # 2 exited, 3 was born, 4 is a new process on an old pid
     assert CpuMeter.used(before, after) == pytest.approx(0.5 + 0.2 + 0.1)
     assert CpuMeter.used(after, after) == 0.0
+
+
+@pytest.mark.slow
+def test_watch_benchmark_runs_three_loops_in_three_modes(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks", "--watch", "--steps", "3", "--repeat", "2",
+           "--out", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "watch.json").read_text())
+    assert set(report["loops"]) == {"mlp-20", "cnn-digits", "transformer"}
+    for r in report["loops"].values():
+        assert set(r["median_s"]) == {"plain", "every=10", "every=1",
+                                      "every=1, saturation_every=10"}  # fmt: skip
+        assert all(len(v) == 2 and min(v) > 0 for v in r["wall_s"].values())
+        assert set(r["median_of_ratios"]) == set(r["median_s"]) - {"plain"}
+    assert "every=10 ×" in proc.stdout

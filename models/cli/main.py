@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             comparison = load_preset(args.preset, overrides)
         else:
             comparison = load_comparison_file(args.config, overrides)
+            if comparison.watched is not None:
+                raise ConfigError(
+                    f"--config: '{args.config}' records a run of your own training loop "
+                    "(watch()); the lab cannot train it again"
+                )
         # task=csv: read and check every file now (exit 2 on a bad one, nothing written) and
         # record its absolute path and SHA-256 in config.json, so a rerun notices changed data
         for cfg in comparison.variants:

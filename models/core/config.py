@@ -276,9 +276,20 @@ class Comparison:
 
     variants: list[RunConfig] = field(default_factory=list)
     title: str = ""  # shown in the dashboard; usually the preset name
+    # a run recorded by watch() in the user's own training loop (models.watch): what it watched
+    # (layer names, model and optimizer classes, ...); its variants then carry only name, steps
+    # and log_every, the lab's other fields do not describe the user's model
+    watched: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The fully resolved config: shared fields at the top, what differs per variant."""
+        if self.watched is not None:
+            out = {"title": self.title} if self.title else {}
+            out["watched"] = self.watched
+            out["variants"] = [
+                {"name": v.name, "steps": v.steps, "log_every": v.log_every} for v in self.variants
+            ]
+            return out
         dicts = [to_dict(v) for v in self.variants]
         shared = {
             k: dicts[0][k]

@@ -38,6 +38,25 @@ def saturation(name: str, z: torch.Tensor) -> torch.Tensor:
     return sat.float().flatten(1).mean(dim=1)
 
 
+def saturated_units(name: str, z: torch.Tensor) -> torch.Tensor | None:
+    """The same rule as ``saturation`` unit by unit, for one batch z (N, ...) of pre-activations:
+    a flat bool tensor whose mean is the saturated (or dead) share; None: never saturates.
+
+    "dead": one entry per unit (every element after the batch dimension), True when no example
+    activates it; "slope": one entry per element. (watch() keeps these and averages them all at
+    once, so a recorded step costs two or three ops per activation module.)
+    """
+    act = ACTIVATIONS[name]
+    if act.saturation == "none":
+        return None
+    if act.saturation == "dead":
+        # never active ⇔ its largest pre-activation over the batch is ≤ 0 (one reduction)
+        return z.reshape(z.shape[0], -1).amax(0).le(0) if z.dim() > 1 else z.amax(0, True).le(0)
+    if act.saturated_beyond is not None:
+        return z.abs().gt(act.saturated_beyond).reshape(-1)
+    return (act_slope(name, z) < 0.1 * theory.max_slope(name)).reshape(-1)
+
+
 class StackedLinear(nn.Module):
     """S independent linear layers applied to (S, B, n_in) inputs."""
 

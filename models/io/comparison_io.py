@@ -13,7 +13,7 @@ from ..core.errors import ConfigError
 
 MAX_VARIANTS = 12
 MAX_FILE_BYTES = 1_000_000
-META_KEYS = ("title",)
+META_KEYS = ("title", "watched")
 
 
 def comparison_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> Comparison:
@@ -21,6 +21,11 @@ def comparison_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> 
     if not isinstance(data, dict):
         raise ConfigError("config: the top level must be a table of fields with a 'variants' list")
     shared = {k: v for k, v in data.items() if k not in ("variants",) + META_KEYS}
+    watched = check_watched(data.get("watched"))
+    if watched is not None and shared:
+        raise ConfigError(
+            f"watched: a watched run's config has no lab fields, got {sorted(shared)}"
+        )
     title = data.get("title", "")
     if not isinstance(title, str) or len(title) > 200:
         raise ConfigError("title: expected text of at most 200 characters")
@@ -47,7 +52,27 @@ def comparison_from_dict(data: Any, overrides: dict[str, Any] | None = None) -> 
     names = [c.name for c in configs]
     if len(set(names)) != len(names):
         raise ConfigError(f"variants: names must be unique, got {names}")
-    return Comparison(variants=configs, title=title)
+    return Comparison(variants=configs, title=title, watched=watched)
+
+
+MAX_WATCHED_LAYERS = 100_000
+
+
+def check_watched(meta: Any) -> dict[str, Any] | None:
+    """A watched run's ``watched`` table (see models.watch): JSON data with lists of text names."""
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise ConfigError("watched: expected a table")
+    for key in ("layers", "activations"):
+        names = meta.get(key, [])
+        if not isinstance(names, list) or len(names) > MAX_WATCHED_LAYERS:
+            raise ConfigError(
+                f"watched.{key}: expected a list of at most {MAX_WATCHED_LAYERS} names"
+            )
+        if not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"watched.{key}: every name must be text")
+    return meta
 
 
 def read_config_file(path: str | Path) -> Any:

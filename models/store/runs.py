@@ -100,6 +100,8 @@ def settings_summary(comparison: Comparison) -> str:
     """Key shared settings in one line: 'mlp · digits · depth 20 × width 48 · 150 steps · 2 seeds'."""
     if not comparison.variants:
         return ""
+    if comparison.watched is not None:  # a run from the user's own code (models.watch)
+        return str(comparison.watched.get("settings", "from your code"))
     c = comparison.variants[0]
     same = lambda k: all(getattr(v, k) == getattr(c, k) for v in comparison.variants)  # noqa: E731
     shape = (

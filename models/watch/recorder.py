@@ -1,0 +1,562 @@
+"""``watch(model, optimizer)``: the lab's gradient instruments on any PyTorch training loop.
+
+How it finds what it records (see docs/watch.md):
+- steps: the optimizer's step pre/post hooks (the loop needs no other call). Step ``k`` is the
+  ``k``-th ``optimizer.step()`` (0-based); steps ``k % every == 0`` are recorded.
+- gradients: on a recorded step only, a post-accumulate-grad hook on every trainable parameter
+  queues one callback at the end of each backward pass, which takes the gradient norms at once
+  (``torch._foreach_norm``): the norms after accumulation and before any clipping. Between
+  recorded steps no backward hook is registered at all; the step hooks return at once.
+- the update: the parameters are copied at the step's pre-hook and compared at its post-hook.
+- saturation: forward pre-hooks on activation modules (torch.nn's classes whose name is an entry
+  of the activation registry: Sigmoid, Tanh, ReLU, LeakyReLU, GELU, ELU, SiLU), on recorded steps.
+Everything a recorded step measures stays on the device until one ``tolist()`` at its post-hook.
+
+It never breaks the loop: an error while recording warns once, removes every hook and stops.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import math
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..core.activations import ACTIVATIONS
+from ..core.layers import saturated_units
+from .run import WatchedRun
+
+CLIP_TOLERANCE = 1e-4  # relative: a gradient norm this much below the backward's was clipped
+# names the instruments write: a scalar passed to log() must not overwrite them
+RESERVED = ("grad_norm", "grad_norm_total", "grad_to_weight", "weight_norm", "update_ratio",
+            "clipped", "saturation", "diverged", "wall_s")  # fmt: skip
+
+
+def activation_kind(module: nn.Module) -> str | None:
+    """The activation registry's name for a torch.nn activation module, or None.
+
+    The registry names the non-linearities (``leaky_relu``); torch.nn's classes spell the same
+    names in CamelCase (``LeakyReLU``): they match once case and underscores are ignored. Only
+    torch.nn's own classes count (a user's class called ``ReLU`` may compute something else).
+    """
+    cls = type(module)
+    if not cls.__module__.startswith("torch.nn.modules.activation"):
+        return None
+    key = cls.__name__.lower()
+    for name in ACTIVATIONS:
+        if name.replace("_", "") == key:
+            return name
+    return None
+
+
+def _unwrap(model: nn.Module) -> tuple[nn.Module, bool]:
+    """(the module whose layers are named, whether ``model`` came from torch.compile)."""
+    inner = getattr(model, "_orig_mod", None)
+    if isinstance(inner, nn.Module):
+        return inner, True
+    return model, False
+
+
+class Watch:
+    """Records one training loop; see :func:`watch`. Use ``log``, then ``close`` (or ``with``)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        every: int = 10,
+        name: str | None = None,
+        out: str | None = None,
+        scaler: Any = None,
+        store: bool | str = True,
+        saturation_every: int | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"watch: model must be a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                f"watch: optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+            )
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"watch: every must be a whole number ≥ 1, got {every!r}")
+        if scaler is not None and not callable(getattr(scaler, "get_scale", None)):
+            raise TypeError("watch: scaler must be a torch.amp.GradScaler (it has get_scale())")
+        base, self.compiled = _unwrap(model)
+        if saturation_every is None:
+            saturation_every = every
+        if (isinstance(saturation_every, bool) or not isinstance(saturation_every, int)
+                or saturation_every < every or saturation_every % every):  # fmt: skip
+            raise ValueError(
+                f"watch: saturation_every must be a multiple of every ({every}), "
+                f"got {saturation_every!r}"
+            )
+        self.every, self.scaler, self.out, self.store = every, scaler, out, store
+        self.saturation_every = saturation_every
+        self.optimizer = optimizer
+        self._layer_mods, self._params, seen = [], [], set()
+        # a layer: a module with trainable parameters of its own; a parameter shared by several
+        # modules (tied weights) counts once, under the first (as named_parameters() does)
+        for mname, m in base.named_modules():
+            own = []
+            for p in m.parameters(recurse=False):
+                if p.requires_grad and id(p) not in seen:
+                    seen.add(id(p))
+                    own.append(p)
+            if own:
+                self._layer_mods.append((mname or type(m).__name__, m, own))
+        if not self._layer_mods:
+            raise ValueError("watch: the model has no trainable parameters")
+        self._set_params()
+        in_opt = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        if not any(id(p) in in_opt for _, _, own in self._layer_mods for p in own):
+            raise ValueError("watch: none of the model's parameters is in this optimizer")
+        self._acts = [] if self.compiled else [
+            (n, m, k) for n, m in base.named_modules() if (k := activation_kind(m)) is not None
+        ]  # fmt: skip
+        title = name or type(base).__name__
+        self.run = WatchedRun(
+            name=str(title), every=every, saturation_every=saturation_every,
+            model=type(base).__name__,
+            optimizer=type(optimizer).__name__, scaler=scaler is not None,
+            compiled=self.compiled,
+            params=sum(p.numel() for _, _, own in self._layer_mods for p in own),
+        )  # fmt: skip
+        self.steps = 0  # optimizer steps done
+        self.error: str | None = None
+        self.closed = False
+        self._t0 = time.perf_counter()
+        self._handles: list = []  # hooks for the whole run (step hooks)
+        self._armed_handles: list = []  # gradient hooks of one recorded step
+        self._act_handles: list = []  # activation hooks of one step that records saturation
+        self._sat_armed = False
+        self._armed = False
+        self._queued = False
+        self._touched: set[int] = set()
+        self._pre_sq: torch.Tensor | None = None
+        self._has_grad: list[bool] = []
+        self._grad_versions: list = []
+        self._bad_keys: set[str] = set()
+        self._scale: Any = None
+        self._sat: dict[int, list] = {}
+        self._step_state: dict[str, Any] | None = None
+        self._order: list[int] = []  # ids of modules in the order of their first forward call
+        self._order_set: set[int] = set()
+        self._order_handles: list = []
+        self._act_order: list[int] = list(range(len(self._acts)))
+        self._base = base
+        self._scalars: dict[str, float] = {}
+        self._layers_fixed = False
+        try:
+            self._handles.append(optimizer.register_step_pre_hook(self._guard(self._pre_step)))
+            self._handles.append(optimizer.register_step_post_hook(self._guard(self._post_step)))
+            if not self.compiled:  # hooks on a compiled model's modules would recompile it
+                for m in base.modules():
+                    self._order_handles.append(m.register_forward_pre_hook(self._seen_forward))
+            self._arm()  # step 0 is recorded
+        except Exception:
+            self._remove_hooks()
+            raise
+        ref = weakref.ref(self)
+        self._atexit = lambda: (w := ref()) is not None and w.close()
+        atexit.register(self._atexit)
+
+    # --- public --------------------------------------------------------------------------------
+
+    def log(self, **scalars: Any) -> None:
+        """Scalars of the last optimizer step (numbers or one-element tensors), kept at recorded
+        steps: e.g. ``w.log(loss=loss, accuracy=acc)`` after ``optimizer.step()``."""
+        if self.error is not None or self.closed:
+            return
+        step = max(0, self.steps - 1)
+        if step % self.every:
+            return  # not a recorded step: nothing is read (no device sync)
+        for key, value in scalars.items():
+            try:
+                value = _scalar(key, value)
+            except (TypeError, ValueError) as e:  # a bad scalar is skipped, never the loop
+                if key not in self._bad_keys:
+                    self._bad_keys.add(key)
+                    warnings.warn(f"gradient_flow_lab.watch: {e}; not recorded", RuntimeWarning,
+                                  stacklevel=2)  # fmt: skip
+                continue
+            except Exception as e:  # noqa: BLE001 - recording must never stop training
+                self._fail(e)
+                return
+            self.run.add(step, key, 0, value)
+            if key in ("loss", "val_loss") and not math.isfinite(value):
+                self.run.mark_diverged(step, 0)  # layer 0: the loss itself
+
+    def close(self) -> WatchedRun:
+        """Stop recording, write ``out/`` and save the run in the store; returns the run."""
+        if self.closed:
+            return self.run
+        self.closed = True
+        atexit.unregister(self._atexit)
+        if not self._layers_fixed and self.error is None:
+            try:
+                self._fix_layers()
+            except Exception as e:  # noqa: BLE001
+                self._fail(e)
+        self._remove_hooks()
+        self.run.steps = self.steps
+        self.run.wall_s = time.perf_counter() - self._t0
+        self.run.error = self.error
+        try:
+            if self.out is not None:
+                self.run.write(self.out)
+            if self.store:
+                from .store_adapter import save_watched
+
+                path = self.store if isinstance(self.store, str) else None
+                self.run.store_id = save_watched(self.run, path)
+        except Exception as e:  # noqa: BLE001 - a full disk must not raise at the end of training
+            warnings.warn(
+                f"gradient_flow_lab.watch: the run could not be saved: {type(e).__name__}: {e}",
+                RuntimeWarning, stacklevel=2,
+            )  # fmt: skip
+        return self.run
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.run.stopped = True
+        self.close()
+
+    # --- hooks ---------------------------------------------------------------------------------
+
+    def _guard(self, fn: Callable) -> Callable:
+        def hook(*args, **kwargs):
+            if self.error is not None:
+                return None
+            try:
+                fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001
+                self._fail(e)
+            return None
+
+        return hook
+
+    def _fail(self, e: BaseException) -> None:
+        self.error = f"{type(e).__name__}: {e}"
+        self._remove_hooks()
+        warnings.warn(
+            f"gradient_flow_lab.watch: recording stopped at step {self.steps} ({self.error}); "
+            "training goes on",
+            RuntimeWarning, stacklevel=3,
+        )  # fmt: skip
+
+    def _remove_hooks(self) -> None:
+        for hooks in (self._handles, self._armed_handles, self._act_handles, self._order_handles):
+            _remove(hooks)
+        self._armed = self._sat_armed = False
+
+    def _seen_forward(self, module: nn.Module, args) -> None:
+        if id(module) not in self._order_set:
+            self._order_set.add(id(module))
+            self._order.append(id(module))
+
+    def _arm(self) -> None:
+        """Hooks for one recorded step: gradients after accumulation; activations' inputs when
+        the step also records saturation.
+
+        Hooks needed at every step (every=1, saturation_every=1) stay registered: registering
+        and removing them each step would cost more than they do."""
+        self._armed, self._queued = True, False
+        self._touched, self._pre_sq, self._sat = set(), None, {}
+        self._sat_armed = self.steps % self.saturation_every == 0
+        if not self._armed_handles:
+            for _, _, own in self._layer_mods:
+                for p in own:
+                    self._armed_handles.append(
+                        p.register_post_accumulate_grad_hook(self._guard(self._accumulated))
+                    )
+        if self._sat_armed and not self._act_handles:
+            for i, (_, m, kind) in enumerate(self._acts):
+                self._act_handles.append(m.register_forward_pre_hook(self._act_hook(i, kind)))
+
+    def _disarm(self) -> None:
+        self._armed = self._sat_armed = False
+        if self.error is not None or self.every > 1:
+            _remove(self._armed_handles)
+        if self.error is not None or self.saturation_every > 1:
+            _remove(self._act_handles)
+
+    def _accumulated(self, p: torch.Tensor) -> None:
+        if not self._armed:
+            return
+        self._touched.add(id(p))
+        if not self._queued:  # one callback per backward pass, after its last accumulation
+            self._queued = True
+            torch.autograd.Variable._execution_engine.queue_callback(
+                self._guard(self._backward_done)
+            )
+
+    def _backward_done(self) -> None:
+        self._queued = False
+        if not self._layers_fixed:  # the forward pass has run: its order is known
+            self._fix_layers()
+        touched = self._touched
+        grads = [p.grad if id(p) in touched else None for p in self._params]
+        self._pre_sq = self._layer_sq(grads)
+        self._has_grad = [any(g is not None for g in grads[a:b]) for a, b in self._spans]
+        # which gradient tensors, in which version: the step compares (a clip, an unscale_ or any
+        # in-place change bumps the version; unchanged ones need no second norm)
+        self._grad_versions = [(g, None if g is None else g._version) for g in grads]
+        if self.scaler is not None:  # the scale these gradients were multiplied by
+            scale = getattr(self.scaler, "_scale", None)
+            self._scale = scale.detach().clone() if isinstance(scale, torch.Tensor) else None
+            if self._scale is None:
+                self._scale = float(self.scaler.get_scale())
+
+    def _act_hook(self, i: int, kind: str) -> Callable:
+        def hook(module, args):
+            if not self._sat_armed or not torch.is_grad_enabled() or not args:
+                return None  # evaluation passes (no_grad) do not count
+            try:
+                z = args[0]
+                if isinstance(z, torch.Tensor) and z.is_floating_point() and z.numel():
+                    flags = saturated_units(kind, z.detach())  # detached: no graph
+                    if flags is not None:
+                        self._sat.setdefault(i, []).append(flags)
+            except Exception as e:  # noqa: BLE001
+                self._fail(e)
+            return None
+
+        return hook
+
+    def _fix_layers(self) -> None:
+        """Forward order, once (at the first step): a module that never ran its own forward (its
+        parent reads its weights directly, as attention reads out_proj; a branch not taken yet)
+        goes after the last module its nearest ancestor that ran called."""
+        for h in self._order_handles:
+            h.remove()
+        self._order_handles = []
+        self._layers_fixed = True
+        if self.compiled or not self._order:
+            self.run.set_layers(self._layer_names(), *self._act_names())
+            return
+        pos = {mid: i for i, mid in enumerate(self._order)}
+        parents: dict[str, int] = {}
+        for n, m in self._base.named_modules():
+            if id(m) in pos:
+                parents[n] = pos[id(m)]
+
+        def key(item):
+            j, (n, m, _) = item
+            if id(m) in pos:
+                return (pos[id(m)], 0, j)
+            parts = n.split(".")
+            while parts:  # after everything the nearest ancestor that ran called
+                parts.pop()
+                anc = ".".join(parts)
+                if anc in parents:
+                    inside = [p for a, p in parents.items()
+                              if not anc or a == anc or a.startswith(anc + ".")]  # fmt: skip
+                    return (max(inside), 1, j)
+            return (math.inf, 1, j)
+
+        self._layer_mods = [lm for _, lm in sorted(enumerate(self._layer_mods), key=key)]
+        self._set_params()
+        act_key = {id(m): pos.get(id(m), math.inf) for _, m, _ in self._acts}
+        order = sorted(range(len(self._acts)), key=lambda i: (act_key[id(self._acts[i][1])], i))
+        self._act_order = order
+        self.run.set_layers(self._layer_names(), *self._act_names())
+
+    def _set_params(self) -> None:
+        """The parameters layer by layer, and the sizes ``_layer_sq`` segments them by."""
+        self._params = [p for _, _, own in self._layer_mods for p in own]
+        counts = [len(own) for _, _, own in self._layer_mods]
+        self._layer_of_param = [i for i, n in enumerate(counts) for _ in range(n)]
+        self._layer_index: dict[torch.device, torch.Tensor] = {}
+        ends = list(itertools.accumulate(counts))
+        self._spans = list(zip([0] + ends[:-1], ends))
+
+    def _layer_names(self) -> list[str]:
+        return [n for n, _, _ in self._layer_mods]
+
+    def _act_names(self) -> tuple[list[str], list[str]]:
+        """(activation modules' names, their registry names), in forward order."""
+        acts = [self._acts[i] for i in self._act_order]
+        return [n for n, _, _ in acts], [k for _, _, k in acts]
+
+    def _pre_step(self, optimizer, args, kwargs) -> None:
+        if not self._armed:
+            return
+        if not self._layers_fixed:
+            self._fix_layers()
+        if self._pre_sq is None:  # no backward pass reached the model's parameters
+            self._disarm()
+            return
+        params = self._params
+        old = self._grad_versions
+        grads = [None if g is None else p.grad for p, (g, _) in zip(params, old)]
+        same = all(g is None or (p.grad is g and g._version == v) for p, (g, v) in zip(params, old))
+        with torch.no_grad():
+            before = self._snapshot()
+            self._step_state = {
+                "pre": self._pre_sq, "now": self._pre_sq if same else self._layer_sq(grads),
+                "weights": self._layer_sq(before), "before": before,
+                "has_grad": self._has_grad, "scale": self._scale, "changed": not same,
+            }  # fmt: skip
+        self._disarm()  # the backward passes of the next steps run without hooks
+
+    def _post_step(self, optimizer, args, kwargs) -> None:
+        k = self.steps
+        self.steps += 1
+        state, self._step_state = self._step_state, None
+        if state is not None:
+            self._record(k, state)
+        if self.steps % self.every == 0 and self.error is None:
+            self._arm()
+
+    # --- one recorded step ---------------------------------------------------------------------
+
+    def _snapshot(self) -> list[torch.Tensor]:
+        """A copy of the parameters now."""
+        return [p.detach().clone() for p in self._params]
+
+    def _layer_sq(self, tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
+        """(L,) squared L2 norm of each layer's tensors (one per parameter; None: no gradient),
+        float32, on the model's device: one batched norm, one stack, one index_add."""
+        present = [t for t in tensors if t is not None]
+        if not present:
+            return None
+        dev = present[0].device
+        norms = _norms(present)
+        if len(present) < len(tensors) or any(n.device != dev for n in norms):
+            it, zero = iter(norms), torch.zeros((), device=dev)
+            norms = [zero if t is None else next(it).to(dev) for t in tensors]
+        per_param = torch.stack(norms)
+        index = self._layer_index.get(dev)
+        if index is None:
+            index = self._layer_index[dev] = torch.tensor(self._layer_of_param, device=dev)
+        out = torch.zeros(len(self._layer_mods), device=dev)
+        return out.index_add_(0, index, per_param.square())
+
+    def _record(self, k: int, st: dict[str, Any]) -> None:
+        with torch.no_grad():
+            d_sq = self._layer_sq(torch._foreach_sub(self._params, st["before"]))
+        calls, shares = _shares(self._sat)
+        norms = torch.cat([st["pre"], st["now"], st["weights"], d_sq]).sqrt()
+        parts = [norms] + ([shares.to(norms.device)] if shares is not None else [])
+        scale = st["scale"]
+        if isinstance(scale, torch.Tensor):
+            parts.append(scale.reshape(1).float().to(norms.device))
+        values = torch.cat(parts).tolist()  # the one device sync of the step
+        if isinstance(scale, torch.Tensor):
+            scale = values.pop()
+        L = len(self._layer_mods)
+        pre, now, weights, delta_n = (values[i * L : (i + 1) * L] for i in range(4))
+        inv = 1.0 / scale if scale else 1.0
+        grads = [g * inv for g in pre]
+        self._emit_layers(k, grads, st["has_grad"], weights, delta_n)
+        total = math.sqrt(sum(g * g for g in grads))
+        total_now = math.sqrt(sum(g * g for g in now))
+        run = self.run
+        run.add(k, "grad_norm_total", 0, total)
+        clipped = (st["changed"] and math.isfinite(total)
+                   and total_now < total * (1 - CLIP_TOLERANCE))  # fmt: skip
+        run.add(k, "clipped", 0, float(clipped))
+        per_module: dict[int, list[float]] = {}
+        for i, v in zip(calls, values[4 * L :]):
+            per_module.setdefault(i, []).append(v)
+        for idx, i in enumerate(self._act_order, start=1):
+            if i in per_module:
+                run.add(k, "saturation", idx, sum(per_module[i]) / len(per_module[i]))
+        run.add(k, "wall_s", 0, time.perf_counter() - self._t0)
+        self._sat = {}
+
+    def _emit_layers(self, k: int, grads, has_grad, weights, deltas) -> None:
+        add, bad_layer = self.run.add, None
+        for idx, (g, has, w, d) in enumerate(zip(grads, has_grad, weights, deltas), start=1):
+            add(k, "weight_norm", idx, w)
+            add(k, "update_ratio", idx, d / max(w, 1e-12))
+            if not has:
+                continue  # no gradient reached this layer at this step: no row
+            add(k, "grad_norm", idx, g)
+            add(k, "grad_to_weight", idx, g / max(w, 1e-12))
+            if not math.isfinite(g) and bad_layer is None:
+                bad_layer = idx
+        if bad_layer is not None:
+            self.run.mark_diverged(k, bad_layer)
+
+
+def _remove(handles: list) -> None:
+    """Remove hooks (in place: the list is emptied)."""
+    for h in handles:
+        h.remove()
+    handles.clear()
+
+
+def _scalar(key: str, value: Any) -> float:
+    """A logged value as a float: a number or a one-element tensor (read here: one sync)."""
+    if key in RESERVED:
+        raise ValueError(f"log: '{key}' is an instrument's name; choose another")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"log: '{key}' has {value.numel()} elements, not one")
+        return float(value.detach().float().item())
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        and not hasattr(value, "__float__")
+    ):
+        raise TypeError(f"log: '{key}' is a {type(value).__name__}, not a number")
+    return float(value)
+
+
+def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """L2 norms of many tensors in one batched call, in float32 whatever their dtype."""
+    if not tensors:
+        return []
+    with torch.no_grad():
+        if all(t.dtype == torch.float32 for t in tensors):  # (dtype= takes a slower path)
+            return list(torch._foreach_norm(tensors))
+        return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
+
+
+def _shares(flags: dict[int, list[torch.Tensor]]) -> tuple[list[int], torch.Tensor | None]:
+    """(module of each forward call, each call's saturated share): all calls of all modules in
+    three ops (one concatenation, one cast, one segment mean)."""
+    items = [(i, f) for i, fs in flags.items() for f in fs if f.numel()]
+    if not items or len({f.device for _, f in items}) > 1:
+        return [], None
+    lengths = torch.tensor([f.numel() for _, f in items], device=items[0][1].device)
+    cat = torch.cat([f for _, f in items]).float()
+    return [i for i, _ in items], torch.segment_reduce(cat, "mean", lengths=lengths)
+
+
+def watch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    every: int = 10,
+    name: str | None = None,
+    out: str | None = None,
+    scaler: Any = None,
+    store: bool | str = True,
+    saturation_every: int | None = None,
+) -> Watch:
+    """Record the lab's gradient instruments while ``model`` trains with ``optimizer``.
+
+    Every ``every`` optimizer steps: per layer (modules with parameters, named as
+    ``model.named_modules()`` names them, in forward order) the gradient norm, weight norm and
+    update-to-weight ratio; the global gradient norm before clipping and whether the loop
+    clipped; the saturated/dead share of activation modules; the first non-finite gradient; the
+    scalars passed to ``log``. ``out``: a directory for metrics.csv, summary.csv and config.json
+    (the CLI's formats). ``store``: save the run in the dashboard's run store (True: GFL_STORE
+    or the default path; a path; False: not at all). ``scaler``: the loop's GradScaler, so the
+    recorded norms are the unscaled ones. ``saturation_every``: record saturation only every
+    this many steps (a multiple of ``every``; default ``every``): its hooks on every activation
+    module are the costliest part of a recorded step on a small model.
+    """
+    return Watch(model, optimizer, every=every, name=name, out=out, scaler=scaler, store=store,
+                 saturation_every=saturation_every)  # fmt: skip
