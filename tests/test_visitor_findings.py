@@ -141,9 +141,8 @@ def hostile_run():
 def test_every_export_of_a_crafted_link_is_formula_safe_and_numbers_are_unchanged(
     hostile_run, tmp_path
 ):
-    from models.store.runs import open_store
-
     from dashboard import exports
+    from models.store.runs import open_store
 
     comp, res = hostile_run
     metrics, summary = exports.metrics_csv(res).decode(), exports.summary_csv(res).decode()
