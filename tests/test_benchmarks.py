@@ -12,13 +12,10 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_bounded
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, run_bounded
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from dashboard.cache import RESULTS
 from dashboard.plain import plain
 from models import comparison_from_dict, run_comparison
 from models.io.presets import load_preset
-from tests.helpers import APP_TIMEOUT, ok
+from tests.helpers import APP_TIMEOUT, ROOT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py", "views/runs.py"]
@@ -321,7 +321,7 @@ def test_theory_page_shows_every_committed_claim():
     at.switch_page("views/theory.py").run()
     ok(at)
     assert at.latex
-    claims_json = Path(__file__).resolve().parents[1] / "models" / "science" / "claims.json"
+    claims_json = ROOT / "models" / "science" / "claims.json"
     committed = [c["id"] for c in json.loads(claims_json.read_text())["claims"]]
     shown = [d.value for d in at.dataframe if "claim" in d.value.columns]
     assert len(shown) == 1 and sorted(shown[0]["id"]) == sorted(committed)

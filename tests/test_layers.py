@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 # The engine's layers, lowest first: each package and the packages of `models` it may import
 # (besides itself). Keep in step with ARCHITECTURE.md's table.
