@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from streamlit_ui import WAIT_MS
 
 from tests.helpers import kill_tree, popen
 
@@ -112,6 +113,6 @@ def browser():
 def page(browser, server):
     """One page (one Streamlit session) shared by a module's tests."""
     pg = browser.new_page(viewport={"width": 1500, "height": 1000})
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(WAIT_MS)
     yield pg
     pg.close()
