@@ -86,3 +86,37 @@ def test_toy_gradient_by_autograd_matches_the_closed_form():
     wall = recurrent.measure_toy_wall(201)
     assert wall["max_rel_diff_theory"] < 1e-6
     assert recurrent.TOY_LO <= wall["b_peak"] <= recurrent.TOY_HI and wall["peak"] > wall["median"]
+
+
+def synthetic_phase_sweep(trains: bool):
+    """The tanh preset's grid, trainable well inside 6ξ_c (as 150 steps of training find it),
+    or nowhere."""
+    from models.core import theory
+    from models.science import phase
+    from models.sweep.presets import load_sweep_preset
+
+    spec = load_sweep_preset("tanh-phase-diagram")
+    sb2 = spec.comparisons[0].variants[0].bias_std ** 2
+    rows = []
+    for g in spec.grid["init_gain"]:
+        limit = 6 * theory.xi_c("tanh", g * g, sb2)
+        for d in spec.grid["depth"]:
+            for seed in (0, 1):
+                good = trains and d < limit / 1.5
+                acc = 0.9 - 0.3 * d / limit if good else phase.CHANCE_DIGITS
+                rows.append({"init_gain": g, "depth": d, "seed": seed, "final_val_accuracy": acc})
+    return spec, pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("trains", [True, False])
+@pytest.mark.filterwarnings("ignore:An input array is constant")  # nothing trains: ρ undefined
+def test_phase_diagram_claim_reads_a_sweep_as_theory_says(monkeypatch, trains):
+    """The claim's arithmetic on a made-up sweep: trainable exactly inside 6ξ_c passes; a sweep
+    where nothing trains does not (no training near the edge of chaos)."""
+    from models.science import phase
+
+    monkeypatch.setattr(phase, "_sweep", lambda name, seeds=None: synthetic_phase_sweep(trains))
+    m = phase.measure_phase_diagram()
+    assert m["beyond"] and m["beyond_best"] == pytest.approx(phase.CHANCE_DIGITS)
+    assert m["near"] and m["critical"] == pytest.approx(1.76, abs=0.01)  # tanh, σ_b² = 0.05
+    assert phase.claim_phase_diagram()["passed"] is trains
