@@ -15,10 +15,16 @@ def load_claims(path: Path = CLAIMS) -> pd.DataFrame | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         claims = pd.DataFrame(data["claims"])
-        order = ("id", "passed", "claim", "expected", "measured", "source", "setup", "threshold")
+        order = ("id", "passed", "claim", "expected", "measured", "seeds", "source", "setup",
+                 "threshold")  # fmt: skip
         cols = [c for c in order if c in claims.columns]
         out = claims[cols].astype({c: str for c in cols if c != "passed"})
         out.attrs["generated"] = str(data.get("generated", ""))
+        # which run produced the table: date, commit, machine (scripts/science_table.py)
+        prov = data.get("provenance")
+        out.attrs["provenance"] = (
+            {str(k): str(v) for k, v in prov.items()} if isinstance(prov, dict) else {}
+        )
         return out
     except Exception:
         return None

@@ -300,8 +300,10 @@ def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) 
             "smallest. A flat line near the dashed 1 passes every direction's signal and "
             "gradient through unchanged, and the net trains fast; a line falling over many "
             "decades (log scale) squashes most directions to nothing, however healthy the "
-            "mean (χ₁) looks. Orthogonal weights with tanh near σ_w² = 1 keep it flat at any "
-            "depth; Gaussian weights, and ReLU with any weights, do not (ReLU's zero slopes make "
+            "mean (χ₁) looks. Orthogonal weights with tanh near σ_w² = 1 keep it decades "
+            "flatter than Gaussian weights (flat at 1 only with σ_w just above 1 and small "
+            "inputs, Pennington et al.: the dynamical-isometry preset still spans a few "
+            "decades); ReLU with any weights does not (its zero slopes make "
             "some values exactly 0: counted in the legend). Band: the seeds' range; recorded "
             "at the first and the last step, on the first probe example."
         )

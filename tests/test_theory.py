@@ -109,7 +109,7 @@ def test_gaussian_expectation_against_monte_carlo_and_hermite() -> None:
     se = samples.std() / math.sqrt(z.size)
     got = gaussian_expectation(lambda x: np.tanh(x) ** 2, 2.0)
     assert abs(got - samples.mean()) < 5 * se  # 5 standard errors: fails only if wrong
-    # Smooth integrand at moderate q: Gauss–Hermite (101 nodes, as used for science.md's
+    # Smooth integrand at moderate q: Gauss–Hermite (101 nodes, as used for docs/science.md's
     # numbers) agrees to its own accuracy here (~2e-8).
     nodes, weights = hermegauss(101)
     gh = weights @ np.tanh(math.sqrt(2.0) * nodes) ** 2 / math.sqrt(2 * math.pi)
@@ -130,6 +130,7 @@ def test_gaussian_expectation_vectorised_over_q() -> None:
 
 
 def test_chi1_tanh_matches_science_md() -> None:
+    """The values docs/science.md quotes under "Reference numbers"."""
     assert chi1("tanh", 1.0, 0.05) == pytest.approx(0.759, abs=0.005)
     assert chi1("tanh", 2.5, 0.05) == pytest.approx(1.134, abs=0.005)
 
@@ -467,7 +468,7 @@ def test_gradient_trend_names_the_chaotic_phase() -> None:
 
 
 def test_toy_saddle_nodes_bracket_the_basin_boundary() -> None:
-    """science.md: sigmoid, w = 5 is bistable for b ∈ (−2.656, −2.344); the ends have slope
+    """docs/science.md: sigmoid, w = 5 is bistable for b ∈ (−2.656, −2.344); the ends have slope
     w σ'(x*) = 1 at a fixed point x* = w σ(x*) + b; the wall b = 0.5 − 5σ(0.5) lies inside."""
     from models.core.theory import toy_saddle_nodes, toy_wall_b
 

@@ -15,12 +15,12 @@ from models import ACTIVATIONS, theory
 
 MITIGATIONS = pd.DataFrame([
     ("ReLU + He init", "slope 1 where active; Var(W) = 2/fan_in keeps the signal", "dead units; no dynamical isometry"),
-    ("Xavier / orthogonal init", "Jacobians near norm 1 at the start (orthogonal: all singular values 1)", "only at initialisation; training can drift away"),
+    ("Xavier / orthogonal init", "each layer's gain near 1 at the start. Orthogonal: every singular value of each weight matrix is 1; the net's Jacobian also multiplies in the activation slopes, so with tanh its spectrum is decades narrower than with Gaussian weights, not all 1", "only at initialisation; training can drift away"),
     ("Residual connections", "identity path: ∂x_{l+1}/∂x_l = I + ∂F/∂x_l", "equal widths; activations grow with depth without normalisation"),
     ("ReZero (residual, no norm)", "x_{l+1} = x_l + α_l F(x_l), α_l learnable from 0: the deep stack starts as the identity, so activations and gradients cannot blow up", "needs residual blocks; branches learn only once α moves (one extra scalar per block)"),
     ("Batch / layer norm", "re-centres pre-activations out of saturation", "extra compute; batch norm depends on batch size"),
-    ("Gradient clipping", "caps ‖g‖ at c, same direction: stops explosions", "does nothing for vanishing; c is a hyper-parameter"),
-    ("LSTM / GRU", "additive cell state, forget gate ≈ 1 carries the error unchanged (LSTM: forget_bias = 1 starts it there)", "3–4× parameters and compute per step"),
+    ("Gradient clipping", "caps ‖g‖ at c, same direction: stops explosions", "cannot lift vanishing gradients (it only ever shrinks ‖g‖); c is a hyper-parameter"),
+    ("LSTM / GRU", "additive cell state: along it the error is multiplied only by the forget gate, not by a weight matrix. forget_bias = 1 starts that gate at σ(1) ≈ 0.73, not 1: at initialisation ‖∂c₅₀/∂c₁‖ is orders of magnitude above bias 0's (≤ 1e-2 against ≤ 3e-8), and training can open the gate further", "3–4× parameters and compute per step"),
     ("IRNN (ReLU + identity W_hh)", "W_hh = I: the state is copied, gradient norm 1", "unstable without small lr and clipping"),
 ], columns=["mitigation", "what it does", "what it costs"])  # fmt: skip
 
@@ -115,7 +115,11 @@ def render() -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="theory_table")
             st.caption(
                 "|ξ| = 1/|ln χ₁|: layers over which the squared gradient shrinks (ordered) or "
-                "grows (chaotic) by a factor e. Nets train to a depth of roughly 6|ξ|."
+                "grows (chaotic) by a factor e. Nets train to a depth of roughly 6ξ_c "
+                "(Schoenholz et al. 2017), from the correlation map: ξ_c = |ξ| in the ordered "
+                "phase, longer in the chaotic one (tanh, σ_b² = 0.05: 71 layers at σ_w² = 2.5 "
+                "and 42 at 4.0, where 6|ξ| would say 48 and 20). 6ξ_c is a bound: a short "
+                "training run trains less deep than it."
             )
     st.subheader("Residual nets without normalisation: ReZero")
     st.latex(
@@ -153,8 +157,19 @@ def _phase_curves(activation: str, sb2: float) -> tuple[np.ndarray, float, np.nd
     return chi, theory.critical_sigma_w2(activation, sb2, 0.1, 6.0), np.where(two, alt, np.nan)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)  # the correlation map's solve: ~0.05 s each
+def _trainable_depth(activation: str, sw2: float, sb2: float) -> str:
+    """6 ξ_c from the correlation map (Schoenholz et al. 2017), as the table shows it."""
+    try:
+        six = 6.0 * float(theory.xi_c(activation, sw2, sb2))
+    except Exception:  # an activation the correlation map cannot be solved for here
+        return "—"
+    return "∞" if not np.isfinite(six) else str(round(six))
+
+
 def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
-    """χ₁, |ξ| and which way gradients go, per activation, at the marked σ_w²."""
+    """χ₁, |ξ|, the trainable depth 6ξ_c and which way gradients go, per activation, at the
+    marked σ_w²."""
     rows = []
     for a in acts:
         chi = float(theory.chi1(a, sw2, sb2))
@@ -163,14 +178,33 @@ def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
         rows.append({
             "activation": a, "χ₁": round(chi, 3),
             "depth scale |ξ|": "∞" if not np.isfinite(xi) else round(xi, 1),
+            "trainable depth 6ξ_c": _trainable_depth(a, sw2, sb2),
             "gradients": "neither (critical)" if trend == "critical" else trend,
         })  # fmt: skip
     return rows
 
 
+def provenance_text(prov: dict, generated: str | None = None) -> str:
+    """One sentence naming the run that produced the claims table (plain text: the file's
+    strings never go through Markdown)."""
+    if not prov:
+        return plain(
+            f"Generated {generated}."
+            if generated
+            else "Which run produced this table is not recorded."
+        )
+    return plain(
+        f"Produced {prov.get('generated', '?')} by scripts/science_table.py at commit "
+        f"{prov.get('commit', '?')} on {prov.get('cpu', '?')} ({prov.get('cores', '?')} cores, "
+        f"Python {prov.get('python', '?')}, torch {prov.get('torch', '?')}); the seeds column "
+        "says which seeds each claim measured."
+    )
+
+
 CLAIM_FIELDS = {  # the claims table's columns, as read out for one claim
     "claim": "Claim", "expected": "Expected", "measured": "Measured", "source": "Source",
     "setup": "Set-up (and how it differs from the paper)", "threshold": "Threshold from",
+    "seeds": "Seeds measured",
 }  # fmt: skip
 
 
@@ -210,15 +244,18 @@ def claims_section() -> None:
                 "set-up (and how it differs from the paper)", width="large"
             ),
             "threshold": st.column_config.TextColumn("threshold from", width="medium"),
+            "seeds": st.column_config.TextColumn("seeds", width="small"),
         },
     )
+    st.caption(provenance_text(claims.attrs.get("provenance") or {}, claims.attrs.get("generated")))
     _claim_detail(claims)
-    if claims.attrs.get("generated"):
-        st.caption(
-            f"Generated {claims.attrs['generated']}. Each claim's pass line comes from theory "
-            "(the paper's formula or argument) or from a calibration run made before the "
-            "measurement; the set-up column says where the experiment departs from the paper."
-        )
+    st.caption(
+        "Each claim's pass line comes from theory (the paper's formula or argument) or from a "
+        "calibration run on other seeds than the ones measured (the threshold column names "
+        "both and the margin); the set-up column says where the experiment departs from the "
+        "paper. The test suite recomputes every claim and fails when this table disagrees "
+        "with what its machine measures."
+    )
 
 
 render()

@@ -429,7 +429,7 @@ def toy_basin_boundary_b(w: float, x0: float = 0.5, activation: str = "sigmoid")
 
     For w = 5 (sigmoid) this fixed point is unstable (slope 5σ'(0.5) ≈ 1.18): it is the boundary
     between the basins of the two stable states, so x_T jumps as b moves x0 across it,
-    b = x0 − w σ(x0) ≈ −2.612 (Pascanu et al. 2013, §2.3; science.md). Not a bifurcation.
+    b = x0 − w σ(x0) ≈ −2.612 (Pascanu et al. 2013, §2.2; docs/science.md). Not a bifurcation.
     """
     return float(x0 - w * phi(activation, x0))
 
@@ -453,7 +453,7 @@ def toy_saddle_nodes(w: float, activation: str = "sigmoid") -> tuple[float, ...]
     """The b values where x ↦ w φ(x) + b has a saddle-node bifurcation (w φ'(x*) = 1).
 
     Between them the map is bistable (two stable states and an unstable one); for sigmoid with
-    w = 5 that is b ∈ (−2.656, −2.344) (science.md). Sorted; empty when there are none.
+    w = 5 that is b ∈ (−2.656, −2.344) (docs/science.md). Sorted; empty when there are none.
     """
     _check(activation)
     # Fixed points with slope 1 solve w φ'(x) = 1; the b that makes x a fixed point is

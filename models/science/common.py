@@ -20,6 +20,21 @@ THREADS = 1
 
 Claim = dict[str, Any]
 
+# Every measured run starts at this seed: the pass lines were calibrated on runs with seeds 0, 1, …
+# (the engine's default), so the seeds a claim is tested on are held out from its calibration.
+HELD_OUT = 100
+# Cross-machine tolerance of a claim's key numbers (relative), used by the test that compares the
+# committed claims.json with what this machine measures. At initialisation a float32 statistic
+# differs between CPUs only by rounding (< 1e-4 seen); after hundreds of training steps rounding
+# differences grow (chaotic points most), so trained numbers get a wide band: the verdict, not
+# the digits, is what must agree there.
+TOL_INIT, TOL_TRAINED = 0.02, 0.3
+
+
+def seed_range(n: int, first: int = HELD_OUT) -> str:
+    """'100–103' for n seeds from first."""
+    return f"{first}" if n == 1 else f"{first}–{first + n - 1}"
+
 
 def build(cfg, n_in: int, n_out: int):
     """models.core.nets.build_model on THREADS intra-op threads (as run_comparison sets them)."""
@@ -71,12 +86,18 @@ def make_claim(
     *,
     setup: str,
     threshold: str,
+    seeds: str = "",
+    values: dict[str, float] | None = None,
+    tolerance: float = TOL_INIT,
 ) -> Claim:
     """One row of the claims table.
 
     ``setup`` is one line on what ran, ending with how it differs from the paper's set-up where it
     does; ``threshold`` says where the pass/fail line came from: "theory: …" (the paper's formula
     or argument) or "calibration: …" (runs made before this measurement, and what they showed).
+    ``seeds`` says which seeds were measured (held out from the calibration's); ``values`` are
+    the key numbers the verdict rests on and ``tolerance`` how far (relative) another machine's
+    may differ from them: tests/science compares them with the committed claims.json.
     """
     if not threshold.startswith(("theory", "calibration")):
         raise ValueError(f"{cid}: threshold must start with 'theory' or 'calibration'")
@@ -89,7 +110,18 @@ def make_claim(
         "threshold": threshold,
         "measured": measured,
         "passed": bool(passed),
+        "seeds": seeds,
+        "values": {k: _plain_number(v) for k, v in (values or {}).items()},
+        "tolerance": float(tolerance),
     }
+
+
+def _plain_number(v: Any) -> float | None:
+    """nan becomes None; ±inf stays (json writes Infinity, which json.loads reads back)."""
+    v = float(v)
+    if math.isnan(v):
+        return None
+    return v
 
 
 DIFFERS = "set-up differs from the paper: "  # every set-up note that departs from the paper says so

@@ -13,12 +13,15 @@ from ..core.config import make_config
 from ..core.tasks import make_task
 from .common import (
     DIFFERS,
+    HELD_OUT,
+    TOL_TRAINED,
     Claim,
     build,
     is_missing,
     make_claim,
     per_layer,
     run_frames,
+    seed_range,
     series,
 )
 
@@ -33,15 +36,20 @@ PASCANU_RADIUS = 0.45  # a Gaussian W scaled to spectral radius ρ has ‖W‖�
 # measured rate / (ρ g) = 0.96–1.15; ±25% keeps it apart from s/ρ ≈ 1.7–1.9.
 PASCANU_RATE_RTOL = 0.25
 PASCANU_FIT_FROM = 10  # fit the rate over t = 10..T−1, after the transient of the first steps
+# The engine's Jacobian product (autograd through RecurrentNet.forward, float32) against the
+# paper's formula ∏ diag(tanh'(z_t)) W_hh built in float64 from the same W_hh and pre-activations:
+# float32 rounding over 29 factors leaves ~1e-6 relative; W_hhᵀ in place of W_hh gives O(1).
+PASCANU_FORMULA_RTOL = 1e-3
 
 
-@lru_cache(maxsize=1)
 def measure_rnn_jacobian() -> dict[str, Any]:
-    """‖∂h_t/∂h_1‖₂ of the engine's tanh RNN by autograd, against s^(t−1), ∏‖J_t‖ and ρ (per seed)."""
+    """‖∂h_t/∂h_1‖₂ of the engine's tanh RNN by autograd, against s^(t−1), ∏‖J_t‖ and ρ (per
+    seed), and the autograd product against the formula ∏ diag(tanh'(z_t)) W_hh. Not cached:
+    the sabotage test patches the engine's cell and measures again (the run takes ~0.3 s)."""
     cfg = make_config(
         {"family": "rnn", "task": "adding", "cell": "rnn", "activation": "tanh",
          "hidden": PASCANU_HIDDEN, "seq_len": PASCANU_T, "recurrent_init": "scaled",
-         "spectral_radius": PASCANU_RADIUS, "seeds": PASCANU_SEEDS}
+         "spectral_radius": PASCANU_RADIUS, "seeds": PASCANU_SEEDS, "seed": HELD_OUT}
     )  # fmt: skip
     task = make_task(cfg)
     model = build(cfg, task.input_dim, task.output_dim)
@@ -57,6 +65,8 @@ def measure_rnn_jacobian() -> dict[str, Any]:
     # grad_outputs: one basis vector per output unit, for all seeds at once: (H, S, 1, H)
     eye = torch.eye(H).unsqueeze(1).unsqueeze(2).expand(H, S, 1, H)
     product = torch.eye(H, dtype=torch.float64).expand(S, H, H)
+    formula = product
+    formula_err = 0.0
     norms = np.zeros((S, PASCANU_T - 1))
     step_norms = np.zeros((S, PASCANU_T - 1))
     for t in range(1, PASCANU_T):
@@ -68,6 +78,11 @@ def measure_rnn_jacobian() -> dict[str, Any]:
         step_norms[:, t - 1] = torch.linalg.matrix_norm(step, ord=2).numpy()
         product = step @ product
         norms[:, t - 1] = torch.linalg.matrix_norm(product, ord=2).numpy()
+        # h_(t+1) = tanh(z_t), z_t = W_ih x_t + W_hh h_t + b: ∂h_(t+1)/∂h_t = diag(tanh'(z_t)) W_hh
+        slope = 1 - torch.tanh(pre[t][:, 0].double()) ** 2  # (S, H)
+        formula = (slope.unsqueeze(2) * w) @ formula
+        err = torch.linalg.matrix_norm(product - formula) / torch.linalg.matrix_norm(formula)
+        formula_err = max(formula_err, float(err.max()))
     steps = np.arange(PASCANU_FIT_FROM, PASCANU_T)
     rate = np.exp(np.polyfit(steps, np.log(norms[:, PASCANU_FIT_FROM - 1 :]).T, 1)[0])  # (S,)
     z = torch.stack(pre[1:])[:, :, 0].double()  # (T−1, S, H): the slopes the error passes
@@ -80,36 +95,61 @@ def measure_rnn_jacobian() -> dict[str, Any]:
         "product_of_norms": np.cumprod(step_norms, axis=1),
         "rate": rate,
         "predicted_rate": rho * g,
+        "formula_error": formula_err,
     }
 
 
-def claim_pascanu_jacobian() -> Claim:
-    """‖∂h_T/∂h_1‖ vanishes at the spectral radius's rate, far below the norm bound s^(T−1)."""
-    m = measure_rnn_jacobian()
+_JACOBIAN_CACHE: dict[str, Any] = {}
+
+
+def rnn_jacobian() -> dict[str, Any]:
+    """measure_rnn_jacobian, once per process (the claim and the tests share it)."""
+    if not _JACOBIAN_CACHE:
+        _JACOBIAN_CACHE.update(measure_rnn_jacobian())
+    return _JACOBIAN_CACHE
+
+
+def claim_pascanu_jacobian(m: dict | None = None) -> Claim:
+    """The engine's ∂h_T/∂h_1 is the product ∏ diag(tanh'(z_t)) W_hh, and it vanishes at the
+    spectral radius's rate, far below the norm bound s^(T−1)."""
+    m = m or rnn_jacobian()
     fit = m["rate"] / m["predicted_rate"]
     last, bound, prod = m["norms"][:, -1], m["bound"][:, -1], m["product_of_norms"][:, -1]
     ok = (
-        bool(np.all(m["s_max"] < 1))
+        m["formula_error"] < PASCANU_FORMULA_RTOL
+        and bool(np.all(m["s_max"] < 1))
         and bool(np.all(np.abs(fit - 1) <= PASCANU_RATE_RTOL))
         and bool(np.all(last < 1e-3 * prod))  # the bounds are loose by orders of magnitude
     )
     T = PASCANU_T
     return make_claim(
         "pascanu-jacobian-rate",
-        f"tanh RNN with ‖W_hh‖₂ = s < 1: ‖∂h_{T}/∂h_1‖ vanishes per step at ρ(W_hh)·(mean tanh′), "
-        f"orders of magnitude faster than the bound s^{T - 1} or the product of per-step norms",
-        "Pascanu et al. 2013, §2.1 (s < 1/γ sufficient for vanishing) with Gelfand's formula",
-        f"per-step rate = ρ·mean tanh′ ± {PASCANU_RATE_RTOL:.0%}; ‖∂h_{T}/∂h_1‖ < 1e-3 × ∏‖J_t‖",
-        f"ρ = {m['rho'].max():.2f}, s = {m['s_max'].min():.2f}–{m['s_max'].max():.2f}; rate / "
+        f"tanh RNN with ‖W_hh‖₂ = s < 1: the engine's ∂h_{T}/∂h_1 (autograd) is the product "
+        f"∏ diag(tanh′(z_t)) W_hh of the paper's eq., and its norm vanishes per step at "
+        f"ρ(W_hh)·(mean tanh′), orders of magnitude faster than the bound s^{T - 1} or the "
+        "product of per-step norms",
+        "Pascanu et al. 2013, §2.1, eqs. 3–5 (the product of Jacobians; s < 1/γ sufficient for "
+        "vanishing) with Gelfand's formula",
+        f"autograd = formula within {PASCANU_FORMULA_RTOL:g} (relative); per-step rate = "
+        f"ρ·mean tanh′ ± {PASCANU_RATE_RTOL:.0%}; ‖∂h_{T}/∂h_1‖ < 1e-3 × ∏‖J_t‖",
+        f"autograd vs formula {m['formula_error']:.1e}; ρ = {m['rho'].max():.2f}, s = {m['s_max'].min():.2f}–{m['s_max'].max():.2f}; rate / "
         f"(ρ·tanh′) = {fit.min():.2f}–{fit.max():.2f}; ‖∂h_{T}/∂h_1‖ = {last.min():.1e}–"
         f"{last.max():.1e} against ∏‖J_t‖ ≥ {prod.min():.1e} and s^{T - 1} ≥ {bound.min():.1e}",
         ok,
         setup=f"W_hh Gaussian scaled to spectral radius {PASCANU_RADIUS}, hidden {PASCANU_HIDDEN}, "
-        f"one adding sequence of T = {T}, {PASCANU_SEEDS} seeds, exact Jacobians by autograd; "
-        + DIFFERS
-        + "the paper proves the bound; the rate is Gelfand's formula, not the paper's",
-        threshold="theory: the rate from Gelfand's formula (‖A^t‖^(1/t) → ρ); ±25% from a "
-        "4-seed calibration run before (0.96–1.15); 1e-3 from s ≈ 2ρ (2^29 ≈ 5e8 looser)",
+        f"one adding sequence of T = {T}, {PASCANU_SEEDS} seeds, exact Jacobians by autograd "
+        "through the engine's RecurrentNet; " + DIFFERS + "the paper proves the bound; the "
+        "rate is Gelfand's formula, not the paper's",
+        threshold="theory: the product formula (float32 against float64: ~1e-6, so 1e-3) and "
+        "the rate from Gelfand's formula (‖A^t‖^(1/t) → ρ); ±25% from a calibration run on "
+        "seeds 0–3 (0.96–1.15, margin ≥ 10 points); 1e-3 from s ≈ 2ρ (2^29 ≈ 5e8 looser); "
+        "tested on held-out seeds",
+        seeds=seed_range(PASCANU_SEEDS),
+        values={
+            "rate_fit_min": float(fit.min()),
+            "rate_fit_max": float(fit.max()),
+            "formula_error_ok": float(m["formula_error"] < PASCANU_FORMULA_RTOL),
+        },
     )
 
 
@@ -118,10 +158,25 @@ TOY_LO, TOY_HI, TOY_N = -4.0, -1.0, 30001
 # |dL/db| at a saddle-node bifurcation over its median: the issue's reading "a few times"; 20 is
 # an order of magnitude below the basin boundary's peak line (1000).
 TOY_SADDLE_MAX = 20.0
+# Gradient descent on b, Pascanu et al.'s Fig. 6 picture: starts on the high side of the wall,
+# where descent walks towards it (the loss's minimum lies just beside the wall). Calibration
+# (starts −2.0, −2.3, −2.5, −2.55 at lr 0.05, 0.1, 0.2): unclipped, a step that lands on the wall
+# throws b 2–230 away (every start at lr 0.05); clipped at c = 1 every run stayed in
+# [−2.81, −2.0] and ended within 0.06 of the wall (lr ≤ 0.1), hopping across it at times.
+# Tested on 12 other starts at lr 0.05.
+TOY_STARTS = tuple(float(b) for b in np.linspace(-2.02, -2.56, 12))
+TOY_LR, TOY_STEPS, TOY_CLIP = 0.05, 200, 1.0
+TOY_THROWN = 1.0  # a step of |Δb| ≥ 1 (20× the clipped maximum lr·c): thrown off the wall
+TOY_NEAR = 0.2  # a clipped run ends within 0.2 of the wall (≤ 0.06 seen in calibration)
 
 
 def _toy_grad(b: np.ndarray) -> np.ndarray:
-    """|dL/db| of the toy at each b by torch autograd (float64)."""
+    """|dL/db| at each b by the engine's toy code (theory.toy_loss_and_grad_b, forward mode)."""
+    return np.abs(theory.toy_loss_and_grad_b(TOY_W, b, TOY_X0, TOY_T)[1])
+
+
+def _toy_grad_autograd(b: np.ndarray) -> np.ndarray:
+    """|dL/db| by torch autograd (float64): an independent check of the engine's toy code."""
     bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
     x = torch.full_like(bt, TOY_X0)
     for _ in range(TOY_T):
@@ -131,10 +186,33 @@ def _toy_grad(b: np.ndarray) -> np.ndarray:
     return grad.abs().numpy()
 
 
-@lru_cache(maxsize=1)
-def measure_toy_wall(n: int = TOY_N) -> dict[str, Any]:
-    """|dL/db| of the scalar toy by autograd: where it peaks, the peak refined until it stops
-    growing, its median, and its value at the two saddle-node bifurcations."""
+def toy_descent(clip: float | None) -> dict[str, np.ndarray]:
+    """Gradient descent on b from every start at once with the engine's toy gradient; with
+    ``clip`` a step's gradient is clipped as in Pascanu et al.'s Algorithm 1 (|g| > c → c·g/|g|).
+    Returns the largest |Δb|, the final b's distance from the wall and the final loss per start."""
+    b = np.array(TOY_STARTS)
+    biggest = np.zeros_like(b)
+    for _ in range(TOY_STEPS):
+        _, g = theory.toy_loss_and_grad_b(TOY_W, b, TOY_X0, TOY_T)
+        if clip is not None:
+            g = np.where(np.abs(g) > clip, clip * np.sign(g), g)
+        step = TOY_LR * np.nan_to_num(g, nan=np.inf)
+        biggest = np.maximum(biggest, np.abs(step))
+        b = b - step
+    loss, _ = theory.toy_loss_and_grad_b(TOY_W, b, TOY_X0, TOY_T)
+    wall = theory.toy_basin_boundary_b(TOY_W, TOY_X0)
+    return {
+        "max_step": biggest,
+        "distance": np.nan_to_num(np.abs(b - wall), nan=np.inf),
+        "final_loss": np.nan_to_num(loss, nan=np.inf),
+    }
+
+
+@lru_cache(maxsize=2)
+def measure_toy_wall(n: int = TOY_N, clip: float | None = TOY_CLIP) -> dict[str, Any]:
+    """|dL/db| of the scalar toy (the engine's toy code): where it peaks, the peak refined until
+    it stops growing, its median, its value at the two saddle-node bifurcations; and gradient
+    descent on b with and without clipping (``clip`` None: the sabotage, clipping off)."""
     b = np.linspace(TOY_LO, TOY_HI, n)
     g = _toy_grad(b)
     i = int(np.argmax(g))
@@ -152,7 +230,7 @@ def measure_toy_wall(n: int = TOY_N) -> dict[str, Any]:
         if abs(history[-1] / history[-2] - 1) < 1e-6:
             break
     peak = history[-1]
-    _, g_theory = theory.toy_loss_and_grad_b(TOY_W, b, TOY_X0, TOY_T)
+    g_auto = _toy_grad_autograd(b)
     saddles = theory.toy_saddle_nodes(TOY_W)
     median = float(np.median(g))
     return {
@@ -163,51 +241,86 @@ def measure_toy_wall(n: int = TOY_N) -> dict[str, Any]:
         "peak_history": history,
         "median": median,
         "at_saddles": [float(_toy_grad(np.array([s]))[0]) / median for s in saddles],
-        "max_rel_diff_theory": float(
-            np.max(np.abs(g - np.abs(g_theory)) / np.maximum(np.abs(g_theory), 1e-300))
-        ),
+        "max_rel_diff_theory": float(np.max(np.abs(g - g_auto) / np.maximum(g_auto, 1e-300))),
+        "clipped": toy_descent(clip),
+        "unclipped": toy_descent(None),
     }
 
 
-def claim_toy_wall() -> Claim:
+def claim_toy_wall(m: dict | None = None) -> Claim:
     """The scalar toy's gradient in b spikes where x_0 crosses the basin boundary, not at the
-    saddle-node bifurcations."""
-    m = measure_toy_wall()
+    saddle-node bifurcations; clipped descent stays beside the wall, unclipped is thrown off."""
+    m = m or measure_toy_wall()
     lo, hi = m["saddles"]
+    c, u = m["clipped"], m["unclipped"]
+    thrown = int(np.sum(u["max_step"] >= TOY_THROWN))
+    n = len(TOY_STARTS)
     ok = (
         abs(m["b_peak"] - m["b_boundary"]) < 1e-3
         and m["peak"] / m["median"] > 1e3
         and max(m["at_saddles"]) < TOY_SADDLE_MAX
         and lo < m["b_boundary"] < hi
+        and m["max_rel_diff_theory"] < 1e-6
+        and bool(np.all(c["max_step"] <= TOY_LR * TOY_CLIP * (1 + 1e-12)))
+        and bool(np.all(c["distance"] <= TOY_NEAR))
+        and 2 * thrown >= n
     )
     return make_claim(
         "pascanu-toy-wall",
         f"x_t = {TOY_W:g}σ(x_(t−1)) + b, x_0 = {TOY_X0}, {TOY_T} steps: |dL/db| peaks where x_0 "
         "is the unstable fixed point (the boundary between the two basins of attraction), orders "
-        "of magnitude above its median; at the saddle-node bifurcations it is only a few times it",
-        "Pascanu et al. 2013, §2.3 and Fig. 6 (bifurcations and basin-boundary crossings)",
+        "of magnitude above its median; at the saddle-node bifurcations it is only a few times "
+        "it. Gradient descent on b that reaches this wall is thrown far off unless the gradient "
+        "is clipped; clipped, it stays beside the wall where the loss is lowest",
+        "Pascanu et al. 2013, §2.2 and Fig. 3 (basins of attraction, bifurcation diagram of the "
+        "w = 5 unit); §2.3 and Fig. 6 (the error surface's wall, and clipping's rescaled step)",
         f"peak at b = {m['b_boundary']:.3f} (x_0 − wσ(x_0)) ≥ 1000× the median; at the "
-        f"bifurcations b = {lo:.3f}, {hi:.3f} < {TOY_SADDLE_MAX:g}× the median",
+        f"bifurcations b = {lo:.3f}, {hi:.3f} < {TOY_SADDLE_MAX:g}× the median; descent: clipped "
+        f"every step ≤ lr·c and every start ends within {TOY_NEAR} of the wall, unclipped a "
+        f"step ≥ {TOY_THROWN:g} from at least half of the starts",
         f"peak at b = {m['b_peak']:.4f}, |dL/db| = {m['peak']:.2e} = "
         f"{m['peak'] / m['median']:.1e}× the median (grid refined until it stopped growing); "
-        f"at the bifurcations {m['at_saddles'][0]:.1f}× and {m['at_saddles'][1]:.1f}×",
+        f"at the bifurcations {m['at_saddles'][0]:.1f}× and {m['at_saddles'][1]:.1f}×; clipped "
+        f"ends ≤ {c['distance'].max():.3f} from the wall, largest step "
+        f"{c['max_step'].max():.3f}; unclipped thrown from {thrown} of {n} starts (largest "
+        f"step {u['max_step'].max():.3g}, ending up to {u['distance'].max():.3g} from the wall)",
         ok,
-        setup=f"autograd in float64 on {TOY_N} values of b in [{TOY_LO:g}, "
-        f"{TOY_HI:g}], the peak refined by zooming; the paper's own toy (its Fig. 6 set-up)",
+        setup=f"the engine's toy code (theory.toy_loss_and_grad_b, float64; torch autograd agrees "
+        f"to {m['max_rel_diff_theory']:.0e}) on {TOY_N} values of b in [{TOY_LO:g}, {TOY_HI:g}], "
+        f"the peak refined by zooming; gradient descent on b, lr {TOY_LR}, {TOY_STEPS} steps "
+        f"from {n} starts in [−2.56, −2.02], clip c = {TOY_CLIP:g}; the paper's own toy (its "
+        "Fig. 6 set-up)",
         threshold="theory: the peak's place (x_0 = x*) and the bifurcations (wσ′(x*) = 1); the "
         "1000× and 20× lines from a calibration run before (unrefined 1e-4 grid: peak 2e4× the "
-        "median; a few × at the bifurcations)",
+        "median; a few × at the bifurcations); the descent lines from calibration starts −2.0, "
+        "−2.3, −2.5, −2.55 (unclipped: thrown 2–230 from all 4; clipped: ends ≤ 0.06 from the "
+        "wall), tested on 12 other starts",
+        seeds="none (deterministic)",
+        values={
+            "peak_over_median": m["peak"] / m["median"],
+            "b_peak": m["b_peak"],
+            "clipped_max_step": float(c["max_step"].max()),  # lr·c: not the last step's parity
+            "thrown_share": thrown / n,
+        },
+        # which starts land on the wall can change with the last bits of exp() (CPUs differ):
+        # the thrown share may move by a start or two of 12
+        tolerance=0.4,
     )
 
 
+# Calibration history: lr 0.08 was chosen on seeds 0–5 so that every unclipped seed blew up (at
+# 0.05 two of six trained anyway); there every clipped seed reached 0.05 (best 0.011–0.030). On
+# seeds 100–105, held out then, the unclipped runs all blew up again but one clipped seed only
+# got to 0.137 (the others 0.016–0.041): "every clipped seed solves it" held only on its tuning
+# seeds, so the claim was restated (no clipped seed blows up; at least half solve it) and is
+# tested on seeds 200–205, held out from both.
+CLIP_SEED = 200
 CLIP_CONFIG: dict[str, Any] = {
-    # An exploding tanh RNN (W_hh spectral radius 1.8) on the adding problem with momentum SGD,
-    # as in the fidelity issue's exploding-rnn calibration but with lr 0.08: at lr 0.05 two of
-    # six unclipped seeds trained anyway (their gradients exploded less often), at 0.08 none did.
+    # An exploding tanh RNN (W_hh spectral radius 1.8) on the adding problem with momentum SGD
     "family": "rnn", "task": "adding", "seq_len": 10, "hidden": 32, "cell": "rnn",
     "activation": "tanh", "recurrent_init": "scaled", "spectral_radius": 1.8,
     "optimizer": "momentum", "lr": 0.08, "batch_size": 32, "steps": 800, "seeds": 6,
-    "log_every": 50,
+    "seed": CLIP_SEED, "log_every": 50,
     "variants": [{"name": "no clipping"}, {"name": "clip norm 1", "clip_norm": 1.0}],
 }  # fmt: skip
 CLIP_TRAINS = 0.05  # the engine's adding target: 30% of the mean predictor's 1/6
@@ -226,7 +339,9 @@ def measure_clipping() -> dict[str, Any]:
         final = rows.final_val_loss.to_numpy(dtype=float)
         out[v] = {
             "best": rows.best_val_loss.to_numpy(dtype=float),
-            "blown": ~np.isfinite(final) | (final >= CLIP_BLOWN) | rows.diverged_step.notna(),
+            "blown": (
+                ~np.isfinite(final) | (final >= CLIP_BLOWN) | rows.diverged_step.notna()
+            ).to_numpy(dtype=bool),
         }
     g = frame[(frame.metric == "grad_norm_total") & (frame.step == 0)]
     out["start_grad_norm"] = g.groupby("seed").value.first().to_numpy(dtype=float)  # (seeds,)
@@ -235,36 +350,46 @@ def measure_clipping() -> dict[str, Any]:
     return out
 
 
-def claim_clipping() -> Claim:
-    """Norm clipping lets an RNN with exploding gradients train where the unclipped one fails."""
-    m = measure_clipping()
+def claim_clipping(m: dict | None = None) -> Claim:
+    """Norm clipping keeps an RNN with exploding gradients from blowing up, and most seeds then
+    learn, where every unclipped seed blows up."""
+    m = m or measure_clipping()
     none, clip = m["no clipping"], m["clip norm 1"]
+    n = CLIP_CONFIG["seeds"]
+    solved = int(np.sum(clip["best"] < CLIP_TRAINS))
     ok = (
-        bool(np.all(clip["best"] < CLIP_TRAINS))
-        and not bool(np.any(clip["blown"]))
+        not bool(np.any(clip["blown"]))
+        and 2 * solved >= n
         and bool(np.all(none["blown"]))
         and bool(np.all(none["best"] > CLIP_TRAINS))
-        and bool(np.all(m["start_grad_norm"] > 1))  # ‖g‖ > c from the first step: clipping acts
     )
-    n = CLIP_CONFIG["seeds"]
+    div = m["diverged_steps"]
+    div_txt = f"{int(np.nanmin(div))}–{int(np.nanmax(div))}" if np.isfinite(div).any() else "—"
     return make_claim(
         "pascanu-clipping-trains",
-        "An RNN whose gradients explode (tanh, W_hh spectral radius 1.8): with the gradient norm "
-        "clipped to 1 it learns the adding problem; unclipped its loss blows up",
+        "An RNN whose gradients explode (tanh, W_hh spectral radius 1.8): unclipped, its loss "
+        "blows up on every seed; with the gradient norm clipped to 1 no seed blows up and most "
+        "learn the adding problem (clipping bounds the step, it does not guarantee a solution)",
         "Pascanu et al. 2013, §3.2 and Algorithm 1 (clipping against exploding gradients)",
-        f"clipped: best validation MSE < {CLIP_TRAINS} on every seed, none blows up; unclipped: "
-        f"blows up (diverged or ≥ {CLIP_BLOWN:g}) on every seed, never < {CLIP_TRAINS}",
-        f"clipped best {clip['best'].min():.3f}–{clip['best'].max():.3f}; unclipped blew up on "
-        f"{int(none['blown'].sum())} of {n} seeds (diverged at steps "
-        f"{int(np.nanmin(m['diverged_steps']))}–{int(np.nanmax(m['diverged_steps']))}), best ≥ "
-        f"{none['best'].min():.3f}; ‖g‖ at step 0: {m['start_grad_norm'].min():.1f}–"
-        f"{m['start_grad_norm'].max():.1f} (> c = 1)",
+        f"unclipped: blows up (diverged or ≥ {CLIP_BLOWN:g}) on every seed, never < "
+        f"{CLIP_TRAINS}; clipped: no seed blows up, at least half reach best validation MSE < "
+        f"{CLIP_TRAINS}",
+        f"unclipped blew up on {int(none['blown'].sum())} of {n} seeds (diverged at steps "
+        f"{div_txt}), best ≥ {none['best'].min():.3f}; clipped: none blew up, {solved} of {n} "
+        f"below {CLIP_TRAINS} (best {clip['best'].min():.3f}–{clip['best'].max():.3f}); ‖g‖ at "
+        f"step 0: {m['start_grad_norm'].min():.1f}–{m['start_grad_norm'].max():.1f}",
         ok,
         setup=f"adding T = {CLIP_CONFIG['seq_len']}, hidden 32, momentum SGD lr "
         f"{CLIP_CONFIG['lr']}, {CLIP_CONFIG['steps']} steps, {n} seeds; " + DIFFERS + "short "
         "sequences (T = 10) of the adding problem instead of the paper's T = 50–200 tasks",
-        threshold="calibration: 0.05 is the engine's adding target; lr 0.08 chosen in runs "
-        "before (6 seeds: clipped best 0.011–0.030, every unclipped seed blew up)",
+        threshold="calibration: lr 0.08 chosen on seeds 0–5 (every unclipped seed blew up; "
+        "clipped best 0.011–0.030); on seeds 100–105 the unclipped blew up 6 of 6 and clipped "
+        "solved 5 of 6 (0.016–0.137), so 'every clipped seed solves it' was restated as 'at "
+        "least half' (margin 2 seeds); 0.05 is the engine's adding target; tested on seeds "
+        "200–205, held out from both",
+        seeds=seed_range(n, CLIP_SEED),
+        values={"unclipped_blown": float(none["blown"].sum()), "clipped_solved": float(solved)},
+        tolerance=0.34,  # seed counts: one seed of six may flip on another machine's rounding
     )
 
 
@@ -283,7 +408,7 @@ ADDING_CONFIG: dict[str, Any] = {
     "family": "rnn", "task": "adding", "seq_len": 100, "hidden": 32, "activation": "tanh",
     "init": "normal", "init_gain": 0.5774, "bias_std": 0.0,
     "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 1200, "seeds": 3,
-    "log_every": 100,
+    "seed": HELD_OUT, "log_every": 100,
     "variants": [{"name": "tanh rnn", "cell": "rnn"}, {"name": "lstm", "cell": "lstm"}],
 }  # fmt: skip
 MEAN_PREDICTOR_MSE = 1 / 6  # in expectation; the 256 validation sequences give their own
@@ -313,9 +438,9 @@ def measure_adding() -> dict[str, Any]:
     return out
 
 
-def claim_adding() -> Claim:
+def claim_adding(m: dict | None = None) -> Claim:
     """On the adding problem a tanh RNN stays at the mean predictor's MSE; an LSTM solves it."""
-    m = measure_adding()
+    m = m or measure_adding()
     r, lstm, base = m["tanh rnn"], m["lstm"], m["baseline"]
     ok = bool(np.all(r["best_val_loss"] > ADDING_STAYS * base)) and bool(
         np.all(lstm["final_val_loss"] < ADDING_SOLVED)
@@ -340,15 +465,24 @@ def claim_adding() -> Claim:
         + "H&S 1997 put the first marker in the first "
         "ten steps and ran no vanilla RNN; Le et al. used T = 150–400; Adam instead of their "
         "optimisers, 1200 steps",
-        threshold="calibration: 85% of the mean predictor from runs before (tanh RNN 97–100% "
-        "at T = 100); 0.05 is the engine's adding target",
+        threshold="calibration: 85% of the mean predictor from runs on seeds 0–2 before (tanh "
+        "RNN 97–100% at T = 100, margin ≥ 12 points; LSTM below 0.005 by step 1000); 0.05 is "
+        "the engine's adding target; tested on held-out seeds",
+        seeds=seed_range(n),
+        values={
+            "rnn_best_min": float(r["best_val_loss"].min()),
+            # a count, not the LSTM's final loss: ~0.002 after 1200 steps moves by more than
+            # any relative tolerance between CPUs while staying far below the 0.05 line
+            "lstm_solved": float(np.sum(lstm["final_val_loss"] < ADDING_SOLVED)),
+        },
+        tolerance=TOL_TRAINED,
     )
 
 
 HIDDEN_GRAD_T, HIDDEN_GRAD_H, HIDDEN_GRAD_SEEDS = 50, 64, 8
 HIDDEN_GRAD_CONFIG: dict[str, Any] = {
     "family": "rnn", "task": "adding", "seq_len": HIDDEN_GRAD_T, "hidden": HIDDEN_GRAD_H,
-    "steps": 0, "seeds": HIDDEN_GRAD_SEEDS,
+    "steps": 0, "seeds": HIDDEN_GRAD_SEEDS, "seed": HELD_OUT,
     "variants": [
         # near radius 1, where the engine could get it wrong: every singular value of W_hh is 1,
         # so only the tanh slopes shrink the error
@@ -390,10 +524,10 @@ def measure_hidden_grad_ratio() -> dict[str, Any]:
     return out
 
 
-def claim_hidden_grad_ratio() -> Claim:
+def claim_hidden_grad_ratio(m: dict | None = None) -> Claim:
     """Even with every singular value of W_hh at 1, a tanh RNN loses the error through its
     slopes, by the predicted amount; an IRNN keeps it."""
-    m = measure_hidden_grad_ratio()
+    m = m or measure_hidden_grad_ratio()
     tanh, irnn = m["tanh rnn, orthogonal"], m["irnn"]
     dev = np.log10(tanh / m["predicted"])
     ok = (
@@ -419,7 +553,11 @@ def claim_hidden_grad_ratio() -> Claim:
         "(hand-written backward pass) on its probe batch; " + DIFFERS + "measured at "
         "initialisation, not during training",
         threshold="theory: the prediction ∏ rms tanh′ (orthogonal W preserves norms); the 10× "
-        "and 10^0.5 allowances from a 4-seed calibration run before (within 10^±0.8)",
+        "and 10^0.5 allowances from a calibration run on seeds 0–3 (within 10^±0.8); tested "
+        "on held-out seeds",
+        seeds=seed_range(HIDDEN_GRAD_SEEDS),
+        values={"log10_dev_mean": float(dev.mean()), "irnn_min": float(irnn.min())},
+        tolerance=0.1,
     )
 
 
@@ -433,7 +571,8 @@ FORGET_CONFIG: dict[str, Any] = {
     # gets init_gain² = fan_in/(3H) = 2/96 and its bias σ_b = 1/√(3H); W_hh and b_hh keep the
     # engine's default U(±1/√H), as nn.LSTM.
     "family": "rnn", "task": "adding", "cell": "lstm", "hidden": FORGET_H, "seq_len": FORGET_T,
-    "seeds": FORGET_SEEDS, "init": "normal", "init_gain": 0.1443, "bias_std": 0.102,
+    "seeds": FORGET_SEEDS, "seed": HELD_OUT, "init": "normal", "init_gain": 0.1443,
+    "bias_std": 0.102,
 }  # fmt: skip
 # Theory for the cell path alone: ∂c_T/∂c_1 ≈ diag(∏ f_t) ~ f̄^(T−1): 0.5^49 ≈ 2e-15 against
 # σ(1)^49 ≈ 2e-7, a factor ~1e8. The calibration run before (8 seeds) measured ‖∂c₅₀/∂c₁‖ of
@@ -488,10 +627,10 @@ def measure_forget_gate() -> dict[str, Any]:
     return out
 
 
-def claim_forget_gate() -> Claim:
+def claim_forget_gate(m: dict | None = None) -> Claim:
     """With the forget-gate bias at 0 the LSTM's cell state forgets c_1 within 50 steps; at 1 it
     keeps orders of magnitude more."""
-    m = measure_forget_gate()
+    m = m or measure_forget_gate()
     zero, one = m[0.0], m[1.0]
     ratio = one["norms"] / zero["norms"]
     ok = float(zero["norms"].max()) < FORGET_VANISHED and float(ratio.min()) >= FORGET_RATIO
@@ -512,6 +651,10 @@ def claim_forget_gate() -> Claim:
         setup=f"the forget_bias field, weights with nn.LSTM's variances, one adding sequence, "
         f"exact Jacobians by autograd, {FORGET_SEEDS} seeds; " + DIFFERS + "a gradient "
         "measurement at initialisation; the papers compare trained performance",
-        threshold="calibration: 1e-7 and 1e4× from an 8-seed run before (2e-10–1e-8 against "
-        "7e-4–6e-3); theory (f̄^49 for the cell path: 2e-15 against 2e-7) gives the direction",
+        threshold="calibration: 1e-7 and 1e4× from a run on seeds 0–7 before (2e-10–1e-8 "
+        "against 7e-4–6e-3: margins 10× and 60×); theory (f̄^49 for the cell path: 2e-15 "
+        "against 2e-7) gives the direction; tested on held-out seeds",
+        seeds=seed_range(FORGET_SEEDS),
+        values={"bias0_max": float(zero["norms"].max()), "ratio_min": float(ratio.min())},
+        tolerance=0.1,
     )

@@ -44,9 +44,10 @@ def test_glorot_weight_gradients_stay_level() -> None:
 
 
 def test_glorot_sigmoid_top_layer_saturates() -> None:
-    """Glorot & Bengio 2010, Fig. 2: with sigmoid and standard init the top hidden layer saturates
-    early in training (its units are driven into the flat tails) while the lower layers do not,
-    and learning stalls. 4 hidden layers, width 256, momentum SGD, minibatches of 10, 2 seeds.
+    """Glorot & Bengio 2010, §3.1 / Fig. 2: with sigmoid and standard init the top hidden layer
+    saturates early in training (its outputs are driven towards 0) while the lower layers do
+    not, and learning is slowed (the paper's net escapes around epoch 100; in our 60 steps it
+    stays near chance). 4 hidden layers, width 256, momentum SGD, minibatches of 10, 2 seeds.
     """
     m = V.measure_sigmoid_saturation()
     table = m["table"]  # step × layer, mean over 2 seeds
@@ -58,8 +59,8 @@ def test_glorot_sigmoid_top_layer_saturates() -> None:
     assert m["first_saturated_step"] is not None and m["first_saturated_step"] <= 60
     assert (table[top].loc[m["first_saturated_step"] :] >= 0.9).all()  # and it stays there
     assert m["lower_max"] < 0.1
-    # learning stalls: validation accuracy stays near chance (0.1 for 10 digits)
-    assert max(m["val_accuracy"].values()) < 0.3
+    # learning is slowed: validation accuracy stays near chance (0.1 for 10 digits) here
+    assert max(m["val_accuracy"].values()) < V.SAT_STALLED
     # the control: the same set-up with tanh learns (best 0.59–0.68 in calibration)
     assert max(m["control_accuracy"].values()) > V.SAT_CONTROL_LEARNS
     assert V.claim_sigmoid_saturation()["passed"]
@@ -85,15 +86,16 @@ def test_he_relu_activation_variance() -> None:
 @pytest.mark.slow
 def test_he_relu_training_xavier_stalls() -> None:
     """He et al. 2015, Fig. 3: their 30-layer ReLU net does not learn with Xavier init and does
-    with He init. Here: 30 layers of width 64 on digits, momentum SGD lr 0.01, 300 steps, 3 seeds.
+    with He init. Here: the relu-init preset's set-up (30 layers of width 64 on digits, momentum
+    SGD lr 0.003, 300 steps), 3 seeds held out from its calibration.
     """
     m = V.measure_he_training()
     # Xavier: the top layer sees ~1e-9 of the input signal; its best validation loss stays at
-    # chance ln 10 (to 4 digits in 23 of 24 seed/data-order pairs seen; 2.22 once, hence 0.92)
+    # chance ln 10 (to 4 digits in 23 of 24 runs seen; 2.22 once, hence 0.92)
     assert m["min"]["xavier"] > V.HE_TRAIN_STALLS
     assert m["max"]["xavier"] == pytest.approx(m["chance"], rel=1e-3)
-    # He: every seed's best validation loss well under chance (0.83–1.65 seen)
-    assert m["max"]["he"] < V.HE_TRAIN_LEARNS
+    # He: every seed's final validation accuracy well above chance (0.76–0.83 seen on seeds 0–4)
+    assert m["acc_min"]["he"] > V.HE_TRAIN_LEARNS
     assert V.claim_he_training()["passed"]
 
 
