@@ -1,9 +1,11 @@
 """Gradient Flow Lab engine: pure PyTorch models, tasks, training, instrumentation and theory.
 
-Layers (see ARCHITECTURE.md): ``models.core`` (config, nets, trainer, runner, budget, theory),
-``models.fastpath`` (hand-written backward passes beneath the trainer), ``models.io`` (config
-files, presets, the CLI) and ``models.science`` (published claims measured on the engine).
-Code outside ``models`` (the dashboard, benchmarks, scripts) imports the public names below.
+Layers, lowest first (ARCHITECTURE.md; tests/test_layers.py holds every arrow): ``models.core``
+(registries, config, nets, trainer, runner, budget, theory) with ``models.fastpath`` (hand-written
+backward passes beneath the trainer); ``models.io`` (config files, presets); ``models.store`` (the
+run store) and ``models.sweep`` (grids of runs); ``models.science`` (published claims measured on
+the engine); ``models.cli`` (the command line). Code outside ``models`` (the dashboard,
+benchmarks, scripts) imports the public names below.
 """
 
 from .core import theory

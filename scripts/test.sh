@@ -17,4 +17,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest "$@"
+# Two workers (the suite is xdist-safe: free ports, a store per test module, tmp_path files; the
+# tests that start a local Ray share one worker through xdist_group). PYTEST_WORKERS=0: one process.
+# The inner loop is `.venv/bin/python -m pytest -m unit` (about a minute; see ARCHITECTURE.md).
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -45,7 +45,7 @@ def measure(config: dict) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GFL_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, json.dumps(config)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=240, check=True,
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -186,17 +186,13 @@ def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, l
     assert m["peak"] - m["base"] <= m["est"] * 1.1
 
 
-CLI_WIRED = "check_budget" in (ROOT / "models" / "cli" / "main.py").read_text(encoding="utf-8")
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not CLI_WIRED, reason="models/cli/main.py does not call check_budget yet")
 def test_cli_applies_caps_only_when_the_environment_sets_them(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GFL_MAX_GFLOP": "1"}
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "models", "run", "--preset", "deep-mlp", "--out", str(out)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,  # a busy machine: slow
     )  # fmt: skip
     assert proc.returncode == 2 and not out.exists()
     assert proc.stderr.startswith("error: this run needs") and "GFL_MAX_GFLOP" in proc.stderr

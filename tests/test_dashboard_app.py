@@ -6,7 +6,6 @@ import base64
 import dataclasses
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +19,14 @@ from dashboard.cache import RESULTS
 from dashboard.plain import plain
 from models import comparison_from_dict, run_comparison
 from models.io.presets import load_preset
+from tests.helpers import APP_TIMEOUT, ROOT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py", "views/runs.py"]
 
 
 def new_app(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()
@@ -52,23 +52,6 @@ def arr(v) -> np.ndarray:
     return np.array([np.nan if x is None else x for x in np.ravel(v)], dtype=float).reshape(
         np.shape(v)
     )
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_run_store(tmp_path_factory):
-    """Runs trained here go to a throw-away run store, never the user's."""
-    old = os.environ.get("GFL_STORE")
-    os.environ["GFL_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
-    yield
-    if old is None:
-        os.environ.pop("GFL_STORE", None)
-    else:
-        os.environ["GFL_STORE"] = old
 
 
 @pytest.fixture(scope="module")
@@ -333,13 +316,17 @@ def test_toy_sliders_update_instantly():
     assert "|w| = 2" in first
 
 
-def test_theory_page_has_claims_or_a_note():
+def test_theory_page_shows_every_committed_claim():
     at = new_app()
     at.switch_page("views/theory.py").run()
     ok(at)
     assert at.latex
+    claims_json = ROOT / "models" / "science" / "claims.json"
+    committed = [c["id"] for c in json.loads(claims_json.read_text())["claims"]]
+    shown = [d.value for d in at.dataframe if "claim" in d.value.columns]
+    assert len(shown) == 1 and sorted(shown[0]["id"]) == sorted(committed)
     md = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
-    assert len(at.dataframe) >= 2 or "No claims table yet" in md
+    assert "No claims table yet" not in md
     # the mitigations are a static table, so that their sentences wrap instead of being cut
     mitigations = at.table[0].value
     assert list(mitigations.columns) == ["mitigation", "what it does", "what it costs"]
@@ -457,7 +444,7 @@ def test_toy_at_w_0_marks_no_wall_and_says_why():
 
 
 def test_toy_settings_live_in_the_url_and_survive_a_page_visit():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
     at.query_params.clear()  # as a browser opening /toy?w=3&T=bad
     at.query_params["w"] = "3"
     at.query_params["T"] = "bad"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from dashboard.plain import plain
 from dashboard.query_codec import encode
 from models import Comparison
 from models.io.presets import load_preset
+from tests.helpers import APP_TIMEOUT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
@@ -36,17 +36,6 @@ MARKDOWN_ELEMENTS = ("markdown", "caption", "info", "warning", "error", "success
                      "title", "header", "toast")  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_run_store(tmp_path_factory):
-    old = os.environ.get("GFL_STORE")
-    os.environ["GFL_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
-    yield
-    if old is None:
-        os.environ.pop("GFL_STORE", None)
-    else:
-        os.environ["GFL_STORE"] = old
-
-
 def hostile_comparison(steps: int = 8) -> Comparison:
     base = load_preset("deep-mlp", {"steps": steps, "seeds": 1, "depth": 6})
     variants = [dataclasses.replace(v, name=n) for v, n in zip(base.variants, HOSTILE_NAMES)]
@@ -54,17 +43,12 @@ def hostile_comparison(steps: int = 8) -> Comparison:
 
 
 def app(page: str | None = None, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
     if page:
         at.switch_page(page)
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def markdown_texts(at: AppTest) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,11 @@ def test_limits_accept_presets_and_refuse_huge_runs():
     for name in ("deep-mlp", "rnn-adding", "init-showdown"):
         assert limits.check(load_preset(name).variants) is None
     huge = load_preset("deep-mlp", {"depth": 64, "width": 256, "steps": 3000})
-    assert "GFLOP" in limits.check(huge.variants) or "work" in limits.check(huge.variants)
+    refused = limits.check(huge.variants)
+    assert refused.startswith("this run needs about") and "GFLOP of compute" in refused
+    # a hint of fewer steps (it assumes cost ∝ steps; the fixed costs make it optimistic)
+    fit = int(re.search(r"about (\d+) steps would fit", refused).group(1))
+    assert 0 < fit < 3000
     assert "steps" in limits.check(load_preset("deep-mlp", {"steps": 50_000}).variants)
     assert limits.field_range("steps") == (0, 3000)
     assert limits.field_range("lr") == (0.0, 100.0)

@@ -300,7 +300,7 @@ def test_cli_subprocess_hostile_file_exit_2_one_message(name, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "models", "run", "--config", str(cfg), "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr

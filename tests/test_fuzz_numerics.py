@@ -56,7 +56,7 @@ def test_same_config_gives_identical_metrics_across_processes(tmp_path):
         subprocess.run(
             [sys.executable, "-m", "models", "run", "--config", str(cfg), "--out",
              str(tmp_path / run), "--quiet"],
-            check=True, capture_output=True, cwd=ROOT, timeout=180,
+            check=True, capture_output=True, cwd=ROOT, timeout=600,
             env={**os.environ, "PYTHONPATH": str(ROOT), "GFL_THREADS": "1"},
         )  # fmt: skip
         frames.append(comparable(pd.read_csv(tmp_path / run / "metrics.csv")))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -33,18 +32,6 @@ def test_requirements_txt_pins_what_pyproject_pins():
 def test_streamlit_config_turns_the_file_watcher_off():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["server"]["fileWatcherType"] == "none"  # torch.classes confuses the watcher
-
-
-def test_engine_never_imports_streamlit():
-    for path in (ROOT / "models").rglob("*.py"):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            assert not any(n.split(".")[0] in {"streamlit", "dashboard"} for n in names), path
 
 
 @pytest.mark.slow

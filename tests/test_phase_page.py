@@ -19,17 +19,13 @@ from models import ConfigError
 from models.store.sweeps import SweepStore
 from models.sweep import run_sweep, sweep_from_dict
 from models.sweep.presets import load_sweep_preset
+from tests.helpers import APP_TIMEOUT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def phase_app(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
     for k, v in params.items():
         at.query_params[k] = v
     at.switch_page("views/phase.py")  # straight to the page, as a shared link lands

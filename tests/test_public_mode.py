@@ -17,6 +17,7 @@ from models import comparison_from_dict, read_csv, run_comparison
 from models.core.csv_parser import sha256_of
 from models.core.tabular import _SHAPES, table_dims
 from models.store.runs import SHARE_ID, RunStore
+from tests.helpers import APP_TIMEOUT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = {"title": "tiny", "depth": 2, "width": 8, "steps": 2, "log_every": 1,
@@ -129,11 +130,6 @@ def test_visitor_is_the_account_when_logged_in_else_the_browser_cookie(monkeypat
 # --- the app ------------------------------------------------------------------------------------
 
 
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def texts(at: AppTest) -> str:
     parts = [*at.caption, *at.markdown, *at.info, *at.warning, *at.success, *at.code,
              *at.subheader]  # fmt: skip
@@ -142,7 +138,7 @@ def texts(at: AppTest) -> str:
 
 def deep_csv(store: Path, upload: bytes | None, steps: int = 3, **params) -> AppTest:
     """The Deep page with task 'Your CSV' and (if given) a file in this session."""
-    at = AppTest.from_file(APP, default_timeout=240)
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
     at.query_params.update({"preset": "deep-mlp", "steps": str(steps), "seeds": "1", **params})
     at.run()
     if at.selectbox(key="mlp_s_task").value != "csv":
@@ -223,7 +219,7 @@ def test_visitor_b_never_sees_a_runs_opens_the_link_and_cannot_delete(public):
     assert run["share_id"] in page and str(public) not in page and "Store:" not in page
     assert "pets.csv · 80 rows" not in page  # data_info only in the full view
 
-    b = AppTest.from_file(APP, default_timeout=240).run()
+    b = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
     b.switch_page("views/runs.py").run()
     ok(b)
     assert "No runs yet" in texts(b) and not b.dataframe
@@ -277,7 +273,7 @@ def test_local_mode_lists_every_run_and_shows_the_store(tmp_path, monkeypatch, t
     store = RunStore(path)
     store.save_run(*tiny, owner="visitor:a")
     rid = store.save_run(*tiny)
-    at = AppTest.from_file(APP, default_timeout=240).run()
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
     at.switch_page("views/runs.py").run()
     ok(at)
     assert len(at.dataframe[0].value) == 2 and str(path) in texts(at)

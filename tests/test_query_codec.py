@@ -70,9 +70,17 @@ def test_bad_parameters_are_ignored_with_a_notice(params, word):
 
 
 def test_a_decompression_bomb_is_refused():
-    bomb = base64.urlsafe_b64encode(zlib.compress(b"[" + b" " * 5_000_000 + b"]")).decode()
-    comp, notices, _ = decode({"cfg": bomb}, family="mlp")
-    assert notices and comp.variants
+    """A valid config padded to 5 MB inflates past the cap: refused, though it would parse."""
+    padded = b'{"variants": [{"name": "bomb"}]' + b" " * 5_000_000 + b"}"
+    bomb = base64.urlsafe_b64encode(zlib.compress(padded, 9)).decode()
+    assert len(bomb) < 8_000  # short enough to reach the inflation cap, not the length cap
+    comp, notices, preset = decode({"cfg": bomb}, family="mlp")
+    assert notices == ["the shared config (cfg) is malformed and was ignored"]
+    assert preset == "deep-mlp" and same(comp, load_preset("deep-mlp"))
+    # the same config without the padding is accepted: the refusal is the size's
+    small = base64.urlsafe_b64encode(zlib.compress(padded.replace(b" ", b""))).decode()
+    comp, notices, _ = decode({"cfg": small}, family="mlp")
+    assert not notices and [v.name for v in comp.variants] == ["bomb"]
 
 
 def test_weird_inputs_never_raise():

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import comparison_from_dict, run_comparison
 from models.store.runs import RunStore
+from tests.helpers import APP_TIMEOUT, ok
 
 MLP = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 6, "log_every": 2,
        "variants": [{"name": "sigmoid"}, {"name": "relu", "activation": "relu"}]}  # fmt: skip
@@ -44,12 +45,7 @@ def store_path(tmp_path, monkeypatch, trained):
 
 
 def app() -> AppTest:
-    return AppTest.from_function(_script, default_timeout=60).run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    return AppTest.from_function(_script, default_timeout=APP_TIMEOUT).run()
 
 
 def charts(at: AppTest) -> dict[str, list[str]]:
@@ -176,7 +172,7 @@ WIRED = "views/runs.py" in APP.read_text(encoding="utf-8")
 @pytest.mark.skipif(not WIRED, reason="dashboard/app.py does not list the Runs page yet")
 def test_a_run_trained_in_the_app_is_kept_and_listed(tmp_path, monkeypatch):
     monkeypatch.setenv("GFL_STORE", str(tmp_path / "app.sqlite"))
-    at = AppTest.from_file(str(APP), default_timeout=240)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT)
     at.query_params["preset"] = "deep-mlp"
     at.query_params["steps"] = "7"  # a config nobody else trains: no result cache hit
     at.query_params["seeds"] = "1"

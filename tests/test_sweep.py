@@ -248,6 +248,7 @@ def test_cli_cap_and_foreign_folder(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one local Ray at a time on the machine (scripts/test.sh)
 def test_ray_backend_gives_the_local_numbers(tmp_path):
     pytest.importorskip("ray")
     spec = sweep_from_dict(tiny({"init_gain": [0.5, 1.5], "depth": [2, 3]}))

@@ -1,1 +1,4 @@
-"""Input and output: config files, presets and the headless CLI."""
+"""Config files and presets: reading a comparison from a file, a dict or a named preset.
+
+Above the core, below the store, the sweeps, the science and the CLI (ARCHITECTURE.md).
+"""

@@ -12,6 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from streamlit_ui import WAIT_MS
+
+from tests.helpers import kill_tree, popen
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # git-ignored screenshots, to look at by eye
@@ -39,38 +42,55 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _start(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    """A `streamlit run` on a free port, healthy; a port taken between the probe and the
+    server's bind (another xdist worker) is retried on another port. Its output goes to a
+    file (a pipe nobody reads fills up and stalls the server)."""
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
+           "true", "--server.address", "127.0.0.1", "--server.port"]  # fmt: skip
+    for _ in range(3):
+        port = _free_port()
+        with open(log, "w") as out:
+            proc = popen([*cmd, str(port)], cwd=ROOT, env=env, stdout=out, stderr=out)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 600  # a loaded 2-core machine starts torch slowly
+            while proc.poll() is None:
+                try:
+                    urllib.request.urlopen(url + "/_stcore/health", timeout=5)
+                    return proc, url
+                except Exception:
+                    if time.monotonic() > deadline:
+                        pytest.fail("streamlit did not become healthy in 600 s")
+                    time.sleep(0.2)
+        except BaseException:  # a failure, a pytest-timeout, Ctrl-C: no server left behind
+            kill_tree(proc)
+            raise
+        kill_tree(proc)
+        said = log.read_text(errors="replace")
+        if "already in use" not in said:
+            pytest.fail("streamlit exited:\n" + said)
+    pytest.fail("streamlit found no free port in 3 tries")
+
+
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
     """One server per test module (its result cache and run queue start empty); a module's
-    SERVER_ENV dict adds environment settings for its server."""
-    port = _free_port()
+    SERVER_ENV dict adds environment settings for its server. It is stopped (with anything it
+    started) however the module ends, and dies with the test process if that is killed."""
     env = {**os.environ, "PYTHONPATH": "",  # the app must find the engine by itself
            "GFL_STORE": str(tmp_path_factory.mktemp("store") / "runs.sqlite"),
            **getattr(request.module, "SERVER_ENV", {})}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    proc, url = _start(env, tmp_path_factory.mktemp("server") / "streamlit.log")
     try:
-        for _ in range(600):  # 120 s: a loaded 2-core machine starts torch slowly
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    pytest.fail("streamlit exited:\n" + (proc.stdout.read() if proc.stdout else ""))
-                time.sleep(0.2)
-        else:
-            pytest.fail("streamlit did not become healthy in 120 s")
         yield url
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        kill_tree(proc)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +113,6 @@ def browser():
 def page(browser, server):
     """One page (one Streamlit session) shared by a module's tests."""
     pg = browser.new_page(viewport={"width": 1500, "height": 1000})
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(WAIT_MS)
     yield pg
     pg.close()

@@ -13,9 +13,12 @@ def no_errors(pg) -> None:
 
 
 IDLE = SCRIPT_IDLE_JS  # the benchmark waits on the same check
+# Every wait in the browser tests is for a condition, bounded by this: a bound for a very busy
+# machine (a loaded one makes the tests slower, never red), not a speed requirement.
+WAIT_MS = 300_000
 
 
-def settle(pg, timeout_ms: int = 60_000) -> None:
+def settle(pg, timeout_ms: int = WAIT_MS) -> None:
     """Wait until the script run a click started has finished.
 
     The status widget alone is not enough: it shows only after the run has lasted a moment, so a
@@ -29,7 +32,7 @@ def settle(pg, timeout_ms: int = 60_000) -> None:
     pg.wait_for_function(IDLE, timeout=timeout_ms)
 
 
-def charts(pg, n: int, timeout_ms: int = 60_000) -> None:
+def charts(pg, n: int, timeout_ms: int = WAIT_MS) -> None:
     """Wait until at least ``n`` plotly charts are drawn."""
     pg.wait_for_function(
         f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n}", timeout=timeout_ms

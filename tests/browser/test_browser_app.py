@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from streamlit_ui import WAIT_MS
 from streamlit_ui import charts as _charts
 from streamlit_ui import no_errors as _no_errors
 from streamlit_ui import settle as _settle
@@ -52,7 +53,7 @@ def test_train_small_preset(page, server):
     _no_errors(page)
     page.screenshot(path=str(ARTIFACTS / "landing_before_train.png"), full_page=False)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Trade-offs").wait_for(timeout=90_000)
+    page.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
     _settle(page)
     _charts(page, 9)
     _no_errors(page)
@@ -73,11 +74,11 @@ def test_stop_keeps_what_was_trained(page, server):
     page.get_by_role("heading", name="Deep networks").first.wait_for()
     _settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Training:").first.wait_for(timeout=60_000)  # the progress bar's text
+    page.get_by_text("Training:").first.wait_for(timeout=WAIT_MS)  # the progress bar's text
     _charts(page, 2)  # the live charts
     page.screenshot(path=str(ARTIFACTS / "landing_while_training.png"))
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("Training was stopped").wait_for(timeout=60_000)
+    page.get_by_text("Training was stopped").wait_for(timeout=WAIT_MS)
     _settle(page)
     _charts(page, 9)
     _no_errors(page)

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from streamlit_ui import WAIT_MS
 from streamlit_ui import charts as _charts
 from streamlit_ui import no_errors as _no_errors
 from streamlit_ui import settle as _settle
@@ -42,14 +43,14 @@ def test_phase_page_theory_then_a_small_sweep(page, server):
     page.get_by_role("heading", name="Phase diagrams").first.wait_for()
     _settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Colour the cells by").wait_for(timeout=120_000)
+    page.get_by_text("Colour the cells by").wait_for(timeout=WAIT_MS)
     _settle(page)
     _charts(page, 1)
     _no_errors(page)
     page.screenshot(path=str(ARTIFACTS / "phase_after_train.png"))
     # hovering a cell shows its numbers (the plot's centre: the middle column's cells)
     page.locator(".js-plotly-plot .nsewdrag").first.hover()
-    page.locator(".hoverlayer .hovertext").first.wait_for(timeout=10_000)
+    page.locator(".hoverlayer .hovertext").first.wait_for(timeout=WAIT_MS)
     assert "val. accuracy" in page.locator(".hoverlayer").first.text_content()
     page.screenshot(path=str(ARTIFACTS / "phase_hover.png"))
 
@@ -61,7 +62,7 @@ def test_readme_screenshot_of_the_full_preset(page, server):
     page.get_by_role("heading", name="Phase diagrams").first.wait_for()
     _settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Colour the cells by").wait_for(timeout=600_000)
+    page.get_by_text("Colour the cells by").wait_for(timeout=4 * WAIT_MS)
     _settle(page)
     _charts(page, 1)
     _no_errors(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit_ui import charts, no_errors, settle
+from streamlit_ui import WAIT_MS, charts, no_errors, settle
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_isometry_preset_shows_the_spectrum(page, server):
     page.get_by_role("heading", name="Deep networks").first.wait_for()
     settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Trade-offs").wait_for(timeout=120_000)
+    page.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
     settle(page, 120_000)
     charts(page, 9)
     no_errors(page)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit_ui import charts, no_errors, settle
+from streamlit_ui import WAIT_MS, charts, no_errors, settle
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def visitors(browser, server):
     made = [browser.new_context(viewport={"width": 1500, "height": 1100}) for _ in range(2)]
     pages = [c.new_page() for c in made]
     for pg in pages:
-        pg.set_default_timeout(90_000)
+        pg.set_default_timeout(WAIT_MS)
     yield pages
     for c in made:
         c.close()
@@ -74,7 +74,7 @@ def test_two_visitors_keep_their_runs_and_data_apart(visitors, server, tmp_path)
     assert "120" in a.locator("[data-testid=stMetric]").first.inner_text()
     _shot(a, "a_preview")
     a.get_by_role("button", name="Train", exact=True).click()
-    a.get_by_text("Trade-offs").wait_for(timeout=180_000)
+    a.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
     settle(a)
     no_errors(a)
     _shot(a, "a_trained")

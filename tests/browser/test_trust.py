@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from streamlit_ui import charts, no_errors, settle
+from streamlit_ui import WAIT_MS, charts, no_errors, settle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_dashboard_trust import HOSTILE_NAMES, HOSTILE_TITLE, hostile_comparison  # noqa: E402
@@ -73,7 +73,7 @@ def visitors(browser, server):
     made = [browser.new_context(viewport={"width": 1500, "height": 1000}) for _ in range(2)]
     pages = [c.new_page() for c in made]
     for pg in pages:
-        pg.set_default_timeout(90_000)
+        pg.set_default_timeout(WAIT_MS)
     yield pages
     for c in made:
         c.close()
@@ -97,8 +97,8 @@ def test_a_crafted_link_plants_nothing_for_anyone(visitors, server):
     _shot(first, "hostile_editor")
 
     first.get_by_role("button", name="Train", exact=True).click()
-    first.get_by_text("Trade-offs").wait_for(timeout=120_000)
-    settle(first, timeout_ms=120_000)
+    first.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
+    settle(first, timeout_ms=WAIT_MS)
     charts(first, 9)
     no_errors(first)
     _assert_nothing_planted(first)
@@ -111,7 +111,7 @@ def test_a_crafted_link_plants_nothing_for_anyone(visitors, server):
     # a second visitor opens the stored run by its link: the title is text, not a link
     second.goto(server + "/runs?run=1")
     second.get_by_role("heading", name="Runs").first.wait_for()
-    second.get_by_text("Trade-offs").wait_for(timeout=120_000)
+    second.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
     settle(second)
     charts(second, 9)
     no_errors(second)
@@ -131,7 +131,7 @@ def _selected(pg) -> str:
                       "[data-testid=stButtonGroup] button[aria-pressed=true]").first.inner_text()  # fmt: skip
 
 
-def _assert_selected(pg, label: str, timeout_ms: int = 15_000) -> None:
+def _assert_selected(pg, label: str, timeout_ms: int = WAIT_MS) -> None:
     """The picker shows ``label`` selected (waiting out a rerun still drawing the page)."""
     deadline = timeout_ms
     while _selected(pg) != label and deadline > 0:
@@ -232,17 +232,17 @@ def test_a_phone_user_can_train_and_read_the_result(browser, server):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                               has_touch=True)  # fmt: skip
     pg = ctx.new_page()
-    pg.set_default_timeout(90_000)
+    pg.set_default_timeout(WAIT_MS)
     try:
         _visit(pg, server + "/?steps=20&seeds=1")
         train = pg.locator(".st-key-mlp_phone_bar").get_by_role("button", name="Train")
-        train.wait_for(state="visible", timeout=10_000)  # without opening the sidebar
+        train.wait_for(state="visible", timeout=WAIT_MS)  # without opening the sidebar
         box = train.bounding_box()
         assert box and box["y"] + box["height"] <= 844  # on the first screen
         _shot(pg, "phone_before")
         train.click()
-        pg.get_by_text("Trade-offs").wait_for(timeout=120_000)
-        settle(pg, timeout_ms=120_000)
+        pg.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
+        settle(pg, timeout_ms=WAIT_MS)
         charts(pg, 9)
         no_errors(pg)
         _shot(pg, "phone_trained")
@@ -254,8 +254,8 @@ def test_a_phone_user_can_train_and_read_the_result(browser, server):
         pg.locator("[data-testid=stSidebar] [data-testid=stNumberInput]").filter(
             has_text="Training steps").locator("input").fill("21")  # fmt: skip
         side.get_by_role("button", name="Train", exact=True).click()
-        pg.get_by_text("Trade-offs").wait_for(timeout=120_000)
-        settle(pg, timeout_ms=120_000)
+        pg.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
+        settle(pg, timeout_ms=WAIT_MS)
         pg.wait_for_timeout(500)
         width = side.evaluate("e => e.getBoundingClientRect().right")
         assert width <= 1, "the sidebar still covers the page after Train"

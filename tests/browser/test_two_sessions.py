@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit_ui import charts, no_errors, settle
+from streamlit_ui import WAIT_MS, charts, no_errors, settle
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,7 @@ def _assert_training(pg, who: str) -> int:
     return step
 
 
-def _wait_past(pg, step: int, timeout_s: float = 60) -> None:
+def _wait_past(pg, step: int, timeout_s: float = WAIT_MS / 1000) -> None:
     """Wait until the page's run has trained beyond ``step`` (it is alive, not frozen)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -63,7 +63,7 @@ def contexts(browser, server):
     made = [browser.new_context(viewport={"width": 1500, "height": 1000}) for _ in range(2)]
     pages = [c.new_page() for c in made]
     for pg in pages:
-        pg.set_default_timeout(60_000)
+        pg.set_default_timeout(WAIT_MS)
     yield pages
     for c in made:
         c.close()
@@ -80,7 +80,7 @@ def test_one_session_training_never_freezes_another(contexts, server):
     settle(a)
     no_errors(a)  # the run fits the (raised) caps: no "cannot run" box
     a.get_by_role("button", name="Train", exact=True).click()
-    a.get_by_text(TRAINING).first.wait_for(timeout=60_000)
+    a.get_by_text(TRAINING).first.wait_for(timeout=WAIT_MS)
     expect(a.get_by_role("button", name="Stop", exact=True)).to_be_enabled()
     started = _assert_training(a, "A")
 
@@ -95,7 +95,7 @@ def test_one_session_training_never_freezes_another(contexts, server):
     slider = b.locator("[data-testid=stSlider]").filter(has_text="w (recurrent weight)")
     slider.get_by_role("slider").focus()
     slider.get_by_role("slider").press("End")  # w = 10
-    expect(value).to_have_text("2.5", timeout=30_000)
+    expect(value).to_have_text("2.5", timeout=WAIT_MS)
     expect(b).to_have_url(re.compile(r"[?&]w=10\b"))
     settle(b)
     charts(b, 2)
@@ -113,7 +113,7 @@ def test_one_session_training_never_freezes_another(contexts, server):
     charts(b, 1)  # the gradient at initialisation
     b.get_by_role("button", name="Train", exact=True).click()
     queued = b.get_by_text("Queued: another run is training")
-    queued.wait_for(timeout=30_000)
+    queued.wait_for(timeout=WAIT_MS)
     _assert_training(a, "A")
     expect(b.get_by_role("button", name="Stop", exact=True)).to_be_enabled()
     b.get_by_text(re.compile(r"^Variants \(6\)")).click()  # browser-side only: no rerun
@@ -128,12 +128,12 @@ def test_one_session_training_never_freezes_another(contexts, server):
 
     # A stops; B's queued run then trains to the end and draws its charts.
     a.get_by_role("button", name="Stop", exact=True).click()
-    a.get_by_text("Training was stopped").wait_for(timeout=60_000)
+    a.get_by_text("Training was stopped").wait_for(timeout=WAIT_MS)
     settle(a)
     charts(a, 9)
     no_errors(a)
-    b.get_by_text("Trade-offs").wait_for(timeout=120_000)
-    settle(b, timeout_ms=120_000)
+    b.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
+    settle(b, timeout_ms=WAIT_MS)
     charts(b, 9)
     expect(queued).to_have_count(0)
     assert b.get_by_text("Training was stopped").count() == 0, "B's run should have finished"

@@ -3,7 +3,6 @@ the corrected mitigations table, and which run produced the claims table."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import models.science as V
 from dashboard.plain import plain
+from tests.helpers import APP_TIMEOUT, ok
 
 pytestmark = pytest.mark.science
 
@@ -19,20 +19,12 @@ APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 @pytest.fixture(scope="module")
-def theory_page(tmp_path_factory):
+def theory_page(_private_run_store):
     """The Theory page, rendered once, with a throw-away run store (never the user's)."""
-    old = os.environ.get("GFL_STORE")
-    os.environ["GFL_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
-    try:
-        at = AppTest.from_file(APP, default_timeout=120).run()
-        at.switch_page("views/theory.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        yield at
-    finally:
-        if old is None:
-            os.environ.pop("GFL_STORE", None)
-        else:
-            os.environ["GFL_STORE"] = old
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
+    at.switch_page("views/theory.py").run()
+    ok(at)
+    return at
 
 
 def _depth_table(at: AppTest) -> pd.DataFrame:
