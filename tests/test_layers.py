@@ -25,6 +25,8 @@ LAYERS: dict[str, set[str]] = {
     "models.store": {"models.core", "models.io"},
     "models.sweep": {"models.core", "models.io"},
     "models.science": {"models.core", "models.io", "models.sweep"},
+    # watch(): a user's own loop recorded into the run store (gradient_flow_lab loads it)
+    "models.watch": {"models.core", "models.io", "models.store"},
     "models.cli": {"models.core", "models.io", "models.store", "models.sweep", "models.science"},
 }
 # The front door: the public names (models/__init__.py) and `python -m models`.
