@@ -520,10 +520,11 @@ def test_in_the_lab_gradient_flow_lab_reuses_the_imported_engine():
     assert gradient_flow_lab.watch is watch
 
 
-def test_docs_example_runs_as_written(tmp_path):
-    """docs/watch.md's first python block, exactly as written, in a fresh process."""
-    text = (ROOT / "docs" / "watch.md").read_text()
-    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+@pytest.mark.parametrize("doc", ["README.md", "docs/watch.md"])
+def test_docs_example_runs_as_written(tmp_path, doc):
+    """The first python block under "Watch your own model", exactly as written, in a new process."""
+    section = (ROOT / doc).read_text().split("Watch your own model", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
     env = dict(os.environ, PYTHONPATH=str(ROOT), GFL_STORE=str(tmp_path / "runs.sqlite"))
     with warnings.catch_warnings():
         out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
