@@ -20,6 +20,8 @@ from .activations import ACTIVATIONS
 from .cells import CELLS
 from .config import Comparison, RunConfig
 from .errors import ConfigError
+from .family_registry import FAMILIES
+from .metrics import of_family, rows_per_seed
 from .norms import NORMS
 from .optim import OPTIMIZERS
 from .tasks import PROBE_SIZE, TASKS
@@ -111,7 +113,8 @@ def _dims(cfg: RunConfig) -> tuple[int, int]:
     return TASKS[cfg.task].dims(cfg)
 
 
-def _mlp(cfg: RunConfig) -> VariantCost:
+def mlp_cost(cfg: RunConfig) -> VariantCost:
+    """The deep MLP's cost model (its family entry's ``cost``)."""
     S, B, W, D = cfg.seeds, cfg.batch_size, cfg.width, cfg.depth
     n_in, n_out = _dims(cfg)
     weights = n_in * W + (D - 1) * W * W + W * n_out  # per seed
@@ -133,12 +136,13 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     train = S * B * W * ((MLP_SAVED + norm.saved) * D + 8) + S * B * n_in
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=D + 1, sat=D) + 2 * S * min(W, n_in)  # + jacobian_sv's spectra
+    rows = _rows(cfg)
     transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, weights)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
 
-def _rnn(cfg: RunConfig) -> VariantCost:
+def rnn_cost(cfg: RunConfig) -> VariantCost:
+    """The recurrent net's cost model (its family entry's ``cost``)."""
     S, B, H, T = cfg.seeds, cfg.batch_size, cfg.hidden, cfg.seq_len
     cell = CELLS[cfg.cell]
     G = cell.gates
@@ -167,7 +171,7 @@ def _rnn(cfg: RunConfig) -> VariantCost:
     val = S * n_val * T * (2 * G * H + n_in) + S * n_val * H * 8
     probe = S * PROBE * T * (G * H + cell.saved * H + n_in)
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=3, sat=1, hidden_t=T)
+    rows = _rows(cfg)
     transient = int(SAFETY * BYTES * max(train, val, probe, _log_floats(cfg, params)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
@@ -184,10 +188,9 @@ def _log_floats(cfg: RunConfig, weights: int) -> int:
     return 7 * cfg.seeds * weights
 
 
-def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
-    # loss, accuracy, val_loss, val_accuracy, grad_norm_total, clipped, clipped_share, wall_s
-    per_log = 8 + 3 * layers + sat + hidden_t  # grad_norm, grad_to_weight, update_ratio per layer
-    return cfg.seeds * _n_logs(cfg) * per_log
+def _rows(cfg: RunConfig) -> int:
+    """Metric rows of a variant: each registered metric its family records, by its shape."""
+    return cfg.seeds * rows_per_seed(cfg, _n_logs(cfg))
 
 
 # --- counted FLOPs: the matrix multiplies a model needs (2 per multiply-add) ------------------
@@ -198,24 +201,14 @@ def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
 
 def forward_matmul_flops(cfg: RunConfig, batch: int) -> int:
     """One seed's forward pass on ``batch`` examples."""
-    n_in, n_out = _dims(cfg)
-    if cfg.family == "mlp":
-        sizes = [n_in] + [cfg.width] * cfg.depth + [n_out]
-        return sum(2 * batch * a * b for a, b in zip(sizes, sizes[1:]))
-    G, H, T = CELLS[cfg.cell].gates, cfg.hidden, cfg.seq_len
-    return 2 * batch * T * (n_in + H) * G * H + 2 * batch * H * n_out
+    return FAMILIES[cfg.family].forward_flops(cfg, batch)
 
 
 def train_matmul_flops(cfg: RunConfig, batch: int) -> int:
     """Forward + backward of one seed: weight gradients for every layer, input gradients for
     every layer but the first (the data needs none)."""
-    n_in = _dims(cfg)[0]
     fwd = forward_matmul_flops(cfg, batch)
-    if cfg.family == "mlp":
-        first = 2 * batch * n_in * cfg.width
-    else:
-        first = 2 * batch * cfg.seq_len * n_in * CELLS[cfg.cell].gates * cfg.hidden
-    return fwd + fwd + (fwd - first)
+    return fwd + fwd + (fwd - FAMILIES[cfg.family].first_layer_flops(cfg, batch))
 
 
 def matmul_flops(cfg: RunConfig) -> int:
@@ -224,14 +217,15 @@ def matmul_flops(cfg: RunConfig) -> int:
     logs = len({0, cfg.steps, *range(0, cfg.steps + 1, cfg.log_every)})
     per_seed = (cfg.steps + 1) * train_matmul_flops(cfg, cfg.batch_size)
     per_seed += logs * forward_matmul_flops(cfg, n_val)  # validation
-    if cfg.family == "rnn":  # per-time-step gradients on the probe batch
-        per_seed += logs * train_matmul_flops(cfg, min(PROBE, n_val))
+    for m in of_family(cfg.family):  # e.g. per-time-step gradients on the probe batch
+        if m.log_flops is not None:
+            per_seed += logs * m.log_flops(cfg)
     return cfg.seeds * per_seed
 
 
 def estimate(comparison: Comparison) -> Estimate:
     """Cost of every variant of a comparison (trained ``configure_workers()`` at a time)."""
-    variants = [_mlp(c) if c.family == "mlp" else _rnn(c) for c in comparison.variants]
+    variants = [FAMILIES[c.family].cost(c) for c in comparison.variants]
     return Estimate(variants, workers=configure_workers())
 
 

@@ -16,15 +16,13 @@ from typing import Any
 from .activations import ACTIVATIONS
 from .cells import CELLS
 from .errors import ConfigError
+from .family_registry import FAMILIES
 from .init import RECURRENT_INITS, WEIGHT_INITS
 from .norms import NORMS
 from .optim import OPTIMIZERS
 from .task_registry import TASKS
 
-FAMILIES = ("mlp", "rnn")
 # live selections of the registries: an entry registered later appears in them
-MLP_TASKS = TASKS.view(lambda t: t.family == "mlp")
-RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
 # tables (models.core.tabular): scikit-learn's bundled sets (the user's CSV file is task=csv)
 TABLE_TASKS = TASKS.view(lambda t: t.bundled_table)
 FORGET_GATE_CELLS = CELLS.view(lambda c: c.forget_gate)  # where forget_bias applies
@@ -37,7 +35,7 @@ class RunConfig:
     """Every setting of one variant. Defaults give a small, fast deep-sigmoid MLP on digits."""
 
     name: str = "variant"  # label shown in tables and legends
-    family: str = "mlp"  # mlp | rnn
+    family: str = "mlp"  # an entry of models.core.families: mlp | rnn
     task: str = "digits"  # digits | spirals | breast-cancer | wine | iris | csv (mlp);
     # adding | seq-digits | temporal-order (rnn)
     # --- deep MLP ---
@@ -83,6 +81,9 @@ class RunConfig:
     def seed_list(self) -> list[int]:
         """The initialisation seeds of this variant."""
         return [self.seed + i for i in range(self.seeds)]
+
+
+DEFAULT_FAMILY = RunConfig.family  # a config (or preset) that names no family trains this one
 
 
 @dataclass(frozen=True)
@@ -237,23 +238,13 @@ def make_config(values: dict[str, Any], base: RunConfig | None = None) -> RunCon
 
 def check_consistency(cfg: RunConfig) -> None:
     """Cross-field rules: the task fits the family, the data fit the model."""
+    family = FAMILIES[cfg.family]
     if TASKS[cfg.task].family != cfg.family:
-        what = "a sequence task" if cfg.family == "mlp" else "not a sequence task"
-        allowed = TASKS.names(lambda t: t.family == cfg.family)
         raise ConfigError(
-            f"task: '{cfg.task}' is {what}; with family={cfg.family} allowed: {', '.join(allowed)}"
+            f"task: '{cfg.task}' is {family.not_its_task}; with family={cfg.family} allowed: "
+            f"{', '.join(family.tasks)}"
         )
-    if cfg.family == "mlp" and cfg.rezero and not cfg.residual:
-        raise ConfigError(
-            "rezero: scales the residual branches, so it needs residual=true; set residual=true "
-            "or rezero=false"
-        )
-    if cfg.family == "rnn" and CELLS[cfg.cell].uses_activation:
-        allowed = ACTIVATIONS.names(lambda a: a.recurrent)
-        if cfg.activation not in allowed:
-            raise ConfigError(
-                f"activation: '{cfg.activation}' with cell={cfg.cell}; allowed: {', '.join(allowed)}"
-            )
+    family.check(cfg)
     if cfg.task == "csv" and not cfg.data:
         raise ConfigError("data: task=csv needs a CSV file, e.g. --set data=table.csv")
     if cfg.task != "csv":

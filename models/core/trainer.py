@@ -20,15 +20,13 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from ..fastpath import mlp as fast_mlp
-from ..fastpath import rnn as fast_rnn
 from ..fastpath.mlp import MLPBackprop
 from ..fastpath.rnn import RNNBackprop
-from .cells import CELLS
 from .config import RunConfig
 from .csv_parser import Table
+from .family_registry import FAMILIES
 from .jacobian import hidden_jacobian_sv
-from .layers import saturation
+from .metrics import of_family
 from .nets import build_model, param_count
 from .optim import StackedOptimizer
 from .tasks import make_task
@@ -43,13 +41,13 @@ def fastpath_enabled() -> bool:
     return os.environ.get("GFL_FASTPATH", "").strip().lower() not in ("0", "off", "no", "false")
 
 
-def _log_once(message: str) -> None:
+def log_once(message: str) -> None:
     if message not in _logged:
         _logged.add(message)
         log.info(message)
 
 
-def _impl_of(step: torch.nn.Module) -> str:
+def impl_of(step: torch.nn.Module) -> str:
     return "manual-compiled" if isinstance(step, torch.jit.ScriptModule) else "manual"
 
 
@@ -128,6 +126,9 @@ class VariantTrainer:
         # (training and validation), none of the gradient instruments; table: task=csv's data
         self.cfg, self.instrument, self.gradients = cfg, instrument, gradients
         self.S = cfg.seeds
+        self.family = FAMILIES[cfg.family]
+        # the metrics of this family recorded by their registry entry (not inline in _log)
+        self._own_metrics = [m for m in of_family(cfg.family) if m.record is not None]
         self.task = make_task(cfg, table)
         self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
         self.params = list(self.model.parameters())
@@ -167,34 +168,15 @@ class VariantTrainer:
         self._mode_modules = [self.model] + [
             m for m in self.model.modules() if getattr(m, "reads_training", False)
         ]
-        saturating = CELLS[cfg.cell].saturating if cfg.family == "rnn" else None
-        self._sat_act = saturating or cfg.activation
+        self._sat_act = self.model.saturation_activation(cfg)
 
     def _choose_path(self) -> None:
-        """The fast path where it supports the variant (and is on), else autograd."""
-        cfg = self.cfg
-        fast = fastpath_enabled()
-        if cfg.family == "mlp":
-            if fast and fast_mlp.supports(cfg.activation, cfg.norm, self.classification,
-                                          cfg.rezero):  # fmt: skip
-                self.backprop = MLPBackprop(self.model, cfg.activation, self.params, cfg.norm)
-                self.step_impl = _impl_of(self.backprop.step)
-            elif fast:
-                _log_once(f"no hand-written MLP step for activation={cfg.activation}, "
-                          f"norm={cfg.norm}, rezero={cfg.rezero}: these variants train through "
-                          "autograd")  # fmt: skip
-            self.fused = False
-            return
-        if fast and fast_rnn.supports(cfg.cell, cfg.activation):
-            self.backprop = RNNBackprop(self.model, cfg.activation, self.params)
-        elif fast:
-            _log_once(f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
-                      "these variants train through autograd")  # fmt: skip
-        # a cell that trains quicker through PyTorch's fused kernel (the LSTM) does so; its
-        # per-time-step probe still goes by hand
-        self.fused = fast and CELLS[cfg.cell].fused_training and self.model.can_fuse
-        if self.backprop is not None and not self.fused:
-            self.step_impl = _impl_of(self.backprop.step)
+        """The fast path where its family's entry says it supports the variant (and it is on),
+        else autograd."""
+        self.fused = False
+        fast_path = self.family.fast_path
+        if fast_path is not None:
+            fast_path(self)
 
     # --- public -------------------------------------------------------------------------------
 
@@ -248,10 +230,8 @@ class VariantTrainer:
         """Loss, accuracy and per-parameter gradients through autograd."""
         if fused:  # the LSTM through PyTorch's kernel
             out = self.model.fused_forward(x, record=record)
-        elif self.cfg.family == "mlp":  # the module-free forward: same arithmetic, no hooks
+        else:  # the MLP's module-free forward (same arithmetic, no hooks), the RNN's loop
             out = self.model.train_forward(x, record=record)
-        else:  # the recurrent net's own loop over time
-            out = self.model(x, record=record)
         loss_s, acc_s = self._loss(out, y)
         # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
         total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
@@ -422,21 +402,20 @@ class VariantTrainer:
             sat = self._saturation(record)
             self._emit(k, "saturation", sat, 1)
             self._emit(k, "wall_s", torch.full((S,), self.wall_s))
-        if self.cfg.family == "rnn":
-            hidden = self._hidden if self._hidden is not None else self._hidden_grads()
-            self._emit(k, "hidden_grad_norm", hidden, 1)
-        elif k == 0 or k >= self.cfg.steps:  # the spectrum at the start and at the end
-            sv = hidden_jacobian_sv(self.model, self.task.probe()[0])  # (S, rank)
-            self._emit(k, "jacobian_sv", sv.T)
+        for m in self._own_metrics:  # the family's own: ‖∂L/∂h_t‖, the Jacobian's spectrum
+            m.record(self, k)
 
     def _saturation(self, record: list) -> torch.Tensor:
         """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""
-        if self.cfg.family == "rnn":  # time steps pool into one layer: (S, B·T, H)
-            return saturation(self._sat_act, torch.cat(record, dim=1)).unsqueeze(0)
-        # the hidden layers share one shape: one stacked call instead of one per layer
-        z = torch.stack(record)  # (L, S, B, W)
-        L, S = z.shape[:2]
-        return saturation(self._sat_act, z.view(L * S, *z.shape[2:])).view(L, S)
+        return self.model.saturation(self._sat_act, record)
+
+    def hidden_grad_norms(self) -> torch.Tensor:
+        """This log step's ‖∂L/∂h_t‖ (T, S): from the training step's pass when it had them."""
+        return self._hidden if self._hidden is not None else self._hidden_grads()
+
+    def jacobian_sv(self) -> torch.Tensor:
+        """Singular values of ∂h_L/∂x at the first probe example: (S, rank)."""
+        return hidden_jacobian_sv(self.model, self.task.probe()[0])
 
     def _log_updates(self, k: int, before: tuple[torch.Tensor, torch.Tensor]) -> None:
         with torch.no_grad():
@@ -448,11 +427,7 @@ class VariantTrainer:
         if isinstance(self.backprop, MLPBackprop):  # compiled, GIL-free
             return self.backprop.validate(self.task.x_val, self.task.y_val)
         self._set_training(False)
-        if self.cfg.family == "mlp":  # the module-free forward: same arithmetic, less overhead
-            out = self.model.train_forward(self.task.x_val)
-        else:
-            out = self.model.infer(self.task.x_val)
-            out = self.model(self.task.x_val) if out is None else out
+        out = self.model.eval_forward(self.task.x_val)
         self._set_training(True)
         return self._loss(out, self.task.y_val)
 
