@@ -1,4 +1,8 @@
-"""The run store: round trips, periodic saves, old schemas, corrupt files, concurrent writers."""
+"""The run store: round trips, periodic saves, old schemas, corrupt files, concurrent writers.
+
+Tests taking ``store_location`` run twice: on a SQLite file and on a real PostgreSQL database
+(tests/conftest.py; ./scripts/test.sh starts a throwaway server).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import pytest
 from models import comparison_from_dict, run_comparison
 from models.core.runner import METRIC_COLUMNS, RunResult
 from models.store.runs import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
+from tests.conftest import store_sql
 
 SMALL = {
     "title": "tiny, with a comma",
@@ -43,9 +48,9 @@ def same_rows(a, b) -> bool:
     return True
 
 
-def test_save_list_load_export_delete_round_trip(small_run, tmp_path):
+def test_save_list_load_export_delete_round_trip(small_run, store_location):
     comp, result = small_run
-    store = RunStore(tmp_path / "runs.sqlite")
+    store = RunStore(store_location)
     rid = store.save_run(comp, result, "finished", preset="tiny")
     [row] = store.list_runs()
     assert row["id"] == rid and row["preset"] == "tiny" and row["title"] == comp.title
@@ -69,18 +74,18 @@ def test_save_list_load_export_delete_round_trip(small_run, tmp_path):
     assert store.check()
 
 
-def test_diverged_variant_is_counted_in_the_outcome(small_run):
+def test_diverged_variant_is_counted_in_the_outcome(small_run, store_location):
     comp, result = small_run
     assert any(r["diverged_step"] is not None for r in result.summary)
-    store = RunStore(":memory:")
+    store = RunStore(store_location)
     store.save_run(comp, result, "stopped")
     assert store.list_runs()[0]["outcome"] == "stopped, 1 diverged"
 
 
-def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_place():
+def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_place(store_location):
     comp = comparison_from_dict({"depth": 2, "width": 8, "steps": 40, "log_every": 5,
                                  "variants": [{"name": "a"}]})  # fmt: skip
-    store = RunStore(":memory:")
+    store = RunStore(store_location)
     rid = store.start_run(comp, preset="p")
     assert store.list_runs()[0]["outcome"] == "running"
     seen = []
@@ -98,21 +103,23 @@ def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_plac
     assert row["outcome"] == "stopped" and row["preset"] == "p"  # preset kept on update
 
 
-def test_stale_running_run_shows_as_interrupted(tmp_path):
+def test_stale_running_run_shows_as_interrupted(store_location):
     comp = comparison_from_dict({"variants": [{"name": "a"}]})
-    store = RunStore(tmp_path / "s.sqlite")
+    store = RunStore(store_location)
     rid = store.start_run(comp)
-    store._con.execute(
-        "UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (rid,)
+    store_sql(
+        store_location,
+        "UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = :id",
+        id=rid,
     )
     assert store.list_runs()[0]["outcome"] == "interrupted"
 
 
-def test_100k_rows_round_trip():
+def test_100k_rows_round_trip(store_location):
     comp = comparison_from_dict({"variants": [{"name": "a"}]})
     rows = [("a", 0, k, "grad_norm", i, k * 1e-3 + i / 7) for k in range(5000) for i in range(20)]
     result = RunResult(comp, metrics=rows, summary=[{"variant": "a", "seed": 0}])
-    store = RunStore(":memory:")
+    store = RunStore(store_location)
     rid = store.save_run(comp, result)
     assert store.load_run(rid)[1].metrics == rows
     assert len(encode_metrics(rows)) < 2_000_000  # compressed: ~1 MB for 100k rows
@@ -185,15 +192,11 @@ def test_a_store_from_an_older_version_is_migrated(make, tmp_path):
     assert len(again.list_runs()) == (2 if make is make_v0 else 3)
 
 
-def test_a_store_from_a_newer_version_is_refused_clearly(tmp_path):
-    path = tmp_path / "new.sqlite"
-    RunStore(path).close()
-    con = sqlite3.connect(path)
-    con.execute("UPDATE schema_version SET version = 99")
-    con.commit()
-    con.close()
+def test_a_store_from_a_newer_version_is_refused_clearly(store_location):
+    RunStore(store_location).close()
+    store_sql(store_location, "UPDATE schema_version SET version = 99")
     with pytest.raises(StoreError, match="newer version"):
-        RunStore(path)
+        RunStore(store_location)
 
 
 @pytest.mark.parametrize(
@@ -213,9 +216,9 @@ def test_location_comes_from_gfl_store(monkeypatch, tmp_path):
     assert store.path.endswith("x.sqlite") and (tmp_path / "sub" / "x.sqlite").exists()
 
 
-def test_unknown_status_is_refused(small_run):
+def test_unknown_status_is_refused(small_run, store_location):
     with pytest.raises(ValueError):
-        RunStore(":memory:").save_run(*small_run, status="exploded")
+        RunStore(store_location).save_run(*small_run, status="exploded")
 
 
 # --- concurrency -----------------------------------------------------------------------------
@@ -233,8 +236,8 @@ def _writer(path: str, tag: str, n: int) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
-    path = str(tmp_path / "shared.sqlite")
+def test_two_processes_writing_at_once_never_corrupt_the_store(store_location):
+    path = store_location
     RunStore(path).close()
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, tag, 12)) for tag in ("left", "right")]
@@ -252,13 +255,13 @@ def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
         assert len(res.metrics) == 3000 and res.metrics[0][0] == r["title"]
 
 
-def test_oldest_runs_beyond_the_limit_are_dropped(monkeypatch):
+def test_oldest_runs_beyond_the_limit_are_dropped(monkeypatch, store_location):
     comp = comparison_from_dict({"variants": [{"name": "a"}]})
     rows = [("a", 0, 0, "loss", 0, 1.0)]
-    store = RunStore(":memory:", max_runs=3)
+    store = RunStore(store_location, max_runs=3)
     ids = [store.save_run(comp, RunResult(comp, metrics=rows)) for _ in range(5)]
     assert [r["id"] for r in store.list_runs()] == ids[:1:-1]
     store.save_run(comp, RunResult(comp, metrics=rows), run_id=ids[2])  # updates never prune
-    assert store._con.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 3
+    assert store_sql(store_location, "SELECT COUNT(*) FROM metrics") == [(3,)]
     monkeypatch.setenv("GFL_STORE_MAX_RUNS", "2")
     assert RunStore(":memory:").max_runs == 2
