@@ -17,4 +17,13 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest "$@"
+# The run store's tests also run against a real PostgreSQL: a throwaway server on a private
+# socket, stopped and deleted on exit (trap), even when the tests fail; where none can be had,
+# those tests skip with one line saying why.
+# shellcheck source=scripts/throwaway_pg.sh
+source scripts/throwaway_pg.sh
+pg_start
+set +e  # no exec: the trap must run after pytest
+.venv/bin/python -m pytest "$@"
+rc=$?
+exit $rc

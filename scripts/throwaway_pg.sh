@@ -41,6 +41,7 @@ pg_start() {
     as=(runuser -u postgres --)
   fi
   trap pg_stop EXIT
+  trap 'pg_stop; exit 130' INT TERM
   if ! "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U gfl -E UTF8 >"$PG_DIR/initdb.log" 2>&1 \
     || ! "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
       -o "-c listen_addresses='' -k $PG_DIR -p 5432 -c fsync=off" start >/dev/null 2>&1; then
