@@ -354,7 +354,10 @@ class Database:
             connect_args={
                 "connect_timeout": CONNECT_TIMEOUT_S,
                 "application_name": "gradient-flow-lab",
-            },  # fmt: skip
+                # no server-side prepared statements: hosted poolers in transaction mode
+                # (Supabase's port 6543, PgBouncer) hand each transaction another connection
+                "prepare_threshold": None,
+            },
         )
 
     def _translate(self, e: Exception) -> StoreError:
