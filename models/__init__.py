@@ -8,7 +8,7 @@ Code outside ``models`` (the dashboard, benchmarks, scripts) imports the public 
 
 from .core import theory
 from .core.activations import ACTIVATIONS, Activation
-from .core.budget import check_budget, estimate, resolve_caps
+from .core.budget import check_budget, estimate, resolve_caps, resolve_row_cap
 from .core.cells import CELLS
 from .core.config import (
     CSV_TASK,
@@ -81,7 +81,7 @@ __all__ = [
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
     "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
-    "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
+    "make_config", "parse_set_args", "preset_dict", "resolve_caps", "resolve_row_cap", "run_comparison",
     "slice_steps", "theory", "to_dict",
     "SHARE_ID", "RunStore", "StoreError", "StoreUnavailable", "SweepStore", "default_store_path", "open_store",
     "DEFAULT_SWEEP_PRESET", "SWEEP_PRESETS", "SweepResult", "SweepSpec", "mean_field_applies",
