@@ -89,7 +89,9 @@ def over_budget(variants: list[RunConfig]) -> str | None:
     rows = sum(v.rows for v in est.variants)
     if cap_rows is not None and rows > cap_rows:
         every = max(v.log_every for v in variants)
-        fit = math.ceil(every * rows / cap_rows)  # rows fall about as 1/log_every
+        fit = math.ceil(every * rows / cap_rows)  # rows fall about as 1/log_every ...
+        while fit < steps and _rows(variants, fit) > cap_rows:  # ... not exactly: check
+            fit += 1
         hint = f" (every {fit} steps would fit)" if fit > every else ""
         return (
             f"this run records about {rows:,} metric rows; one run on this server may keep "
@@ -97,6 +99,12 @@ def over_budget(variants: list[RunConfig]) -> str | None:
             f"often{hint}, or lower the steps, seeds, depth or the number of variants."
         )
     return None
+
+
+def _rows(variants: list[RunConfig], log_every: int) -> int:
+    """Metric rows the variants record when they log every ``log_every`` steps."""
+    logged = [dataclasses.replace(v, log_every=log_every) for v in variants]
+    return sum(v.rows for v in estimate(Comparison(logged)).variants)
 
 
 def cost_line(variants: list[RunConfig]) -> str:

@@ -120,11 +120,13 @@ def main() -> int:
                 pages.append(pg)
             time.sleep(5)  # the previews (step 0) drawn
             report["rss_three_pages_mb"] = _status(proc.pid)["VmRSS"] / 2**20
-            t0 = time.time()
+            t0 = report["train_started"] = time.time()
             for pg in pages:
                 pg.get_by_role("button", name="Train", exact=True).click()
+            report["finished_s"] = []
             for pg in pages:
                 pg.get_by_text("Trade-offs").first.wait_for(timeout=1_800_000)
+                report["finished_s"].append(round(time.time() - t0, 1))
             report["train_s"] = time.time() - t0
             time.sleep(5)
             report["rss_after_mb"] = _status(proc.pid)["VmRSS"] / 2**20
@@ -140,6 +142,8 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     report["peak_sampled_mb"] = max(r for _, r in samples) / 2**20 if samples else None
+    t0 = report.get("train_started", samples[0][0] if samples else 0)
+    report["timeline"] = [(round(t - t0, 1), round(r / 2**20)) for t, r in samples[::4]]
     report["screenshots"] = tmp
     print(json.dumps(report, indent=1))
     return 0

@@ -217,7 +217,7 @@ def test_over_the_row_cap_says_log_less_often(monkeypatch):
     comp = comparison_from_dict(heavy)
     rows = sum(v.rows for v in estimate(comp).variants)
     assert rows > DEFAULT_MAX_ROWS and estimate(comp).mb < DEFAULT_MAX_MB  # rows alone
-    with pytest.raises(ConfigError, match=r"metric rows, over the cap of 100,000; log less often"):
+    with pytest.raises(ConfigError, match=r"metric rows, over the cap of 75,000; log less often"):
         check_budget(comp, defaults=True)
     check_budget(comp)  # the CLI: no cap unless the environment sets one
     monkeypatch.setenv("GFL_MAX_ROWS", str(rows))
@@ -228,5 +228,8 @@ def test_over_the_row_cap_says_log_less_often(monkeypatch):
     from dashboard.limits import over_budget
 
     msg = over_budget(comp.variants)
-    assert msg and "one run on this server may keep 100,000" in msg and "every 3 steps would fit" in msg
-    assert over_budget(comparison_from_dict({**heavy, "log_every": 3}).variants) is None
+    assert (
+        msg and "one run on this server may keep 75,000" in msg and "every 4 steps would fit" in msg
+    )
+    assert over_budget(comparison_from_dict({**heavy, "log_every": 4}).variants) is None
+    assert over_budget(comparison_from_dict({**heavy, "log_every": 3}).variants)

@@ -32,7 +32,7 @@ DEFAULT_MAX_GFLOP = 400.0  # ~4x the largest preset; a few minutes of 2 cores at
 # three visitors' pages open, runs train one at a time, and each visitor keeps their last
 # result's metric rows. Measured with scripts/measure_memory.py (docs/deploy.md).
 DEFAULT_MAX_MB = 100.0  # one run's working set (every preset fits, with room to double steps)
-DEFAULT_MAX_ROWS = 100_000  # metric rows one run records: what stays in memory once trained
+DEFAULT_MAX_ROWS = 75_000  # metric rows one run records: what stays in memory once trained
 
 # --- constants of the model -----------------------------------------------------------------
 BYTES = 4  # float32
