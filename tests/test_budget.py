@@ -185,7 +185,13 @@ LARGEST = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config,key,lo,hi", LARGEST)
-def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, lo, hi):
+def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, lo, hi,
+                                                                  monkeypatch):  # fmt: skip
+    # at the scale the estimate is calibrated at (400 MB, no row cap: the caps before they were
+    # sized for a 690 MB Cloud server); the smaller defaults are measured on a real server by
+    # scripts/measure_memory.py (docs/deploy.md), where the fixed costs dominate
+    monkeypatch.setenv("GFL_MAX_MB", "400")
+    monkeypatch.setenv("GFL_MAX_ROWS", "off")
     big = largest_allowed(config, key, lo, hi)
     assert big[key] > lo
     m = measure(big)
