@@ -96,7 +96,7 @@ def main() -> int:
 
     runs = [largest(0), largest(1), WIDEST]
     assert _fits(WIDEST), "the caps have changed: search WIDEST again"
-    report: dict = {"caps": {k: os.environ.get(k, "default") for k in ("GFL_MAX_MB", "GFL_MAX_GFLOP")},
+    report: dict = {"caps": {k: os.environ.get(k, "default") for k in ("GFL_MAX_MB", "GFL_MAX_GFLOP", "GFL_MAX_ROWS")},
                     "runs": runs}  # fmt: skip
     try:
         for _ in range(600):

@@ -84,7 +84,11 @@ def test_v2_store_migrates_with_share_ids(tmp_path, tiny):
     con.close()
     store = RunStore(path)
     [run] = store.list_runs()
-    assert store.schema_version == SCHEMA_VERSION == 4 and SHARE_ID.fullmatch(run["share_id"]) and store.check()
+    assert (
+        store.schema_version == SCHEMA_VERSION == 4
+        and SHARE_ID.fullmatch(run["share_id"])
+        and store.check()
+    )
     assert store.owner_of(run["id"]) is None
 
 
