@@ -15,7 +15,7 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 import dashboard.warm  # noqa: E402, F401  (once per process: heavy imports, then gc.freeze)
-from dashboard import visitor  # noqa: E402
+from dashboard import runs_store, visitor  # noqa: E402
 from dashboard.lab import render_lab  # noqa: E402
 from dashboard.url_state import FAMILY_PAGES  # noqa: E402
 from models import FAMILIES, configure_threads  # noqa: E402
@@ -77,4 +77,5 @@ st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>
 with st.sidebar:
     st.markdown("### :material/trending_down: Gradient Flow Lab")
 visitor.remember()  # public mode: who this is (login or a browser cookie); local mode: nothing
+runs_store.status_banner()  # the run database is away: say runs wait, save them when back
 st.navigation(PAGES).run()

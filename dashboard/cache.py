@@ -8,13 +8,17 @@ from collections import OrderedDict
 from models import RunResult
 
 MAX_ITEMS = 12  # a handful of comparisons: each holds at most a few MB of metric rows
+# ... and at most this many metric rows together (~150 B each held): the largest run the memory
+# cap allows has ~250k, so a dozen of those would not fit a 690 MB Community Cloud server
+# (docs/deploy.md). The newest result is always kept.
+MAX_ROWS = 500_000
 
 
 class ResultCache:
     """A small thread-safe LRU of complete (not stopped) run results, shared by all sessions."""
 
-    def __init__(self, max_items: int = MAX_ITEMS):
-        self.max_items = max_items
+    def __init__(self, max_items: int = MAX_ITEMS, max_rows: int = MAX_ROWS):
+        self.max_items, self.max_rows = max_items, max_rows
         self._items: OrderedDict[str, RunResult] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -33,6 +37,10 @@ class ResultCache:
             self._items.move_to_end(key)
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
+            rows = sum(len(r.metrics) for r in self._items.values())
+            while len(self._items) > 1 and rows > self.max_rows:
+                _, dropped = self._items.popitem(last=False)
+                rows -= len(dropped.metrics)
 
     def clear(self) -> None:
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import csv_panel, editor, limits, training
+from dashboard import csv_panel, editor, limits, memory, training
 from dashboard import draft as drafts
 from dashboard.analysis import identical_variants
 from dashboard.cache import RESULTS
@@ -195,6 +195,7 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
         with st.spinner("Measuring the gradients at initialisation…"):
             res = run_comparison(zero, tables=tables)
         RESULTS.put(key, res)
+        memory.trim()  # the preview's activations are freed: give them back (dashboard/memory.py)
     raw = res.metrics_frame()
     frame = chart_frame(raw)
     colors = colors_of(zero)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from models import FIELDS, Comparison, RunConfig, estimate, resolve_caps
+from models import FIELDS, Comparison, RunConfig, estimate, resolve_caps, resolve_row_cap
 
 UI_CAPS: dict[str, float] = {
     "depth": 64, "width": 256, "hidden": 128, "seq_len": 200, "batch_size": 256,
@@ -59,12 +59,13 @@ def check(variants: list[RunConfig]) -> str | None:
 def over_budget(variants: list[RunConfig]) -> str | None:
     """Over the server's per-run cost or memory cap: what to lower, with a steps count that fits.
 
-    Visitors cannot change the server's caps (GFL_MAX_GFLOP, GFL_MAX_MB: see the README), so
-    the message names only what they can change.
+    Visitors cannot change the server's caps (GFL_MAX_GFLOP, GFL_MAX_MB, GFL_MAX_ROWS: see
+    docs/limits.md), so the message names only what they can change.
     """
     try:
         est = estimate(Comparison(list(variants)))
         cap_g, cap_mb = resolve_caps(defaults=True)
+        cap_rows = resolve_row_cap(defaults=True)
     except Exception:  # noqa: BLE001 - a config the estimate cannot price: validation says why
         return None
     steps = max(v.steps for v in variants)
@@ -85,7 +86,25 @@ def over_budget(variants: list[RunConfig]) -> str | None:
             f"{cap_mb:,.0f}. Lower the batch size, seeds, width (or sequence length and hidden "
             f"units), or log less often; the heaviest variant is '{heavy.name}'."
         )
+    rows = sum(v.rows for v in est.variants)
+    if cap_rows is not None and rows > cap_rows:
+        every = max(v.log_every for v in variants)
+        fit = math.ceil(every * rows / cap_rows)  # rows fall about as 1/log_every ...
+        while fit < steps and _rows(variants, fit) > cap_rows:  # ... not exactly: check
+            fit += 1
+        hint = f" (every {fit} steps would fit)" if fit > every else ""
+        return (
+            f"this run records about {rows:,} metric rows; one run on this server may keep "
+            f"{cap_rows:,} (the server holds every visitor's results in memory). Log less "
+            f"often{hint}, or lower the steps, seeds, depth or the number of variants."
+        )
     return None
+
+
+def _rows(variants: list[RunConfig], log_every: int) -> int:
+    """Metric rows the variants record when they log every ``log_every`` steps."""
+    logged = [dataclasses.replace(v, log_every=log_every) for v in variants]
+    return sum(v.rows for v in estimate(Comparison(logged)).variants)
 
 
 def cost_line(variants: list[RunConfig]) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import editor, training, visitor
+from dashboard import editor, runs_store, training, visitor
 from dashboard import phase_grid as grid
 from dashboard.charts.phase import (
     CLICK_LAYER,
@@ -47,7 +47,6 @@ from models import (
     safe_csv,
     sweep_preset_dict,
 )
-from models import default_store_path as default_path
 
 P = "phase"  # session-state prefix
 W = "phase_w_"  # widget keys: cleared when a preset is loaded
@@ -71,7 +70,7 @@ def sweep_store(path: str) -> SweepStore:
 
 
 def get_sweep_store() -> SweepStore:
-    return sweep_store(default_path())
+    return sweep_store(runs_store.location())
 
 
 # --- the sweep being edited -----------------------------------------------------------------
@@ -206,11 +205,9 @@ def _recover() -> None:
 
 
 def _save(spec: SweepSpec, rows: list[dict[str, Any]], status: str, preset: str | None) -> None:
-    try:
-        get_sweep_store().save(spec.to_json_dict(), rows, status, preset, owner=visitor.owner())
-    except Exception as e:  # noqa: BLE001 - saving must never break the page
-        st.warning(f"This sweep could not be saved: {plain(visitor.hide_paths(e), 200)}",
-                   icon=":material/save:")  # fmt: skip
+    """Keep the sweep; a database that is away gets it when it is back (runs_store.Pending)."""
+    store, spec_json, owner = get_sweep_store(), spec.to_json_dict(), visitor.owner()
+    runs_store.keep_trying(lambda: store.save(spec_json, rows, status, preset, owner=owner))
 
 
 def _eta(s: float) -> str:

@@ -16,7 +16,7 @@ from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render
 from dashboard.runs_store import get_store
 from dashboard.sweeps_listing import sweeps_section
 from dashboard.watched_view import is_watched, render_watched, source_of
-from models import FAMILIES, SHARE_ID, RunStore, StoreError
+from models import FAMILIES, SHARE_ID, RunStore, StoreError, StoreUnavailable
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 
@@ -297,13 +297,20 @@ def runs_page() -> None:
     else:
         st.caption(
             "Every finished or stopped run is kept here, so a reload or a server restart shows "
-            f"it again. Store: `{store.path}`."
+            f"it again. Store: `{store.location}`."
         )
     deleted = st.session_state.pop("runs_deleted", None)
     if deleted is not None:
         st.success(f"Run #{deleted} deleted.", icon=":material/delete:")
     try:
         runs = store.list_runs(owner=visitor.owner())  # local mode: None, every run
+    except StoreUnavailable:
+        st.warning(
+            "The run database cannot be reached right now. Training works; runs are "
+            "listed here again as soon as it is back.",
+            icon=":material/cloud_off:",
+        )
+        return
     except Exception as e:  # noqa: BLE001 - a broken store must not break the page
         why = "" if public else f": {plain(e, 200)}"
         st.error(f"The run store cannot be read{why}", icon=":material/error:")

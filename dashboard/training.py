@@ -15,7 +15,7 @@ import time
 
 import streamlit as st
 
-from dashboard import runs_store, visitor
+from dashboard import memory, runs_store, visitor
 from dashboard.cache import RESULTS
 from dashboard.charts import curves
 from dashboard.query_codec import config_key, matching_preset
@@ -252,6 +252,7 @@ def train(
     bar.empty()
     holder.empty()
     RESULTS.put(key, result)
+    memory.trim()  # the live frames and the save's CSV are freed now: give them back
     st.session_state[result_key(family)] = {
         "key": key, "comparison": comparison, "result": result, "stopped": result.stopped,
         "done": run["done"], "total": run["total"],

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import gc
 
-import numpy  # noqa: F401
-import pandas  # noqa: F401
-import plotly.graph_objects  # noqa: F401
-from plotly.subplots import make_subplots  # noqa: F401
+from dashboard import memory
 
-import dashboard.results_view  # noqa: F401  (the charts and, through them, the engine)
-import models  # noqa: F401
+memory.limit_arenas()  # before the training threads exist: see dashboard/memory.py
+
+import numpy  # noqa: E402, F401
+import pandas  # noqa: E402, F401
+import plotly.graph_objects  # noqa: E402, F401
+from plotly.subplots import make_subplots  # noqa: E402, F401
+
+import dashboard.results_view  # noqa: E402, F401  (the charts and, through them, the engine)
+import models  # noqa: E402, F401
 
 gc.collect()
 gc.freeze()

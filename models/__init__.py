@@ -10,7 +10,7 @@ benchmarks, scripts) imports the public names below.
 
 from .core import theory
 from .core.activations import ACTIVATIONS, Activation
-from .core.budget import check_budget, estimate, resolve_caps
+from .core.budget import check_budget, estimate, resolve_caps, resolve_row_cap
 from .core.cells import CELLS
 from .core.config import (
     CSV_TASK,
@@ -61,6 +61,7 @@ from .store import (
     SHARE_ID,
     RunStore,
     StoreError,
+    StoreUnavailable,
     SweepStore,
     default_store_path,
     open_store,
@@ -91,9 +92,10 @@ __all__ = [
     "RNN_TASKS", "SUMMARY_COLUMNS", "Comparison", "ConfigError", "Progress", "RunConfig",
     "RunResult", "chance_loss", "check_budget", "coerce", "comparison_from_dict", "configure_threads",
     "configure_workers", "env_int", "estimate", "load_comparison_file", "load_preset",
-    "make_config", "parse_set_args", "preset_dict", "resolve_caps", "run_comparison",
-    "safe_csv", "slice_steps", "theory", "to_dict",
-    "SHARE_ID", "RunStore", "StoreError", "SweepStore", "default_store_path", "open_store",
+    "make_config", "parse_set_args", "preset_dict", "resolve_caps", "resolve_row_cap",
+    "run_comparison", "safe_csv", "slice_steps", "theory", "to_dict",
+    "SHARE_ID", "RunStore", "StoreError", "StoreUnavailable", "SweepStore", "default_store_path",
+    "open_store",
     "DEFAULT_SWEEP_PRESET", "SWEEP_PRESETS", "SweepResult", "SweepSpec", "mean_field_applies",
     "mean_field_overlay", "pascanu_applies", "pascanu_length", "run_sweep", "sweep_from_dict",
     "sweep_preset_dict",

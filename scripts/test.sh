@@ -17,7 +17,16 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The run store's tests also run against a real PostgreSQL: a throwaway server on a private
+# socket, stopped and deleted on exit (trap), even when the tests fail; where none can be had,
+# those tests skip with one line saying why.
+# shellcheck source=scripts/throwaway_pg.sh
+source scripts/throwaway_pg.sh
+pg_start
 # Two workers (the suite is xdist-safe: free ports, a store per test module, tmp_path files; the
 # tests that start a local Ray share one worker through xdist_group). PYTEST_WORKERS=0: one process.
 # The inner loop is `.venv/bin/python -m pytest -m unit` (about a minute; see ARCHITECTURE.md).
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+set +e  # no exec: the trap must run after pytest
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+rc=$?
+exit $rc

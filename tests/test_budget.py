@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from models import ConfigError, comparison_from_dict, run_comparison
-from models.core.budget import DEFAULT_MAX_MB, check_budget, estimate, resolve_caps
+from models.core.budget import (
+    DEFAULT_MAX_MB,
+    DEFAULT_MAX_ROWS,
+    check_budget,
+    estimate,
+    resolve_caps,
+    resolve_row_cap,
+)
 from models.io.presets import PRESETS, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +83,7 @@ def _no_env_caps(monkeypatch):
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_fits_the_public_caps_with_room(name):
     est = check_budget(load_preset(name), defaults=True)
-    assert 0 < est.mb < DEFAULT_MAX_MB / 4
+    assert 0 < est.mb < DEFAULT_MAX_MB  # the caps are sized for a 690 MB server (docs/deploy.md)
     # a user can at least double the steps of a preset on the public app
     check_budget(load_preset(name, {"steps": 2 * PRESETS[name]["steps"]}), defaults=True)
 
@@ -178,7 +185,13 @@ LARGEST = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config,key,lo,hi", LARGEST)
-def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, lo, hi):
+def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, lo, hi,
+                                                                  monkeypatch):  # fmt: skip
+    # at the scale the estimate is calibrated at (400 MB, no row cap: the caps before they were
+    # sized for a 690 MB Cloud server); the smaller defaults are measured on a real server by
+    # scripts/measure_memory.py (docs/deploy.md), where the fixed costs dominate
+    monkeypatch.setenv("GFL_MAX_MB", "400")
+    monkeypatch.setenv("GFL_MAX_ROWS", "off")
     big = largest_allowed(config, key, lo, hi)
     assert big[key] > lo
     m = measure(big)
@@ -196,3 +209,29 @@ def test_cli_applies_caps_only_when_the_environment_sets_them(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2 and not out.exists()
     assert proc.stderr.startswith("error: this run needs") and "GFL_MAX_GFLOP" in proc.stderr
+
+
+def test_over_the_row_cap_says_log_less_often(monkeypatch):
+    """Metric rows stay in memory once a run has trained (every visitor keeps their last
+    result), so the dashboard caps them apart from the working set."""
+    heavy = {"depth": 32, "width": 16, "seeds": 4, "log_every": 1, "steps": 400,
+             "variants": [{"name": "rows"}]}  # fmt: skip
+    comp = comparison_from_dict(heavy)
+    rows = sum(v.rows for v in estimate(comp).variants)
+    assert rows > DEFAULT_MAX_ROWS and estimate(comp).mb < DEFAULT_MAX_MB  # rows alone
+    with pytest.raises(ConfigError, match=r"metric rows, over the cap of 75,000; log less often"):
+        check_budget(comp, defaults=True)
+    check_budget(comp)  # the CLI: no cap unless the environment sets one
+    monkeypatch.setenv("GFL_MAX_ROWS", str(rows))
+    check_budget(comp, defaults=True)
+    monkeypatch.setenv("GFL_MAX_ROWS", "off")
+    assert resolve_row_cap(defaults=True) is None
+    monkeypatch.delenv("GFL_MAX_ROWS")
+    from dashboard.limits import over_budget
+
+    msg = over_budget(comp.variants)
+    assert (
+        msg and "one run on this server may keep 75,000" in msg and "every 4 steps would fit" in msg
+    )
+    assert over_budget(comparison_from_dict({**heavy, "log_every": 4}).variants) is None
+    assert over_budget(comparison_from_dict({**heavy, "log_every": 3}).variants)

@@ -85,6 +85,19 @@ def test_cache_keeps_complete_runs_only():
     assert cache.get("b") is None and cache.get("a") is a and cache.get("c") is c
 
 
+def test_cache_holds_a_bounded_number_of_metric_rows():
+    comp = load_preset("deep-mlp")
+    rows = [("a", 0, k, "loss", 0, 1.0) for k in range(400)]
+    results = [RunResult(comp, metrics=list(rows)) for _ in range(4)]
+    cache = ResultCache(max_items=10, max_rows=1000)
+    for key, res in zip("abcd", results):
+        cache.put(key, res)
+    assert [cache.get(k) is not None for k in "abcd"] == [False, False, True, True]
+    big = RunResult(comp, metrics=rows * 5)  # over the budget alone: kept, the others go
+    cache.put("big", big)
+    assert cache.get("big") is big and cache.get("c") is None and cache.get("d") is None
+
+
 @pytest.fixture(scope="module")
 def tiny():
     comp = load_preset("deep-mlp", {"steps": 3, "seeds": 1, "depth": 6})

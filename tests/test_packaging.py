@@ -9,24 +9,62 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _name(req: str) -> str:
-    return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower()
+    return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_requirements_txt_pins_what_pyproject_pins():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+def _requirements() -> tuple[list[str], list[str]]:
+    """requirements.txt's lines and its requirements (no comments, no options)."""
     lines = (ROOT / "requirements.txt").read_text().splitlines()
     reqs = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "-"))]
-    assert {_name(r): r.replace(" ", "") for r in reqs} == {
-        _name(d): d.replace(" ", "") for d in deps
-    }
+    return lines, reqs
+
+
+def test_requirements_txt_pins_what_pyproject_asks_for():
+    deps = [Requirement(d) for d in
+            tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]  # fmt: skip
+    lines, reqs = _requirements()
+    pins = {}
+    for r in reqs:
+        req = Requirement(r)
+        [spec] = req.specifier  # one exact pin per package: Cloud reinstalls on every wake
+        assert spec.operator == "==" and "*" not in spec.version, r
+        assert _name(r) not in pins, f"{r} pinned twice"
+        pins[_name(r)] = (req, Version(spec.version))
+    for dep in deps:  # every direct dependency pinned, at a version pyproject allows
+        assert _name(dep.name) in pins, f"{dep.name} is in pyproject.toml, not in requirements.txt"
+        req, version = pins[_name(dep.name)]
+        assert dep.specifier.contains(version, prereleases=True), (str(dep), str(req))
+        assert req.extras == dep.extras, (str(dep), str(req))
+    # the direct section is exactly pyproject's list (the rest is what they pull in)
+    direct = lines[lines.index("# direct: pyproject.toml's [project] dependencies") + 1 :]
+    direct = [ln for ln in direct[: direct.index("")]]
+    assert sorted(_name(d) for d in direct) == sorted(_name(d.name) for d in deps)
     # Community Cloud must get the CPU-only torch wheel, never the multi-GB CUDA build
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
-    assert any(r == "torch==2.13.0" for r in reqs)
+    assert any(r == "torch==2.13.0+cpu" for r in reqs)
+    assert pins["torch"][1].public == "2.13.0"
+
+
+@pytest.mark.parametrize("name", ["uv.lock", "Pipfile", "Pipfile.lock", "environment.yml",
+                                  "environment.yaml"])  # fmt: skip
+def test_no_file_that_cloud_would_prefer_to_requirements_txt(name):
+    """Community Cloud installs from the first of uv.lock, Pipfile, environment.yml,
+    requirements.txt found (the app's folder, then the root): any of the others would skip the
+    pinned CPU-only requirements."""
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT)
+    found = (
+        {Path(p).name for p in tracked.stdout.splitlines()} if tracked.returncode == 0 else set()
+    )
+    for folder in (ROOT, ROOT / "dashboard"):
+        found |= {p.name for p in folder.iterdir()}
+    assert name not in found
 
 
 def test_streamlit_config_turns_the_file_watcher_off():

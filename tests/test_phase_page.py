@@ -101,8 +101,8 @@ def test_cells_average_seeds_and_theory_lines_sit_in_cell_coordinates():
     assert position([1, 2, 4], np.array([3.0]))[0] == pytest.approx(1.5)
 
 
-def test_sweep_store_round_trip(tmp_path):
-    store = SweepStore(tmp_path / "s.sqlite")
+def test_sweep_store_round_trip(store_location):
+    store = SweepStore(store_location)
     spec = load_sweep_preset("rnn-length")
     rows = [{"seq_len": 5, "variant": "lstm", "seed": 0, "final_val_loss": np.float32(0.5)}]
     sid = store.save(spec.to_json_dict(), rows, "stopped", "rnn-length")

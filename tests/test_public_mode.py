@@ -16,7 +16,7 @@ from dashboard.csv_panel import describe
 from models import comparison_from_dict, read_csv, run_comparison
 from models.core.csv_parser import sha256_of
 from models.core.tabular import _SHAPES, table_dims
-from models.store.runs import SHARE_ID, RunStore
+from models.store.runs import SCHEMA_VERSION, SHARE_ID, RunStore
 from tests.helpers import APP_TIMEOUT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -41,8 +41,8 @@ def tiny():
 # --- the store ----------------------------------------------------------------------------------
 
 
-def test_owners_list_and_delete_only_their_own(tiny):
-    store = RunStore(":memory:")
+def test_owners_list_and_delete_only_their_own(tiny, store_location):
+    store = RunStore(store_location)
     a = store.save_run(*tiny, owner="visitor:a")
     b = store.save_run(*tiny, owner="visitor:b")
     assert [r["id"] for r in store.list_runs(owner="visitor:a")] == [a]
@@ -53,8 +53,8 @@ def test_owners_list_and_delete_only_their_own(tiny):
     assert store.owner_of(b) == "visitor:b"
 
 
-def test_share_ids_are_random_and_resolve(tiny):
-    store = RunStore(":memory:")
+def test_share_ids_are_random_and_resolve(tiny, store_location):
+    store = RunStore(store_location)
     ids = [store.save_run(*tiny) for _ in range(3)]
     shares = [r["share_id"] for r in store.list_runs()]
     assert len(set(shares)) == 3 and all(SHARE_ID.fullmatch(s) and len(s) >= 22 for s in shares)
@@ -62,8 +62,8 @@ def test_share_ids_are_random_and_resolve(tiny):
     assert store.find_shared("1") is None and store.find_shared("x" * 22) is None
 
 
-def test_per_visitor_cap_drops_only_that_visitors_oldest(tiny):
-    store = RunStore(":memory:", max_runs_per_owner=2)
+def test_per_visitor_cap_drops_only_that_visitors_oldest(tiny, store_location):
+    store = RunStore(store_location, max_runs_per_owner=2)
     other = store.save_run(*tiny, owner="visitor:b")
     mine = [store.save_run(*tiny, owner="visitor:a") for _ in range(4)]
     assert [r["id"] for r in store.list_runs(owner="visitor:a")] == mine[:-3:-1]
@@ -85,7 +85,11 @@ def test_v2_store_migrates_with_share_ids(tmp_path, tiny):
     con.close()
     store = RunStore(path)
     [run] = store.list_runs()
-    assert store.schema_version == 3 and SHARE_ID.fullmatch(run["share_id"]) and store.check()
+    assert (
+        store.schema_version == SCHEMA_VERSION == 4
+        and SHARE_ID.fullmatch(run["share_id"])
+        and store.check()
+    )
     assert store.owner_of(run["id"]) is None
 
 

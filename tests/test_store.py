@@ -1,4 +1,8 @@
-"""The run store: round trips, periodic saves, old schemas, corrupt files, concurrent writers."""
+"""The run store: round trips, periodic saves, old schemas, corrupt files, concurrent writers.
+
+Tests taking ``store_location`` run twice: on a SQLite file and on a real PostgreSQL database
+(tests/conftest.py; ./scripts/test.sh starts a throwaway server).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,28 @@ import io
 import json
 import math
 import multiprocessing as mp
+import shutil
 import sqlite3
+import threading
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from models import comparison_from_dict, run_comparison
 from models.core.runner import METRIC_COLUMNS, RunResult
-from models.store.runs import SCHEMA_VERSION, RunStore, StoreError, encode_metrics, open_store
+from models.store.db import engine_url, safe_location
+from models.store.runs import (
+    SCHEMA_VERSION,
+    RunStore,
+    StoreError,
+    StoreUnavailable,
+    encode_metrics,
+    open_store,
+)
+from models.store.sweeps import SweepStore
+from tests.conftest import store_sql
 
 SMALL = {
     "title": "tiny, with a comma",
@@ -43,9 +60,9 @@ def same_rows(a, b) -> bool:
     return True
 
 
-def test_save_list_load_export_delete_round_trip(small_run, tmp_path):
+def test_save_list_load_export_delete_round_trip(small_run, store_location):
     comp, result = small_run
-    store = RunStore(tmp_path / "runs.sqlite")
+    store = RunStore(store_location)
     rid = store.save_run(comp, result, "finished", preset="tiny")
     [row] = store.list_runs()
     assert row["id"] == rid and row["preset"] == "tiny" and row["title"] == comp.title
@@ -69,18 +86,18 @@ def test_save_list_load_export_delete_round_trip(small_run, tmp_path):
     assert store.check()
 
 
-def test_diverged_variant_is_counted_in_the_outcome(small_run):
+def test_diverged_variant_is_counted_in_the_outcome(small_run, store_location):
     comp, result = small_run
     assert any(r["diverged_step"] is not None for r in result.summary)
-    store = RunStore(":memory:")
+    store = RunStore(store_location)
     store.save_run(comp, result, "stopped")
     assert store.list_runs()[0]["outcome"] == "stopped, 1 diverged"
 
 
-def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_place():
+def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_place(store_location):
     comp = comparison_from_dict({"depth": 2, "width": 8, "steps": 40, "log_every": 5,
                                  "variants": [{"name": "a"}]})  # fmt: skip
-    store = RunStore(":memory:")
+    store = RunStore(store_location)
     rid = store.start_run(comp, preset="p")
     assert store.list_runs()[0]["outcome"] == "running"
     seen = []
@@ -98,21 +115,23 @@ def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_plac
     assert row["outcome"] == "stopped" and row["preset"] == "p"  # preset kept on update
 
 
-def test_stale_running_run_shows_as_interrupted(tmp_path):
+def test_stale_running_run_shows_as_interrupted(store_location):
     comp = comparison_from_dict({"variants": [{"name": "a"}]})
-    store = RunStore(tmp_path / "s.sqlite")
+    store = RunStore(store_location)
     rid = store.start_run(comp)
-    store._con.execute(
-        "UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (rid,)
+    store_sql(
+        store_location,
+        "UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = :id",
+        id=rid,
     )
     assert store.list_runs()[0]["outcome"] == "interrupted"
 
 
-def test_100k_rows_round_trip():
+def test_100k_rows_round_trip(store_location):
     comp = comparison_from_dict({"variants": [{"name": "a"}]})
     rows = [("a", 0, k, "grad_norm", i, k * 1e-3 + i / 7) for k in range(5000) for i in range(20)]
     result = RunResult(comp, metrics=rows, summary=[{"variant": "a", "seed": 0}])
-    store = RunStore(":memory:")
+    store = RunStore(store_location)
     rid = store.save_run(comp, result)
     assert store.load_run(rid)[1].metrics == rows
     assert len(encode_metrics(rows)) < 2_000_000  # compressed: ~1 MB for 100k rows
@@ -185,15 +204,11 @@ def test_a_store_from_an_older_version_is_migrated(make, tmp_path):
     assert len(again.list_runs()) == (2 if make is make_v0 else 3)
 
 
-def test_a_store_from_a_newer_version_is_refused_clearly(tmp_path):
-    path = tmp_path / "new.sqlite"
-    RunStore(path).close()
-    con = sqlite3.connect(path)
-    con.execute("UPDATE schema_version SET version = 99")
-    con.commit()
-    con.close()
+def test_a_store_from_a_newer_version_is_refused_clearly(store_location):
+    RunStore(store_location).close()
+    store_sql(store_location, "UPDATE schema_version SET version = 99")
     with pytest.raises(StoreError, match="newer version"):
-        RunStore(path)
+        RunStore(store_location)
 
 
 @pytest.mark.parametrize(
@@ -213,9 +228,9 @@ def test_location_comes_from_gfl_store(monkeypatch, tmp_path):
     assert store.path.endswith("x.sqlite") and (tmp_path / "sub" / "x.sqlite").exists()
 
 
-def test_unknown_status_is_refused(small_run):
+def test_unknown_status_is_refused(small_run, store_location):
     with pytest.raises(ValueError):
-        RunStore(":memory:").save_run(*small_run, status="exploded")
+        RunStore(store_location).save_run(*small_run, status="exploded")
 
 
 # --- concurrency -----------------------------------------------------------------------------
@@ -233,8 +248,8 @@ def _writer(path: str, tag: str, n: int) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
-    path = str(tmp_path / "shared.sqlite")
+def test_two_processes_writing_at_once_never_corrupt_the_store(store_location):
+    path = store_location
     RunStore(path).close()
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, tag, 12)) for tag in ("left", "right")]
@@ -252,13 +267,158 @@ def test_two_processes_writing_at_once_never_corrupt_the_store(tmp_path):
         assert len(res.metrics) == 3000 and res.metrics[0][0] == r["title"]
 
 
-def test_oldest_runs_beyond_the_limit_are_dropped(monkeypatch):
+def test_oldest_runs_beyond_the_limit_are_dropped(monkeypatch, store_location):
     comp = comparison_from_dict({"variants": [{"name": "a"}]})
     rows = [("a", 0, 0, "loss", 0, 1.0)]
-    store = RunStore(":memory:", max_runs=3)
+    store = RunStore(store_location, max_runs=3)
     ids = [store.save_run(comp, RunResult(comp, metrics=rows)) for _ in range(5)]
     assert [r["id"] for r in store.list_runs()] == ids[:1:-1]
     store.save_run(comp, RunResult(comp, metrics=rows), run_id=ids[2])  # updates never prune
-    assert store._con.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 3
+    assert store_sql(store_location, "SELECT COUNT(*) FROM metrics") == [(3,)]
     monkeypatch.setenv("GFL_STORE_MAX_RUNS", "2")
     assert RunStore(":memory:").max_runs == 2
+
+
+# --- the release before SQLAlchemy, database URLs, several servers, a database that goes away -----
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_a_store_written_by_the_schema_3_release_upgrades_with_every_run_intact(tmp_path):
+    """tests/fixtures/store_v3.sqlite: written by main's sqlite3 store (schema 3) with runs of
+    every kind and two sweeps; store_v3.json says what it held."""
+    path = tmp_path / "v3.sqlite"
+    shutil.copy(FIXTURES / "store_v3.sqlite", path)
+    expected = json.loads((FIXTURES / "store_v3.json").read_text())
+    store = RunStore(path)
+    assert store.schema_version == SCHEMA_VERSION == 4 and store.check()
+    listed = {r["id"]: r for r in store.list_runs()}
+    assert sorted(listed) == [r["id"] for r in expected["runs"]]
+    for want in expected["runs"]:
+        got = listed[want["id"]]
+        for key in ("title", "preset", "share_id", "data_info", "n_rows", "steps_done",
+                    "n_variants", "settings", "created_at", "updated_at"):  # fmt: skip
+            assert got[key] == want[key], key
+        assert store.owner_of(want["id"]) == want["owner"]
+        assert store.find_shared(want["share_id"]) == want["id"]  # old links still open
+    assert listed[4]["outcome"] == "interrupted"  # saved 'running' long ago: cut off
+    assert listed[2]["outcome"] == "stopped" and listed[1]["outcome"] == "finished, 1 diverged"
+    for rid, rows in expected["metrics"].items():
+        _, res = store.load_run(int(rid))
+        assert same_rows(res.metrics, [tuple(r) for r in rows])
+    sweeps = SweepStore(path)
+    assert [(s["id"], s["status"], s["preset"], s["points"]) for s in sweeps.list()] == [
+        (s["id"], s["status"], s["preset"], s["points"]) for s in expected["sweeps"][::-1]
+    ]
+    assert [s["id"] for s in sweeps.list(owner="visitor:" + "a" * 40)] == [2]
+    spec, rows, status = sweeps.load(1)
+    assert (
+        spec == expected["sweep_spec"]
+        and status == "stopped"
+        and math.isnan(rows[1]["final_val_loss"])
+    )
+    # the upgraded store takes new runs and sweeps, and opening it again changes nothing
+    comp, res = store.load_run(1)
+    new = store.save_run(comp, res, "finished", owner="visitor:new")
+    assert new == 5 and sweeps.save(spec, rows, "finished") == 3
+    store.close()
+    again = RunStore(path)
+    assert [r["id"] for r in again.list_runs()] == [5, 4, 3, 2, 1] and again.check()
+
+
+def test_locations_database_urls_and_what_may_be_shown():
+    assert engine_url("postgresql://u:secret@db.example/runs").startswith("postgresql+psycopg://")
+    assert engine_url("postgres://u:secret@db.example/runs").startswith("postgresql+psycopg://")
+    assert engine_url(":memory:") == "sqlite://"
+    assert engine_url("~/x.sqlite") == "sqlite:///" + str(Path("~/x.sqlite").expanduser())
+    shown = safe_location("postgresql://u:secret@db.example/runs?sslmode=require")
+    assert "secret" not in shown and "db.example" in shown
+    assert safe_location("/srv/runs.sqlite") == "/srv/runs.sqlite"
+    with pytest.raises(StoreError):
+        RunStore("nosuchdialect://x/y")
+
+
+def test_gfl_store_takes_a_database_url(monkeypatch, pg_database):
+    monkeypatch.setenv("GFL_STORE", pg_database)
+    store = open_store()
+    assert store.is_server and store.path == pg_database and store.list_runs() == []
+    assert SweepStore().list() == []
+
+
+def test_one_memory_store_is_shared_by_threads(small_run):
+    store = RunStore(":memory:")
+    ids = []
+    threads = [threading.Thread(target=lambda: ids.append(store.save_run(*small_run)))
+               for _ in range(4)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["id"] for r in store.list_runs()) == sorted(ids) == [1, 2, 3, 4]
+
+
+def test_two_servers_on_one_database_see_each_others_runs(small_run, store_location):
+    """Two app servers (two store objects, as in two processes) on one database."""
+    left, right = RunStore(store_location), RunStore(store_location)
+    a = left.save_run(*small_run, owner="visitor:a")
+    b = right.save_run(*small_run, owner="visitor:b")
+    assert [r["id"] for r in left.list_runs()] == [r["id"] for r in right.list_runs()] == [b, a]
+    share = right.list_runs(owner="visitor:a")[0]["share_id"]
+    assert (
+        left.find_shared(share) == a and right.load_run(a)[1].metrics == left.load_run(a)[1].metrics
+    )
+    assert left.delete_run(b) and [r["id"] for r in right.list_runs()] == [a]
+    SweepStore(store_location).save({"title": "s"}, [{"x": 1}])
+    assert [s["title"] for s in SweepStore(store_location).list()] == ["s"]
+
+
+def _open_and_save(url: str, title: str) -> None:
+    comp = comparison_from_dict({"title": title, "variants": [{"name": "a"}]})
+    store = RunStore(url)
+    store.save_run(comp, RunResult(comp, metrics=[("a", 0, 0, "loss", 0, 1.0)]), "finished")
+    store.close()
+
+
+@pytest.mark.slow
+def test_two_processes_create_one_new_database_once(pg_database):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_open_and_save, args=(pg_database, t)) for t in ("p", "q")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    store = RunStore(pg_database)
+    assert sorted(r["title"] for r in store.list_runs()) == ["p", "q"]
+    assert store_sql(pg_database, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+
+
+def test_a_database_that_goes_away_raises_store_unavailable_and_works_again(
+    small_run, pg_database, pg_outage
+):
+    store = RunStore(pg_database)
+    rid = store.save_run(*small_run)
+    pg_outage.down(pg_database)
+    try:
+        with pytest.raises(StoreUnavailable, match="cannot be reached"):
+            store.list_runs()
+        with pytest.raises(StoreUnavailable):
+            store.save_run(*small_run, "finished", run_id=rid)
+    finally:
+        pg_outage.up(pg_database)
+    # the same store object: the pool reconnects (pool_pre_ping), nothing was lost
+    assert store.save_run(*small_run, "stopped", run_id=rid) == rid
+    assert [(r["id"], r["outcome"].split(",")[0]) for r in store.list_runs()] == [(rid, "stopped")]
+
+
+def test_a_store_opened_while_its_database_is_down_works_once_it_is_up(small_run, pg_database,
+                                                                       pg_outage):  # fmt: skip
+    pg_outage.down(pg_database)
+    try:
+        store = RunStore(pg_database)  # a server starting while the database is away
+        with pytest.raises(StoreUnavailable):
+            store.save_run(*small_run)
+    finally:
+        pg_outage.up(pg_database)
+    rid = store.save_run(*small_run)
+    assert store.schema_version == SCHEMA_VERSION and store.load_run(rid)[0].title

@@ -184,3 +184,20 @@ def test_a_run_trained_in_the_app_is_kept_and_listed(tmp_path, monkeypatch):
     at.switch_page("views/runs.py").run()
     ok(at)
     assert list(at.dataframe[0].value["run"]) == [run["id"]]
+
+
+def test_the_store_location_may_come_from_streamlit_secrets(monkeypatch, tmp_path):
+    """Community Cloud: GFL_STORE set under Settings → Secrets (the environment wins)."""
+    import streamlit as st
+
+    from dashboard import runs_store
+
+    url = "postgresql://u:secret@db.example/runs"
+    monkeypatch.setattr(st, "secrets", {"GFL_STORE": url})
+    monkeypatch.delenv("GFL_STORE", raising=False)
+    assert runs_store.location() == url
+    monkeypatch.setenv("GFL_STORE", str(tmp_path / "env.sqlite"))
+    assert runs_store.location() == str(tmp_path / "env.sqlite")
+    monkeypatch.setattr(st, "secrets", {})
+    monkeypatch.delenv("GFL_STORE")
+    assert runs_store.location().endswith("runs.sqlite")  # the default file

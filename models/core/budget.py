@@ -5,7 +5,8 @@ else. The estimate is deliberately a little pessimistic; ``tests/test_budget.py`
 against measured peak memory and that the largest run allowed under the default caps stays well
 under 1 GB of resident memory (the interpreter, torch and the data take ~0.4 GB of that).
 
-Caps: explicit arguments win, then the environment (``GFL_MAX_GFLOP``, ``GFL_MAX_MB``; ``0``,
+Caps: explicit arguments win, then the environment (``GFL_MAX_GFLOP``, ``GFL_MAX_MB``,
+``GFL_MAX_ROWS``; ``0``,
 ``none`` or ``off`` = no cap), then the public defaults when ``defaults=True`` (the dashboard),
 otherwise no cap (the local CLI).
 """
@@ -29,7 +30,11 @@ from .threads import configure_workers
 
 # --- public defaults (the dashboard uses them unless the environment says otherwise) ---------
 DEFAULT_MAX_GFLOP = 400.0  # ~4x the largest preset; a few minutes of 2 cores at worst
-DEFAULT_MAX_MB = 400.0  # run working set; + ~0.45 GB interpreter/torch/data stays < 1 GB RSS
+# Sized for Streamlit Community Cloud's smallest server (690 MB): the server takes ~0.5 GB with
+# three visitors' pages open, runs train one at a time, and each visitor keeps their last
+# result's metric rows. Measured with scripts/measure_memory.py (docs/deploy.md).
+DEFAULT_MAX_MB = 100.0  # one run's working set (every preset fits, with room to double steps)
+DEFAULT_MAX_ROWS = 75_000  # metric rows one run records: what stays in memory once trained
 
 # --- constants of the model -----------------------------------------------------------------
 BYTES = 4  # float32
@@ -262,11 +267,23 @@ def resolve_caps(
     return caps[0], caps[1]
 
 
+def resolve_row_cap(max_rows: int | None = None, defaults: bool = False) -> int | None:
+    """The metric-row cap (GFL_MAX_ROWS): argument, else environment, else the default when
+    asked, else none."""
+    if max_rows is not None:
+        return int(max_rows) if max_rows > 0 else None
+    from_env = _env_cap("GFL_MAX_ROWS")
+    if from_env == "unset":
+        return DEFAULT_MAX_ROWS if defaults else None
+    return None if from_env is None else int(from_env)
+
+
 def check_budget(
     comparison: Comparison,
     max_gflop: float | None = None,
     max_mb: float | None = None,
     defaults: bool = False,
+    max_rows: int | None = None,
 ) -> Estimate:
     """Estimate the run's cost; raise ConfigError naming what to lower when it is over a cap."""
     est = estimate(comparison)
@@ -285,5 +302,13 @@ def check_budget(
             f"this run needs ~{_num(est.mb)} MB of memory, over the cap of {_num(cap_mb)} MB "
             f"(largest: '{heavy.name}'); lower batch size, seeds, width or seq_len/hidden "
             "(or steps/log_every for fewer metric rows), or raise the cap with GFL_MAX_MB"
+        )
+    cap_rows = resolve_row_cap(max_rows, defaults)
+    rows = sum(v.rows for v in est.variants)
+    if cap_rows is not None and rows > cap_rows:
+        raise ConfigError(
+            f"this run records ~{rows:,} metric rows, over the cap of {cap_rows:,}; log less "
+            "often (log_every), or lower steps, seeds, depth or the number of variants, or "
+            "raise the cap with GFL_MAX_ROWS"
         )
     return est
