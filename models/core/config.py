@@ -21,7 +21,7 @@ from .norms import LN_PLACEMENTS, NORMS
 from .optim import OPTIMIZERS
 from .task_registry import TASKS
 
-FAMILIES = ("mlp", "rnn")
+FAMILIES = ("mlp", "rnn", "transformer")
 # live selections of the registries: an entry registered later appears in them
 MLP_TASKS = TASKS.view(lambda t: t.family == "mlp")
 RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
@@ -251,10 +251,10 @@ def make_config(values: dict[str, Any], base: RunConfig | None = None) -> RunCon
 def check_consistency(cfg: RunConfig) -> None:
     """Cross-field rules: the task fits the family, the data fit the model."""
     if TASKS[cfg.task].family != cfg.family:
-        what = "a sequence task" if cfg.family == "mlp" else "not a sequence task"
         allowed = TASKS.names(lambda t: t.family == cfg.family)
         raise ConfigError(
-            f"task: '{cfg.task}' is {what}; with family={cfg.family} allowed: {', '.join(allowed)}"
+            f"task: '{cfg.task}' is a task for family={TASKS[cfg.task].family}; with "
+            f"family={cfg.family} allowed: {', '.join(allowed)}"
         )
     if cfg.family == "mlp" and cfg.rezero and not cfg.residual:
         raise ConfigError(
@@ -276,6 +276,20 @@ def check_consistency(cfg: RunConfig) -> None:
     if cfg.task == "seq-digits" and cfg.seq_len != 64:
         # the digits are read pixel by pixel: T is fixed by the data
         cfg.seq_len = 64
+    if cfg.task == "row-digits":  # 8 rows of 8 pixels: T is fixed by the data
+        cfg.seq_len = 8
+    family_check = _FAMILY_CHECKS.get(cfg.family)
+    if family_check is not None:
+        family_check(cfg)
+
+
+def _transformer_check(cfg: RunConfig) -> None:
+    from .transformer import check_config  # imports torch modules that import this one
+
+    check_config(cfg)
+
+
+_FAMILY_CHECKS = {"transformer": _transformer_check}  # a family's own cross-field rules
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

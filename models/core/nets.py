@@ -240,9 +240,10 @@ class RecurrentNet(nn.Module):
 
 def build_model(cfg: RunConfig, n_in: int, n_out: int) -> nn.Module:
     """The model a config asks for, with ``cfg.seeds`` stacked copies."""
-    if cfg.family == "mlp":
-        return DeepMLP(cfg, n_in, n_out)
-    return RecurrentNet(cfg, n_in, n_out)
+    from .transformer import TransformerNet
+
+    nets = {"mlp": DeepMLP, "rnn": RecurrentNet, "transformer": TransformerNet}
+    return nets[cfg.family](cfg, n_in, n_out)
 
 
 def param_count(model: nn.Module) -> int:

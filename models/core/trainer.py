@@ -133,6 +133,11 @@ class VariantTrainer:
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
         self.weight_pos = [ids[id(w)] for w in self.model.weight_layers()]
+        # a family whose depth unit holds several parameters (a Transformer block) names them:
+        # its per-layer metrics are then norms over each unit's parameters together
+        groups = getattr(self.model, "unit_groups", None)
+        self.unit_pos = None if groups is None else [[ids[id(p)] for p in g] for g in groups()]
+        self._ids = ids
         self.sizes = _sizes(self.params, self.S)
         self.flat = _flatten_params(self.params, self.S)
         self._grad_buf = torch.empty_like(self.flat)
@@ -174,6 +179,9 @@ class VariantTrainer:
         """The fast path where it supports the variant (and is on), else autograd."""
         cfg = self.cfg
         fast = fastpath_enabled()
+        if getattr(self.model, "autograd_only", False):  # no hand-written step for this family
+            self.fused = False
+            return
         if cfg.family == "mlp":
             if fast and fast_mlp.supports(cfg.activation, cfg.norm, self.classification,
                                           cfg.rezero):  # fmt: skip
@@ -248,7 +256,7 @@ class VariantTrainer:
         """Loss, accuracy and per-parameter gradients through autograd."""
         if fused:  # the LSTM through PyTorch's kernel
             out = self.model.fused_forward(x, record=record)
-        elif self.cfg.family == "mlp":  # the module-free forward: same arithmetic, no hooks
+        elif hasattr(self.model, "train_forward"):  # module-free: same arithmetic, no hooks
             out = self.model.train_forward(x, record=record)
         else:  # the recurrent net's own loop over time
             out = self.model(x, record=record)
@@ -312,6 +320,8 @@ class VariantTrainer:
             self.step = k if final else k + 1
             return
         before = self._weights_before if log and self.gradients else None
+        if cfg.warmup_steps > 0:  # linear warm-up: lr·(k+1)/W for the first W updates
+            self.opt.lr = cfg.lr * min(1.0, (k + 1) / cfg.warmup_steps)
         self.opt.step(grads)
         if self.any_dead:
             self._zero_dead()
@@ -325,6 +335,19 @@ class VariantTrainer:
         if flat.numel() > FLAT_NORM_LIMIT:  # no float64 copy of a big gradient
             return torch.stack([g.norm(dim=1) for g in flat.split(self.sizes, dim=1)])
         return _segment_norms(flat, self.sizes)
+
+    def _units(self, norms: torch.Tensor) -> torch.Tensor:
+        """(units, S) norms of each depth unit from (P, S) per-parameter norms: the weight
+        layers' own, or a root-sum-square over each unit's parameters (``unit_pos``)."""
+        if self.unit_pos is None:
+            return norms[self.weight_pos]
+        sq = norms.double().square()
+        return torch.stack([sq[pos].sum(0) for pos in self.unit_pos]).sqrt().float()
+
+    def _group_norm(self, norms: torch.Tensor):
+        """A function: a list of parameters -> (S,) root-sum-square of their (P, S) norms."""
+        sq = norms.double().square()
+        return lambda params: sq[[self._ids[id(p)] for p in params]].sum(0).sqrt().float()
 
     def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None):
         """Clip by value and/or by global norm (per seed): (clipped grads, which seeds clipped).
@@ -357,7 +380,7 @@ class VariantTrainer:
         Diverged: a non-finite loss or gradient, or a loss EMA past its blow-up limit (layer 0:
         the loss itself, when every gradient is still finite).
         """
-        finite_layers = torch.isfinite(norms[self.weight_pos])  # (L, S)
+        finite_layers = torch.isfinite(self._units(norms))  # (L, S)
         newly = self.alive & (~torch.isfinite(loss_s) | ~torch.isfinite(norms).all(0))
         newly |= self._blown_up()
         for s in torch.nonzero(newly).flatten().tolist():
@@ -408,9 +431,9 @@ class VariantTrainer:
                 self._emit(k, "wall_s", torch.full((S,), self.wall_s))
                 return
             # the parameters before this step's update: weight norms now, ‖ΔW‖ after the update
-            w_norms = self._param_norms(self.flat)[self.weight_pos]  # (L, S)
+            w_norms = self._units(self._param_norms(self.flat))  # (L, S)
             self._weights_before = (self.flat.clone(), w_norms)
-            g_w = norms[self.weight_pos]  # (L, S)
+            g_w = self._units(norms)  # (L, S)
             self._emit(k, "grad_norm", g_w, 1)
             self._emit(k, "grad_norm_total", total_norm)
             self._emit(k, "grad_to_weight", g_w / w_norms.clamp_min(1e-12), 1)
@@ -422,7 +445,11 @@ class VariantTrainer:
             sat = self._saturation(record)
             self._emit(k, "saturation", sat, 1)
             self._emit(k, "wall_s", torch.full((S,), self.wall_s))
-        if self.cfg.family == "rnn":
+        unit_metrics = getattr(self.model, "unit_metrics", None)
+        if unit_metrics is not None:  # the family's own per-unit instruments
+            for metric, values in unit_metrics(self._group_norm(norms), self.task.probe()[0]):
+                self._emit(k, metric, values, 1)
+        elif self.cfg.family == "rnn":
             hidden = self._hidden if self._hidden is not None else self._hidden_grads()
             self._emit(k, "hidden_grad_norm", hidden, 1)
         elif k == 0 or k >= self.cfg.steps:  # the spectrum at the start and at the end
@@ -441,14 +468,14 @@ class VariantTrainer:
     def _log_updates(self, k: int, before: tuple[torch.Tensor, torch.Tensor]) -> None:
         with torch.no_grad():
             flat, w_norms = before
-            delta = self._param_norms(self.flat - flat)[self.weight_pos]
+            delta = self._units(self._param_norms(self.flat - flat))
             self._emit(k, "update_ratio", delta / w_norms.clamp_min(1e-12), 1)
 
     def _validate(self) -> tuple[torch.Tensor, torch.Tensor]:
         if isinstance(self.backprop, MLPBackprop):  # compiled, GIL-free
             return self.backprop.validate(self.task.x_val, self.task.y_val)
         self._set_training(False)
-        if self.cfg.family == "mlp":  # the module-free forward: same arithmetic, less overhead
+        if hasattr(self.model, "train_forward"):  # module-free: same arithmetic, less overhead
             out = self.model.train_forward(self.task.x_val)
         else:
             out = self.model.infer(self.task.x_val)

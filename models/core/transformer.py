@@ -18,19 +18,45 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .activations import ACTIVATIONS
-from .config import RunConfig
+from .errors import ConfigError
 from .init import WEIGHT_INITS, init_bias, init_weight
-from .norms import LN_PLACEMENTS
+from .norms import LN_PLACEMENTS, NORMS
+
+if TYPE_CHECKING:  # config imports this module (its checks): no import cycle at run time
+    from .config import RunConfig
 
 MAX_BLOCKS = 48
 FFN_MULT = 4  # feed-forward width = 4 × d_model (Vaswani et al.)
-POS_STD = 0.02  # position embeddings N(0, 0.02²) (GPT-2's)
+
+
+# norms a token-wise block can apply: those without batch statistics (LayerNorm, none)
+TOKEN_NORMS = NORMS.view(lambda n: n.layer is None or not getattr(n.layer, "reads_training", 0))
+
+
+def check_config(cfg: RunConfig) -> None:
+    """The family's cross-field rules (raise ConfigError with what to change)."""
+    if cfg.depth > MAX_BLOCKS:
+        raise ConfigError(f"depth: got {cfg.depth} blocks; allowed: 1 to {MAX_BLOCKS}")
+    if cfg.width % cfg.heads:
+        raise ConfigError(
+            f"heads: width {cfg.width} is not a multiple of {cfg.heads} heads; change width or heads"
+        )
+    if cfg.norm not in TOKEN_NORMS:
+        raise ConfigError(
+            f"norm: '{cfg.norm}' uses batch statistics; with family=transformer allowed: "
+            f"{', '.join(TOKEN_NORMS)}"
+        )
+    if cfg.deepnorm and LN_PLACEMENTS[cfg.ln_placement].pre:
+        raise ConfigError(
+            "deepnorm: scales Post-LN's residual; set ln_placement=post or deepnorm=false"
+        )
 
 
 def deepnorm_constants(blocks: int) -> tuple[float, float]:
@@ -115,12 +141,12 @@ class TransformerNet(nn.Module):
     Input x: (B, T, F) per-token features (one-hot tokens make the embedding a lookup table).
     """
 
-    def __init__(self, cfg: RunConfig, n_in: int, n_out: int, seq_len: int):
+    def __init__(self, cfg: RunConfig, n_in: int, n_out: int):
         super().__init__()
-        S, d, N = cfg.seeds, cfg.width, cfg.depth
+        S, d, N, seq_len = cfg.seeds, cfg.width, cfg.depth, cfg.seq_len
         self.pre = LN_PLACEMENTS[cfg.ln_placement].pre
         self.act = ACTIVATIONS[cfg.activation].fn
-        layer_norm = cfg.norm == "layer"
+        layer_norm = NORMS[cfg.norm].layer is not None
         self.alpha = deepnorm_constants(N)[0] if cfg.deepnorm else 1.0
         self.embed = nn.Parameter(torch.empty(S, d, n_in))
         self.pos = nn.Parameter(torch.empty(S, seq_len, d))
@@ -153,8 +179,9 @@ class TransformerNet(nn.Module):
         with torch.no_grad():
             for s, seed in enumerate(cfg.seed_list()):
                 g = torch.Generator().manual_seed(seed)
-                draw(self.embed, s, g)
-                self.pos[s] = torch.randn(self.pos.shape[1:], generator=g) * POS_STD
+                # nn.Embedding's N(0, 1): a one-hot token's embedding is a unit-variance vector
+                self.embed[s] = torch.randn(self.embed.shape[1:], generator=g)
+                self.pos[s] = torch.randn(self.pos.shape[1:], generator=g)
                 for blk in self.blocks:
                     draw(blk.qkv, s, g)
                     if beta != 1.0:  # DeepNorm scales the value rows (not queries, keys)
@@ -220,6 +247,28 @@ class TransformerNet(nn.Module):
         return torch.baddbmm(self.readout_b.unsqueeze(1), h, self.readout.transpose(1, 2))
 
     train_forward = forward  # the trainer's entry point (no module-free variant needed)
+    autograd_only = True  # no hand-written step: the trainer uses autograd
+
+    @torch.no_grad()
+    def unit_metrics(
+        self, group_norm: Callable[[list[nn.Parameter]], torch.Tensor], probe: torch.Tensor
+    ) -> list[tuple[str, torch.Tensor]]:
+        """Per-block instruments at a log step, each (blocks, S): the attention and FFN
+        sub-layers' gradient norms (``group_norm``: parameters -> (S,) gradient norm), the
+        LayerNorm gains' drift from their initial 1 (RMS of γ − 1), and attention entropy on the
+        probe batch."""
+        out = [
+            (f"{name}_grad_norm", torch.stack([group_norm(ps) for ps in groups]))
+            for name, groups in self.sublayer_groups().items()
+        ]
+        gains = self.ln_gains()
+        if gains and gains[0]:
+            drift = [torch.cat([(g - 1).flatten(1) for g in gs], 1) for gs in gains]
+            out.append(("ln_gain_drift", torch.stack([d.square().mean(1).sqrt() for d in drift])))
+        probs: list[torch.Tensor] = []
+        self.forward(probe, probs=probs)
+        out.append(("attn_entropy", attention_entropy(probs)))
+        return out
 
 
 def attention_entropy(probs: list[torch.Tensor]) -> torch.Tensor:
