@@ -20,7 +20,7 @@ from .activations import ACTIVATIONS
 from .cells import CELLS
 from .config import Comparison, RunConfig
 from .errors import ConfigError
-from .norms import NORMS
+from .norms import LN_PLACEMENTS, NORMS
 from .optim import OPTIMIZERS
 from .tasks import PROBE_SIZE, TASKS
 from .threads import configure_workers
@@ -172,6 +172,42 @@ def _rnn(cfg: RunConfig) -> VariantCost:
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
 
+def transformer_params(cfg: RunConfig) -> int:
+    """Trainable parameters of one seed's Transformer (models.core.transformer)."""
+    d, N, T = cfg.width, cfg.depth, cfg.seq_len
+    n_in, n_out = _dims(cfg)
+    ln = 4 * d if NORMS[cfg.norm].layer is not None else 0  # two LayerNorms' gains and biases
+    block = 12 * d * d + 9 * d + ln + (2 if cfg.rezero else 0)  # qkv, out, FFN 4×
+    final = ln // 2 if LN_PLACEMENTS[cfg.ln_placement].pre else 0  # Pre-LN's last LayerNorm
+    return d * n_in + T * d + N * block + final + d * n_out + n_out
+
+
+def _transformer(cfg: RunConfig) -> VariantCost:
+    S, B, d, N, T, Hh = cfg.seeds, cfg.batch_size, cfg.width, cfg.depth, cfg.seq_len, cfg.heads
+    n_in, n_out = _dims(cfg)
+    params = transformer_params(cfg)
+    elem = ACTIVATIONS[cfg.activation].flops * 4 * d + 20 * d + 5 * Hh * T  # per token, block
+    fwd = lambda n: S * n * (forward_matmul_flops(cfg, 1) + T * N * elem)  # noqa: E731
+    ops = N * 30 + 8  # kernels per forward pass (a block: ~30)
+    step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS
+    n_val = TASKS[cfg.task].val_size(cfg)
+    log = fwd(n_val) + fwd(PROBE) + S * B * T * N * 4 * d * 10 + 14 * S * params
+    log += 12 * (N + 1) * OP_OVERHEAD_FLOPS
+    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
+    # per token and block kept for backward: LN in/out, q k v, context, FFN 4d twice, the
+    # residual sums (~20 d), and the attention scores and probabilities (2 H T)
+    per_tok = N * (20 * d + 2 * Hh * T) + n_in + d
+    train = S * B * T * per_tok
+    val = S * n_val * T * (8 * d + 2 * Hh * T + n_in)  # no_grad: a block's tensors at a time
+    persistent = _model_bytes(cfg, params)
+    rows = _rows(cfg, layers=N + 1, sat=N) + cfg.seeds * _n_logs(cfg) * 4 * N
+    transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, params)))
+    return VariantCost(cfg.name, flops, step, persistent, transient, rows)
+
+
+_COSTS = {"mlp": _mlp, "rnn": _rnn, "transformer": _transformer}  # each family's cost model
+
+
 def _model_bytes(cfg: RunConfig, params: int) -> int:
     # params + grads + optimizer state
     return BYTES * cfg.seeds * params * (2 + OPTIMIZERS[cfg.optimizer].state)
@@ -202,6 +238,10 @@ def forward_matmul_flops(cfg: RunConfig, batch: int) -> int:
     if cfg.family == "mlp":
         sizes = [n_in] + [cfg.width] * cfg.depth + [n_out]
         return sum(2 * batch * a * b for a, b in zip(sizes, sizes[1:]))
+    if cfg.family == "transformer":  # embedding, per block 12 d² per token and attention
+        d, T = cfg.width, cfg.seq_len
+        block = 2 * T * 12 * d * d + 2 * 2 * T * T * d
+        return batch * (2 * T * n_in * d + cfg.depth * block + 2 * d * n_out)
     G, H, T = CELLS[cfg.cell].gates, cfg.hidden, cfg.seq_len
     return 2 * batch * T * (n_in + H) * G * H + 2 * batch * H * n_out
 
@@ -213,6 +253,8 @@ def train_matmul_flops(cfg: RunConfig, batch: int) -> int:
     fwd = forward_matmul_flops(cfg, batch)
     if cfg.family == "mlp":
         first = 2 * batch * n_in * cfg.width
+    elif cfg.family == "transformer":
+        first = 2 * batch * cfg.seq_len * n_in * cfg.width
     else:
         first = 2 * batch * cfg.seq_len * n_in * CELLS[cfg.cell].gates * cfg.hidden
     return fwd + fwd + (fwd - first)
@@ -231,7 +273,7 @@ def matmul_flops(cfg: RunConfig) -> int:
 
 def estimate(comparison: Comparison) -> Estimate:
     """Cost of every variant of a comparison (trained ``configure_workers()`` at a time)."""
-    variants = [_mlp(c) if c.family == "mlp" else _rnn(c) for c in comparison.variants]
+    variants = [_COSTS[c.family](c) for c in comparison.variants]
     return Estimate(variants, workers=configure_workers())
 
 

@@ -119,12 +119,14 @@ class StackedBlock(nn.Module):
         S, B, T, d = x.shape
         H = self.heads
         qkv = _linear(x, self.qkv, self.qkv_b).view(S, B, T, 3, H, d // H)
-        q, k, v = (qkv[..., i, :, :].transpose(2, 3) for i in range(3))  # (S, B, H, T, dh)
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d // H)
-        p = torch.softmax(scores, dim=-1)
-        if probs is not None:
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # each (S, B, H, T, dh)
+        if probs is None:  # one fused kernel (and one in the backward pass)
+            ctx = F.scaled_dot_product_attention(q, k, v)
+        else:  # the same softmax(q kᵀ/√dh) v spelled out, keeping the probabilities
+            p = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d // H), dim=-1)
             probs.append(p.detach())
-        ctx = torch.matmul(p, v).transpose(2, 3).reshape(S, B, T, d)
+            ctx = torch.matmul(p, v)
+        ctx = ctx.transpose(2, 3).reshape(S, B, T, d)
         return _linear(ctx, self.out, self.out_b)
 
     def feed_forward(self, x: torch.Tensor, act: Callable, record: list | None) -> torch.Tensor:
