@@ -24,7 +24,9 @@ from benchmarks.sweeps import run_sweeps
 from models import (
     DEFAULT_PRESET,
     DEFAULT_RNN_PRESET,
+    FAMILIES,
     PRESETS,
+    RunConfig,
     configure_threads,
     configure_workers,
 )
@@ -50,7 +52,7 @@ CASES = {  # case name -> spec (the preset is filled in)
 
 def workloads(preset: str) -> dict[str, dict]:
     """Variations of a preset's workload: the ≥ 4× goal must hold beyond the preset's settings."""
-    size = "width" if PRESETS[preset].get("family", "mlp") == "mlp" else "hidden"
+    size = FAMILIES[PRESETS[preset].get("family", RunConfig().family)].size_field
     big = 96 if size == "width" else 64
     return {
         "log_every=1": {"log_every": 1}, "log_every=50": {"log_every": 50},

@@ -18,7 +18,8 @@ from torch import nn
 
 from models import ACTIVATIONS, Comparison, RunConfig
 from models.core.layers import saturation
-from models.core.nets import build_model
+from models.core.metrics import of_family
+from models.core.nets import DeepMLP, RecurrentNet, build_model
 from models.core.tasks import make_task
 
 
@@ -49,6 +50,20 @@ class RefMLP(nn.Module):
     def weights(self) -> list[nn.Parameter]:
         return [lin.weight for lin in self.hidden] + [self.readout.weight]
 
+    def copy_init(self, eng: nn.Module, s: int) -> None:
+        """Seed ``s`` of the engine's stacked DeepMLP into this module."""
+        for a, b in zip(self.hidden, eng.hidden):
+            a.weight.copy_(b.weight[s])
+            a.bias.copy_(b.bias[s])
+
+    def log_forward(self, x):
+        """The forward of a log step (its pre-activations recorded)."""
+        return self(x)
+
+    def preacts(self) -> list[torch.Tensor]:
+        """Pre-activations per hidden layer, as the saturation metric reads them."""
+        return self.pre
+
     def forward(self, x):
         self.pre = []
         h = x
@@ -74,6 +89,21 @@ class RefRNN(nn.Module):
 
     def weights(self) -> list[nn.Parameter]:
         return [self.rnn.weight_ih_l0, self.rnn.weight_hh_l0, self.readout.weight]
+
+    def copy_init(self, eng: nn.Module, s: int) -> None:
+        """Seed ``s`` of the engine's stacked RecurrentNet into this module."""
+        self.rnn.weight_ih_l0.copy_(eng.inp.weight[s])
+        self.rnn.bias_ih_l0.copy_(eng.inp.bias[s])
+        self.rnn.weight_hh_l0.copy_(eng.w_hh[s])
+        self.rnn.bias_hh_l0.copy_(eng.b_hh[s])
+
+    def log_forward(self, x):
+        """The forward of a log step: the loop gives the pre-activations for saturation."""
+        return self.cell_loop(x)
+
+    def preacts(self) -> list[torch.Tensor]:
+        """The time steps' pre-activations pooled into one layer."""
+        return [torch.cat(self.pre, 0)]
 
     def forward(self, x):
         out, _ = self.rnn(x)
@@ -111,18 +141,14 @@ class RefRNN(nn.Module):
         return self.readout(h)
 
 
-def _copy_init(ref: nn.Module, eng: nn.Module, s: int, cfg: RunConfig) -> None:
+# the hand-written module for each of the engine's nets (by class: no family names here)
+REF_NETS = {DeepMLP: RefMLP, RecurrentNet: RefRNN}
+
+
+def _copy_init(ref: nn.Module, eng: nn.Module, s: int) -> None:
     """Seed ``s`` of the engine's stacked model into the reference module."""
     with torch.no_grad():
-        if cfg.family == "mlp":
-            for a, b in zip(ref.hidden, eng.hidden):
-                a.weight.copy_(b.weight[s])
-                a.bias.copy_(b.bias[s])
-        else:
-            ref.rnn.weight_ih_l0.copy_(eng.inp.weight[s])
-            ref.rnn.bias_ih_l0.copy_(eng.inp.bias[s])
-            ref.rnn.weight_hh_l0.copy_(eng.w_hh[s])
-            ref.rnn.bias_hh_l0.copy_(eng.b_hh[s])
+        ref.copy_init(eng, s)
         ref.readout.weight.copy_(eng.readout.weight[s])
         ref.readout.bias.copy_(eng.readout.bias[s])
 
@@ -166,14 +192,36 @@ def _jacobian_sv(model: RefMLP, x: torch.Tensor) -> list[float]:
     return torch.linalg.svdvals(jac).tolist()
 
 
+def _ref_hidden_grad_norm(model: RefRNN, task, k: int, emit) -> None:
+    """‖∂L/∂h_t‖ on the probe batch: a cell loop with retain_grad (before the step's pass)."""
+    xp, yp = task.probe()
+    states: list = []
+    _loss(task, model.cell_loop(xp, states), yp)[0].backward()
+    for t, h in enumerate(states, 1):
+        emit(k, "hidden_grad_norm", t, h.grad.norm().item())
+
+
+def _ref_jacobian_sv(model: RefMLP, task, k: int, emit) -> None:
+    for i, v in enumerate(_jacobian_sv(model, task.probe()[0])):
+        emit(k, "jacobian_sv", i, v)
+
+
+# how the plain loop computes a family's own metrics (models.core.metrics: ``record`` set),
+# by metric name: (before the step's forward pass?, function)
+REF_METRICS = {
+    "hidden_grad_norm": (True, _ref_hidden_grad_norm),
+    "jacobian_sv": (False, _ref_jacobian_sv),
+}
+
+
 def train_one(cfg: RunConfig, s: int, rows: list) -> None:
     """Train seed index ``s`` of a variant alone, appending its metric rows."""
     t0 = time.perf_counter()
     task = make_task(cfg)
     n_in, n_out = task.input_dim, task.output_dim
     eng = build_model(cfg, n_in, n_out)  # the engine's init, for the same starting weights
-    model = (RefMLP if cfg.family == "mlp" else RefRNN)(cfg, n_in, n_out)
-    _copy_init(model, eng, s, cfg)
+    model = REF_NETS[type(eng)](cfg, n_in, n_out)
+    _copy_init(model, eng, s)
     if cfg.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     else:
@@ -181,7 +229,10 @@ def train_one(cfg: RunConfig, s: int, rows: list) -> None:
         opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=mom)
     params = list(model.parameters())
     weights = model.weights()
-    sat_act = cfg.activation if (cfg.family == "mlp" or cfg.cell == "rnn") else "sigmoid"
+    sat_act = type(eng).saturation_activation(cfg)
+    own = [m for m in of_family(cfg.family) if m.record is not None]
+    before = [REF_METRICS[m.name][1] for m in own if REF_METRICS[m.name][0]]
+    after = [(m, REF_METRICS[m.name][1]) for m in own if not REF_METRICS[m.name][0]]
     seed, name = cfg.seed + s, cfg.name
     clip_count = clip_steps = 0
 
@@ -192,16 +243,10 @@ def train_one(cfg: RunConfig, s: int, rows: list) -> None:
         final = k >= cfg.steps
         log = final or k % cfg.log_every == 0
         model.train()
-        if log and cfg.family == "rnn":  # per-time-step gradients on the probe batch
-            xp, yp = task.probe()
-            states: list = []
-            _loss(task, model.cell_loop(xp, states), yp)[0].backward()
-            for t, h in enumerate(states, 1):
-                emit(k, "hidden_grad_norm", t, h.grad.norm().item())
-        if log and cfg.family == "rnn":
-            out = model.cell_loop(x)  # the loop gives the pre-activations for saturation
-        else:
-            out = model(x)
+        if log:  # e.g. per-time-step gradients on the probe batch
+            for fn in before:
+                fn(model, task, k, emit)
+        out = model.log_forward(x) if log else model(x)
         loss, acc = _loss(task, out, y)
         opt.zero_grad()
         loss.backward()
@@ -232,19 +277,18 @@ def train_one(cfg: RunConfig, s: int, rows: list) -> None:
             emit(k, "clipped", 0, float(clipped))
             emit(k, "clipped_share", 0, clip_count / clip_steps)
             clip_count = clip_steps = 0
-            pre = model.pre if cfg.family == "mlp" else [torch.cat(model.pre, 0)]
-            for i, z in enumerate(pre, 1):
+            for i, z in enumerate(model.preacts(), 1):
                 emit(k, "saturation", i, _saturation(sat_act, z))
-            if cfg.family == "mlp" and (k == 0 or final):
-                for i, v in enumerate(_jacobian_sv(model, task.probe()[0])):
-                    emit(k, "jacobian_sv", i, v)
+            for m, fn in after:  # e.g. the Jacobian's spectrum at the first and last step
+                if not m.at_ends or k == 0 or final:
+                    fn(model, task, k, emit)
             emit(k, "wall_s", 0, time.perf_counter() - t0)
         if final:
             break
-        before = [w.detach().clone() for w in weights] if log else None
+        prior = [w.detach().clone() for w in weights] if log else None
         opt.step()
-        if before is not None:
-            for i, (w, b) in enumerate(zip(weights, before), 1):
+        if prior is not None:
+            for i, (w, b) in enumerate(zip(weights, prior), 1):
                 emit(k, "update_ratio", i, (w.detach() - b).norm().item() / b.norm().item())
 
 

@@ -15,8 +15,6 @@ from .core.config import (
     DATA_FIELDS,
     FIELDS,
     FORGET_GATE_CELLS,
-    MLP_TASKS,
-    RNN_TASKS,
     Comparison,
     RunConfig,
     coerce,
@@ -26,7 +24,10 @@ from .core.config import (
 from .core.csv_parser import MAX_BYTES as MAX_DATA_BYTES
 from .core.csv_parser import RawTable, Table, build_table, read_csv
 from .core.errors import ConfigError, DataError
+from .core.families import MLP_TASKS, RECURRENT_ACTIVATIONS, RNN_TASKS
+from .core.family_registry import FAMILIES, Family
 from .core.init import RECURRENT_INITS, WEIGHT_INITS
+from .core.metrics import METRICS, Metric, condition_log10
 from .core.nets import RNN_WEIGHT_NAMES
 from .core.norms import NORMS
 from .core.optim import OPTIMIZERS
@@ -74,6 +75,7 @@ from .sweep import (
 __all__ = [
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
     "read_csv", "remember_dims", "resolve_tables", "task_title",
+    "FAMILIES", "Family", "METRICS", "Metric", "condition_log10", "RECURRENT_ACTIVATIONS",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
     "WEIGHT_INITS", "RNN_WEIGHT_NAMES", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
     "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",

@@ -171,7 +171,7 @@ def test_adam98_is_adam_with_beta2_0_98():
         (dict(deepnorm=True, ln_placement="pre"), "ln_placement=post"),
         (dict(norm="batch"), "batch statistics"),
         (dict(depth=49), "1 to 48"),
-        (dict(task="digits"), "family=mlp"),
+        (dict(task="digits"), "allowed: row-digits, hops"),
         (dict(ln_placement="middle"), "post, pre"),
     ],
 )

@@ -20,7 +20,9 @@ from .activations import ACTIVATIONS
 from .cells import CELLS
 from .config import Comparison, RunConfig
 from .errors import ConfigError
-from .norms import LN_PLACEMENTS, NORMS
+from .family_registry import FAMILIES
+from .metrics import of_family, rows_per_seed
+from .norms import NORMS
 from .optim import OPTIMIZERS
 from .tasks import PROBE_SIZE, TASKS
 from .threads import configure_workers
@@ -133,7 +135,7 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     train = S * B * W * ((MLP_SAVED + norm.saved) * D + 8) + S * B * n_in
     val = S * n_val * W * 4 + S * n_val * n_in  # no_grad: a few layers alive at once
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=D + 1, sat=D) + 2 * S * min(W, n_in)  # + jacobian_sv's spectra
+    rows = _rows(cfg)
     transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, weights)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
@@ -167,45 +169,9 @@ def _rnn(cfg: RunConfig) -> VariantCost:
     val = S * n_val * T * (2 * G * H + n_in) + S * n_val * H * 8
     probe = S * PROBE * T * (G * H + cell.saved * H + n_in)
     persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=3, sat=1, hidden_t=T)
+    rows = _rows(cfg)
     transient = int(SAFETY * BYTES * max(train, val, probe, _log_floats(cfg, params)))
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
-
-
-def transformer_params(cfg: RunConfig) -> int:
-    """Trainable parameters of one seed's Transformer (models.core.transformer)."""
-    d, N, T = cfg.width, cfg.depth, cfg.seq_len
-    n_in, n_out = _dims(cfg)
-    ln = 4 * d if NORMS[cfg.norm].layer is not None else 0  # two LayerNorms' gains and biases
-    block = 12 * d * d + 9 * d + ln + (2 if cfg.rezero else 0)  # qkv, out, FFN 4×
-    final = ln // 2 if LN_PLACEMENTS[cfg.ln_placement].pre else 0  # Pre-LN's last LayerNorm
-    return d * n_in + T * d + N * block + final + d * n_out + n_out
-
-
-def _transformer(cfg: RunConfig) -> VariantCost:
-    S, B, d, N, T, Hh = cfg.seeds, cfg.batch_size, cfg.width, cfg.depth, cfg.seq_len, cfg.heads
-    n_in, n_out = _dims(cfg)
-    params = transformer_params(cfg)
-    elem = ACTIVATIONS[cfg.activation].flops * 4 * d + 20 * d + 5 * Hh * T  # per token, block
-    fwd = lambda n: S * n * (forward_matmul_flops(cfg, 1) + T * N * elem)  # noqa: E731
-    ops = N * 30 + 8  # kernels per forward pass (a block: ~30)
-    step = 3 * fwd(B) + 4 * S * params + 3 * ops * OP_OVERHEAD_FLOPS
-    n_val = TASKS[cfg.task].val_size(cfg)
-    log = fwd(n_val) + fwd(PROBE) + S * B * T * N * 4 * d * 10 + 14 * S * params
-    log += 12 * (N + 1) * OP_OVERHEAD_FLOPS
-    flops = (cfg.steps + 1) * step + _n_logs(cfg) * log
-    # per token and block kept for backward: LN in/out, q k v, context, FFN 4d twice, the
-    # residual sums (~20 d), and the attention scores and probabilities (2 H T)
-    per_tok = N * (20 * d + 2 * Hh * T) + n_in + d
-    train = S * B * T * per_tok
-    val = S * n_val * T * (8 * d + 2 * Hh * T + n_in)  # no_grad: a block's tensors at a time
-    persistent = _model_bytes(cfg, params)
-    rows = _rows(cfg, layers=N + 1, sat=N) + cfg.seeds * _n_logs(cfg) * 4 * N
-    transient = int(SAFETY * BYTES * max(train, val, _log_floats(cfg, params)))
-    return VariantCost(cfg.name, flops, step, persistent, transient, rows)
-
-
-_COSTS = {"mlp": _mlp, "rnn": _rnn, "transformer": _transformer}  # each family's cost model
 
 
 def _model_bytes(cfg: RunConfig, params: int) -> int:
@@ -220,10 +186,9 @@ def _log_floats(cfg: RunConfig, weights: int) -> int:
     return 7 * cfg.seeds * weights
 
 
-def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
-    # loss, accuracy, val_loss, val_accuracy, grad_norm_total, clipped, clipped_share, wall_s
-    per_log = 8 + 3 * layers + sat + hidden_t  # grad_norm, grad_to_weight, update_ratio per layer
-    return cfg.seeds * _n_logs(cfg) * per_log
+def _rows(cfg: RunConfig) -> int:
+    """Metric rows of a variant: each registered metric its family records, by its shape."""
+    return cfg.seeds * rows_per_seed(cfg, _n_logs(cfg))
 
 
 # --- counted FLOPs: the matrix multiplies a model needs (2 per multiply-add) ------------------
@@ -234,30 +199,14 @@ def _rows(cfg: RunConfig, layers: int, sat: int, hidden_t: int = 0) -> int:
 
 def forward_matmul_flops(cfg: RunConfig, batch: int) -> int:
     """One seed's forward pass on ``batch`` examples."""
-    n_in, n_out = _dims(cfg)
-    if cfg.family == "mlp":
-        sizes = [n_in] + [cfg.width] * cfg.depth + [n_out]
-        return sum(2 * batch * a * b for a, b in zip(sizes, sizes[1:]))
-    if cfg.family == "transformer":  # embedding, per block 12 d² per token and attention
-        d, T = cfg.width, cfg.seq_len
-        block = 2 * T * 12 * d * d + 2 * 2 * T * T * d
-        return batch * (2 * T * n_in * d + cfg.depth * block + 2 * d * n_out)
-    G, H, T = CELLS[cfg.cell].gates, cfg.hidden, cfg.seq_len
-    return 2 * batch * T * (n_in + H) * G * H + 2 * batch * H * n_out
+    return FAMILIES[cfg.family].forward_flops(cfg, batch)
 
 
 def train_matmul_flops(cfg: RunConfig, batch: int) -> int:
     """Forward + backward of one seed: weight gradients for every layer, input gradients for
     every layer but the first (the data needs none)."""
-    n_in = _dims(cfg)[0]
     fwd = forward_matmul_flops(cfg, batch)
-    if cfg.family == "mlp":
-        first = 2 * batch * n_in * cfg.width
-    elif cfg.family == "transformer":
-        first = 2 * batch * cfg.seq_len * n_in * cfg.width
-    else:
-        first = 2 * batch * cfg.seq_len * n_in * CELLS[cfg.cell].gates * cfg.hidden
-    return fwd + fwd + (fwd - first)
+    return fwd + fwd + (fwd - FAMILIES[cfg.family].first_layer_flops(cfg, batch))
 
 
 def matmul_flops(cfg: RunConfig) -> int:
@@ -266,14 +215,15 @@ def matmul_flops(cfg: RunConfig) -> int:
     logs = len({0, cfg.steps, *range(0, cfg.steps + 1, cfg.log_every)})
     per_seed = (cfg.steps + 1) * train_matmul_flops(cfg, cfg.batch_size)
     per_seed += logs * forward_matmul_flops(cfg, n_val)  # validation
-    if cfg.family == "rnn":  # per-time-step gradients on the probe batch
-        per_seed += logs * train_matmul_flops(cfg, min(PROBE, n_val))
+    for m in of_family(cfg.family):  # e.g. per-time-step gradients on the probe batch
+        if m.log_flops is not None:
+            per_seed += logs * m.log_flops(cfg)
     return cfg.seeds * per_seed
 
 
 def estimate(comparison: Comparison) -> Estimate:
     """Cost of every variant of a comparison (trained ``configure_workers()`` at a time)."""
-    variants = [_COSTS[c.family](c) for c in comparison.variants]
+    variants = [FAMILIES[c.family].cost(c) for c in comparison.variants]
     return Estimate(variants, workers=configure_workers())
 
 

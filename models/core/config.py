@@ -16,15 +16,13 @@ from typing import Any
 from .activations import ACTIVATIONS
 from .cells import CELLS
 from .errors import ConfigError
+from .family_registry import FAMILIES
 from .init import RECURRENT_INITS, WEIGHT_INITS
 from .norms import LN_PLACEMENTS, NORMS
 from .optim import OPTIMIZERS
 from .task_registry import TASKS
 
-FAMILIES = ("mlp", "rnn", "transformer")
 # live selections of the registries: an entry registered later appears in them
-MLP_TASKS = TASKS.view(lambda t: t.family == "mlp")
-RNN_TASKS = TASKS.view(lambda t: t.family == "rnn")
 # tables (models.core.tabular): scikit-learn's bundled sets (the user's CSV file is task=csv)
 TABLE_TASKS = TASKS.view(lambda t: t.bundled_table)
 FORGET_GATE_CELLS = CELLS.view(lambda c: c.forget_gate)  # where forget_bias applies
@@ -37,7 +35,7 @@ class RunConfig:
     """Every setting of one variant. Defaults give a small, fast deep-sigmoid MLP on digits."""
 
     name: str = "variant"  # label shown in tables and legends
-    family: str = "mlp"  # mlp | rnn
+    family: str = "mlp"  # an entry of models.core.families: mlp | rnn
     task: str = "digits"  # digits | spirals | breast-cancer | wine | iris | csv (mlp);
     # adding | seq-digits | temporal-order (rnn)
     # --- deep MLP ---
@@ -250,23 +248,13 @@ def make_config(values: dict[str, Any], base: RunConfig | None = None) -> RunCon
 
 def check_consistency(cfg: RunConfig) -> None:
     """Cross-field rules: the task fits the family, the data fit the model."""
+    family = FAMILIES[cfg.family]
     if TASKS[cfg.task].family != cfg.family:
-        allowed = TASKS.names(lambda t: t.family == cfg.family)
         raise ConfigError(
-            f"task: '{cfg.task}' is a task for family={TASKS[cfg.task].family}; with "
-            f"family={cfg.family} allowed: {', '.join(allowed)}"
+            f"task: '{cfg.task}' is {family.not_its_task}; with family={cfg.family} allowed: "
+            f"{', '.join(family.tasks)}"
         )
-    if cfg.family == "mlp" and cfg.rezero and not cfg.residual:
-        raise ConfigError(
-            "rezero: scales the residual branches, so it needs residual=true; set residual=true "
-            "or rezero=false"
-        )
-    if cfg.family == "rnn" and CELLS[cfg.cell].uses_activation:
-        allowed = ACTIVATIONS.names(lambda a: a.recurrent)
-        if cfg.activation not in allowed:
-            raise ConfigError(
-                f"activation: '{cfg.activation}' with cell={cfg.cell}; allowed: {', '.join(allowed)}"
-            )
+    family.check(cfg)
     if cfg.task == "csv" and not cfg.data:
         raise ConfigError("data: task=csv needs a CSV file, e.g. --set data=table.csv")
     if cfg.task != "csv":
@@ -276,20 +264,6 @@ def check_consistency(cfg: RunConfig) -> None:
     if cfg.task == "seq-digits" and cfg.seq_len != 64:
         # the digits are read pixel by pixel: T is fixed by the data
         cfg.seq_len = 64
-    if cfg.task == "row-digits":  # 8 rows of 8 pixels: T is fixed by the data
-        cfg.seq_len = 8
-    family_check = _FAMILY_CHECKS.get(cfg.family)
-    if family_check is not None:
-        family_check(cfg)
-
-
-def _transformer_check(cfg: RunConfig) -> None:
-    from .transformer import check_config  # imports torch modules that import this one
-
-    check_config(cfg)
-
-
-_FAMILY_CHECKS = {"transformer": _transformer_check}  # a family's own cross-field rules
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import torch
 from scipy.linalg import lapack
 from torch import Tensor, nn
 
+from .metrics import condition_log10  # noqa: F401  (defined once there; imported from here too)
 from .norms import StackedBatchNorm, StackedLayerNorm
 
 
@@ -148,8 +149,3 @@ def _product_sv(factors: list[Tensor]) -> Tensor:
 def hidden_jacobian_sv(model: nn.Module, x: Tensor) -> Tensor:
     """Singular values of ∂h_L/∂x at ``x``'s first row, per seed: (S, k), largest first."""
     return singular_values(layer_jacobians(model, x))
-
-
-def condition_log10(sv: Tensor) -> Tensor:
-    """log10(s_max / s_min) over the last dimension; inf where the smallest is exactly 0."""
-    return torch.log10(sv[..., 0] / sv[..., -1])

@@ -12,8 +12,9 @@ from torch import nn
 from .activations import ACTIVATIONS
 from .cells import CELLS
 from .config import RunConfig
+from .family_registry import FAMILIES
 from .init import RECURRENT_INITS, init_bias, init_weight, recurrent_weight
-from .layers import StackedLinear
+from .layers import StackedLinear, saturation
 from .norms import make_norm
 
 # PyTorch's fused recurrent kernels (``RecurrentNet.fuse_mode``): the LSTM trains through them
@@ -98,6 +99,23 @@ class DeepMLP(nn.Module):
         ro = self.readout
         return torch.baddbmm(ro.bias.unsqueeze(1), h, ro.weight.transpose(1, 2))
 
+    def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Validation's forward (the caller sets eval mode): the module-free one."""
+        return self.train_forward(x)
+
+    @staticmethod
+    def saturation_activation(cfg: RunConfig) -> str:
+        """The non-linearity whose saturation the metric measures: the variant's own."""
+        return cfg.activation
+
+    @staticmethod
+    def saturation(act: str, record: list[torch.Tensor]) -> torch.Tensor:
+        """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""
+        # the hidden layers share one shape: one stacked call instead of one per layer
+        z = torch.stack(record)  # (L, S, B, W)
+        L, S = z.shape[:2]
+        return saturation(act, z.view(L * S, *z.shape[2:])).view(L, S)
+
 
 # names of a recurrent net's weights, as its per-layer metrics (grad_norm, update_ratio...)
 # number them 1..3: the order of RecurrentNet.weight_layers
@@ -137,6 +155,25 @@ class RecurrentNet(nn.Module):
     def weight_layers(self) -> list[nn.Parameter]:
         """W_ih, W_hh, readout (``RNN_WEIGHT_NAMES``)."""
         return [self.inp.weight, self.w_hh, self.readout.weight]
+
+    def train_forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
+        """The trainer's autograd forward: the net's own loop over time."""
+        return self(x, record=record)
+
+    def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Validation's forward: PyTorch's fused kernel where there is one, else the loop."""
+        out = self.infer(x)
+        return self(x) if out is None else out
+
+    @staticmethod
+    def saturation_activation(cfg: RunConfig) -> str:
+        """What saturates: a gated cell's sigmoid gates, else the variant's activation."""
+        return CELLS[cfg.cell].saturating or cfg.activation
+
+    @staticmethod
+    def saturation(act: str, record: list[torch.Tensor]) -> torch.Tensor:
+        """(1, S): the time steps' (S, B, H) pre-activations pool into one layer (S, B·T, H)."""
+        return saturation(act, torch.cat(record, dim=1)).unsqueeze(0)
 
     @property
     def fuse_mode(self) -> str | None:
@@ -239,11 +276,8 @@ class RecurrentNet(nn.Module):
 
 
 def build_model(cfg: RunConfig, n_in: int, n_out: int) -> nn.Module:
-    """The model a config asks for, with ``cfg.seeds`` stacked copies."""
-    from .transformer import TransformerNet
-
-    nets = {"mlp": DeepMLP, "rnn": RecurrentNet, "transformer": TransformerNet}
-    return nets[cfg.family](cfg, n_in, n_out)
+    """The model a config asks for, with ``cfg.seeds`` stacked copies (its family's builder)."""
+    return FAMILIES[cfg.family].build(cfg, n_in, n_out)
 
 
 def param_count(model: nn.Module) -> int:

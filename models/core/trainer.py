@@ -20,15 +20,13 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from ..fastpath import mlp as fast_mlp
-from ..fastpath import rnn as fast_rnn
 from ..fastpath.mlp import MLPBackprop
 from ..fastpath.rnn import RNNBackprop
-from .cells import CELLS
 from .config import RunConfig
 from .csv_parser import Table
+from .family_registry import FAMILIES
 from .jacobian import hidden_jacobian_sv
-from .layers import saturation
+from .metrics import of_family
 from .nets import build_model, param_count
 from .optim import StackedOptimizer
 from .tasks import make_task
@@ -128,16 +126,20 @@ class VariantTrainer:
         # (training and validation), none of the gradient instruments; table: task=csv's data
         self.cfg, self.instrument, self.gradients = cfg, instrument, gradients
         self.S = cfg.seeds
+        self.family = FAMILIES[cfg.family]
+        # the metrics of this family recorded by their registry entry (not inline in _log)
+        self._own_metrics = [m for m in of_family(cfg.family) if m.record is not None]
         self.task = make_task(cfg, table)
         self.model = build_model(cfg, self.task.input_dim, self.task.output_dim)
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
         self.weight_pos = [ids[id(w)] for w in self.model.weight_layers()]
-        # a family whose depth unit holds several parameters (a Transformer block) names them:
-        # its per-layer metrics are then norms over each unit's parameters together
+        # a net whose depth unit holds several parameters (a Transformer block) names them: its
+        # per-layer metrics are then norms over each unit's parameters together
         groups = getattr(self.model, "unit_groups", None)
         self.unit_pos = None if groups is None else [[ids[id(p)] for p in g] for g in groups()]
         self._ids = ids
+        self.grad_norms: torch.Tensor | None = None  # this log step's (P, S) per-parameter norms
         self.sizes = _sizes(self.params, self.S)
         self.flat = _flatten_params(self.params, self.S)
         self._grad_buf = torch.empty_like(self.flat)
@@ -172,37 +174,15 @@ class VariantTrainer:
         self._mode_modules = [self.model] + [
             m for m in self.model.modules() if getattr(m, "reads_training", False)
         ]
-        saturating = CELLS[cfg.cell].saturating if cfg.family == "rnn" else None
-        self._sat_act = saturating or cfg.activation
+        self._sat_act = self.model.saturation_activation(cfg)
 
     def _choose_path(self) -> None:
-        """The fast path where it supports the variant (and is on), else autograd."""
-        cfg = self.cfg
-        fast = fastpath_enabled()
-        if getattr(self.model, "autograd_only", False):  # no hand-written step for this family
-            self.fused = False
-            return
-        if cfg.family == "mlp":
-            if fast and fast_mlp.supports(cfg.activation, cfg.norm, self.classification,
-                                          cfg.rezero):  # fmt: skip
-                self.backprop = MLPBackprop(self.model, cfg.activation, self.params, cfg.norm)
-                self.step_impl = _impl_of(self.backprop.step)
-            elif fast:
-                _log_once(f"no hand-written MLP step for activation={cfg.activation}, "
-                          f"norm={cfg.norm}, rezero={cfg.rezero}: these variants train through "
-                          "autograd")  # fmt: skip
-            self.fused = False
-            return
-        if fast and fast_rnn.supports(cfg.cell, cfg.activation):
-            self.backprop = RNNBackprop(self.model, cfg.activation, self.params)
-        elif fast:
-            _log_once(f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
-                      "these variants train through autograd")  # fmt: skip
-        # a cell that trains quicker through PyTorch's fused kernel (the LSTM) does so; its
-        # per-time-step probe still goes by hand
-        self.fused = fast and CELLS[cfg.cell].fused_training and self.model.can_fuse
-        if self.backprop is not None and not self.fused:
-            self.step_impl = _impl_of(self.backprop.step)
+        """The fast path where its family's entry says it supports the variant (and it is on),
+        else autograd."""
+        self.fused = False
+        fast_path = self.family.fast_path
+        if fast_path is not None:
+            fast_path(self)
 
     # --- public -------------------------------------------------------------------------------
 
@@ -256,10 +236,8 @@ class VariantTrainer:
         """Loss, accuracy and per-parameter gradients through autograd."""
         if fused:  # the LSTM through PyTorch's kernel
             out = self.model.fused_forward(x, record=record)
-        elif hasattr(self.model, "train_forward"):  # module-free: same arithmetic, no hooks
+        else:  # the MLP's module-free forward (same arithmetic, no hooks), the RNN's loop
             out = self.model.train_forward(x, record=record)
-        else:  # the recurrent net's own loop over time
-            out = self.model(x, record=record)
         loss_s, acc_s = self._loss(out, y)
         # dead seeds are excluded; torch.where keeps their NaN out of the backward pass
         total = torch.where(self.alive, loss_s, torch.zeros_like(loss_s)).sum()
@@ -344,10 +322,11 @@ class VariantTrainer:
         sq = norms.double().square()
         return torch.stack([sq[pos].sum(0) for pos in self.unit_pos]).sqrt().float()
 
-    def _group_norm(self, norms: torch.Tensor):
-        """A function: a list of parameters -> (S,) root-sum-square of their (P, S) norms."""
-        sq = norms.double().square()
-        return lambda params: sq[[self._ids[id(p)] for p in params]].sum(0).sqrt().float()
+    def group_grad_norm(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
+        """(S,) gradient norm of a group of parameters together, at this log step."""
+        assert self.grad_norms is not None, "only at a log step with the gradient instruments"
+        sq = self.grad_norms[[self._ids[id(p)] for p in params]].double().square()
+        return sq.sum(0).sqrt().float()
 
     def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None):
         """Clip by value and/or by global norm (per seed): (clipped grads, which seeds clipped).
@@ -434,6 +413,7 @@ class VariantTrainer:
             w_norms = self._units(self._param_norms(self.flat))  # (L, S)
             self._weights_before = (self.flat.clone(), w_norms)
             g_w = self._units(norms)  # (L, S)
+            self.grad_norms = norms
             self._emit(k, "grad_norm", g_w, 1)
             self._emit(k, "grad_norm_total", total_norm)
             self._emit(k, "grad_to_weight", g_w / w_norms.clamp_min(1e-12), 1)
@@ -445,25 +425,20 @@ class VariantTrainer:
             sat = self._saturation(record)
             self._emit(k, "saturation", sat, 1)
             self._emit(k, "wall_s", torch.full((S,), self.wall_s))
-        unit_metrics = getattr(self.model, "unit_metrics", None)
-        if unit_metrics is not None:  # the family's own per-unit instruments
-            for metric, values in unit_metrics(self._group_norm(norms), self.task.probe()[0]):
-                self._emit(k, metric, values, 1)
-        elif self.cfg.family == "rnn":
-            hidden = self._hidden if self._hidden is not None else self._hidden_grads()
-            self._emit(k, "hidden_grad_norm", hidden, 1)
-        elif k == 0 or k >= self.cfg.steps:  # the spectrum at the start and at the end
-            sv = hidden_jacobian_sv(self.model, self.task.probe()[0])  # (S, rank)
-            self._emit(k, "jacobian_sv", sv.T)
+        for m in self._own_metrics:  # the family's own: ‖∂L/∂h_t‖, the Jacobian's spectrum
+            m.record(self, k)
 
     def _saturation(self, record: list) -> torch.Tensor:
         """(layers, S) saturated share from per-layer (S, N, H) pre-activations."""
-        if self.cfg.family == "rnn":  # time steps pool into one layer: (S, B·T, H)
-            return saturation(self._sat_act, torch.cat(record, dim=1)).unsqueeze(0)
-        # the hidden layers share one shape: one stacked call instead of one per layer
-        z = torch.stack(record)  # (L, S, B, W)
-        L, S = z.shape[:2]
-        return saturation(self._sat_act, z.view(L * S, *z.shape[2:])).view(L, S)
+        return self.model.saturation(self._sat_act, record)
+
+    def hidden_grad_norms(self) -> torch.Tensor:
+        """This log step's ‖∂L/∂h_t‖ (T, S): from the training step's pass when it had them."""
+        return self._hidden if self._hidden is not None else self._hidden_grads()
+
+    def jacobian_sv(self) -> torch.Tensor:
+        """Singular values of ∂h_L/∂x at the first probe example: (S, rank)."""
+        return hidden_jacobian_sv(self.model, self.task.probe()[0])
 
     def _log_updates(self, k: int, before: tuple[torch.Tensor, torch.Tensor]) -> None:
         with torch.no_grad():
@@ -475,11 +450,7 @@ class VariantTrainer:
         if isinstance(self.backprop, MLPBackprop):  # compiled, GIL-free
             return self.backprop.validate(self.task.x_val, self.task.y_val)
         self._set_training(False)
-        if hasattr(self.model, "train_forward"):  # module-free: same arithmetic, less overhead
-            out = self.model.train_forward(self.task.x_val)
-        else:
-            out = self.model.infer(self.task.x_val)
-            out = self.model(self.task.x_val) if out is None else out
+        out = self.model.eval_forward(self.task.x_val)
         self._set_training(True)
         return self._loss(out, self.task.y_val)
 

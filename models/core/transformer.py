@@ -27,6 +27,7 @@ from torch import nn
 from .activations import ACTIVATIONS
 from .errors import ConfigError
 from .init import WEIGHT_INITS, init_bias, init_weight
+from .layers import saturation
 from .norms import LN_PLACEMENTS, NORMS
 
 if TYPE_CHECKING:  # config imports this module (its checks): no import cycle at run time
@@ -53,6 +54,8 @@ def check_config(cfg: RunConfig) -> None:
             f"norm: '{cfg.norm}' uses batch statistics; with family=transformer allowed: "
             f"{', '.join(TOKEN_NORMS)}"
         )
+    if cfg.task == "row-digits":  # 8 rows of 8 pixels: T is fixed by the data
+        cfg.seq_len = 8
     if cfg.deepnorm and LN_PLACEMENTS[cfg.ln_placement].pre:
         raise ConfigError(
             "deepnorm: scales Post-LN's residual; set ln_placement=post or deepnorm=false"
@@ -249,28 +252,22 @@ class TransformerNet(nn.Module):
         return torch.baddbmm(self.readout_b.unsqueeze(1), h, self.readout.transpose(1, 2))
 
     train_forward = forward  # the trainer's entry point (no module-free variant needed)
-    autograd_only = True  # no hand-written step: the trainer uses autograd
 
-    @torch.no_grad()
-    def unit_metrics(
-        self, group_norm: Callable[[list[nn.Parameter]], torch.Tensor], probe: torch.Tensor
-    ) -> list[tuple[str, torch.Tensor]]:
-        """Per-block instruments at a log step, each (blocks, S): the attention and FFN
-        sub-layers' gradient norms (``group_norm``: parameters -> (S,) gradient norm), the
-        LayerNorm gains' drift from their initial 1 (RMS of γ − 1), and attention entropy on the
-        probe batch."""
-        out = [
-            (f"{name}_grad_norm", torch.stack([group_norm(ps) for ps in groups]))
-            for name, groups in self.sublayer_groups().items()
-        ]
-        gains = self.ln_gains()
-        if gains and gains[0]:
-            drift = [torch.cat([(g - 1).flatten(1) for g in gs], 1) for gs in gains]
-            out.append(("ln_gain_drift", torch.stack([d.square().mean(1).sqrt() for d in drift])))
-        probs: list[torch.Tensor] = []
-        self.forward(probe, probs=probs)
-        out.append(("attn_entropy", attention_entropy(probs)))
-        return out
+    def eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Validation's forward (no dropout, no batch statistics: the same as training's)."""
+        return self.forward(x)
+
+    @staticmethod
+    def saturation_activation(cfg: RunConfig) -> str:
+        """The FFN's non-linearity: the variant's activation."""
+        return cfg.activation
+
+    @staticmethod
+    def saturation(act: str, record: list[torch.Tensor]) -> torch.Tensor:
+        """(blocks, S) saturated share of each block's FFN pre-activations (S, B·T, 4d)."""
+        z = torch.stack(record)  # (N, S, B·T, 4d)
+        N, S = z.shape[:2]
+        return saturation(act, z.view(N * S, *z.shape[2:])).view(N, S)
 
 
 def attention_entropy(probs: list[torch.Tensor]) -> torch.Tensor:

@@ -34,8 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.config import Comparison
+from ..core.config import Comparison, to_dict
 from ..core.errors import ConfigError
+from ..core.family_registry import FAMILIES
 from ..core.runner import METRIC_COLUMNS, RunResult
 from ..io.comparison_io import comparison_from_dict
 
@@ -101,11 +102,7 @@ def settings_summary(comparison: Comparison) -> str:
         return ""
     c = comparison.variants[0]
     same = lambda k: all(getattr(v, k) == getattr(c, k) for v in comparison.variants)  # noqa: E731
-    shape = (
-        f"depth {c.depth} × width {c.width}"
-        if c.family == "mlp"
-        else f"T={c.seq_len} · hidden {c.hidden}"
-    )
+    shape = FAMILIES[c.family].size_text.format(**to_dict(c)) if c.family in FAMILIES else ""
     parts = [c.family, c.task if same("task") else "mixed tasks"]
     parts.append(shape if (same("depth") and same("width") and same("seq_len")) else "mixed sizes")
     steps = max(v.steps for v in comparison.variants)

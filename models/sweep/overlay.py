@@ -18,6 +18,7 @@ import torch
 from ..core import theory
 from ..core.cells import CELLS
 from ..core.config import RunConfig
+from ..core.family_registry import FAMILIES
 from ..core.nets import build_model
 from ..core.tasks import make_task
 
@@ -36,7 +37,7 @@ class MeanFieldOverlay:
 def mean_field_applies(cfg: RunConfig, axes: list[str]) -> bool:
     """Whether the mean-field overlay fits this variant and these two axes."""
     return (
-        cfg.family == "mlp"
+        FAMILIES[cfg.family].mean_field
         and cfg.init == "normal"
         and not cfg.residual
         and cfg.norm == "none"
@@ -61,7 +62,7 @@ def mean_field_overlay(
 def pascanu_applies(cfg: RunConfig, axes: list[str]) -> bool:
     """Whether the Pascanu bound fits this variant over these axes (a vanilla RNN over T)."""
     # the vanilla cell is the one whose non-linearity is the variant's own activation
-    return cfg.family == "rnn" and CELLS[cfg.cell].uses_activation and "seq_len" in axes
+    return FAMILIES[cfg.family].pascanu and CELLS[cfg.cell].uses_activation and "seq_len" in axes
 
 
 def pascanu_length(cfg: RunConfig, level: float = PASCANU_LEVEL) -> tuple[float, float]:
