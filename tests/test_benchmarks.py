@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     cmd = [sys.executable, "-m", "benchmarks", "--presets", "deep-mlp", "--steps", "3",
-           "--sweeps", "off", "--no-workloads", "--out", str(tmp_path)]  # fmt: skip
+           "--sweeps", "off", "--no-workloads", "--transformer", "off",
+           "--out", str(tmp_path)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "benchmark.json").read_text())
@@ -139,3 +140,16 @@ def test_browser_cpu_counts_growth_per_process_never_less_than_zero():
     after = {1: 5.5, 3: 0.2, 4: 0.1}  # 2 exited, 3 was born, 4 is a new process on an old pid
     assert CpuMeter.used(before, after) == pytest.approx(0.5 + 0.2 + 0.1)
     assert CpuMeter.used(after, after) == 0.0
+
+
+@pytest.mark.slow
+def test_transformer_benchmark_reports_instruments_stacking_and_preset_times(tmp_path):
+    """The Transformer section is well-formed (tiny run: no speed is asserted)."""
+    cmd = [sys.executable, "-m", "benchmarks", "--presets", "--steps", "2", "--sweeps", "off",
+           "--no-workloads", "--out", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stderr
+    t = json.loads((tmp_path / "benchmark.json").read_text())["derived"]["transformer"]
+    assert set(t["wall_s"]) == {"engine", "plain", "per-seed", "vmap"} and t["seeds"] == 4
+    assert all(v > 0 for v in t["wall_s"].values()) and all(v > 0 for v in t["cpu_s"].values())
+    assert t["instruments_over_plain"] > 0 and "transformer-ln" in t["cli_wall_s"]

@@ -35,10 +35,17 @@ class StackedOptimizer:
     """Updates ``params`` in place from a list of gradients (one per parameter)."""
 
     def __init__(
-        self, params: list[torch.Tensor], kind: str, lr: float, momentum: float = 0.0
+        self,
+        params: list[torch.Tensor],
+        kind: str,
+        lr: float,
+        momentum: float = 0.0,
+        warmup: int = 0,
     ) -> None:
         self.rule = OPTIMIZERS[kind]
         self.params, self.kind, self.lr = params, kind, lr
+        # linear warm-up: update t (1-based) uses base_lr·min(1, t/warmup); 0 = none
+        self.base_lr, self.warmup = lr, warmup
         self.momentum = momentum if self.rule.uses_momentum else 0.0
         self.betas, self.eps = self.rule.betas, 1e-8
         self.t = 0  # updates done
@@ -49,6 +56,8 @@ class StackedOptimizer:
     def step(self, grads: list[torch.Tensor]) -> None:
         """One update; ``grads`` may be reused by the caller afterwards (never stored)."""
         self.t += 1
+        if self.warmup > 0:
+            self.lr = self.base_lr * min(1.0, self.t / self.warmup)
         self.rule.update(self, grads)
 
 

@@ -56,7 +56,7 @@ Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, inde
 
 def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> StackedOptimizer:
     """SGD, SGD with momentum, or Adam; all element-wise, so stacked seeds stay independent."""
-    return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum)
+    return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, cfg.warmup_steps)
 
 
 # A seed whose loss blows up while staying finite has diverged as surely as one that hits NaN:
@@ -298,8 +298,6 @@ class VariantTrainer:
             self.step = k if final else k + 1
             return
         before = self._weights_before if log and self.gradients else None
-        if cfg.warmup_steps > 0:  # linear warm-up: lr·(k+1)/W for the first W updates
-            self.opt.lr = cfg.lr * min(1.0, (k + 1) / cfg.warmup_steps)
         self.opt.step(grads)
         if self.any_dead:
             self._zero_dead()

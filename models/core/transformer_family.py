@@ -126,7 +126,7 @@ def _momentum(v: dict) -> bool:
     return v.get("optimizer") == "momentum"
 
 
-FAMILIES.register(
+TRANSFORMER = FAMILIES.register(
     Family(
         "transformer", "Transformers", "Transformers: LayerNorm placement, warm-up, DeepNorm",
         "A stack of Transformer encoder blocks reads a sequence of tokens (the digits row by "
@@ -160,4 +160,4 @@ FAMILIES.register(
     )
 )  # fmt: skip
 
-TRANSFORMER_TASKS = FAMILIES["transformer"].tasks
+TRANSFORMER_TASKS = TRANSFORMER.tasks
