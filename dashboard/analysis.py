@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.gradients import mean_at
-from models import RunConfig, theory, to_dict
+from models import FAMILIES, RunConfig, theory, to_dict
 
 # σ_w² and σ_b² each init scheme implies for a square layer (uniform inits: same variance)
 _SIGMA = {
@@ -21,7 +21,7 @@ _SIGMA = {
 
 def mean_field_sigmas(cfg: RunConfig) -> tuple[float, float] | None:
     """(σ_w², σ_b²) when mean-field theory applies to this variant (plain MLP), else None."""
-    if cfg.family != "mlp" or cfg.residual or cfg.norm != "none" or cfg.init not in _SIGMA:
+    if not FAMILIES[cfg.family].mean_field or cfg.residual or cfg.norm != "none" or cfg.init not in _SIGMA:
         return None
     return _SIGMA[cfg.init](cfg)
 
@@ -141,8 +141,7 @@ def headline(table: pd.DataFrame, family: str, chance: float) -> str | None:
     )
     rb, rm = float(b["grad ratio first/last"]), float(m["grad ratio first/last"])
     if np.isfinite(rb) and np.isfinite(rm) and rb > 0 and rm > 0 and abs(math.log10(rm / rb)) > 0.5:
-        where = "the first hidden layer" if family == "mlp" else "the first time step"
-        last = "the last" if family == "mlp" else "the last step"
+        where, last = FAMILIES[family].first_depth, FAMILIES[family].last_depth
         line += (
             f" At initialisation, {where} of “{base}” receives {_times(rb)} the gradient of "
             f"{last}; in “{best}” it gets {_times(rm)}."

@@ -10,51 +10,29 @@ import copy
 from typing import Any
 
 from models import (
-    ACTIVATIONS,
-    DATA_FIELDS,
+    FAMILIES,
     FIELDS,
-    FORGET_GATE_CELLS,
     Comparison,
     comparison_from_dict,
     to_dict,
 )
 
-SHARED = {
-    "mlp": ("task", "depth", "width", "arms", "batch_size", "steps", "seeds", "log_every"),
-    "rnn": ("task", "seq_len", "hidden", "batch_size", "steps", "seeds", "log_every"),
-}  # fmt: skip
-# task=csv's file: shared by every variant like SHARED, but set by the "Your CSV" panel
-# (dashboard/csv_panel.py), never by a widget of its own
-SHARED_DATA = {"mlp": DATA_FIELDS, "rnn": ()}
-# per-variant widgets, in display order; (field, shown only when predicate(variant) holds)
-VARIANT_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {
-    "mlp": (
-        ("activation", None), ("init", None), ("init_gain", None),
-        ("bias_std", lambda v: v.get("init") == "normal"),
-        # rezero stays visible without residual, so a variant can always switch it off
-        ("residual", None), ("rezero", None), ("norm", None), ("optimizer", None), ("lr", None),
-        ("momentum", lambda v: v.get("optimizer") == "momentum"),
-        ("clip_norm", None), ("clip_value", None),
-    ),
-    "rnn": (
-        ("cell", None), ("activation", lambda v: v.get("cell") == "rnn"),
-        ("recurrent_init", None),
-        ("spectral_radius", lambda v: v.get("recurrent_init") == "scaled"),
-        ("forget_bias", lambda v: v.get("cell") in FORGET_GATE_CELLS),
-        ("init", None), ("init_gain", None), ("optimizer", None), ("lr", None),
-        ("momentum", lambda v: v.get("optimizer") == "momentum"),
-        ("clip_norm", None), ("clip_value", None),
-    ),
-}  # fmt: skip
-# the activations a vanilla RNN cell may use (live: a newly registered one appears)
-RNN_CELL_ACTIVATIONS = ACTIVATIONS.view(lambda a: a.recurrent)
+# Which fields are shared, which are set per variant (and when each shows) are the family's:
+# ``FAMILIES[family].shared_fields``, ``.data_fields`` (task=csv's file, set by the "Your CSV"
+# panel, dashboard/csv_panel.py, never by a widget of its own) and ``.variant_fields``.
+
+
+def shared_fields(family: str) -> tuple[str, ...]:
+    """Fields set once for every variant: the widgets' ones, then the CSV panel's."""
+    fam = FAMILIES[family]
+    return (*fam.shared_fields, *fam.data_fields)
 
 
 def from_comparison(comparison: Comparison, preset: str, first_id: int = 0) -> dict[str, Any]:
     """A draft holding every field of every variant (nothing is lost, even if not shown)."""
     family = comparison.variants[0].family
     dicts = [to_dict(v) for v in comparison.variants]
-    shared = {k: dicts[0][k] for k in (*SHARED[family], *SHARED_DATA[family])}
+    shared = {k: dicts[0][k] for k in shared_fields(family)}
     variants = []
     for i, d in enumerate(dicts):
         rest = {k: v for k, v in d.items() if k not in shared}
@@ -102,4 +80,4 @@ def remove_variant(draft: dict[str, Any], vid: int) -> None:
 
 def visible_fields(family: str, variant: dict[str, Any]) -> list[str]:
     """The per-variant fields to show for this variant."""
-    return [f for f, pred in VARIANT_FIELDS[family] if pred is None or pred(variant)]
+    return FAMILIES[family].visible_fields(variant)

@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import draft as drafts
 from dashboard.limits import MAX_VARIANTS, field_range
 from dashboard.plain import plain
-from models import FIELDS, MLP_TASKS, PRESETS, RNN_TASKS, load_preset, task_title
+from models import DEFAULT_FAMILY, FAMILIES, FIELDS, PRESETS, load_preset, task_title
 
 LABELS = {
     "task": "Task", "depth": "Depth (hidden layers)", "width": "Width (units per layer)",
@@ -34,7 +34,7 @@ FLOAT_STEPS = {"init_gain": 0.1, "bias_std": 0.05, "lr": 0.001, "momentum": 0.05
 
 def family_presets(family: str) -> list[str]:
     """Preset names of one family, in the order PRESETS lists them."""
-    return [n for n, p in PRESETS.items() if p.get("family", "mlp") == family]
+    return [n for n, p in PRESETS.items() if p.get("family", DEFAULT_FAMILY) == family]
 
 
 def draft_key(family: str) -> str:
@@ -59,10 +59,8 @@ def _on_preset(family: str) -> None:
 
 def _choices(family: str, name: str, variant: dict[str, Any] | None = None) -> tuple[str, ...]:
     if name == "task":
-        return MLP_TASKS if family == "mlp" else RNN_TASKS
-    if name == "activation" and family == "rnn":
-        return drafts.RNN_CELL_ACTIVATIONS
-    return FIELDS[name].choices or ()
+        return FAMILIES[family].tasks
+    return FAMILIES[family].choices(name, FIELDS[name].choices or ())
 
 
 def choice_help(choices: Any) -> str | None:
@@ -138,7 +136,7 @@ def shared_settings(family: str, container=st) -> None:
     d = st.session_state[draft_key(family)]
     if f"{family}_s_task" in st.session_state:
         d["shared"]["task"] = st.session_state[f"{family}_s_task"]
-    for name in drafts.SHARED[family]:
+    for name in FAMILIES[family].shared_fields:
         if name == "arms" and d["shared"].get("task") != "spirals":
             continue
         d["shared"][name] = field_widget(family, name, f"{family}_s_{name}",
@@ -178,7 +176,7 @@ def _on_edit(family: str) -> None:
 
 def _pull(family: str, v: dict[str, Any]) -> None:
     """Copy the variant's widget values (when Streamlit holds them) into the draft."""
-    for name in ("name", *(f for f, _ in drafts.VARIANT_FIELDS[family])):
+    for name in ("name", *(f for f, _ in FAMILIES[family].variant_fields)):
         key = f"{family}_v{v['_id']}_{name}"
         if key in st.session_state:
             v[name] = st.session_state[key]

@@ -8,30 +8,32 @@ from dashboard import csv_panel, editor, limits, training
 from dashboard import draft as drafts
 from dashboard.analysis import identical_variants
 from dashboard.cache import RESULTS
-from dashboard.charts import gradients
 from dashboard.plain import plain
 from dashboard.query_codec import config_key
+from dashboard.result_charts import gradient_profile
 from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
 from dashboard.url_state import load_from_url, moved_notice, url_lowered, url_notices, write_url
-from models import CSV_TASK, PRESETS, Comparison, ConfigError, resolve_tables, run_comparison
+from models import (
+    CSV_TASK,
+    FAMILIES,
+    PRESETS,
+    Comparison,
+    ConfigError,
+    resolve_tables,
+    run_comparison,
+)
 
-INTRO = {
-    "mlp": "Deep MLPs on 8×8 digits, a table from scikit-learn, or your own CSV (Task, in the "
-    "sidebar). Every variant starts from the same data; only the mitigation differs. Press "
-    "**Train** and watch where the gradient goes.",
-    "rnn": "Recurrent nets read a sequence step by step; the gradient must travel back through "
-    "every step. Press **Train** to compare cells, initialisations and clipping.",
-}
 
-
-def render_lab(family: str, title: str) -> None:
-    """Controls in the sidebar, the variant editor on top, then live training and the charts."""
+def render_lab(family: str, title: str | None = None) -> None:
+    """Controls in the sidebar, the variant editor on top, then live training and the charts
+    (``title``: the page's heading; the family entry's by default)."""
+    fam = FAMILIES[family]
     training.recover_interrupted(family)
     load_from_url(family)
-    st.title(title)
+    st.title(title or fam.heading)
     d = st.session_state[editor.draft_key(family)]
     preset = PRESETS.get(d.get("preset", ""), {})
-    st.markdown(INTRO[family])
+    st.markdown(fam.intro)
     moved_notice(family)
     url_notices(st.session_state.pop(f"{family}_url_notices", []))
     url_lowered(st.session_state.pop(f"{family}_url_lowered", []))
@@ -56,9 +58,9 @@ def render_lab(family: str, title: str) -> None:
     train_clicked = train_clicked or phone_clicked
 
     ready = True  # task=csv: a file is uploaded and parses for the chosen target
-    if family == "mlp" and d["shared"].get("task") == CSV_TASK:
+    if fam.accepts_csv and d["shared"].get("task") == CSV_TASK:
         ready = csv_panel.panel(family, d["shared"])
-    elif family == "mlp":
+    elif fam.accepts_csv:
         csv_panel.clear(d["shared"])
 
     # keyed: the count in the label changes on Add/Remove, the expander must stay what it was;
@@ -191,12 +193,7 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
     raw = res.metrics_frame()
     frame = chart_frame(raw)
     colors = colors_of(zero)
-    if family == "mlp":
-        fig = gradients.profile_figure(frame, 0, colors, title="Gradient per layer")
-    else:
-        fig = gradients.profile_figure(frame, 0, colors, metric_name="hidden_grad_norm",
-                                       title="Gradient through time", x_title="time step t",
-                                       y_title="‖∂L/∂h_t‖")  # fmt: skip
+    fig = gradient_profile(FAMILIES[family], frame, 0, colors)
     st.plotly_chart(fig, config=CHART_CONFIG, key=f"{family}_preview")
     st.caption(
         "Log scale: each gridline is 10×. A line that drops towards the left means the "

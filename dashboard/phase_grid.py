@@ -12,9 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from dashboard import draft as drafts
 from dashboard import limits
-from models import FIELDS, ConfigError, SweepSpec, coerce, estimate, resolve_caps, sweep_from_dict
+from models import (
+    FAMILIES,
+    FIELDS,
+    ConfigError,
+    SweepSpec,
+    coerce,
+    estimate,
+    resolve_caps,
+    sweep_from_dict,
+)
 
 UI_MAX_RUNS = 400  # grid points × variants × seeds one dashboard sweep may train
 UI_MAX_AXIS_VALUES = 24
@@ -24,7 +32,7 @@ NOT_AXES = ("task", "steps", "seeds", "log_every", "name")
 
 def axis_fields(family: str) -> list[str]:
     """Fields a grid axis may sweep on this family's page (the training pages' own fields)."""
-    names = list(drafts.SHARED[family]) + [f for f, _ in drafts.VARIANT_FIELDS[family]]
+    names = FAMILIES[family].editable_fields
     return [n for n in dict.fromkeys(names) if n not in NOT_AXES]
 
 
@@ -37,9 +45,7 @@ def categorical_options(family: str, name: str) -> list[Any]:
     """The values a categorical axis may take."""
     if FIELDS[name].kind is bool:
         return [False, True]
-    if name == "activation" and family == "rnn":
-        return list(drafts.RNN_CELL_ACTIVATIONS)
-    return list(FIELDS[name].choices or ())
+    return list(FAMILIES[family].choices(name, FIELDS[name].choices or ()))
 
 
 def format_values(values: list[Any]) -> str:

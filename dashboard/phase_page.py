@@ -27,7 +27,9 @@ from dashboard.plain import clean, file_name, plain
 from dashboard.query_codec import _pack, _unpack
 from dashboard.results_view import CHART_CONFIG
 from models import (
+    DEFAULT_FAMILY,
     DEFAULT_SWEEP_PRESET,
+    FAMILIES,
     SWEEP_PRESETS,
     ConfigError,
     RunConfig,
@@ -48,7 +50,6 @@ P = "phase"  # session-state prefix
 W = "phase_w_"  # widget keys: cleared when a preset is loaded
 CUSTOM = "(custom)"
 REDRAW_S = 0.8
-PAGES = {"mlp": "views/deep.py", "rnn": "views/recurrent.py"}
 INTRO = (
     "A comparison answers *which of these variants trains?*; a sweep answers *where is the "
     "boundary?* Every cell below is one grid point, trained with every variant and seed. Press "
@@ -113,7 +114,8 @@ def _initial() -> None:
 
 
 def _family(d: dict[str, Any]) -> str:
-    return "rnn" if d.get("family") == "rnn" else "mlp"
+    family = d.get("family")
+    return family if isinstance(family, str) and family in FAMILIES else DEFAULT_FAMILY
 
 
 def _axis_editor(i: int, d: dict[str, Any], family: str, taken: str | None) -> tuple[str, list]:
@@ -172,7 +174,7 @@ def _editor(d: dict[str, Any]) -> dict[str, Any]:
     if len(names) > 1:
         chosen = st.multiselect("Variants", names, default=names, key=f"{W}variants")
         out["variants"] = [v for v in d["variants"] if v.get("name") in chosen] or d["variants"][:1]
-    fields = list(grid.drafts.SHARED[family]) + [f for f, _ in grid.drafts.VARIANT_FIELDS[family]]
+    fields = FAMILIES[family].editable_fields
     in_variants = {k for v in out.get("variants", []) for k in v}
     for name in dict.fromkeys(fields):
         if name in new_grid or name in in_variants or name == "name":
@@ -349,7 +351,7 @@ def _open_point(spec: SweepSpec, i: int) -> None:
     st.session_state[f"{family}_loaded"] = True
     st.session_state.pop(training.result_key(family), None)
     st.query_params.clear()
-    st.switch_page(PAGES[family])
+    st.switch_page(FAMILIES[family].page)
 
 
 def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:

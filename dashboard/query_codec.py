@@ -18,6 +18,7 @@ from typing import Any
 
 from models import (
     DATA_FIELDS,
+    DEFAULT_FAMILY,
     DEFAULT_PRESET,
     FIELDS,
     PRESETS,
@@ -242,7 +243,7 @@ def _family_ok(data: Any, family: str | None) -> bool:
         return True
     if not isinstance(data, dict):
         return False
-    fams = {data.get("family", "mlp")}
+    fams = {data.get("family", DEFAULT_FAMILY)}
     for v in data.get("variants", []) or []:
         if isinstance(v, dict) and "family" in v:
             fams.add(v["family"])

@@ -9,11 +9,20 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
-from dashboard.analysis import headline, identical_variants, theory_profiles
-from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
-from dashboard.charts.common import nearest_step, variant_colors
-from dashboard.plain import plain, plotly_text
-from models import RNN_WEIGHT_NAMES, Comparison, RunResult, chance_loss
+from dashboard.analysis import headline, identical_variants
+from dashboard.charts import tradeoffs
+from dashboard.charts.common import variant_colors
+from dashboard.plain import plain
+from dashboard.result_charts import (
+    ROWS,
+    ChartInput,
+    ChartSpec,
+    chart_name,
+    cond_text,
+    rows_of,
+    specs_of,
+)
+from models import FAMILIES, METRICS, Comparison, Family, RunResult, chance_loss
 
 # a short mode bar: zoom (drag), reset and save as PNG. The full one covered chart titles on a
 # phone (where it always shows), and its zoom ±/pan/autoscale repeat drag and double-click
@@ -43,11 +52,6 @@ def colors_of(comparison: Comparison) -> dict[str, str]:
     return variant_colors([chart_name(v.name) for v in comparison.variants])
 
 
-def chart_name(name: str) -> str:
-    """A variant's name as the figures show it: Plotly reads HTML in names, so it is escaped."""
-    return plotly_text(name)
-
-
 def chart_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The metrics frame with variants under their chart names (a copy only when one differs)."""
     if frame is None or frame.empty:
@@ -59,16 +63,16 @@ def chart_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(variant=frame["variant"].map(renamed))
 
 
-def _step_slider(family: str, frame: pd.DataFrame) -> int:
+def _step_slider(fam: Family, frame: pd.DataFrame) -> int:
     steps = np.unique(frame["step"].to_numpy()) if not frame.empty else np.array([0])
     last = int(steps.max())
-    key = f"{family}_step"
+    key = f"{fam.key}_step"
     if key not in st.session_state or not (0 <= st.session_state[key] <= last):
         st.session_state[key] = 0
     if last == 0:
         return 0
     gap = int(np.diff(steps).min()) if steps.size > 1 else 1
-    where = "per-layer" if family == "mlp" else "per-time-step and per-layer"
+    where = fam.slider_where
     return st.slider(f"Training step shown in the {where} charts", 0, last, step=max(1, gap),
                      key=key, help="0 = at initialisation, before any update")  # fmt: skip
 
@@ -76,7 +80,11 @@ def _step_slider(family: str, frame: pd.DataFrame) -> int:
 def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -> pd.DataFrame:
     """The trade-offs table; ``twins``: notes on variants identical to another."""
     frame, summary = result.metrics_frame(), result.summary_frame()
-    info = [{"name": v.name, "family": v.family, "depth": v.depth} for v in comparison.variants]
+    info = [
+        {"name": v.name, "metric": FAMILIES[v.family].gradient_metric,
+         "last": FAMILIES[v.family].depth_of(v)}
+        for v in comparison.variants
+    ]  # fmt: skip
     table = tradeoffs.tradeoff_table(frame, summary, info)
     if twins:  # said in the table: their curves lie one on the other
         table["note"] = [
@@ -87,166 +95,54 @@ def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -
 
 
 def render_results(family: str, comparison: Comparison, result: RunResult) -> None:
-    """Every chart of a finished (or stopped) run, each with a caption on how to read it."""
+    """Every chart of a finished (or stopped) run, each with a caption on how to read it: the
+    family's chart specs (``result_charts``), drawn row by row, each memoised."""
+    fam = FAMILIES[family]
     raw = result.metrics_frame()
-    frame = chart_frame(raw)  # every figure below reads variant names from here
+    frame = chart_frame(raw)  # every figure reads variant names from here
     colors = colors_of(comparison)
     twins = identical_variants(raw, comparison.variants)
     table = table_of(comparison, result, twins)
-    line = headline(table, family, chance_loss(comparison.variants[0]))
+    line = headline(table, fam.name, chance_loss(comparison.variants[0]))
     if line:
         st.info(plain(line), icon=":material/search:")  # it quotes variant names
-    step = _step_slider(family, frame)
+    step = _step_slider(fam, frame)
+    ctx = ChartInput(fam, comparison, result, raw, frame, colors, table, twins, step)
+    for row in rows_of(specs_of(fam)):
+        for spec in row:
+            if spec.before is not None:
+                spec.before(ctx)
+        cols = iter(st.columns(ROWS[row[0].row]))
+        for spec in row:
+            key = f"{fam.key}_{spec.key}"
+            extra = (step,) if spec.step else ()
+            with next(cols):
+                chart(memo_figure(key, result, partial(spec.build, ctx), *extra), key)
+                if spec.beside is None:
+                    _caption(spec, ctx)
+            if spec.beside is not None:
+                with next(cols):
+                    spec.beside(ctx)
+                    _caption(spec, ctx)
+    downloads(family, comparison, result)
 
-    if family == "mlp":
-        c1, c2 = st.columns(2)
-        with c1:
 
-            def profile():
-                theory = theory_profiles(raw, comparison.variants, step)
-                theory = {chart_name(k): v for k, v in theory.items()}
-                return gradients.profile_figure(frame, step, colors, theory=theory)
+def _caption(spec: ChartSpec, ctx: ChartInput) -> None:
+    st.caption(spec.caption_of(ctx))
+    if spec.after is not None:
+        spec.after(ctx)
 
-            chart(memo_figure(f"{family}_profile", result, profile, step), f"{family}_profile")
-            st.caption(
-                "Each line is one variant: the gradient each layer's weights receive. "
-                "A line falling towards layer 1 is a vanishing gradient (log scale: "
-                "every gridline is 10×). Dashed: mean-field prediction at initialisation. "
-                "‖∇W_l‖ is the back-propagated error times the layer's input, so it can look "
-                "healthier than the error itself: when the forward signal grows towards the "
-                "input as the error shrinks, the two cancel (Glorot & Bengio 2010, eq. 14)."
-            )
-        with c2:
-            chart(
-                memo_figure(
-                    f"{family}_heatmap", result, lambda: gradients.heatmap_figure(frame, colors)
-                ),
-                f"{family}_heatmap",
-            )
-            st.caption(
-                "Colour = log10 of the gradient norm, layer (up) by training step "
-                "(right); one panel per variant, one colour scale. Dark bottom rows: "
-                "the early layers get almost nothing. (Weight gradients, not the error "
-                "signal: a level band can hide an error that shrinks layer by layer.)"
-            )
-    else:
-        c1, c2 = st.columns(2)
-        with c1:
-            chart(memo_figure(f"{family}_profile", result, lambda: gradients.profile_figure(
-                frame, step, colors, metric_name="hidden_grad_norm",
-                title="Gradient through time ‖∂L/∂h_t‖", x_title="time step t",
-                y_title="‖∂L/∂h_t‖"), step), f"{family}_profile")  # fmt: skip
-            st.caption(
-                "How much the loss at the end still depends on the hidden state at "
-                "step t. Falling towards t = 1: early inputs are forgotten (vanishing); "
-                "rising: exploding."
-            )
-        with c2:
-            chart(memo_figure(f"{family}_heatmap", result, lambda: gradients.heatmap_figure(
-                frame, colors, metric_name="hidden_grad_norm",
-                title="log10 ‖∂L/∂h_t‖ by time step and training step", y_title="t")),
-                f"{family}_heatmap")  # fmt: skip
-            st.caption(
-                "Colour = log10 ‖∂L/∂h_t‖, time step (up) by training step (right), one "
-                "panel per variant on one colour scale."
-            )
 
-    baseline = None
-    c1, c2 = st.columns(2)
-    with c1:
-        chart(memo_figure(f"{family}_loss", result, lambda: curves.curves_figure(
-            frame, ("loss", "val_loss"), colors, "Loss", "loss (dotted: train, solid: validation)",
-            log_y=True)), f"{family}_loss")  # fmt: skip
-        st.caption(
-            "Lower is better (log scale, so one variant's spike does not flatten the rest). "
-            "Solid = validation, dotted = training batch; the band spans the seeds. "
-            "✕ marks the step a variant diverged (NaN/Inf, or its loss blew up past 20× its start)."
-        )
-        for name, note in twins.items():
-            st.caption(plain(f"“{name}” is {note}: its lines lie under the other's."))
-    with c2:
-        chart(memo_figure(f"{family}_accuracy", result, lambda: curves.curves_figure(
-            frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
-            "accuracy (dotted: train, solid: validation)", baseline=baseline)),
-            f"{family}_accuracy")  # fmt: skip
-        st.caption(
-            "Higher is better; a flat line near chance means the gradient never "
-            "reached the layers that needed it."
-        )
-
-    if family == "mlp":
-        jacobian_row(frame, step, colors, table)
-
-    c1, c2 = st.columns(2)
-    with c1:
-        if family == "mlp":
-            chart(memo_figure(f"{family}_saturation", result,
-                              lambda: layers.saturation_figure(frame, step, colors), step),
-                  f"{family}_saturation")  # fmt: skip
-            st.caption(
-                "Share of units whose slope is under 10% of its maximum (sigmoid/tanh) or "
-                "that never fire (ReLU): they pass almost no gradient back."
-            )
-        else:  # one group of units: over training, not across layers
-            chart(memo_figure(f"{family}_saturation", result,
-                              lambda: layers.saturation_steps_figure(frame, colors)),
-                  f"{family}_saturation")  # fmt: skip
-            st.caption(
-                "Share of saturated units over training: the vanilla RNN's hidden units (slope "
-                "under 10% of its maximum, or never firing for ReLU), the LSTM's and GRU's "
-                "sigmoid gates (stuck open or shut). They pass almost no gradient back."
-            )
-    with c2:
-        names = RNN_WEIGHT_NAMES if family == "rnn" else ()
-        chart(
-            memo_figure(
-                f"{family}_update",
-                result,
-                lambda: layers.update_ratio_figure(frame, max(step, 0), colors, names),
-                step,
-            ),
-            f"{family}_update",
-        )
-        st.caption(
-            "How much one update changes each weight matrix, relative to its size; "
-            "around 1e-3 is healthy, far below means it is not learning."
-        )
-
-    thresholds = {chart_name(v.name): v.clip_norm for v in comparison.variants}
-    share = clipping.clipped_share_table(frame, colors)
-    c1, c2 = st.columns([2, 1])
-    with c1:
-        chart(
-            memo_figure(
-                f"{family}_gnorm",
-                result,
-                lambda: clipping.grad_norm_total_figure(frame, colors, thresholds),
-            ),
-            f"{family}_gnorm",
-        )
-        st.caption(
-            "Global gradient norm before clipping (all weights together, dominated by the "
-            "largest layers: it can look steady while the early layers' share vanishes); "
-            "dashed lines are the clip thresholds. "
-            "Clipping rescales any step above its line to the line: it tames explosions "
-            "but cannot lift a vanished gradient."
-        )
-    with c2:
-        chart(
-            memo_figure(
-                f"{family}_clipshare", result, lambda: clipping.clipped_share_figure(share, colors)
-            ),
-            f"{family}_clipshare",
-        )
-        st.caption("Share of training steps in which clipping changed the gradient.")
-
+def trade_offs(ctx: ChartInput) -> None:
+    """The trade-offs table and its notes (drawn above the benefit-and-cost chart)."""
+    fam, table = ctx.family, ctx.table
+    jacobian = METRICS["jacobian_sv"].applies(fam.name)  # its condition number is a column
     st.subheader("Trade-offs")
-    regression = comparison.variants[0].task == "adding"
     # the table gets the page's full width: twelve columns in three fifths of it were cut
-    st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{family}_table",
+    st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{fam.key}_table",
                  column_config=TABLE_COLUMNS,
                  column_order=[c for c in TABLE_COLUMNS if c in table.columns
-                               and (family == "mlp" or c != "log10 cond J (init)")])  # fmt: skip
+                               and (jacobian or c != "log10 cond J (init)")])  # fmt: skip
     st.caption(
         "Means over seeds. 'to target': first logged step reaching the task's "
         "target; '1st/last': first over last layer (RNN: time step) "
@@ -254,7 +150,7 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
         + (
             "; 'log10 cond J': decades between the largest and smallest singular value of "
             "the input–output Jacobian at initialisation (0 = isometry, ∞ = some are exactly 0)"
-            if family == "mlp"
+            if jacobian
             else ""
         )
         + ". The summary CSV below has every column."
@@ -263,56 +159,6 @@ def render_results(family: str, comparison: Comparison, result: RunResult) -> No
     for name, note in zip(table["variant"], table["note"]):
         if note:
             st.caption(plain(f"Note on “{name}”: {note}."))
-    c1, _ = st.columns(2)
-    with c1:
-        named = table.assign(variant=table["variant"].map(chart_name))
-        chart(
-            memo_figure(
-                f"{family}_scatter",
-                result,
-                lambda: tradeoffs.benefit_cost_figure(named, colors, regression),
-            ),
-            f"{family}_scatter",
-        )
-        st.caption("Up is better, right costs more time per step; ✕ = diverged.")
-    downloads(family, comparison, result)
-
-
-def jacobian_row(frame: pd.DataFrame, step: int, colors: dict[str, str], table) -> None:
-    """The Jacobian's spectrum per variant, and its condition number at the shown step."""
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        chart(spectrum.spectrum_figure(frame, step, colors), "mlp_spectrum")
-    with c2:
-        at = nearest_step(frame, spectrum.METRIC, step)
-        if at is not None:
-            cond = pd.DataFrame({
-                "variant": table["variant"],
-                f"log10 s_max/s_min (step {at})": [
-                    spectrum.condition_log10(frame, chart_name(n), at) for n in table["variant"]
-                ],
-            })  # fmt: skip
-            st.dataframe(cond.style.format({cond.columns[1]: _cond}, na_rep="—"),
-                         hide_index=True, width="stretch", key="mlp_cond")  # fmt: skip
-        st.caption(
-            "Dynamical isometry (Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): how "
-            "the net stretches each direction of its input, from the largest (left) to the "
-            "smallest. A flat line near the dashed 1 passes every direction's signal and "
-            "gradient through unchanged, and the net trains fast; a line falling over many "
-            "decades (log scale) squashes most directions to nothing, however healthy the "
-            "mean (χ₁) looks. Orthogonal weights with tanh near σ_w² = 1 keep it flat at any "
-            "depth; Gaussian weights, and ReLU with any weights, do not (ReLU's zero slopes make "
-            "some values exactly 0: counted in the legend). Band: the seeds' range; recorded "
-            "at the first and the last step, on the first probe example."
-        )
-
-
-def _cond(v: float, short: bool = False) -> str:
-    """A condition number in decades; ∞ where a singular value is exactly 0 (``short``: "∞"
-    alone, for a narrow column whose caption says what it means)."""
-    if v == float("inf"):
-        return "∞" if short else "∞ (rank-deficient)"
-    return f"{v:.1f}"
 
 
 # the columns shown, with short headers, so that the table fits a 1440 px screen beside the
@@ -343,7 +189,7 @@ def _styled(table: pd.DataFrame):
     fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
            "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
            "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}",
-           "log10 cond J (init)": partial(_cond, short=True)}  # fmt: skip
+           "log10 cond J (init)": partial(cond_text, short=True)}  # fmt: skip
     if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
         table = table.drop(columns="log10 cond J (init)")
         del fmt["log10 cond J (init)"]

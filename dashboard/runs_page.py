@@ -8,13 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import csv_panel, visitor
-from dashboard.charts import curves, gradients
+from dashboard.charts import curves
 from dashboard.charts.common import variant_colors
 from dashboard.plain import clean, plain
+from dashboard.result_charts import gradient_profile
 from dashboard.results_view import CHART_CONFIG, chart_frame, chart_name, render_results
 from dashboard.runs_store import get_store
 from dashboard.sweeps_listing import sweeps_section
-from models import SHARE_ID, RunStore, StoreError
+from models import FAMILIES, SHARE_ID, RunStore, StoreError
 
 MAX_OVERLAY = 6  # runs drawn at once: beyond that the legend is unreadable
 
@@ -100,18 +101,13 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
                                    "accuracy (dotted: train, solid: validation)")  # fmt: skip
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_accuracy")
     if len(families) == 1:
-        mlp = families == {"mlp"}
-        metric = "grad_norm" if mlp else "hidden_grad_norm"
+        fam = FAMILIES[next(iter(families))]
+        metric = fam.gradient_metric
         steps = frame.loc[frame.metric == metric, "step"]
         last = int(steps.max()) if len(steps) else 0
         step = st.slider("Step of the gradient profile", 0, max(last, 1), 0, key="runs_step",
                          help="0 = at initialisation") if last > 0 else 0  # fmt: skip
-        fig = gradients.profile_figure(
-            frame, step, colors, metric_name=metric,
-            title="Gradient per layer" if mlp else "Gradient through time",
-            x_title="layer l (1 = input side)" if mlp else "time step t",
-            y_title="‖∇W_l‖" if mlp else "‖∂L/∂h_t‖",
-        )  # fmt: skip
+        fig = gradient_profile(fam, frame, step, colors)
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_profile")
     st.caption(
         "Variants are named '#run name'. Curves are means over seeds with a min–max band; "
@@ -221,8 +217,7 @@ def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = Fa
         st.caption(f"Data: {plain(csv_panel.describe(data_info))} (the data itself is not kept)")
     if shared:
         st.caption("Opened through its share link: read only, and only its owner can delete it.")
-    family = "rnn" if comp.variants[0].family == "rnn" else "mlp"
-    render_results(family, comp, result)
+    render_results(comp.variants[0].family, comp, result)
 
 
 def _linked_run(store: RunStore, ids: set[int]) -> int | None:

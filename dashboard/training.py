@@ -17,10 +17,11 @@ import streamlit as st
 
 from dashboard import runs_store, visitor
 from dashboard.cache import RESULTS
-from dashboard.charts import curves, gradients
+from dashboard.charts import curves
 from dashboard.query_codec import config_key, matching_preset
+from dashboard.result_charts import gradient_profile
 from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of
-from models import Comparison, RunResult, env_int, run_comparison, slice_steps
+from models import FAMILIES, Comparison, RunResult, env_int, run_comparison, slice_steps
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
 # ... and never more than a quarter of the time: the next redraw waits 3x the last one's cost
@@ -181,7 +182,7 @@ def train(
     # last: when the last redraw ended; cost: what it took; step: the step the charts show
     state = {"last": -math.inf, "cost": 0.0, "draws": 0, "step": None}
     first_redraw = time.perf_counter() + REDRAW_FIRST_S  # no redraw before (step 0 drawn now)
-    metric = "hidden_grad_norm" if family == "rnn" else "grad_norm"
+    fam = FAMILIES[family]
 
     # a variant may be up to two round-robin slices ahead of another (one done, one running)
     lag = 2 * max(slice_steps(v) for v in comparison.variants)
@@ -191,12 +192,8 @@ def train(
         last = live_step(frame, lag)
         state["step"] = last
         n = state["draws"]
-        ph_grad.plotly_chart(gradients.profile_figure(
-            frame, last, colors, metric_name=metric,
-            title="Gradient per layer" if family == "mlp" else "Gradient through time",
-            x_title="layer l" if family == "mlp" else "time step t",
-            y_title="‖∇W_l‖" if family == "mlp" else "‖∂L/∂h_t‖"),
-            config=CHART_CONFIG, key=f"{family}_live_grad_{n}")  # fmt: skip
+        ph_grad.plotly_chart(gradient_profile(fam, frame, last, colors, short=True),
+                             config=CHART_CONFIG, key=f"{fam.key}_live_grad_{n}")  # fmt: skip
         ph_loss.plotly_chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
                                                   "loss", log_y=True),
                              config=CHART_CONFIG, key=f"{family}_live_loss_{n}")  # fmt: skip

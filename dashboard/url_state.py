@@ -7,11 +7,9 @@ import streamlit as st
 from dashboard import editor, limits
 from dashboard.plain import plain
 from dashboard.query_codec import decode, encode
-from models import DEFAULT_PRESET, DEFAULT_RNN_PRESET, PRESETS, load_preset
+from models import DEFAULT_FAMILY, FAMILIES, PRESETS, load_preset
 
-DEFAULTS = {"mlp": DEFAULT_PRESET, "rnn": DEFAULT_RNN_PRESET}
-PAGES = {"mlp": "views/deep.py", "rnn": "views/recurrent.py"}  # st.Page scripts in app.py
-TITLES = {"mlp": "Deep networks", "rnn": "Recurrent networks"}
+# each family's page (an st.Page script in app.py), title and default preset: FAMILIES[family]
 NOTICE_CHARS = 160  # a notice line longer than this is cut with an ellipsis
 OTHER_KEYS = ("run", "tab")  # parameters other pages may use; not ours to complain about
 
@@ -33,21 +31,22 @@ def load_from_url(family: str) -> None:
     if st.session_state.get(loaded) and editor.draft_key(family) in st.session_state:
         return
     params = _params()
-    owner = PRESETS.get(params.get("preset", ""), {}).get("family", "mlp")
-    opened = not any(st.session_state.get(f"{f}_loaded") for f in PAGES)  # a link just opened
+    owner = PRESETS.get(params.get("preset", ""), {}).get("family", DEFAULT_FAMILY)
+    # a link just opened: no family's page has loaded its draft yet
+    opened = not any(st.session_state.get(f"{f.key}_loaded") for f in FAMILIES.entries())
     if opened and params.get("preset") in PRESETS and owner != family:
         st.session_state[f"{owner}_loaded"] = False  # the other page reads this address afresh
         st.session_state[f"{owner}_moved"] = params["preset"]
-        st.switch_page(PAGES[owner], query_params=params)
+        st.switch_page(FAMILIES[owner].page, query_params=params)
     st.session_state[loaded] = True
     if params:
         comparison, notices, preset = decode(params, family=family,
-                                             default_preset=DEFAULTS[family], ignore=OTHER_KEYS)  # fmt: skip
+                                             default_preset=FAMILIES[family].default_preset, ignore=OTHER_KEYS)  # fmt: skip
         comparison, lowered = limits.clamp(comparison)
         st.session_state[f"{family}_url_notices"] = notices
         st.session_state[f"{family}_url_lowered"] = lowered
     else:
-        preset = DEFAULTS[family]
+        preset = FAMILIES[family].default_preset
         comparison = load_preset(preset)
     editor.load_into_state(family, comparison, preset)
 
@@ -83,5 +82,5 @@ def moved_notice(family: str) -> None:
     """Said once on the page a link was sent to because its preset belongs there."""
     preset = st.session_state.pop(f"{family}_moved", None)
     if preset:
-        st.info(f"The link's preset '{plain(preset, 60)}' trains {TITLES[family].lower()}, so "
-                f"it opened on the {TITLES[family]} page.", icon=":material/swap_horiz:")  # fmt: skip
+        st.info(f"The link's preset '{plain(preset, 60)}' trains {FAMILIES[family].title.lower()}, so "
+                f"it opened on the {FAMILIES[family].title} page.", icon=":material/swap_horiz:")  # fmt: skip

@@ -13,6 +13,7 @@ from .core.cells import CELLS
 from .core.config import (
     CSV_TASK,
     DATA_FIELDS,
+    DEFAULT_FAMILY,
     FIELDS,
     FORGET_GATE_CELLS,
     Comparison,
@@ -75,7 +76,7 @@ from .sweep import (
 __all__ = [
     "CSV_TASK", "DATA_FIELDS", "DataError", "MAX_DATA_BYTES", "RawTable", "Table", "build_table",
     "read_csv", "remember_dims", "resolve_tables", "task_title",
-    "FAMILIES", "Family", "METRICS", "Metric", "condition_log10", "RECURRENT_ACTIVATIONS",
+    "DEFAULT_FAMILY", "FAMILIES", "Family", "METRICS", "Metric", "condition_log10", "RECURRENT_ACTIVATIONS",
     "ACTIVATIONS", "Activation", "CELLS", "NORMS", "OPTIMIZERS", "RECURRENT_INITS", "TASKS",
     "WEIGHT_INITS", "RNN_WEIGHT_NAMES", "DEFAULT_PRESET", "DEFAULT_RNN_PRESET", "FIELDS", "FORGET_GATE_CELLS",
     "METRIC_COLUMNS", "MLP_TASKS", "PRESETS",

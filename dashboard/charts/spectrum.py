@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.common import base_layout, empty_figure, finite, metric, nearest_step, rgba
+from models import condition_log10 as condition_log10_of  # the engine's one definition
 
 METRIC = "jacobian_sv"
 
@@ -67,6 +68,5 @@ def condition_log10(frame: pd.DataFrame, variant: str, step: int = 0) -> float:
         s = finite(g.sort_values("index")["value"])
         if s.size == 0 or not np.isfinite(s).all():
             continue
-        s_max, s_min = s.max(), s.min()
-        conds.append(np.inf if s_min <= 0 else float(np.log10(s_max / s_min)))
+        conds.append(float(condition_log10_of(s)))
     return float(np.mean(conds)) if conds else float("nan")

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, finite, metric
 from dashboard.charts.spectrum import condition_log10
+from models import DEFAULT_FAMILY, FAMILIES, METRICS
 
 COLUMNS = [
     "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
@@ -22,14 +23,14 @@ def _mean(x) -> float:
     return float(v.mean()) if v.size else float("nan")
 
 
-def grad_ratio(frame: pd.DataFrame, variant: str, family: str, depth: int) -> float:
-    """At step 0: ‖∇W_1‖/‖∇W_depth‖ (MLP, first/last hidden layer) or ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (RNN)."""
-    name = "hidden_grad_norm" if family == "rnn" else "grad_norm"
+def grad_ratio(frame: pd.DataFrame, variant: str, name: str, last: int | None = None) -> float:
+    """At step 0: the gradient metric ``name`` at index 1 over index ``last`` (None: the last
+    recorded): ‖∇W_1‖/‖∇W_depth‖ (MLP, first/last hidden layer), ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (RNN)."""
     rows = metric(frame, name)
     rows = rows[(rows["variant"] == variant) & (rows["step"] == 0)]
     if rows.empty:
         return float("nan")
-    last = int(rows["index"].max()) if family == "rnn" else depth
+    last = int(rows["index"].max()) if last is None else last
     first = _mean(rows[rows["index"] == 1]["value"])
     lastv = _mean(rows[rows["index"] == last]["value"])
     if not (np.isfinite(first) and np.isfinite(lastv)) or lastv <= 0:
@@ -42,7 +43,8 @@ def tradeoff_table(
     summary: pd.DataFrame,
     variants: list[dict],
 ) -> pd.DataFrame:
-    """Per variant, means across seeds. ``variants``: dicts with name, family, depth."""
+    """Per variant, means across seeds. ``variants``: dicts with name, and the gradient
+    ``metric`` over depth with its ``last`` index (or a ``family`` and ``depth``: the family's)."""
     out = []
     for v in variants:
         name = v["name"]
@@ -71,8 +73,7 @@ def tradeoff_table(
             "diverged at": float(div.min()) if n_div else np.nan,
             "s/step": _mean(s["s_per_step"]) if len(s) else np.nan,
             "params": int(s["params"].iloc[0]) if len(s) else 0,
-            "grad ratio first/last": grad_ratio(frame, name, v.get("family", "mlp"),
-                                                int(v.get("depth", 1))),
+            "grad ratio first/last": grad_ratio(frame, name, *_gradient(v)),
             "note": "; ".join(notes),
             # which path trained it: autograd, manual or manual-compiled (runs saved before the
             # column existed have none)
@@ -81,6 +82,17 @@ def tradeoff_table(
             "log10 cond J (init)": condition_log10(frame, name, 0),
         })  # fmt: skip
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _gradient(v: dict) -> tuple[str, int | None]:
+    """(gradient metric over depth, its last index) of a variant's table entry."""
+    if "metric" in v:
+        return v["metric"], v.get("last")
+    fam = FAMILIES[v.get("family", DEFAULT_FAMILY)]
+    depth = int(v.get("depth", 1))
+    # per layer: the last hidden one (the readout is depth + 1); per time step: the last one
+    per_layer = METRICS[fam.gradient_metric].shape == "per layer"
+    return fam.gradient_metric, (depth if per_layer else None)
 
 
 def _impls(s: pd.DataFrame) -> str:

@@ -2,4 +2,4 @@
 
 from dashboard.lab import render_lab
 
-render_lab("mlp", "Deep networks: where does the gradient go?")
+render_lab("mlp")  # title, intro and charts: its FAMILIES entry

@@ -2,4 +2,4 @@
 
 from dashboard.lab import render_lab
 
-render_lab("rnn", "Recurrent networks: gradients through time")
+render_lab("rnn")  # title, intro and charts: its FAMILIES entry

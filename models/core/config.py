@@ -92,6 +92,9 @@ class RunConfig:
         return [self.seed + i for i in range(self.seeds)]
 
 
+DEFAULT_FAMILY = RunConfig.family  # a config (or preset) that names no family trains this one
+
+
 @dataclass(frozen=True)
 class Field:
     """Type and allowed values of one config field."""

@@ -56,11 +56,14 @@ class Family:
     # --- depth: what the gradient profile's axis counts ---
     depth_unit: str  # "layer" | "time step": axes and captions
     depth_symbol: str  # "l" | "t"
+    depth_note: str  # said after the axis title where there is room: " (1 = input side)"
     gradient_metric: str  # the metric the gradient profile draws over depth
     gradient_title: str  # "Gradient per layer"
     depth_of: Callable[[RunConfig], int]  # the last index of gradient_metric
     first_depth: str  # "the first hidden layer": in the headline
     last_depth: str  # "the last": its counterpart
+    # its own metrics beyond those every family records (models.core.metrics, ``own``)
+    metrics: tuple[str, ...] = ()
     weight_names: tuple[str, ...] = ()  # names of the weight layers 1..n; () = "layer i"
     # --- the dashboard's editor ---
     shared_fields: tuple[str, ...] = ()  # set once for every variant (the sidebar)
@@ -92,6 +95,11 @@ class Family:
     def depth_axis(self) -> str:
         """The gradient profile's x title: "layer l"."""
         return f"{self.depth_unit} {self.depth_symbol}"
+
+    @property
+    def editable_fields(self) -> list[str]:
+        """Every field its page edits: the shared ones, then the per-variant ones."""
+        return [*self.shared_fields, *(f for f, _ in self.variant_fields)]
 
     def visible_fields(self, variant: dict) -> list[str]:
         """The per-variant fields to show for this variant."""

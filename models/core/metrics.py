@@ -3,8 +3,8 @@
 Each entry says what its ``index`` counts (its shape), which families record it, how an axis
 shows it, how many rows it adds to a run (the budget), what it costs beyond the training step,
 and how the plain reference loop (``benchmarks/reference.py``) computes it. The trainer records
-the metrics every family shares inline at each log step; a family's own metrics (``families``
-set) are recorded by their entry's ``record``. Adding a metric: an entry here (with ``record``),
+the metrics every family shares inline at each log step; a family's own metrics (``own``: the
+families that record them list them in ``Family.metrics``) are recorded by their ``record``. Adding a metric: an entry here (with ``record``),
 and a chart in the dashboard if it should be drawn (ARCHITECTURE.md).
 """
 
@@ -42,7 +42,8 @@ class Metric:
     description: str  # one line: what it measures
     label: str  # axis title
     log_scale: bool = False  # drawn on a log axis
-    families: tuple[str, ...] | None = None  # the families that record it; None: every one
+    # recorded only by the families that list it in their ``Family.metrics`` (else by every one)
+    own: bool = False
     at_ends: bool = False  # recorded at the first and last step only (else every log step)
     gradients: bool = True  # recorded only with the gradient instruments on
     # (trainer, step) -> None: records it (a family's own metric); None: the trainer's log step
@@ -53,7 +54,12 @@ class Metric:
 
     def applies(self, family: str) -> bool:
         """Whether variants of ``family`` record it."""
-        return self.families is None or family in self.families
+        return not self.own or self.name in FAMILIES[family].metrics
+
+    @property
+    def families(self) -> tuple[str, ...] | None:
+        """The families that record it; None: every one."""
+        return FAMILIES.names(lambda f: self.applies(f.name)) if self.own else None
 
     def values(self, cfg: RunConfig) -> int:
         """Values it records at one step for one seed (its rows per seed and record)."""
@@ -137,12 +143,12 @@ for _m in (
     Metric("update_ratio", PER_LAYER, "‖ΔW_l‖ / ‖W_l‖ of the update that follows", "‖ΔW‖ / ‖W‖",
            log_scale=True, reference="the weights' change over opt.step()"),
     Metric("hidden_grad_norm", PER_TIME_STEP, "‖∂L/∂h_t‖ on the fixed probe batch",
-           "‖∂L/∂h_t‖", log_scale=True, families=("rnn",), record=_record_hidden,
+           "‖∂L/∂h_t‖", log_scale=True, own=True, record=_record_hidden,
            log_flops=_probe_flops,
            reference="a Python cell loop over the same weights, h_t.retain_grad()"),
     Metric("jacobian_sv", PER_SINGULAR_VALUE, "singular values of the input–output Jacobian "
            "∂h_L/∂x at the first probe example", "singular value s", log_scale=True,
-           families=("mlp",), at_ends=True, record=_record_spectrum,
+           own=True, at_ends=True, record=_record_spectrum,
            reference="torch.autograd.functional.jacobian in float64, then svdvals"),
 ):  # fmt: skip
     METRICS.register(_m)
