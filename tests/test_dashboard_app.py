@@ -22,7 +22,8 @@ from models import comparison_from_dict, run_comparison
 from models.io.presets import load_preset
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py", "views/runs.py"]
+PAGES = ["views/deep.py", "views/recurrent.py", "views/transformer.py", "views/toy.py",
+         "views/theory.py", "views/runs.py"]  # fmt: skip
 
 
 def new_app(**params) -> AppTest:
@@ -320,6 +321,31 @@ def test_recurrent_preset_and_training():
     assert len(lines) == 3 and len(arr(lines[0]["x"])) > 1
     upd = figs["Update-to-weight ratio"]["layout"]["xaxis"]
     assert upd["ticktext"] == ["W_ih", "W_hh", "readout"]
+
+
+def test_transformer_page_trains_its_preset_and_draws_every_block_chart():
+    """The Transformers page: its default preset (Post-LN beside Pre-LN, warm-up, DeepNorm), the
+    editor's new fields, and after training the per-block charts (blocks 1..depth + readout)."""
+    at = new_app()
+    at.switch_page("views/transformer.py").run()
+    ok(at)
+    draft = at.session_state["transformer_draft"]
+    assert [v["name"] for v in draft["variants"]] == [
+        "post-ln", "pre-ln", "post-ln + warm-up 75", "deepnorm",
+    ]  # fmt: skip
+    assert at.number_input(key="transformer_s_heads").value == 2
+    at.number_input(key="transformer_s_steps").set_value(4)
+    at.number_input(key="transformer_s_depth").set_value(3)
+    at.number_input(key="transformer_s_seeds").set_value(1)
+    at.button(key="transformer_train").click().run()
+    ok(at)
+    figs = charts(at)
+    for title in ("Gradient per block", "Gradient per sub-layer", "Attention entropy per block",
+                  "LayerNorm gain drift", "Update-to-weight ratio", "Loss", "Accuracy"):  # fmt: skip
+        assert title in figs, (title, list(figs))
+    prof = [t for t in figs["Gradient per block"]["data"] if "meta" in t]
+    assert len(prof) == 4 and len(arr(prof[0]["x"])) == 4  # 3 blocks + the readout
+    assert figs["Gradient per block"]["layout"]["xaxis"]["title"]["text"].startswith("block l")
 
 
 def test_toy_sliders_update_instantly():

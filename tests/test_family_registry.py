@@ -131,7 +131,7 @@ def test_a_family_registered_later_validates_trains_and_is_costed():
 
 def test_an_unknown_family_is_a_clear_error():
     with pytest.raises(ConfigError, match="family"):
-        make_config({"family": "transformer"})
+        make_config({"family": "spiking"})
 
 
 def test_condition_log10_is_written_once():

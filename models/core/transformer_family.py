@@ -98,22 +98,22 @@ def _probe_flops(cfg: RunConfig) -> int:
     return forward_flops(cfg, min(PROBE_SIZE, TASKS[cfg.task].val_size(cfg)))
 
 
-_BLOCK = ("transformer",)
+OWN_METRICS = ("attn_grad_norm", "ffn_grad_norm", "ln_gain_drift", "attn_entropy")
 for _m in (
     Metric("attn_grad_norm", PER_HIDDEN_LAYER, "‖∇θ‖ of each block's attention sub-layer "
            "(q, k, v, output projection and its LayerNorm)", "‖∇θ_attn‖", log_scale=True,
-           families=_BLOCK, record=_record_sublayers,
+           own=True, record=_record_sublayers,
            reference="the norm of the sub-layer's parameters' .grad together"),
     # recorded with attn_grad_norm (one record writes both: record=None here)
     Metric("ffn_grad_norm", PER_HIDDEN_LAYER, "‖∇θ‖ of each block's feed-forward sub-layer "
-           "(both layers and its LayerNorm)", "‖∇θ_ffn‖", log_scale=True, families=_BLOCK,
+           "(both layers and its LayerNorm)", "‖∇θ_ffn‖", log_scale=True, own=True,
            reference="the norm of the sub-layer's parameters' .grad together"),
     Metric("ln_gain_drift", PER_HIDDEN_LAYER, "RMS of each block's LayerNorm gains' distance "
-           "from their initial 1", "RMS(γ − 1)", families=_BLOCK, record=_record_gain_drift,
+           "from their initial 1", "RMS(γ − 1)", own=True, record=_record_gain_drift,
            reference="(ln.weight - 1).pow(2).mean().sqrt()"),
     Metric("attn_entropy", PER_HIDDEN_LAYER, "mean entropy (nats) of each block's attention "
            "rows on the probe batch; ln T = uniform, 0 = collapsed (Zhai et al. 2023)",
-           "attention entropy (nats)", families=_BLOCK, record=_record_entropy,
+           "attention entropy (nats)", own=True, record=_record_entropy,
            log_flops=_probe_flops, reference="a forward hook on the attention probabilities"),
 ):  # fmt: skip
     METRICS.register(_m)
@@ -139,9 +139,10 @@ TRANSFORMER = FAMILIES.register(
         fast_path=None, cost=cost, forward_flops=forward_flops,
         first_layer_flops=first_layer_flops,
         weight_layers=lambda c: c.depth + 1, hidden_layers=lambda c: c.depth,
-        depth_unit="block", depth_symbol="l", gradient_metric="grad_norm",
+        depth_unit="block", depth_symbol="l", depth_note=" (1 = input side; last: the readout)",
+        gradient_metric="grad_norm",
         gradient_title="Gradient per block", depth_of=lambda c: c.depth,
-        first_depth="the first block", last_depth="the last",
+        first_depth="the first block", last_depth="the last", metrics=OWN_METRICS,
         shared_fields=("task", "depth", "width", "heads", "seq_len", "batch_size", "steps",
                        "seeds", "log_every"),
         variant_fields=(
@@ -152,7 +153,8 @@ TRANSFORMER = FAMILIES.register(
             ("clip_norm", None), ("clip_value", None),
         ),
         field_choices={"norm": TOKEN_NORMS},
-        charts=("gradient profile", "gradient heatmap", "loss", "accuracy",
+        charts=("gradient per block", "gradient heatmap by block", "loss", "accuracy",
+                "sub-layer gradients", "attention entropy", "layernorm gain drift",
                 "saturation by layer", "update ratio", "gradient norm", "clipped share",
                 "benefit and cost"),
         slider_where="per-block",
