@@ -519,3 +519,18 @@ def test_the_jacobian_spectrum_and_its_condition_numbers_after_training():
     assert 0 <= cond["orth"] < 4 and cond["relu"] == float("inf")  # dead ReLU units: exact 0s
     table = next(d.value for d in at.dataframe if "diverged at" in d.value.columns)
     assert table.set_index("variant").loc["relu", "log10 cond J (init)"] == float("inf")
+
+
+def test_theory_page_shows_ln_placement_beside_the_measured_profile():
+    """The Theory page's Transformer section: Xiong et al.'s result beside a measured per-block
+    profile at initialisation (Post-LN, Pre-LN, DeepNorm; 24 blocks + the readout)."""
+    at = new_app()
+    at.switch_page("views/theory.py").run()
+    ok(at)
+    assert any("where LayerNorm sits" in h.value for h in at.subheader)
+    fig = charts(at)["Gradient per block at initialisation"]
+    lines = {t["name"]: arr(t["y"]) for t in fig["data"] if "meta" in t}
+    assert set(lines) == {"Post-LN", "Pre-LN", "DeepNorm (Post-LN)"}
+    assert all(len(v) == 25 for v in lines.values())
+    post, pre = lines["Post-LN"], lines["Pre-LN"]
+    assert post[23] > post[0] and pre[23] < post[23]  # Xiong et al.: Post-LN grows to the top
