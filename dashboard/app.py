@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 # `streamlit run dashboard/app.py` puts only dashboard/ on sys.path; the engine (models/) and
@@ -15,7 +16,9 @@ import streamlit as st  # noqa: E402
 
 import dashboard.warm  # noqa: E402, F401  (once per process: heavy imports, then gc.freeze)
 from dashboard import visitor  # noqa: E402
-from models import configure_threads  # noqa: E402
+from dashboard.lab import render_lab  # noqa: E402
+from dashboard.url_state import FAMILY_PAGES  # noqa: E402
+from models import FAMILIES, configure_threads  # noqa: E402
 
 # torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on
 # worker threads instead), set once here rather than left to torch's guess of all cores;
@@ -66,6 +69,14 @@ PAGES = [
     st.Page("views/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
     st.Page(_deep_alias, title="Deep networks", url_path="deep", visibility="hidden"),
 ]
+# A family whose FAMILIES entry names no page script (one registered later) gets the shared lab
+# page under its own address, after the two above: adding a family needs nothing here.
+for _fam in FAMILIES.entries():
+    if not _fam.page:
+        FAMILY_PAGES[_fam.name] = st.Page(
+            partial(render_lab, _fam.name), title=_fam.title, url_path=_fam.key
+        )
+        PAGES.insert(2, FAMILY_PAGES[_fam.name])
 
 # Streamlit's default top padding pushes the first chart below the fold on a laptop screen.
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")

@@ -26,6 +26,7 @@ from dashboard.charts.phase import (
 from dashboard.plain import clean, file_name, plain
 from dashboard.query_codec import _pack, _unpack
 from dashboard.results_view import CHART_CONFIG
+from dashboard.url_state import page_of
 from models import (
     DEFAULT_FAMILY,
     DEFAULT_SWEEP_PRESET,
@@ -351,7 +352,7 @@ def _open_point(spec: SweepSpec, i: int) -> None:
     st.session_state[f"{family}_loaded"] = True
     st.session_state.pop(training.result_key(family), None)
     st.query_params.clear()
-    st.switch_page(FAMILIES[family].page)
+    st.switch_page(page_of(family))
 
 
 def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:

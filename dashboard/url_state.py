@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from dashboard import editor, limits
@@ -10,6 +12,15 @@ from dashboard.query_codec import decode, encode
 from models import DEFAULT_FAMILY, FAMILIES, PRESETS, load_preset
 
 # each family's page (an st.Page script in app.py), title and default preset: FAMILIES[family]
+# the pages app.py makes for families whose entry names no script (st.Page of render_lab)
+FAMILY_PAGES: dict[str, Any] = {}
+
+
+def page_of(family: str) -> Any:
+    """What st.switch_page takes for a family's page: its script, or the page app.py made."""
+    return FAMILIES[family].page or FAMILY_PAGES[family]
+
+
 NOTICE_CHARS = 160  # a notice line longer than this is cut with an ellipsis
 OTHER_KEYS = ("run", "tab")  # parameters other pages may use; not ours to complain about
 
@@ -37,7 +48,7 @@ def load_from_url(family: str) -> None:
     if opened and params.get("preset") in PRESETS and owner != family:
         st.session_state[f"{owner}_loaded"] = False  # the other page reads this address afresh
         st.session_state[f"{owner}_moved"] = params["preset"]
-        st.switch_page(FAMILIES[owner].page, query_params=params)
+        st.switch_page(page_of(owner), query_params=params)
     st.session_state[loaded] = True
     if params:
         comparison, notices, preset = decode(params, family=family,

@@ -4,6 +4,7 @@ entry is complete, and a family registered later trains, is costed and validates
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_a_family_entry_is_complete(name):
         assert f in FIELDS, f
     assert len(fam.tasks) > 0
     assert PRESETS[fam.default_preset].get("family") == name
-    assert (ROOT / "dashboard" / fam.page).is_file()
+    assert not fam.page or (ROOT / "dashboard" / fam.page).is_file()
     assert fam.gradient_metric in METRICS and METRICS[fam.gradient_metric].applies(name)
     from dashboard.result_charts import SPECS
 
@@ -127,6 +128,47 @@ def test_a_family_registered_later_validates_trains_and_is_costed():
         frame = run_comparison(comp, workers=1).metrics_frame()
         assert {"grad_norm", "jacobian_sv"} <= set(frame["metric"])
     assert "wide-mlp" not in FAMILIES and "wide-digits" not in TASKS
+
+
+@pytest.fixture
+def wide_family(monkeypatch):
+    """A family registered at run time (a copy of the MLP's) with a task, a preset and no page
+    script of its own: what adding a family outside dashboard/ amounts to."""
+    from models.io import presets
+
+    new = dataclasses.replace(
+        FAMILIES["mlp"], name="wide-mlp", title="Wide networks", heading="Wide networks",
+        page="", default_preset="wide-demo",
+    )  # fmt: skip
+    task = dataclasses.replace(TASKS["digits"], name="wide-digits", family="wide-mlp")
+    preset = {"title": "wide", "family": "wide-mlp", "task": "wide-digits", "depth": 3,
+              "width": 8, "steps": 4, "log_every": 2, "variants": [{"name": "a"}, {"name": "b",
+              "activation": "tanh"}]}  # fmt: skip
+    monkeypatch.setitem(presets.PRESETS, "wide-demo", preset)
+    with FAMILIES.added(new), TASKS.added(task):
+        yield new
+
+
+def test_a_family_registered_later_gets_a_page_and_its_charts(wide_family, tmp_path, monkeypatch):
+    """The app makes a page for it, and the lab page trains it and draws its charts, with
+    nothing of it written in dashboard/."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import url_state
+
+    monkeypatch.setenv("GFL_STORE", str(tmp_path / "runs.sqlite"))
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert url_state.FAMILY_PAGES["wide-mlp"].url_path == "wide-mlp"
+    at = AppTest.from_string(
+        "from dashboard.lab import render_lab\nrender_lab('wide-mlp')", default_timeout=120
+    ).run()
+    at.button(key="wide-mlp_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    titles = [json.loads(el.proto.spec)["layout"]["title"]["text"] for el in at.get("plotly_chart")]
+    assert any(t.startswith("Gradient norm per layer") for t in titles)
+    assert any(t.startswith("Singular values of the input–output Jacobian") for t in titles)
 
 
 def test_an_unknown_family_is_a_clear_error():

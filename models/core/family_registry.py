@@ -38,7 +38,7 @@ class Family:
     title: str  # the page's name: "Deep networks"
     heading: str  # the page's title line
     intro: str  # the paragraph under it (Markdown: the app's own text, never user text)
-    page: str  # the page's script under dashboard/ (st.Page / st.switch_page)
+    page: str  # its page's script under dashboard/; "": the shared lab page (dashboard/app.py)
     default_preset: str  # the preset the page opens with
     # --- the engine ---
     build: Callable[[RunConfig, int, int], nn.Module]  # (cfg, n_in, n_out) -> stacked net
