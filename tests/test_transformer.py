@@ -196,3 +196,23 @@ def test_the_same_config_and_seed_give_the_same_numbers():
     b.advance(4)
     assert a.rows and [r[:5] for r in a.rows] == [r[:5] for r in b.rows]
     assert [r[5] for r in a.rows if r[3] != "wall_s"] == [r[5] for r in b.rows if r[3] != "wall_s"]
+
+
+def test_recorded_metrics_are_the_familys_registered_ones_and_the_budget_covers_them():
+    from models import comparison_from_dict, estimate, run_comparison
+    from models.core.metrics import of_family
+
+    comp = comparison_from_dict({**BASE, "steps": 3, "log_every": 1, "variants": [{"name": "a"}]})
+    frame = run_comparison(comp, workers=1).metrics_frame()
+    assert set(frame["metric"]) == {m.name for m in of_family("transformer")}
+    assert len(frame) <= estimate(comp).rows
+
+
+def test_budget_counts_the_parameters_of_every_placement():
+    from models.core.nets import param_count
+    from models.core.transformer_family import transformer_params
+
+    for over in (dict(ln_placement="pre"), dict(ln_placement="post"), dict(norm="none"),
+                 dict(rezero=True), dict(task="hops", seq_len=6)):  # fmt: skip
+        c = cfg(**over)
+        assert transformer_params(c) == param_count(net(c)[0]), over
