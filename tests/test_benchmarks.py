@@ -153,3 +153,4 @@ def test_transformer_benchmark_reports_instruments_stacking_and_preset_times(tmp
     assert set(t["wall_s"]) == {"engine", "plain", "per-seed", "vmap"} and t["seeds"] == 4
     assert all(v > 0 for v in t["wall_s"].values()) and all(v > 0 for v in t["cpu_s"].values())
     assert t["instruments_over_plain"] > 0 and "transformer-ln" in t["cli_wall_s"]
+    assert t["cli_cpu_s"]["transformer-ln"] > 0
