@@ -196,12 +196,14 @@ def test_transformer_ln_post_ln_trails_pre_ln_warm_up_and_deepnorm_learn():
 @pytest.mark.slow
 def test_transformer_deep_pre_ln_last_block_gets_a_fraction_and_post_ln_stays_at_chance():
     """The title, on every seed. Calibrated on seeds 10-11 (the preset runs 0-1): last-block
-    gradient at init Pre-LN/Post-LN 0.26/0.20 (Xiong et al.: ~1/√L); accuracy after 40 steps
-    Post-LN 0.10/0.10, the others 0.33-0.71. Pass lines: the ratio below 0.5, Post-LN below 0.2
-    accuracy, the others above 0.2 (chance 0.1)."""
+    gradient at init Pre-LN/Post-LN 0.26/0.21 (Xiong et al.: ~1/√L); accuracy after 60 steps
+    Post-LN 0.09/0.13, Pre-LN 0.49/0.46, ReZero 0.77/0.71, DeepNorm 0.26/0.28. Pass lines: the
+    ratio below 0.5, Post-LN below 0.2 (chance 0.1), Pre-LN and ReZero above 0.3, DeepNorm
+    above Post-LN."""
     last = _grad_norms("transformer-deep", 48)
     assert (last["pre-ln"] < 0.5 * last["post-ln"]).all(), last
     acc = _per_seed("transformer-deep", "final_val_accuracy")
     assert (acc["post-ln"] < 0.2).all(), acc["post-ln"]
-    for v in ("pre-ln", "deepnorm", "rezero, no LayerNorm"):
-        assert (acc[v] > 0.2).all(), (v, acc[v])
+    for v in ("pre-ln", "rezero, no LayerNorm"):
+        assert (acc[v] > 0.3).all(), (v, acc[v])
+    assert (acc["deepnorm"] > acc["post-ln"]).all(), acc
