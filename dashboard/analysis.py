@@ -21,7 +21,12 @@ _SIGMA = {
 
 def mean_field_sigmas(cfg: RunConfig) -> tuple[float, float] | None:
     """(σ_w², σ_b²) when mean-field theory applies to this variant (plain MLP), else None."""
-    if not FAMILIES[cfg.family].mean_field or cfg.residual or cfg.norm != "none" or cfg.init not in _SIGMA:
+    if (
+        not FAMILIES[cfg.family].mean_field
+        or cfg.residual
+        or cfg.norm != "none"
+        or cfg.init not in _SIGMA
+    ):
         return None
     return _SIGMA[cfg.init](cfg)
 

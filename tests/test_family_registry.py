@@ -171,6 +171,25 @@ def test_a_family_registered_later_gets_a_page_and_its_charts(wide_family, tmp_p
     assert any(t.startswith("Singular values of the input–output Jacobian") for t in titles)
 
 
+@pytest.mark.parametrize("preset", ["deep-mlp", "rnn-adding"])
+def test_every_chart_of_a_family_builds_from_its_run(preset):
+    """The specs a family lists build a figure with data from a run of that family (pure: no
+    Streamlit page), each a figure with at least one trace."""
+    from dashboard.result_charts import ChartInput, specs_of
+    from dashboard.results_view import chart_frame, colors_of, table_of
+
+    comp = comparison_from_dict(PRESETS[preset], {"steps": 2, "log_every": 1, "seeds": 1})
+    result = run_comparison(comp, workers=1)
+    fam = FAMILIES[comp.variants[0].family]
+    raw = result.metrics_frame()
+    ctx = ChartInput(fam, comp, result, raw, chart_frame(raw), colors_of(comp),
+                     table_of(comp, result, {}), {}, 2)  # fmt: skip
+    for spec in specs_of(fam):
+        fig = spec.build(ctx)
+        assert len(fig.data) > 0, spec.name
+        assert spec.caption_of(ctx), spec.name
+
+
 def test_an_unknown_family_is_a_clear_error():
     with pytest.raises(ConfigError, match="family"):
         make_config({"family": "spiking"})

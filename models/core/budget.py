@@ -113,7 +113,8 @@ def _dims(cfg: RunConfig) -> tuple[int, int]:
     return TASKS[cfg.task].dims(cfg)
 
 
-def _mlp(cfg: RunConfig) -> VariantCost:
+def mlp_cost(cfg: RunConfig) -> VariantCost:
+    """The deep MLP's cost model (its family entry's ``cost``)."""
     S, B, W, D = cfg.seeds, cfg.batch_size, cfg.width, cfg.depth
     n_in, n_out = _dims(cfg)
     weights = n_in * W + (D - 1) * W * W + W * n_out  # per seed
@@ -140,7 +141,8 @@ def _mlp(cfg: RunConfig) -> VariantCost:
     return VariantCost(cfg.name, flops, step, persistent, transient, rows)
 
 
-def _rnn(cfg: RunConfig) -> VariantCost:
+def rnn_cost(cfg: RunConfig) -> VariantCost:
+    """The recurrent net's cost model (its family entry's ``cost``)."""
     S, B, H, T = cfg.seeds, cfg.batch_size, cfg.hidden, cfg.seq_len
     cell = CELLS[cfg.cell]
     G = cell.gates

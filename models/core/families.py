@@ -15,11 +15,12 @@ from ..fastpath.rnn import RNNBackprop
 from . import budget
 from .activations import ACTIVATIONS
 from .cells import CELLS
-from .config import FORGET_GATE_CELLS, RunConfig
+from .config import DATA_FIELDS, FORGET_GATE_CELLS, RunConfig
 from .errors import ConfigError
 from .family_registry import FAMILIES, Family
 from .nets import RNN_WEIGHT_NAMES, DeepMLP, RecurrentNet
-from .trainer import VariantTrainer, _impl_of, _log_once, fastpath_enabled
+from .task_registry import TASKS
+from .trainer import VariantTrainer, fastpath_enabled, impl_of, log_once
 
 # --- the deep MLP ------------------------------------------------------------------------------
 
@@ -37,22 +38,22 @@ def _mlp_fast_path(tr: VariantTrainer) -> None:
     fast = fastpath_enabled()
     if fast and fast_mlp.supports(cfg.activation, cfg.norm, tr.classification, cfg.rezero):
         tr.backprop = MLPBackprop(tr.model, cfg.activation, tr.params, cfg.norm)
-        tr.step_impl = _impl_of(tr.backprop.step)
+        tr.step_impl = impl_of(tr.backprop.step)
     elif fast:
-        _log_once(f"no hand-written MLP step for activation={cfg.activation}, "
+        log_once(f"no hand-written MLP step for activation={cfg.activation}, "
                   f"norm={cfg.norm}, rezero={cfg.rezero}: these variants train through "
                   "autograd")  # fmt: skip
     tr.fused = False
 
 
 def _mlp_forward_flops(cfg: RunConfig, batch: int) -> int:
-    n_in, n_out = budget._dims(cfg)
+    n_in, n_out = TASKS[cfg.task].dims(cfg)
     sizes = [n_in] + [cfg.width] * cfg.depth + [n_out]
     return sum(2 * batch * a * b for a, b in zip(sizes, sizes[1:]))
 
 
 def _mlp_first_layer_flops(cfg: RunConfig, batch: int) -> int:
-    return 2 * batch * budget._dims(cfg)[0] * cfg.width
+    return 2 * batch * TASKS[cfg.task].dims(cfg)[0] * cfg.width
 
 
 # --- the recurrent net ---------------------------------------------------------------------------
@@ -73,23 +74,25 @@ def _rnn_fast_path(tr: VariantTrainer) -> None:
     if fast and fast_rnn.supports(cfg.cell, cfg.activation):
         tr.backprop = RNNBackprop(tr.model, cfg.activation, tr.params)
     elif fast:
-        _log_once(f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
+        log_once(f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
                   "these variants train through autograd")  # fmt: skip
     # a cell that trains quicker through PyTorch's fused kernel (the LSTM) does so; its
     # per-time-step probe still goes by hand
     tr.fused = fast and CELLS[cfg.cell].fused_training and tr.model.can_fuse
     if tr.backprop is not None and not tr.fused:
-        tr.step_impl = _impl_of(tr.backprop.step)
+        tr.step_impl = impl_of(tr.backprop.step)
 
 
 def _rnn_forward_flops(cfg: RunConfig, batch: int) -> int:
-    n_in, n_out = budget._dims(cfg)
+    n_in, n_out = TASKS[cfg.task].dims(cfg)
     G, H, T = CELLS[cfg.cell].gates, cfg.hidden, cfg.seq_len
     return 2 * batch * T * (n_in + H) * G * H + 2 * batch * H * n_out
 
 
 def _rnn_first_layer_flops(cfg: RunConfig, batch: int) -> int:
-    return 2 * batch * cfg.seq_len * budget._dims(cfg)[0] * CELLS[cfg.cell].gates * cfg.hidden
+    return (
+        2 * batch * cfg.seq_len * TASKS[cfg.task].dims(cfg)[0] * CELLS[cfg.cell].gates * cfg.hidden
+    )
 
 
 def _momentum(v: dict) -> bool:
@@ -111,7 +114,7 @@ for _f in (
         "**Train** and watch where the gradient goes.",
         page="views/deep.py", default_preset="deep-mlp",
         build=DeepMLP, check=_check_mlp, not_its_task="a sequence task",
-        fast_path=_mlp_fast_path, cost=budget._mlp, forward_flops=_mlp_forward_flops,
+        fast_path=_mlp_fast_path, cost=budget.mlp_cost, forward_flops=_mlp_forward_flops,
         first_layer_flops=_mlp_first_layer_flops,
         weight_layers=lambda c: c.depth + 1, hidden_layers=lambda c: c.depth,
         depth_unit="layer", depth_symbol="l", depth_note=" (1 = input side)",
@@ -120,7 +123,7 @@ for _f in (
         first_depth="the first hidden layer", last_depth="the last", metrics=("jacobian_sv",),
         shared_fields=("task", "depth", "width", "arms", "batch_size", "steps", "seeds",
                        "log_every"),
-        data_fields=("data", "target", "data_sha256"),
+        data_fields=DATA_FIELDS,
         variant_fields=(
             ("activation", None), ("init", None), ("init_gain", None),
             ("bias_std", lambda v: v.get("init") == "normal"),
@@ -141,7 +144,7 @@ for _f in (
         "every step. Press **Train** to compare cells, initialisations and clipping.",
         page="views/recurrent.py", default_preset="rnn-adding",
         build=RecurrentNet, check=_check_rnn, not_its_task="not a sequence task",
-        fast_path=_rnn_fast_path, cost=budget._rnn, forward_flops=_rnn_forward_flops,
+        fast_path=_rnn_fast_path, cost=budget.rnn_cost, forward_flops=_rnn_forward_flops,
         first_layer_flops=_rnn_first_layer_flops,
         weight_layers=lambda c: len(RNN_WEIGHT_NAMES), hidden_layers=lambda c: 1,
         depth_unit="time step", depth_symbol="t", depth_note="",

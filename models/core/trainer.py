@@ -41,13 +41,13 @@ def fastpath_enabled() -> bool:
     return os.environ.get("GFL_FASTPATH", "").strip().lower() not in ("0", "off", "no", "false")
 
 
-def _log_once(message: str) -> None:
+def log_once(message: str) -> None:
     if message not in _logged:
         _logged.add(message)
         log.info(message)
 
 
-def _impl_of(step: torch.nn.Module) -> str:
+def impl_of(step: torch.nn.Module) -> str:
     return "manual-compiled" if isinstance(step, torch.jit.ScriptModule) else "manual"
 
 
