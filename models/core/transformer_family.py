@@ -61,13 +61,13 @@ def cost(cfg: RunConfig) -> budget.VariantCost:
     # log step: validation, the probe's forward for attention entropy, saturation, norms
     log = fwd(n_val) + fwd(PROBE_SIZE) + S * B * T * N * FFN_MULT * d * 10 + 14 * S * params
     log += (2 * ops + 12 * (N + 1)) * budget.OP_OVERHEAD_FLOPS
-    flops = (cfg.steps + 1) * step + budget._n_logs(cfg) * log
+    flops = (cfg.steps + 1) * step + budget.log_steps(cfg) * log
     per_tok = N * (SAVED_PER_TOKEN * d + 2 * H * T) + n_in + d  # + scores and probabilities
     train = S * B * T * per_tok
     val = S * n_val * T * (8 * d + 2 * H * T + n_in)  # no_grad: a block's tensors at a time
-    persistent = budget._model_bytes(cfg, params)
-    transient = int(budget.SAFETY * budget.BYTES * max(train, val, budget._log_floats(cfg, params)))
-    return budget.VariantCost(cfg.name, flops, step, persistent, transient, budget._rows(cfg))
+    persistent = budget.model_bytes(cfg, params)
+    transient = int(budget.SAFETY * budget.BYTES * max(train, val, budget.log_floats(cfg, params)))
+    return budget.VariantCost(cfg.name, flops, step, persistent, transient, budget.metric_rows(cfg))
 
 
 # --- its own metrics: recorded by their entries at each log step ------------------------------
