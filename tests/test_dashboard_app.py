@@ -534,3 +534,37 @@ def test_theory_page_shows_ln_placement_beside_the_measured_profile():
     assert all(len(v) == 25 for v in lines.values())
     post, pre = lines["Post-LN"], lines["Pre-LN"]
     assert post[23] > post[0] and pre[23] < post[23]  # Xiong et al.: Post-LN grows to the top
+
+
+def test_transformer_url_state_and_exports_round_trip(monkeypatch):
+    """A Transformer comparison (the new fields included) travels through the URL to its page,
+    and its Config JSON download rebuilds the same variants; the run lands in the Runs store."""
+    from dashboard.query_codec import encode
+
+    comp = load_preset("transformer-ln", {"steps": 3, "depth": 2, "seeds": 1})
+    comp.variants = comp.variants[1:3]  # pre-ln; post-ln + warm-up 75
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Capture(MemoryMediaFileStorage):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Capture)
+    at = new_app(**encode(comp, "transformer-ln"))
+    ok(at)
+    assert not at.warning
+    draft = at.session_state["transformer_draft"]
+    assert at.number_input(key="transformer_s_depth").value == 2
+    assert [v["name"] for v in draft["variants"]] == ["pre-ln", "post-ln + warm-up 75"]
+    at.button(key="transformer_train").click().run()
+    ok(at)
+    files = {}
+    for el in at.get("download_button"):
+        files[el.proto.label] = stores[-1].get_file(el.proto.url.rsplit("/", 1)[-1]).content
+    config = comparison_from_dict(json.loads(files["Config JSON"]))
+    assert config.variants == comp.variants
+    assert [v.warmup_steps for v in config.variants] == [0, 75]
+    assert [v.ln_placement for v in config.variants] == ["pre", "post"]
+    metrics = pd.read_csv(io.BytesIO(files["Metrics CSV"]))
+    assert {"attn_entropy", "attn_grad_norm", "ffn_grad_norm", "ln_gain_drift"} <= set(metrics.metric)
