@@ -567,4 +567,5 @@ def test_transformer_url_state_and_exports_round_trip(monkeypatch):
     assert [v.warmup_steps for v in config.variants] == [0, 75]
     assert [v.ln_placement for v in config.variants] == ["pre", "post"]
     metrics = pd.read_csv(io.BytesIO(files["Metrics CSV"]))
-    assert {"attn_entropy", "attn_grad_norm", "ffn_grad_norm", "ln_gain_drift"} <= set(metrics.metric)
+    own = {"attn_entropy", "attn_grad_norm", "ffn_grad_norm", "ln_gain_drift"}
+    assert own <= set(metrics.metric)
