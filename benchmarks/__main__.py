@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead: watch()'s cost on three plain loops (watch_case)")  # fmt: skip
     ap.add_argument("--sweeps", choices=("on", "off", "only"), default="on",
                     help="the sweep cases (phase-diagram preset, loop reference, Ray)")  # fmt: skip
+    ap.add_argument("--transformer", choices=("on", "off"), default="on",
+                    help="the Transformer cases (instruments, stacked seeds, its presets' CLI)")  # fmt: skip
     ap.add_argument(
         "--no-workloads",
         action="store_true",
@@ -199,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
             "max_rss_mb": round(max(r["rss_mb"] for r in res.values()), 1),
             "workloads": varied,
         }  # fmt: skip
+    if args.transformer == "on" and args.sweeps != "only":
+        from benchmarks.transformer_case import run_transformer
+
+        derived["transformer"] = run_transformer(run_case, best, run_cli, args.repeat, args.steps)
+        print(f"transformer: {derived['transformer']}", file=sys.stderr)
     if args.sweeps != "off":
         sweep_rows, derived["sweep"] = run_sweeps(run_case, best, _wait, args.repeat, args.steps)
         rows += [{c: r.get(c) for c in COLUMNS} for r in sweep_rows]

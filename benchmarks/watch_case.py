@@ -75,7 +75,7 @@ class Encoder(nn.Module):
         return self.head(self.encoder(self.embed(x.view(-1, 8, 8))).mean(1))
 
 
-LOOPS = {"mlp-20": mlp, "cnn-digits": CNN, "transformer": Encoder}
+LOOPS = {"mlp-20": mlp, "cnn-digits": CNN, "encoder": Encoder}
 
 
 def train(kind: str, mode: str, steps: int, data) -> tuple[float, float]:

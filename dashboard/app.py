@@ -53,6 +53,12 @@ PAGES = [
         url_path="recurrent",
     ),
     st.Page(
+        "views/transformer.py",
+        title="Transformers",
+        icon=":material/hub:",
+        url_path="transformers",
+    ),
+    st.Page(
         "views/phase.py",
         title="Phase diagrams",
         icon=":material/grid_on:",

@@ -20,6 +20,7 @@ from models import (
     DATA_FIELDS,
     DEFAULT_FAMILY,
     DEFAULT_PRESET,
+    FAMILIES,
     FIELDS,
     PRESETS,
     Comparison,
@@ -233,6 +234,25 @@ def _without(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         return variants
     return [{k: v for k, v in var.items() if k != key} if isinstance(var, dict) else var
             for var in variants]  # fmt: skip
+
+
+def link_family(params: dict[str, str]) -> str | None:
+    """The family a link trains: its preset's, else its whole config's (``cfg``), else None.
+    A link made by ``encode`` never names a preset beside a ``cfg``, so both are read."""
+    preset = PRESETS.get(str(params.get("preset", "")).strip())
+    if preset is not None:
+        return preset.get("family", DEFAULT_FAMILY)
+    try:
+        data = _unpack(params["cfg"]) if "cfg" in params else None
+    except Exception:  # noqa: BLE001 - a malformed cfg is the page's notice to give
+        return None
+    if not isinstance(data, dict):
+        return None
+    fams = {data.get("family", DEFAULT_FAMILY)}
+    fams |= {
+        v["family"] for v in data.get("variants", []) or [] if isinstance(v, dict) and "family" in v
+    }
+    return fams.pop() if len(fams) == 1 and next(iter(fams)) in FAMILIES else None
 
 
 def _family_ok(data: Any, family: str | None) -> bool:

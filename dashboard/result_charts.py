@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.analysis import theory_profiles
-from dashboard.charts import clipping, curves, gradients, layers, spectrum, tradeoffs
+from dashboard.charts import blocks, clipping, curves, gradients, layers, spectrum, tradeoffs
 from dashboard.charts.common import log_scale_note, nearest_step
 from dashboard.plain import plain, plotly_text
 from models import METRICS, Comparison, Family, RunResult
@@ -63,7 +63,7 @@ EMPTY_CELL = "—"  # a table cell with no value (never the word "None")
 
 # column widths of each row
 ROWS = {"gradients": [1, 1], "curves": [1, 1], "spectrum": [3, 2], "layers": [1, 1],
-        "clipping": [2, 1], "tradeoffs": [1, 1]}  # fmt: skip
+        "clipping": [2, 1], "tradeoffs": [1, 1], "blocks": [1, 1, 1]}  # fmt: skip
 
 
 def chart_name(name: str) -> str:
@@ -112,6 +112,24 @@ def _heatmap_in_time(ctx: ChartInput) -> go.Figure:
         ctx.frame, ctx.colors, metric_name="hidden_grad_norm",
         title="log10 ‖∂L/∂h_t‖ by time step and training step", y_title="t",
     )  # fmt: skip
+
+
+def _profile_by_unit(ctx: ChartInput) -> go.Figure:
+    """The gradient over the family's depth unit (a Transformer's blocks, the readout last)."""
+    return gradient_profile(ctx.family, ctx.frame, ctx.step, ctx.colors)
+
+
+def _heatmap_by_unit(ctx: ChartInput) -> go.Figure:
+    fam = ctx.family
+    return gradients.heatmap_figure(
+        ctx.frame, ctx.colors, metric_name=fam.gradient_metric,
+        title=f"log10 {METRICS[fam.gradient_metric].label} by {fam.depth_unit} and training step",
+        y_title=fam.depth_axis,
+    )  # fmt: skip
+
+
+def _tokens(ctx: ChartInput) -> int:
+    return ctx.comparison.variants[0].seq_len
 
 
 def _loss(ctx: ChartInput) -> go.Figure:
@@ -207,6 +225,37 @@ CHARTS: list[ChartSpec] = [
         "gradient heatmap through time", "heatmap", "gradients", _heatmap_in_time,
         caption="Colour = log10 ‖∂L/∂h_t‖, time step (up) by training step (right), one "
         "panel per variant on one colour scale.",
+    ),
+    ChartSpec(
+        "gradient per block", "profile", "gradients", _profile_by_unit, step=True,
+        caption="Each line is one variant: the norm of all of a block's parameters' gradients "
+        "(the last point: the readout). Xiong et al. 2020: at initialisation Post-LN's "
+        "gradient grows towards the output, Pre-LN's does not and is smaller by about "
+        "1/√L, which is why Post-LN needs a learning-rate warm-up. Log scale.",
+    ),
+    ChartSpec(
+        "gradient heatmap by block", "heatmap", "gradients", _heatmap_by_unit,
+        caption="Colour = log10 of each block's gradient norm, block (up; the top row: the "
+        "readout) by training step (right); one panel per variant, one colour scale.",
+    ),
+    ChartSpec(
+        "sub-layer gradients", "sublayers", "blocks",
+        lambda ctx: blocks.sublayer_figure(ctx.frame, ctx.step, ctx.colors), step=True,
+        caption="Each block's attention (solid) and feed-forward (dotted) gradient, with "
+        "their LayerNorms: which half of the block the gradient reaches.",
+    ),
+    ChartSpec(
+        "attention entropy", "entropy", "blocks",
+        lambda ctx: blocks.entropy_figure(ctx.frame, ctx.step, ctx.colors, _tokens(ctx)),
+        step=True,
+        caption="How spread each block's attention is, on a fixed probe batch: ln T (dashed) "
+        "is uniform, 0 attends to one token. Falling towards 0 early is entropy collapse, "
+        "an instability of its own (Zhai et al. 2023).",
+    ),
+    ChartSpec(
+        "layernorm gain drift", "drift", "blocks",
+        lambda ctx: blocks.gain_drift_figure(ctx.frame, ctx.step, ctx.colors), step=True,
+        caption="How far each block's LayerNorm gains have moved from their initial 1 (RMS).",
     ),
     ChartSpec(
         "loss", "loss", "curves", _loss, after=_twins,

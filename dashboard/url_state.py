@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import editor, limits
 from dashboard.plain import plain
-from dashboard.query_codec import decode, encode
-from models import CSV_TASK, DEFAULT_FAMILY, FAMILIES, PRESETS, load_preset
+from dashboard.query_codec import decode, encode, link_family
+from models import CSV_TASK, DEFAULT_FAMILY, FAMILIES, load_preset
 
 # each family's page (an st.Page script in app.py), title and default preset: FAMILIES[family]
 # the pages app.py makes for families whose entry names no script (st.Page of render_lab)
@@ -42,12 +42,12 @@ def load_from_url(family: str) -> None:
     if st.session_state.get(loaded) and editor.draft_key(family) in st.session_state:
         return
     params = _params()
-    owner = PRESETS.get(params.get("preset", ""), {}).get("family", DEFAULT_FAMILY)
+    owner = link_family(params) or DEFAULT_FAMILY
     # a link just opened: no family's page has loaded its draft yet
     opened = not any(st.session_state.get(f"{f.key}_loaded") for f in FAMILIES.entries())
-    if opened and params.get("preset") in PRESETS and owner != family:
+    if opened and owner != family and link_family(params) is not None:
         st.session_state[f"{owner}_loaded"] = False  # the other page reads this address afresh
-        st.session_state[f"{owner}_moved"] = params["preset"]
+        st.session_state[f"{owner}_moved"] = params.get("preset") or ""
         st.switch_page(page_of(owner), query_params=params)
     st.session_state[loaded] = True
     # ?task=csv without a file: a link to "train on your own CSV". The file can only come by
@@ -100,8 +100,11 @@ def url_lowered(lowered: list[str]) -> None:
 
 
 def moved_notice(family: str) -> None:
-    """Said once on the page a link was sent to because its preset belongs there."""
+    """Said once on the page a link was sent to because its preset (or config) belongs there."""
     preset = st.session_state.pop(f"{family}_moved", None)
-    if preset:
+    if preset == "":
+        st.info(f"The link's settings train {FAMILIES[family].title.lower()}, so it opened on the "
+                f"{FAMILIES[family].title} page.", icon=":material/swap_horiz:")  # fmt: skip
+    elif preset:
         st.info(f"The link's preset '{plain(preset, 60)}' trains {FAMILIES[family].title.lower()}, so "
                 f"it opened on the {FAMILIES[family].title} page.", icon=":material/swap_horiz:")  # fmt: skip

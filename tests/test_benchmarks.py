@@ -22,7 +22,8 @@ from tests.helpers import ROOT, run_bounded
 @pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
 def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     cmd = [sys.executable, "-m", "benchmarks", "--presets", "deep-mlp", "--steps", "3",
-           "--sweeps", "off", "--no-workloads", "--out", str(tmp_path)]  # fmt: skip
+           "--sweeps", "off", "--no-workloads", "--transformer", "off",
+           "--out", str(tmp_path)]  # fmt: skip
     proc = run_bounded(cmd, timeout=1200)  # ~40 s idle, 10 processes importing torch
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "benchmark.json").read_text())
@@ -152,16 +153,32 @@ def test_browser_cpu_counts_growth_per_process_never_less_than_zero():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
 def test_watch_benchmark_runs_three_loops_in_three_modes(tmp_path):
     cmd = [sys.executable, "-m", "benchmarks", "--watch", "--steps", "3", "--repeat", "2",
            "--out", str(tmp_path)]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    proc = run_bounded(cmd, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "watch.json").read_text())
-    assert set(report["loops"]) == {"mlp-20", "cnn-digits", "transformer"}
+    assert set(report["loops"]) == {"mlp-20", "cnn-digits", "encoder"}
     for r in report["loops"].values():
         assert set(r["median_s"]) == {"plain", "every=10", "every=1",
                                       "every=1, saturation_every=10"}  # fmt: skip
         assert all(len(v) == 2 and min(v) > 0 for v in r["wall_s"].values())
         assert set(r["median_of_ratios"]) == set(r["median_s"]) - {"plain"}
     assert "every=10 ×" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
+def test_transformer_benchmark_reports_instruments_stacking_and_preset_times(tmp_path):
+    """The Transformer section is well-formed (tiny run: no speed is asserted)."""
+    cmd = [sys.executable, "-m", "benchmarks", "--presets", "--steps", "2", "--sweeps", "off",
+           "--no-workloads", "--out", str(tmp_path)]  # fmt: skip
+    proc = run_bounded(cmd, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    t = json.loads((tmp_path / "benchmark.json").read_text())["derived"]["transformer"]
+    assert set(t["wall_s"]) == {"engine", "plain", "per-seed", "vmap"} and t["seeds"] == 4
+    assert all(v > 0 for v in t["wall_s"].values()) and all(v > 0 for v in t["cpu_s"].values())
+    assert t["instruments_over_plain"] > 0 and "transformer-ln" in t["cli_wall_s"]
+    assert t["cli_cpu_s"]["transformer-ln"] > 0

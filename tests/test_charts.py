@@ -353,3 +353,33 @@ def test_heatmap_panel_of_a_variant_whose_seeds_all_diverged_says_so():
     one_seed = pd.concat([frame(diverge=True)])  # one of two seeds diverged: the panel goes on
     fig = gradients.heatmap_figure(one_seed, COLORS)
     assert not [a for a in fig.layout.annotations if "diverged at step" in (a.text or "")]
+
+
+def test_transformer_block_charts_draw_every_variant_and_say_when_empty():
+    """Sub-layer gradients (attention solid, FFN dotted), attention entropy with ln T, and
+    LayerNorm gain drift, from a real two-variant Transformer run."""
+    import math
+
+    from dashboard.charts.blocks import entropy_figure, gain_drift_figure, sublayer_figure
+    from models import comparison_from_dict, run_comparison
+
+    comp = comparison_from_dict({
+        "family": "transformer", "task": "row-digits", "depth": 2, "width": 8, "heads": 2,
+        "steps": 2, "log_every": 1, "batch_size": 8, "norm": "layer",
+        "variants": [{"name": "post", "ln_placement": "post"},
+                     {"name": "pre", "ln_placement": "pre"}],
+    })  # fmt: skip
+    frame = run_comparison(comp, threads=1).metrics_frame()
+    colors = {"post": "#D1495B", "pre": "#2E86AB"}
+    fig = sublayer_figure(frame, 0, colors)
+    assert {(t.meta["variant"], t.meta["sublayer"]) for t in fig.data} == {
+        (v, s) for v in colors for s in ("attention", "feed-forward")
+    }
+    assert all(len(t.x) == 2 for t in fig.data)  # one point per block
+    ent = entropy_figure(frame, 2, colors, tokens=8)
+    assert any(s.y0 == pytest.approx(math.log(8)) for s in ent.layout.shapes)
+    assert all(0 < y <= math.log(8) + 1e-6 for t in ent.data for y in t.y if y is not None)
+    assert len(gain_drift_figure(frame, 2, colors).data) == 2
+    empty = frame[~frame.metric.isin(["attn_grad_norm", "ln_gain_drift"])]
+    assert "no sub-layer" in sublayer_figure(empty, 0, colors).layout.annotations[0].text
+    assert "no LayerNorm" in gain_drift_figure(empty, 0, colors).layout.annotations[0].text

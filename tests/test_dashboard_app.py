@@ -22,7 +22,8 @@ from models.io.presets import load_preset
 from tests.helpers import APP_TIMEOUT, ROOT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["views/deep.py", "views/recurrent.py", "views/toy.py", "views/theory.py", "views/runs.py"]
+PAGES = ["views/deep.py", "views/recurrent.py", "views/transformer.py", "views/toy.py",
+         "views/theory.py", "views/runs.py"]  # fmt: skip
 
 
 def new_app(**params) -> AppTest:
@@ -305,6 +306,31 @@ def test_recurrent_preset_and_training():
     assert upd["ticktext"] == ["W_ih", "W_hh", "readout"]
 
 
+def test_transformer_page_trains_its_preset_and_draws_every_block_chart():
+    """The Transformers page: its default preset (Post-LN beside Pre-LN, warm-up, DeepNorm), the
+    editor's new fields, and after training the per-block charts (blocks 1..depth + readout)."""
+    at = new_app()
+    at.switch_page("views/transformer.py").run()
+    ok(at)
+    draft = at.session_state["transformer_draft"]
+    assert [v["name"] for v in draft["variants"]] == [
+        "post-ln", "pre-ln", "post-ln + warm-up 75", "deepnorm",
+    ]  # fmt: skip
+    assert at.number_input(key="transformer_s_heads").value == 2
+    at.number_input(key="transformer_s_steps").set_value(4)
+    at.number_input(key="transformer_s_depth").set_value(3)
+    at.number_input(key="transformer_s_seeds").set_value(1)
+    at.button(key="transformer_train").click().run()
+    ok(at)
+    figs = charts(at)
+    for title in ("Gradient per block", "Gradient per sub-layer", "Attention entropy per block",
+                  "LayerNorm gain drift", "Update-to-weight ratio", "Loss", "Accuracy"):  # fmt: skip
+        assert title in figs, (title, list(figs))
+    prof = [t for t in figs["Gradient per block"]["data"] if "meta" in t]
+    assert len(prof) == 4 and len(arr(prof[0]["x"])) == 4  # 3 blocks + the readout
+    assert figs["Gradient per block"]["layout"]["xaxis"]["title"]["text"].startswith("block l")
+
+
 def test_toy_sliders_update_instantly():
     at = new_app()
     at.switch_page("views/toy.py").run()
@@ -480,3 +506,53 @@ def test_the_jacobian_spectrum_and_its_condition_numbers_after_training():
     assert 0 <= cond["orth"] < 4 and cond["relu"] == float("inf")  # dead ReLU units: exact 0s
     table = next(d.value for d in at.dataframe if "diverged at" in d.value.columns)
     assert table.set_index("variant").loc["relu", "log10 cond J (init)"] == float("inf")
+
+
+def test_theory_page_shows_ln_placement_beside_the_measured_profile():
+    """The Theory page's Transformer section: Xiong et al.'s result beside a measured per-block
+    profile at initialisation (Post-LN, Pre-LN, DeepNorm; 24 blocks + the readout)."""
+    at = new_app()
+    at.switch_page("views/theory.py").run()
+    ok(at)
+    assert any("where LayerNorm sits" in h.value for h in at.subheader)
+    fig = charts(at)["Gradient per block at initialisation"]
+    lines = {t["name"]: arr(t["y"]) for t in fig["data"] if "meta" in t}
+    assert set(lines) == {"Post-LN", "Pre-LN", "DeepNorm (Post-LN)"}
+    assert all(len(v) == 25 for v in lines.values())
+    post, pre = lines["Post-LN"], lines["Pre-LN"]
+    assert post[23] > post[0] and pre[23] < post[23]  # Xiong et al.: Post-LN grows to the top
+
+
+def test_transformer_url_state_and_exports_round_trip(monkeypatch):
+    """A Transformer comparison (the new fields included) travels through the URL to its page,
+    and its Config JSON download rebuilds the same variants; the run lands in the Runs store."""
+    from dashboard.query_codec import encode
+
+    comp = load_preset("transformer-ln", {"steps": 3, "depth": 2, "seeds": 1})
+    comp.variants = comp.variants[1:3]  # pre-ln; post-ln + warm-up 75
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Capture(MemoryMediaFileStorage):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Capture)
+    at = new_app(**encode(comp, "transformer-ln"))
+    ok(at)
+    assert not at.warning
+    draft = at.session_state["transformer_draft"]
+    assert at.number_input(key="transformer_s_depth").value == 2
+    assert [v["name"] for v in draft["variants"]] == ["pre-ln", "post-ln + warm-up 75"]
+    at.button(key="transformer_train").click().run()
+    ok(at)
+    files = {}
+    for el in at.get("download_button"):
+        files[el.proto.label] = stores[-1].get_file(el.proto.url.rsplit("/", 1)[-1]).content
+    config = comparison_from_dict(json.loads(files["Config JSON"]))
+    assert config.variants == comp.variants
+    assert [v.warmup_steps for v in config.variants] == [0, 75]
+    assert [v.ln_placement for v in config.variants] == ["pre", "post"]
+    metrics = pd.read_csv(io.BytesIO(files["Metrics CSV"]))
+    own = {"attn_entropy", "attn_grad_norm", "ffn_grad_norm", "ln_gain_drift"}
+    assert own <= set(metrics.metric)

@@ -171,7 +171,7 @@ def test_a_family_registered_later_gets_a_page_and_its_charts(wide_family, tmp_p
     assert any(t.startswith("Singular values of the input–output Jacobian") for t in titles)
 
 
-@pytest.mark.parametrize("preset", ["deep-mlp", "rnn-adding"])
+@pytest.mark.parametrize("preset", ["deep-mlp", "rnn-adding", "transformer-ln"])
 def test_every_chart_of_a_family_builds_from_its_run(preset):
     """The specs a family lists build a figure with data from a run of that family (pure: no
     Streamlit page), each a figure with at least one trace."""
@@ -192,7 +192,7 @@ def test_every_chart_of_a_family_builds_from_its_run(preset):
 
 def test_an_unknown_family_is_a_clear_error():
     with pytest.raises(ConfigError, match="family"):
-        make_config({"family": "transformer"})
+        make_config({"family": "spiking"})
 
 
 def test_condition_log10_is_written_once():

@@ -184,3 +184,26 @@ def test_bad_grid_input_is_one_message_and_a_bad_url_one_notice():
     at = phase_app(sweepcfg=packed)
     ok(at)
     assert at.session_state["phase_sweep"]["grid"] == {"seq_len": [5, 10, 20, 40, 80]}
+
+
+@pytest.mark.slow
+def test_transformer_sweep_trains_a_small_grid_and_opens_a_point_on_its_page():
+    """The transformer-lr preset (lr × depth per LayerNorm placement): a 2 × 1 grid of 3 steps
+    trains, one heatmap panel per variant, and a point opens on the Transformers page."""
+    at = phase_app(sweep="transformer-lr")
+    ok(at)
+    assert at.session_state["phase_sweep"]["family"] == "transformer"
+    at.sidebar.text_input(key="phase_w_text0_lr").set_value("0.001, 0.02").run()
+    at.sidebar.text_input(key="phase_w_text1_depth").set_value("2").run()
+    at.sidebar.number_input(key="phase_w_steps").set_value(3).run()
+    at.sidebar.button(key="phase_train").click().run()
+    ok(at)
+    shown = at.session_state["phase_result"]
+    assert len(shown["rows"]) == 2 * 4 and not shown["stopped"]  # 2 points × 4 variants
+    (spec,) = heatmaps(at)
+    assert len([t for t in spec["data"] if t["type"] == "heatmap"]) == 4  # one per placement
+    at.selectbox(key="phase_point").set_value(1).run()
+    at.button(key="phase_open").click().run()
+    ok(at)
+    d = at.session_state["transformer_draft"]
+    assert d["shared"]["depth"] == 2 and d["variants"][0]["lr"] == 0.02

@@ -260,3 +260,24 @@ def test_ray_backend_gives_the_local_numbers(tmp_path):
     a = pd.read_csv(tmp_path / "ray" / "sweep.csv").drop(columns=["wall_s", "s_per_step"])
     b = pd.read_csv(tmp_path / "local" / "sweep.csv").drop(columns=["wall_s", "s_per_step"])
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_stacked_transformer_points_with_warm_up_match_their_lone_runs():
+    """Transformer points differing in lr and warm-up stack as rows (each row its own warm-up
+    schedule) and match their lone runs; a warm-up changes the numbers."""
+    spec = sweep_from_dict({
+        "family": "transformer", "task": "row-digits", "depth": 2, "width": 8, "heads": 2,
+        "norm": "layer", "steps": 6, "log_every": 3, "seeds": 2, "optimizer": "adam98",
+        "batch_size": 16,
+        "variants": [{"name": "post", "ln_placement": "post"}, {"name": "pre", "ln_placement": "pre"}],
+        "grid": {"lr": [0.003, 0.03], "warmup_steps": [0, 4]},
+    })  # fmt: skip
+    rows = by_key(run_sweep(spec, workers=1).rows)
+    for p in spec.points:
+        for s in run_comparison(spec.point_comparison(p), workers=1).summary:
+            got = rows[(p.index, s["variant"], s["seed"])]
+            assert got["final_loss"] == pytest.approx(s["final_loss"], rel=1e-5, abs=1e-7)
+    # axes in order (lr, warmup_steps)
+    warm = {p.values[1]: rows[(p.index, "post", 0)]["final_loss"]
+            for p in spec.points if p.values[0] == 0.03}  # fmt: skip
+    assert warm[0] != warm[4]

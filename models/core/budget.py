@@ -198,6 +198,10 @@ def _rows(cfg: RunConfig) -> int:
     return cfg.seeds * rows_per_seed(cfg, _n_logs(cfg))
 
 
+# the pieces a cost model written beside its family (models.core.transformer_family) reuses
+log_steps, model_bytes, log_floats, metric_rows = _n_logs, _model_bytes, _log_floats, _rows
+
+
 # --- counted FLOPs: the matrix multiplies a model needs (2 per multiply-add) ------------------
 # Element-wise work is left out (a few percent of the multiplies at these sizes); counts are per
 # useful model, so a block-diagonal kernel's zero blocks do not count, and the engine and the

@@ -18,7 +18,7 @@ from .cells import CELLS
 from .errors import ConfigError
 from .family_registry import FAMILIES
 from .init import RECURRENT_INITS, WEIGHT_INITS
-from .norms import NORMS
+from .norms import LN_PLACEMENTS, NORMS
 from .optim import OPTIMIZERS
 from .task_registry import TASKS
 
@@ -59,6 +59,12 @@ class RunConfig:
     # added to the LSTM forget gate's bias at init (Gers et al. 2000; Keras' unit_forget_bias):
     # σ(1) ≈ 0.73 keeps the cell state from the first step; 0 = PyTorch's init, mean σ(0) = 0.5
     forget_bias: float = 1.0
+    # --- transformer ---
+    heads: int = 4  # attention heads per block (width must be a multiple)
+    ln_placement: str = "post"  # post (Vaswani et al. 2017) | pre (Xiong et al. 2020)
+    # DeepNorm (Wang et al. 2022): Post-LN's residual scaled by α = (2N)^{1/4}, the value,
+    # output and FFN weights by β = (8N)^{-1/4} at init, for N = depth blocks
+    deepnorm: bool = False
     # --- task ---
     arms: int = 3  # number of spiral arms (classes) for task=spirals
     data: str = ""  # task=csv: path of the CSV file (the dashboard: the uploaded file's name)
@@ -72,6 +78,9 @@ class RunConfig:
     batch_size: int = 64  # examples per step
     clip_norm: float = 0.0  # clip the global gradient norm to this value; 0 = off
     clip_value: float = 0.0  # clamp every gradient entry to ±this value; 0 = off
+    # linear learning-rate warm-up: update k (0-based) uses lr·min(1, (k+1)/warmup_steps);
+    # 0 = none (every family)
+    warmup_steps: int = 0
     steps: int = 200  # parameter updates
     seeds: int = 1  # independent initialisations, trained together
     seed: int = 0  # first seed; the seeds are seed, seed+1, ...
@@ -135,6 +144,9 @@ FIELDS: dict[str, Field] = {
     "recurrent_init": Field(str, choices=RECURRENT_INITS),
     "spectral_radius": Field(float, lo=0.0, hi=10.0),
     "forget_bias": Field(float, lo=-10.0, hi=10.0),
+    "heads": Field(int, lo=1, hi=16, help="attention heads per block"),
+    "ln_placement": Field(str, choices=LN_PLACEMENTS),
+    "deepnorm": Field(bool, help="DeepNorm: Post-LN residual ×(2N)^¼, branch weights ×(8N)^-¼"),
     "arms": Field(int, lo=2, hi=8),
     "data": Field(str, max_len=4096, empty=True, help="CSV file for task=csv"),
     "target": Field(str, max_len=200, empty=True, help="label column; empty = the last"),
@@ -147,6 +159,7 @@ FIELDS: dict[str, Field] = {
     "batch_size": Field(int, lo=1, hi=1024),
     "clip_norm": Field(float, lo=0.0, hi=1e6),
     "clip_value": Field(float, lo=0.0, hi=1e6),
+    "warmup_steps": Field(int, lo=0, hi=100_000, help="linear learning-rate warm-up; 0 = none"),
     "steps": Field(int, lo=0, hi=100_000),
     "seeds": Field(int, lo=1, hi=16),
     "seed": Field(int, lo=0, hi=2**31 - 1),

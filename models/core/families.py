@@ -174,3 +174,6 @@ for _f in (
 # live views of each family's tasks (public names, kept for code that imports them)
 MLP_TASKS = FAMILIES["mlp"].tasks
 RNN_TASKS = FAMILIES["rnn"].tasks
+
+# further families register themselves in their own modules (their entry, net, cost, metrics)
+from . import transformer_family  # noqa: E402, F401

@@ -24,6 +24,9 @@ class WeightInit:
     description: str  # one line for the UI
     # (n_out, n_in, bias_std, g) -> (n_out,); None: zeros
     bias: Callable[[int, int, float, torch.Generator], torch.Tensor] | None = None
+    # blocks -> factor on each residual block's output projections (Transformer attention out,
+    # FFN second layer) in a stack of that many blocks; None: 1 (GPT-2: 1/√(2N))
+    output_scale: Callable[[int], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ for _w in (
                "He et al. 2015: N(0, 2/fan_in) for ReLU nets, biases 0"),
     WeightInit("orthogonal", lambda o, i, k, g: orthogonal(o, i, g) * k,
                "a random (semi-)orthogonal matrix, biases 0"),
+    # Radford et al. 2019 (GPT-2): N(0, 0.02²), residual output projections ×1/√(2N)
+    WeightInit("gpt2", lambda o, i, k, g: torch.randn(o, i, generator=g) * 0.02 * k,
+               "GPT-2: N(0, 0.02²), biases 0; a Transformer block's output projections ×1/√(2N)",
+               output_scale=lambda n: 1.0 / math.sqrt(2.0 * n)),
 ):  # fmt: skip
     WEIGHT_INITS.register(_w)
 

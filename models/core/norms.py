@@ -180,3 +180,24 @@ def make_norm(kind: str, seeds: int, n: int) -> nn.Module:
     """The normalisation layer for a hidden block (identity for a norm without a layer)."""
     layer = NORMS[kind].layer
     return nn.Identity() if layer is None else layer(seeds, n)
+
+
+# --- where a Transformer block puts its LayerNorm (the ``ln_placement`` field) ---
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where each block's LayerNorm sits (the ``ln_placement`` field)."""
+
+    name: str
+    description: str  # one line for the UI
+    pre: bool  # inside the residual branch (and one before the readout)
+
+
+LN_PLACEMENTS: Registry[Placement] = Registry("LayerNorm placement")
+for _p in (
+    Placement("post", "Post-LN (Vaswani et al. 2017): x ← LN(x + F(x))", pre=False),
+    Placement("pre", "Pre-LN (Xiong et al. 2020): x ← x + F(LN(x)), one LN before the readout",
+              pre=True),
+):  # fmt: skip
+    LN_PLACEMENTS.register(_p)

@@ -25,6 +25,7 @@ class Optimizer:
     description: str  # one line for the UI
     state: int = 0  # buffers per parameter (the budget's memory)
     uses_momentum: bool = False  # reads the ``momentum`` field
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's (β₁, β₂): torch.optim.Adam's defaults
 
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
@@ -34,12 +35,19 @@ class StackedOptimizer:
     """Updates ``params`` in place from a list of gradients (one per parameter)."""
 
     def __init__(
-        self, params: list[torch.Tensor], kind: str, lr: float, momentum: float = 0.0
+        self,
+        params: list[torch.Tensor],
+        kind: str,
+        lr: float,
+        momentum: float = 0.0,
+        warmup: int = 0,
     ) -> None:
         self.rule = OPTIMIZERS[kind]
         self.params, self.kind, self.lr = params, kind, lr
+        # linear warm-up: update t (1-based) uses base_lr·min(1, t/warmup); 0 = none
+        self.base_lr, self.warmup = lr, warmup
         self.momentum = momentum if self.rule.uses_momentum else 0.0
-        self.betas, self.eps = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
+        self.betas, self.eps = self.rule.betas, 1e-8
         self.t = 0  # updates done
         self.bufs: list[torch.Tensor] | None = None  # momentum buffers / Adam first moments
         self.sq: list[torch.Tensor] | None = None  # Adam second moments
@@ -48,6 +56,8 @@ class StackedOptimizer:
     def step(self, grads: list[torch.Tensor]) -> None:
         """One update; ``grads`` may be reused by the caller afterwards (never stored)."""
         self.t += 1
+        if self.warmup > 0:
+            self.lr = self.base_lr * min(1.0, self.t / self.warmup)
         self.rule.update(self, grads)
 
 
@@ -84,5 +94,8 @@ for _o in (
     Optimizer("momentum", _sgd, "SGD with heavy-ball momentum (PyTorch's form)", state=1,
               uses_momentum=True),
     Optimizer("adam", _adam, "Adam (Kingma & Ba 2015), β = (0.9, 0.999)", state=2),
+    # Vaswani et al. 2017 and Xiong et al. 2020 train Transformers with β₂ = 0.98
+    Optimizer("adam98", _adam, "Adam with β = (0.9, 0.98), as Transformers are trained",
+              state=2, betas=(0.9, 0.98)),
 ):  # fmt: skip
     OPTIMIZERS.register(_o)

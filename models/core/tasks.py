@@ -109,6 +109,17 @@ def temporal_order_batch(n: int, seq_len: int, g: torch.Generator):
     return x, y
 
 
+def hops_batch(n: int, seq_len: int, g: torch.Generator, hops: int = 3):
+    """Pointer chasing: token i holds f(i) ∈ {0..T-1}; the label is f applied ``hops`` times
+    to 0 (f∘f∘f(0)). Each hop is one look-up by position, so a stack needs blocks to compose
+    them (one block can do about one look-up per head)."""
+    f = torch.randint(0, seq_len, (n, seq_len), generator=g)
+    rows, cur = torch.arange(n), torch.zeros(n, dtype=torch.long)
+    for _ in range(hops):
+        cur = f[rows, cur]
+    return torch.nn.functional.one_hot(f, seq_len).float(), cur  # (N, T, T), (N,)
+
+
 # --- fixed data sets -----------------------------------------------------------------------
 
 
@@ -162,6 +173,25 @@ def _digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
     return Task(
         cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
         xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _row_digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    """The digits read row by row: 8 tokens of 8 pixels (a Transformer's sequence)."""
+    xt, yt, xv, yv = _digits_split(False)
+    xt, xv = xt.view(-1, 8, 8), xv.view(-1, 8, 8)
+    return Task(
+        "row-digits", "classification", 8, 10, 8, xt, yt, xv, yv, chance_loss(cfg),
+        ("val_accuracy", 0.9), cfg.data_seed,
+    )  # fmt: skip
+
+
+def _hops_task(cfg: RunConfig, table: Table | None = None) -> Task:
+    g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
+    xv, yv = hops_batch(VAL_SEQS, cfg.seq_len, g)
+    return Task(
+        "hops", "classification", cfg.seq_len, cfg.seq_len, cfg.seq_len, None, None, xv, yv,
+        chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed, hops_batch,
     )  # fmt: skip
 
 
@@ -246,6 +276,12 @@ for _t in (
     TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4),
              lambda c: VAL_SEQS, "which of X and Y came first among distractors (4 classes)",
              lambda c: math.log(4), label="Temporal order"),
+    TaskSpec("row-digits", "transformer", _row_digits_task, lambda c: (8, 10), lambda c: 360,
+             "the 8×8 digits read as 8 row tokens of 8 pixels", lambda c: math.log(10),
+             label="Digits, row by row"),
+    TaskSpec("hops", "transformer", _hops_task, lambda c: (c.seq_len, c.seq_len),
+             lambda c: VAL_SEQS, "pointer chasing: token i holds f(i); the label is f(f(f(0)))",
+             lambda c: math.log(c.seq_len), label="Pointer chasing (3 hops)"),
 ):  # fmt: skip
     TASKS.register(_t)
 

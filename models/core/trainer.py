@@ -56,7 +56,7 @@ Row = tuple[str, int, int, str, int, float]  # variant, seed, step, metric, inde
 
 def make_optimizer(cfg: RunConfig, params: list[torch.nn.Parameter]) -> StackedOptimizer:
     """SGD, SGD with momentum, or Adam; all element-wise, so stacked seeds stay independent."""
-    return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum)
+    return StackedOptimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, cfg.warmup_steps)
 
 
 # A seed whose loss blows up while staying finite has diverged as surely as one that hits NaN:
@@ -134,6 +134,12 @@ class VariantTrainer:
         self.params = list(self.model.parameters())
         ids = {id(p): i for i, p in enumerate(self.params)}
         self.weight_pos = [ids[id(w)] for w in self.model.weight_layers()]
+        # a net whose depth unit holds several parameters (a Transformer block) names them: its
+        # per-layer metrics are then norms over each unit's parameters together
+        groups = getattr(self.model, "unit_groups", None)
+        self.unit_pos = None if groups is None else [[ids[id(p)] for p in g] for g in groups()]
+        self._ids = ids
+        self.grad_norms: torch.Tensor | None = None  # this log step's (P, S) per-parameter norms
         self.sizes = _sizes(self.params, self.S)
         self.flat = _flatten_params(self.params, self.S)
         self._grad_buf = torch.empty_like(self.flat)
@@ -306,6 +312,20 @@ class VariantTrainer:
             return torch.stack([g.norm(dim=1) for g in flat.split(self.sizes, dim=1)])
         return _segment_norms(flat, self.sizes)
 
+    def _units(self, norms: torch.Tensor) -> torch.Tensor:
+        """(units, S) norms of each depth unit from (P, S) per-parameter norms: the weight
+        layers' own, or a root-sum-square over each unit's parameters (``unit_pos``)."""
+        if self.unit_pos is None:
+            return norms[self.weight_pos]
+        sq = norms.double().square()
+        return torch.stack([sq[pos].sum(0) for pos in self.unit_pos]).sqrt().float()
+
+    def group_grad_norm(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
+        """(S,) gradient norm of a group of parameters together, at this log step."""
+        assert self.grad_norms is not None, "only at a log step with the gradient instruments"
+        sq = self.grad_norms[[self._ids[id(p)] for p in params]].double().square()
+        return sq.sum(0).sqrt().float()
+
     def _clip(self, grads: list[torch.Tensor], total_norm: torch.Tensor | None):
         """Clip by value and/or by global norm (per seed): (clipped grads, which seeds clipped).
 
@@ -337,7 +357,7 @@ class VariantTrainer:
         Diverged: a non-finite loss or gradient, or a loss EMA past its blow-up limit (layer 0:
         the loss itself, when every gradient is still finite).
         """
-        finite_layers = torch.isfinite(norms[self.weight_pos])  # (L, S)
+        finite_layers = torch.isfinite(self._units(norms))  # (L, S)
         newly = self.alive & (~torch.isfinite(loss_s) | ~torch.isfinite(norms).all(0))
         newly |= self._blown_up()
         for s in torch.nonzero(newly).flatten().tolist():
@@ -388,9 +408,10 @@ class VariantTrainer:
                 self._emit(k, "wall_s", torch.full((S,), self.wall_s))
                 return
             # the parameters before this step's update: weight norms now, ‖ΔW‖ after the update
-            w_norms = self._param_norms(self.flat)[self.weight_pos]  # (L, S)
+            w_norms = self._units(self._param_norms(self.flat))  # (L, S)
             self._weights_before = (self.flat.clone(), w_norms)
-            g_w = norms[self.weight_pos]  # (L, S)
+            g_w = self._units(norms)  # (L, S)
+            self.grad_norms = norms
             self._emit(k, "grad_norm", g_w, 1)
             self._emit(k, "grad_norm_total", total_norm)
             self._emit(k, "grad_to_weight", g_w / w_norms.clamp_min(1e-12), 1)
@@ -420,7 +441,7 @@ class VariantTrainer:
     def _log_updates(self, k: int, before: tuple[torch.Tensor, torch.Tensor]) -> None:
         with torch.no_grad():
             flat, w_norms = before
-            delta = self._param_norms(self.flat - flat)[self.weight_pos]
+            delta = self._units(self._param_norms(self.flat - flat))
             self._emit(k, "update_ratio", delta / w_norms.clamp_min(1e-12), 1)
 
     def _validate(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -56,6 +56,7 @@ from .recurrent import (
     claim_pascanu_jacobian,
     claim_toy_wall,
 )
+from .transformers import claim_warmup_lr, claim_xiong_profile, claim_xiong_ratio
 
 CLAIMS_JSON = Path(__file__).parent / "claims.json"  # written by scripts/science_table.py
 
@@ -126,6 +127,9 @@ CLAIMS: tuple[Callable[[], Claim], ...] = (
     claim_rnn_length,
     claim_isometry_spectrum,
     claim_isometry_training,
+    claim_xiong_ratio,
+    claim_xiong_profile,
+    claim_warmup_lr,
 )
 
 

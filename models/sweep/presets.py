@@ -41,6 +41,20 @@ SWEEP_PRESETS: dict[str, dict[str, Any]] = {
         ],
         "grid": {"seq_len": [5, 10, 20, 40, 80]},
     },
+    "transformer-lr": {
+        "title": "Transformers over learning rate × depth: which LayerNorm placements train at "
+        "which Adam learning rate (Post-LN, Pre-LN, Post-LN with a warm-up, DeepNorm)",
+        "family": "transformer", "task": "row-digits", "width": 16, "heads": 2,
+        "norm": "layer", "activation": "relu", "optimizer": "adam98", "batch_size": 32,
+        "steps": 150, "seeds": 1, "log_every": 25,
+        "variants": [
+            {"name": "post-ln", "ln_placement": "post"},
+            {"name": "pre-ln", "ln_placement": "pre"},
+            {"name": "post-ln + warm-up 75", "ln_placement": "post", "warmup_steps": 75},
+            {"name": "deepnorm", "ln_placement": "post", "deepnorm": True},
+        ],
+        "grid": {"lr": [0.001, 0.003, 0.008, 0.02], "depth": [2, 6, 12]},
+    },
 }  # fmt: skip
 
 DEFAULT_SWEEP_PRESET = "tanh-phase-diagram"

@@ -24,7 +24,7 @@ from ..core.trainer import VariantTrainer, _flat, _global_norms
 # fields a member may set on its own rows: read at initialisation or in the update only
 ROW_FIELDS = (
     "seed", "init", "init_gain", "bias_std", "recurrent_init", "spectral_radius", "forget_bias",
-    "optimizer", "lr", "momentum", "clip_norm", "clip_value",
+    "optimizer", "lr", "momentum", "clip_norm", "clip_value", "warmup_steps",
 )  # fmt: skip
 MAX_GROUP_ROWS = 16  # rows (members × seeds) per stacked model; fixed, so numbers never depend
 # on the worker count or the backend
@@ -79,7 +79,8 @@ class _RowOptimizers:
                 continue  # the next member shares these settings: one span for both
             end = m.offset + m.rows
             c = m.cfg
-            opt = StackedOptimizer([flat[start:end]], c.optimizer, c.lr, c.momentum)
+            opt = StackedOptimizer([flat[start:end]], c.optimizer, c.lr, c.momentum,
+                                   c.warmup_steps)  # fmt: skip
             self.spans.append((start, end, opt))
             start = end
 
@@ -90,7 +91,7 @@ class _RowOptimizers:
 
 
 def _opt_key(cfg: RunConfig) -> tuple:
-    return (cfg.optimizer, cfg.lr, cfg.momentum)
+    return (cfg.optimizer, cfg.lr, cfg.momentum, cfg.warmup_steps)
 
 
 def _per_row(members: list[Member], field: str) -> torch.Tensor | None:

@@ -25,6 +25,7 @@ from models.science import mean_field as MF
 from models.science import mitigations as MI
 from models.science import phase as P
 from models.science import recurrent as R
+from models.science import transformers as TF
 
 pytestmark = [pytest.mark.science, pytest.mark.slow]
 
@@ -181,6 +182,27 @@ def isometry_training() -> dict:
     return _swap(ISO.measure_isometry(), ISO.TANH_ORTH, ISO.TANH_GAUSS)
 
 
+def xiong_ratio() -> dict:
+    # ln_placement ignored: every "Pre-LN" net is built as Post-LN
+    m = TF.measure_profiles()
+    return {L: {"post": m[L]["post"], "pre": m[L]["post"]} for L in TF.DEPTHS}
+
+
+def xiong_profile() -> dict:
+    # ln_placement swapped: LayerNorm put where the other placement puts it
+    m = TF.measure_profiles()
+    return {L: {"post": m[L]["pre"], "pre": m[L]["post"]} for L in TF.DEPTHS}
+
+
+def warmup_lr() -> dict:
+    # warmup_steps and DeepNorm's α, β ignored: those variants train as plain Post-LN
+    m = copy.deepcopy(TF.measure_lr_sweep())
+    for v in ("post-ln + warm-up 75", "deepnorm"):
+        for d in (2, 6, 12):
+            m["table"][(v, d)] = copy.deepcopy(m["table"][("post-ln", d)])
+    return m
+
+
 SABOTAGE: dict[str, tuple[Callable, Callable]] = {
     "claim_mean_field_ordered": (mean_field_ordered, MF.claim_mean_field_ordered),
     "claim_mean_field_chaotic": (mean_field_chaotic, MF.claim_mean_field_chaotic),
@@ -208,6 +230,9 @@ SABOTAGE: dict[str, tuple[Callable, Callable]] = {
     "claim_rnn_length": (rnn_length, P.claim_rnn_length),
     "claim_isometry_spectrum": (isometry_spectrum, ISO.claim_isometry_spectrum),
     "claim_isometry_training": (isometry_training, ISO.claim_isometry_training),
+    "claim_xiong_ratio": (xiong_ratio, TF.claim_xiong_ratio),
+    "claim_xiong_profile": (xiong_profile, TF.claim_xiong_profile),
+    "claim_warmup_lr": (warmup_lr, TF.claim_warmup_lr),
 }
 
 
