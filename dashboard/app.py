@@ -15,9 +15,10 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 import dashboard.warm  # noqa: E402, F401  (once per process: heavy imports, then gc.freeze)
-from dashboard import runs_store, visitor  # noqa: E402
-from dashboard.lab import render_lab  # noqa: E402
-from dashboard.url_state import FAMILY_PAGES  # noqa: E402
+from dashboard.state import visitor  # noqa: E402
+from dashboard.state.url_state import FAMILY_PAGES  # noqa: E402
+from dashboard.storage import runs_store  # noqa: E402
+from dashboard.widgets.lab import render_lab  # noqa: E402
 from models import FAMILIES, configure_threads  # noqa: E402
 
 # torch's intra-op threads: models.core.threads.DEFAULT_THREADS (1: variants run in parallel on

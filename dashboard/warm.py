@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import gc
 
-from dashboard import memory
+from dashboard.live import memory
 
-memory.limit_arenas()  # before the training threads exist: see dashboard/memory.py
+memory.limit_arenas()  # before the training threads exist: see dashboard/live/memory.py
 
 import numpy  # noqa: E402, F401
 import pandas  # noqa: E402, F401
 import plotly.graph_objects  # noqa: E402, F401
 from plotly.subplots import make_subplots  # noqa: E402, F401
 
-import dashboard.results_view  # noqa: E402, F401  (the charts and, through them, the engine)
+import dashboard.widgets.results_view  # noqa: E402, F401  (the charts and, through them, the engine)
 import models  # noqa: E402, F401
 
 gc.collect()

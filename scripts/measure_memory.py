@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard.query_codec import encode  # noqa: E402
+from dashboard.state.query_codec import encode  # noqa: E402
 from models import ConfigError, check_budget, comparison_from_dict  # noqa: E402
 
 HEAVIEST = {"depth": 32, "width": 16, "batch_size": 128, "seeds": 4, "log_every": 1,

@@ -227,7 +227,7 @@ def test_over_the_row_cap_says_log_less_often(monkeypatch):
     monkeypatch.setenv("GFL_MAX_ROWS", "off")
     assert resolve_row_cap(defaults=True) is None
     monkeypatch.delenv("GFL_MAX_ROWS")
-    from dashboard.limits import over_budget
+    from dashboard.live.limits import over_budget
 
     msg = over_budget(comp.variants)
     assert (

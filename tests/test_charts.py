@@ -123,7 +123,7 @@ def test_heatmap_inner_panels_leave_the_layer_labels_to_the_left_column():
 def test_heatmap_panel_titles_are_short_and_stay_escaped():
     # a 60-character name ran into the neighbouring panels' titles; a cut must not split "&lt;"
     long = "<b>x</b> " + "a very long variant name " * 3
-    from dashboard.results_view import chart_name
+    from dashboard.widgets.results_view import chart_name
 
     f = frame().replace({"variant": {"base": chart_name(long)}})
     colors = common.variant_colors([chart_name(long), "fix"])

@@ -208,7 +208,7 @@ def test_config_fields_validate():
 
 
 def test_a_link_carries_the_data_fields_together():
-    from dashboard.query_codec import decode, encode
+    from dashboard.state.query_codec import decode, encode
 
     sha = "a" * 64
     link = {"preset": "deep-mlp", "task": "csv", "data": "pets.csv", "target": "animal",

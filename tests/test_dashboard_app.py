@@ -15,8 +15,8 @@ import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from dashboard.cache import RESULTS
 from dashboard.plain import plain
+from dashboard.storage.cache import RESULTS
 from models import comparison_from_dict, run_comparison
 from models.io.presets import load_preset
 from tests.helpers import APP_TIMEOUT, ROOT, ok
@@ -216,7 +216,7 @@ def test_url_notices_are_one_box_and_cannot_carry_markdown():
 def test_url_reproduces_a_config():
     comp = load_preset("deep-mlp", {"steps": 30, "depth": 8})
     comp.variants = comp.variants[:2]
-    from dashboard.query_codec import encode
+    from dashboard.state.query_codec import encode
 
     at = new_app(**encode(comp, "deep-mlp"))
     ok(at)
@@ -371,7 +371,7 @@ def test_charts_carry_a_short_mode_bar():
 
 def test_a_claim_can_be_read_in_full():
     """The claims table cuts long cells at the column's edge; one claim reads out in full."""
-    from dashboard.claims import load_claims
+    from dashboard.storage.claims import load_claims
 
     claims = load_claims()
     if claims is None:
@@ -439,7 +439,7 @@ def test_a_diverged_variant_is_shown_as_diverged():
                      {"name": "boom", "activation": "relu", "init": "he", "init_gain": 3.0,
                       "lr": 100.0}],
     })  # fmt: skip
-    from dashboard.query_codec import encode
+    from dashboard.state.query_codec import encode
 
     at = new_app(**encode(comp))
     at.button(key="mlp_train").click().run()
@@ -492,7 +492,7 @@ def test_the_jacobian_spectrum_and_its_condition_numbers_after_training():
         "variants": [{"name": "orth", "init": "orthogonal"},
                      {"name": "relu", "activation": "relu", "init": "he"}],
     })  # fmt: skip
-    from dashboard.query_codec import encode
+    from dashboard.state.query_codec import encode
 
     at = new_app(**encode(comp))
     at.button(key="mlp_train").click().run()
@@ -526,7 +526,7 @@ def test_theory_page_shows_ln_placement_beside_the_measured_profile():
 def test_transformer_url_state_and_exports_round_trip(monkeypatch):
     """A Transformer comparison (the new fields included) travels through the URL to its page,
     and its Config JSON download rebuilds the same variants; the run lands in the Runs store."""
-    from dashboard.query_codec import encode
+    from dashboard.state.query_codec import encode
 
     comp = load_preset("transformer-ln", {"steps": 3, "depth": 2, "seeds": 1})
     comp.variants = comp.variants[1:3]  # pre-ln; post-ln + warm-up 75

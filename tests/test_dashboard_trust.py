@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.plain import plain
-from dashboard.query_codec import encode
+from dashboard.state.query_codec import encode
 from models import Comparison
 from models.io.presets import load_preset
 from tests.helpers import APP_TIMEOUT, ok
@@ -121,7 +121,7 @@ def test_hostile_names_are_escaped_in_every_chart(hostile_run):
 
 @pytest.mark.slow
 def test_a_second_visitor_opens_the_run_safely(hostile_run):
-    from dashboard.runs_store import get_store
+    from dashboard.storage.runs_store import get_store
 
     store, _ = get_store()
     rid = store.list_runs()[0]["id"]
@@ -252,7 +252,7 @@ def test_a_link_to_a_missing_run_says_it_does_not_exist():
 
 
 def test_delete_asks_for_confirmation(hostile_run):
-    from dashboard.runs_store import get_store
+    from dashboard.storage.runs_store import get_store
 
     store, _ = get_store()
     rid = store.list_runs()[0]["id"]

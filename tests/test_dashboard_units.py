@@ -11,11 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import draft, exports, limits
-from dashboard.analysis import headline, identical_variants, mean_field_sigmas, theory_profiles
-from dashboard.cache import ResultCache
 from dashboard.charts import tradeoffs
-from dashboard.claims import load_claims
+from dashboard.charts.analysis import (
+    headline,
+    identical_variants,
+    mean_field_sigmas,
+    theory_profiles,
+)
+from dashboard.live import limits
+from dashboard.state import draft
+from dashboard.storage import exports
+from dashboard.storage.cache import ResultCache
+from dashboard.storage.claims import load_claims
 from models import Comparison, ConfigError, load_comparison_file, run_comparison
 from models.core.runner import METRIC_COLUMNS, RunResult
 from models.io.presets import load_preset
@@ -199,7 +206,7 @@ def test_claims_missing_or_malformed_gives_none(tmp_path):
 
 
 def test_toy_params_parse_and_encode():
-    from dashboard import toy_params
+    from dashboard.state import toy_params
 
     values, notices = toy_params.parse({"w": "2.5", "T": "20", "activation": "tanh"})
     assert (values["w"], values["T"], values["activation"], notices) == (2.5, 20, "tanh", [])
@@ -212,22 +219,22 @@ def test_toy_params_parse_and_encode():
 
 
 def test_training_slots_are_released_even_when_interrupted():
-    from dashboard import training
+    from dashboard.live import training
 
     class Bar:
         def progress(self, *a, **k):
             pass
 
     with pytest.raises(RuntimeError):
-        with training._train_slot(Bar()):
+        with training.train_slot(Bar()):
             raise RuntimeError("a Stop click raises inside the callback")
-    with training._train_slot(Bar()):  # the slot is free again
+    with training.train_slot(Bar()):  # the slot is free again
         pass
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
-    from dashboard.training import progress_text
+    from dashboard.live.training import progress_text
 
     comp = load_preset("deep-mlp", {"steps": 10, "depth": 2, "width": 8})
     texts: list[str] = []
@@ -251,7 +258,7 @@ def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
 
 
 def test_live_chart_step_waits_for_variants_a_slice_behind_but_not_for_stopped_ones():
-    from dashboard.training import live_step
+    from dashboard.live.training import live_step
 
     def frame(newest: dict[str, list[int]]) -> pd.DataFrame:
         rows = [(v, 0, s, "grad_norm", 1, 1.0) for v, steps in newest.items() for s in steps]

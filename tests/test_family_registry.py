@@ -94,7 +94,7 @@ def test_a_family_entry_is_complete(name):
     assert PRESETS[fam.default_preset].get("family") == name
     assert not fam.page or (ROOT / "dashboard" / fam.page).is_file()
     assert fam.gradient_metric in METRICS and METRICS[fam.gradient_metric].applies(name)
-    from dashboard.result_charts import SPECS
+    from dashboard.widgets.result_charts import SPECS
 
     assert fam.charts and all(c in SPECS for c in fam.charts)
 
@@ -154,14 +154,14 @@ def test_a_family_registered_later_gets_a_page_and_its_charts(wide_family, tmp_p
     nothing of it written in dashboard/."""
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import url_state
+    from dashboard.state import url_state
 
     monkeypatch.setenv("GFL_STORE", str(tmp_path / "runs.sqlite"))
     app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120).run()
     assert not app.exception, [e.value for e in app.exception]
     assert url_state.FAMILY_PAGES["wide-mlp"].url_path == "wide-mlp"
     at = AppTest.from_string(
-        "from dashboard.lab import render_lab\nrender_lab('wide-mlp')", default_timeout=120
+        "from dashboard.widgets.lab import render_lab\nrender_lab('wide-mlp')", default_timeout=120
     ).run()
     at.button(key="wide-mlp_train").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -175,8 +175,8 @@ def test_a_family_registered_later_gets_a_page_and_its_charts(wide_family, tmp_p
 def test_every_chart_of_a_family_builds_from_its_run(preset):
     """The specs a family lists build a figure with data from a run of that family (pure: no
     Streamlit page), each a figure with at least one trace."""
-    from dashboard.result_charts import ChartInput, specs_of
-    from dashboard.results_view import chart_frame, colors_of, table_of
+    from dashboard.widgets.result_charts import ChartInput, specs_of
+    from dashboard.widgets.results_view import chart_frame, colors_of, table_of
 
     comp = comparison_from_dict(PRESETS[preset], {"steps": 2, "log_every": 1, "seeds": 1})
     result = run_comparison(comp, workers=1)

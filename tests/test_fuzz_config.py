@@ -328,12 +328,12 @@ def test_engine_never_evaluates_or_unpickles_user_data():
     assert hits == []
 
 
-# --- URL query strings (dashboard.query_codec.decode: must never raise) ---------------------------
+# --- URL query strings (dashboard.state.query_codec.decode: must never raise) ---------------------------
 
-codec = pytest.importorskip("dashboard.query_codec")
+codec = pytest.importorskip("dashboard.state.query_codec")
 url_keys = st.one_of(st.sampled_from(list(FIELDS) + ["preset", "cfg", "page", "name"]), texts)
 packed_junk = st.one_of(
-    config_dicts.map(lambda d: codec._pack(d) if isinstance(d, dict) else "x"),
+    config_dicts.map(lambda d: codec.pack(d) if isinstance(d, dict) else "x"),
     st.binary(max_size=80).map(lambda b: __import__("base64").urlsafe_b64encode(b).decode()),
     st.sampled_from(["", "=", "%%%", "eJwDAAAAAAE", "A" * 9000]),
 )

@@ -39,11 +39,7 @@ REGISTRIES = {
 }  # fmt: skip
 # Private names one dashboard module still takes from another; issue 20 §4 removes them. The
 # list only shrinks: an entry that no longer occurs fails the test, so it is struck off.
-KNOWN_PRIVATE = {
-    ("dashboard.phase_page", "dashboard.query_codec._pack"),
-    ("dashboard.phase_page", "dashboard.query_codec._unpack"),
-    ("dashboard.phase_page", "dashboard.training._train_slot"),
-}
+KNOWN_PRIVATE: set[tuple[str, str]] = set()  # none left: keep it so
 
 
 @dataclass(frozen=True)
@@ -225,3 +221,39 @@ def test_no_dashboard_module_uses_another_modules_private_names():
     found = set().union(*(private_uses(p) for p in sources("dashboard")))
     assert found - KNOWN_PRIVATE == set(), "make the name public, or move the code where it is used"
     assert KNOWN_PRIVATE - found == set(), "fixed: strike these off KNOWN_PRIVATE"
+
+
+# --- dashboard/ shows its parts (ARCHITECTURE.md: views, widgets, state, storage, live, charts) --
+
+DASHBOARD = ROOT / "dashboard"
+FOLDERS = {"views", "widgets", "state", "storage", "live", "charts"}
+TOP_LEVEL = {"__init__.py", "app.py", "warm.py", "plain.py"}  # the entry and two shared helpers
+
+
+def test_every_dashboard_module_lives_in_its_folder():
+    loose = {p.name for p in DASHBOARD.glob("*.py")} - TOP_LEVEL
+    folders = {p.name for p in DASHBOARD.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert not loose, f"put these in one of {sorted(FOLDERS)}: {sorted(loose)}"
+    assert folders == FOLDERS, "a new folder of dashboard/ belongs in ARCHITECTURE.md and here"
+
+
+def test_pages_are_scripts_nobody_imports():
+    """A page (dashboard/views/) is run by st.Page; shared code lives in widgets/, state/, ..."""
+    wrong = [
+        f"{i.module}:{i.line} imports {i.target}"
+        for p in sources("dashboard")
+        for i in imports_of(p)
+        if i.target.startswith("dashboard.views") and not i.module.startswith("dashboard.views")
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_figures_are_built_only_in_charts():
+    """Figure builders are pure functions of dashboard/charts/ (data in, Plotly figure out)."""
+    builders = ("go.Figure(", "make_subplots(", "go.Scatter(", "go.Heatmap(", "go.Bar(")
+    wrong = [
+        str(p.relative_to(ROOT))
+        for p in DASHBOARD.rglob("*.py")
+        if "charts" not in p.parts and any(b in p.read_text(encoding="utf-8") for b in builders)
+    ]
+    assert not wrong, wrong

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import phase_grid as grid
 from dashboard.charts.phase import CLICK_LAYER, OUTCOMES, cell_grid, position
-from dashboard.phase_page import figure
-from dashboard.query_codec import _pack
+from dashboard.state import phase_grid as grid
+from dashboard.state.query_codec import pack
+from dashboard.views.phase import figure
 from models import ConfigError
 from models.store.sweeps import SweepStore
 from models.sweep import run_sweep, sweep_from_dict
@@ -180,7 +180,7 @@ def test_bad_grid_input_is_one_message_and_a_bad_url_one_notice():
     at = phase_app(sweepcfg="not-a-sweep")
     assert not at.exception
     assert any("sweepcfg" in w.value for w in at.warning)
-    packed = _pack(load_sweep_preset("rnn-length").to_json_dict())
+    packed = pack(load_sweep_preset("rnn-length").to_json_dict())
     at = phase_app(sweepcfg=packed)
     ok(at)
     assert at.session_state["phase_sweep"]["grid"] == {"seq_len": [5, 10, 20, 40, 80]}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.csv_panel import describe
+from dashboard.widgets.csv_panel import describe
 from models import comparison_from_dict, read_csv, run_comparison
 from models.core.csv_parser import sha256_of
 from models.core.tabular import _SHAPES, table_dims
@@ -109,7 +109,7 @@ class _User:
 def test_visitor_is_the_account_when_logged_in_else_the_browser_cookie(monkeypatch):
     import streamlit as st
 
-    from dashboard import visitor
+    from dashboard.state import visitor
 
     monkeypatch.setenv("GFL_PUBLIC", "1")
     monkeypatch.setattr(st, "user", _User({"is_logged_in": True, "sub": "google|42"}))

@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from dashboard.query_codec import config_key, decode, encode
+from dashboard.state.query_codec import config_key, decode, encode
 from models.core.config import to_dict
 from models.io.presets import PRESETS, load_preset
 

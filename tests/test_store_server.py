@@ -37,7 +37,7 @@ def deep(steps: int, **params) -> AppTest:
 def on_postgres(pg_database, monkeypatch):
     """The app's store is a fresh PostgreSQL database; every server-process cache starts empty
     (as after a restart) and waiting saves are retried at every rerun (no backoff to wait out)."""
-    from dashboard import runs_store
+    from dashboard.storage import runs_store
 
     monkeypatch.setenv("GFL_STORE", pg_database)
     monkeypatch.setattr(runs_store, "RETRY_S", 0.0)

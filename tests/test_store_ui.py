@@ -19,7 +19,7 @@ RNN = {"title": "tiny rnn", "family": "rnn", "task": "adding", "seq_len": 8, "hi
 
 
 def _script():
-    from dashboard.runs_page import runs_page
+    from dashboard.views.runs import runs_page
 
     runs_page()
 
@@ -115,7 +115,7 @@ def test_public_server_can_turn_deleting_off(store_path, monkeypatch):
     ok(at)
     assert at.button(key="runs_delete").disabled
     assert [r["id"] for r in RunStore(store_path).list_runs()] == [2, 1]
-    from dashboard.runs_page import deleting_allowed
+    from dashboard.views.runs import deleting_allowed
 
     for value, allowed in (("off", False), ("0", False), (" False ", False), ("on", True)):
         monkeypatch.setenv("GFL_RUNS_DELETE", value)
@@ -141,7 +141,7 @@ def test_corrupt_store_falls_back_to_memory_with_a_notice(tmp_path, monkeypatch)
 
 
 def test_run_saver_keeps_a_run_cut_short(tmp_path, monkeypatch, trained):
-    from dashboard import runs_store
+    from dashboard.storage import runs_store
 
     monkeypatch.setenv("GFL_STORE", str(tmp_path / "s.sqlite"))
     comp, _ = trained["mlp"]
@@ -190,7 +190,7 @@ def test_the_store_location_may_come_from_streamlit_secrets(monkeypatch, tmp_pat
     """Community Cloud: GFL_STORE set under Settings → Secrets (the environment wins)."""
     import streamlit as st
 
-    from dashboard import runs_store
+    from dashboard.storage import runs_store
 
     url = "postgresql://u:secret@db.example/runs"
     monkeypatch.setattr(st, "secrets", {"GFL_STORE": url})

@@ -21,10 +21,11 @@ import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from dashboard import csv_panel, training
-from dashboard import draft as drafts
-from dashboard.cache import RESULTS
-from dashboard.query_codec import _pack, config_key, decode, encode
+from dashboard.live import training
+from dashboard.state import draft as drafts
+from dashboard.state.query_codec import config_key, decode, encode, pack
+from dashboard.storage.cache import RESULTS
+from dashboard.widgets import csv_panel
 from models import (
     MAX_DATA_BYTES,
     MAX_DATA_ROWS,
@@ -78,7 +79,7 @@ def hostile_link(steps: int = 4) -> str:
     """A crafted ?cfg= value: deep-mlp's first variants renamed to formulas."""
     base = load_preset("deep-mlp", {"steps": steps, "seeds": 1, "depth": 4, "width": 16})
     variants = [dataclasses.replace(v, name=n) for v, n in zip(base.variants, HOSTILE)]
-    return _pack(Comparison(variants, "=1+1 title").to_json_dict())
+    return pack(Comparison(variants, "=1+1 title").to_json_dict())
 
 
 def cells(text: str) -> list[str]:
@@ -141,7 +142,7 @@ def hostile_run():
 def test_every_export_of_a_crafted_link_is_formula_safe_and_numbers_are_unchanged(
     hostile_run, tmp_path
 ):
-    from dashboard import exports
+    from dashboard.storage import exports
     from models.store.runs import open_store
 
     comp, res = hostile_run
@@ -359,7 +360,7 @@ def test_an_accuracy_axis_never_runs_past_1():
 @pytest.mark.parametrize("preset", ["init-showdown", "deep-residual", "deep-mlp"])
 def test_heatmap_panel_titles_fit_a_phone_panel(preset):
     from dashboard.charts import common, gradients
-    from dashboard.results_view import chart_name
+    from dashboard.widgets.results_view import chart_name
 
     names = [chart_name(v.name) for v in load_preset(preset).variants]
     rows = [(n, 0, s, "grad_norm", i, 0.1) for n in names for s in (0, 5) for i in (1, 2)]
@@ -374,7 +375,7 @@ def test_heatmap_panel_titles_fit_a_phone_panel(preset):
 
 
 def test_the_sweep_sidebar_line_counts_the_seeds():
-    from dashboard.phase_page import seeds_line
+    from dashboard.views.phase import seeds_line
     from models.sweep import sweep_from_dict
     from models.sweep.presets import sweep_preset_dict
 
@@ -385,7 +386,7 @@ def test_the_sweep_sidebar_line_counts_the_seeds():
 
 
 def test_the_sweep_progress_line_agrees_with_the_bar():
-    from dashboard.phase_page import progress_text
+    from dashboard.views.phase import progress_text
 
     class P:
         fraction, done_points, total_points, eta_s = 0.2, 0, 45, 30.0
@@ -396,7 +397,7 @@ def test_the_sweep_progress_line_agrees_with_the_bar():
 
 
 def test_the_phase_page_says_what_the_6_xi_line_promises_and_what_the_budget_adds():
-    from dashboard.phase_page import figure
+    from dashboard.views.phase import figure
     from models.sweep import run_sweep, sweep_from_dict
     from models.sweep.presets import sweep_preset_dict
 
@@ -444,7 +445,7 @@ def test_trade_off_tables_show_a_dash_not_none_for_missing_values():
 
 
 def test_the_phase_diagrams_long_title_wraps_to_fit_a_phone():
-    from dashboard.phase_page import figure
+    from dashboard.views.phase import figure
     from models.sweep import sweep_from_dict
     from models.sweep.presets import sweep_preset_dict
 

@@ -19,7 +19,7 @@ LAB = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 4, "log_every": 2,
 
 
 def _script():
-    from dashboard.runs_page import runs_page
+    from dashboard.views.runs import runs_page
 
     runs_page()
 

@@ -1,5 +1,5 @@
 """Landing page: deep MLPs."""
 
-from dashboard.lab import render_lab
+from dashboard.widgets.lab import render_lab
 
 render_lab("mlp")  # title, intro and charts: its FAMILIES entry

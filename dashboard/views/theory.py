@@ -9,10 +9,10 @@ import streamlit as st
 from dashboard.charts import gradients
 from dashboard.charts.common import variant_colors
 from dashboard.charts.theory import chi1_figure
-from dashboard.claims import load_claims
-from dashboard.editor import choice_help
 from dashboard.plain import plain
-from dashboard.results_view import CHART_CONFIG
+from dashboard.storage.claims import load_claims
+from dashboard.widgets.editor import choice_help
+from dashboard.widgets.results_view import CHART_CONFIG
 from models import ACTIVATIONS, FAMILIES, comparison_from_dict, run_comparison, theory
 
 MITIGATIONS = pd.DataFrame([

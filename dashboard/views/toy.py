@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import toy_params
 from dashboard.charts.toy import b_grid, jacobian_figure, wall_caption, wall_figure
-from dashboard.results_view import CHART_CONFIG
-from dashboard.url_state import url_notices
+from dashboard.state import toy_params
+from dashboard.state.url_state import url_notices
+from dashboard.widgets.results_view import CHART_CONFIG
 from models import theory
 
 TOY_ACTIVATIONS = toy_params.ACTIVATIONS

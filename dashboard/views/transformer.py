@@ -1,5 +1,5 @@
 """Transformers: LayerNorm placement, warm-up and residual scaling."""
 
-from dashboard.lab import render_lab
+from dashboard.widgets.lab import render_lab
 
 render_lab("transformer")  # title, intro and charts: its FAMILIES entry

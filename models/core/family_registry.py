@@ -71,7 +71,7 @@ class Family:
     variant_fields: tuple[VariantField, ...] = ()  # per variant, in display order
     field_choices: Mapping[str, Sequence[str]] = field(default_factory=dict)  # narrower choices
     accepts_csv: bool = False  # task=csv is one of its tasks (the page shows the CSV panel)
-    # the results page's charts, by name (dashboard.result_charts.CHARTS), in page order
+    # the results page's charts, by name (dashboard.widgets.result_charts.CHARTS), in page order
     charts: tuple[str, ...] = ()
     slider_where: str = ""  # "per-layer": which charts the step slider moves
     size_text: str = ""  # its size in a run's one-line summary: "depth {depth} × width {width}"

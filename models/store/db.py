@@ -128,7 +128,7 @@ runs = Table(
     Column("n_diverged", Integer, nullable=False, server_default="0"),
     Column("n_rows", Integer, nullable=False, server_default="0"),
     Column("wall_s", Float, nullable=False, server_default="0"),
-    Column("owner", Text),  # public mode: a hash of the visitor (dashboard/visitor.py)
+    Column("owner", Text),  # public mode: a hash of the visitor (dashboard/state/visitor.py)
     Column("share_id", Text),  # the run's link: random, unguessable
     Column("data_info", Text, nullable=False, server_default=""),
     Index("runs_share_id", "share_id", unique=True),

@@ -14,7 +14,7 @@ one database; runs and share links outlive the app's disk). See db.py.
 A database server that cannot be reached does not make opening fail: every call then raises
 StoreUnavailable until it answers again, and the same store object works again after that.
 
-Owners (public mode, see dashboard/visitor.py): a run may carry an ``owner`` key (a hash; never
+Owners (public mode, see dashboard/state/visitor.py): a run may carry an ``owner`` key (a hash; never
 the visitor's token itself) and always carries a random ``share_id`` that its link uses. Listing
 and deleting take an ``owner``: ``None`` means every run (local mode, one person), a key means
 only that owner's runs. Each owner keeps at most ``max_runs_per_owner`` runs (oldest dropped).

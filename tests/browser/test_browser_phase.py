@@ -14,7 +14,7 @@ from streamlit_ui import charts as _charts
 from streamlit_ui import no_errors as _no_errors
 from streamlit_ui import settle as _settle
 
-from dashboard.query_codec import _pack
+from dashboard.state.query_codec import pack
 from models.sweep.presets import sweep_preset_dict
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ SCREENSHOT = ROOT / "docs" / "phase_diagram.png"
 def _small_sweep() -> str:
     d = sweep_preset_dict("tanh-phase-diagram")
     d.update(steps=30, seeds=1, grid={"init_gain": [0.7071, 1.3266, 2.0], "depth": [5, 20]})
-    return quote(_pack(d))
+    return quote(pack(d))
 
 
 def test_phase_page_theory_then_a_small_sweep(page, server):

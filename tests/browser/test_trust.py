@@ -14,7 +14,7 @@ from streamlit_ui import WAIT_MS, charts, no_errors, settle
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_dashboard_trust import HOSTILE_NAMES, HOSTILE_TITLE, hostile_comparison  # noqa: E402
 
-from dashboard.query_codec import decode, encode  # noqa: E402
+from dashboard.state.query_codec import decode, encode  # noqa: E402
 from models import load_preset  # noqa: E402
 
 pytestmark = pytest.mark.browser

@@ -16,8 +16,8 @@ from streamlit_ui import charts as _charts
 from streamlit_ui import no_errors as _no_errors
 from streamlit_ui import settle as _settle
 
-from dashboard.csv_panel import UPLOAD_MB
-from dashboard.query_codec import _pack
+from dashboard.state.query_codec import pack
+from dashboard.widgets.csv_panel import UPLOAD_MB
 from models import MAX_DATA_ROWS
 from models.sweep.presets import sweep_preset_dict
 
@@ -99,7 +99,7 @@ def test_a_file_with_too_many_rows_is_refused_with_a_visible_message(page, serve
 def _small_sweep() -> str:
     d = sweep_preset_dict("tanh-phase-diagram")
     d.update(steps=10, seeds=1, grid={"init_gain": [0.7071, 1.3266, 2.0], "depth": [5, 20]})
-    return quote(_pack(d))
+    return quote(pack(d))
 
 
 def _picked(page) -> str:

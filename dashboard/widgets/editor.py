@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import draft as drafts
-from dashboard.limits import MAX_VARIANTS, field_range
+from dashboard.live.limits import MAX_VARIANTS, field_range
 from dashboard.plain import plain
+from dashboard.state import draft as drafts
 from models import DEFAULT_FAMILY, FAMILIES, FIELDS, PRESETS, load_preset, task_title
 
 LABELS = {

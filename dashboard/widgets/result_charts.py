@@ -17,8 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.analysis import theory_profiles
 from dashboard.charts import blocks, clipping, curves, gradients, layers, spectrum, tradeoffs
+from dashboard.charts.analysis import theory_profiles
 from dashboard.charts.common import log_scale_note, nearest_step
 from dashboard.plain import plain, plotly_text
 from models import METRICS, Comparison, Family, RunResult
@@ -192,7 +192,7 @@ def _condition_table(ctx: ChartInput) -> None:
 
 
 def _tradeoffs_table(ctx: ChartInput) -> None:
-    from dashboard.results_view import trade_offs
+    from dashboard.widgets.results_view import trade_offs
 
     trade_offs(ctx)
 

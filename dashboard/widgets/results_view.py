@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import exports
-from dashboard.analysis import headline, identical_variants
 from dashboard.charts import tradeoffs
+from dashboard.charts.analysis import headline, identical_variants
 from dashboard.charts.common import variant_colors
 from dashboard.plain import plain
-from dashboard.result_charts import (
+from dashboard.storage import exports
+from dashboard.widgets.result_charts import (
     EMPTY_CELL,
     ROWS,
     ChartInput,

@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard.charts import watched as charts
 from dashboard.charts.common import variant_colors
 from dashboard.plain import plain
-from dashboard.results_view import chart
+from dashboard.widgets.results_view import chart
 from models import WATCHED_PREFIX, Comparison, RunResult, diagnose, is_watched
 
 __all__ = ["is_watched", "render_watched", "source_of"]

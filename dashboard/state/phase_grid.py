@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard import limits
+from dashboard.live import limits
 from models import (
     FAMILIES,
     FIELDS,

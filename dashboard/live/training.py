@@ -15,12 +15,14 @@ import time
 
 import streamlit as st
 
-from dashboard import memory, runs_store, visitor
-from dashboard.cache import RESULTS
 from dashboard.charts import curves
-from dashboard.query_codec import config_key, matching_preset
-from dashboard.result_charts import gradient_profile
-from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of
+from dashboard.live import memory
+from dashboard.state import visitor
+from dashboard.state.query_codec import config_key, matching_preset
+from dashboard.storage import runs_store
+from dashboard.storage.cache import RESULTS
+from dashboard.widgets.result_charts import gradient_profile
+from dashboard.widgets.results_view import CHART_CONFIG, chart_frame, colors_of
 from models import FAMILIES, Comparison, RunResult, env_int, run_comparison, slice_steps
 
 REDRAW_S = 0.4  # at most ~2.5 redraws a second: browsers and the websocket keep up
@@ -41,7 +43,7 @@ _SLOTS = threading.BoundedSemaphore(env_int("GFL_CONCURRENT_RUNS") or 1)
 
 
 @contextlib.contextmanager
-def _train_slot(bar, key: str | None = None):
+def train_slot(bar, key: str | None = None):
     """Hold a training slot; while waiting, say so (a Stop click still interrupts the wait).
 
     With ``key`` (a config key), yields the cached result of those settings when one is there
@@ -91,7 +93,7 @@ def progress_text(
     if chart_step is not None and chart_step != step:
         every = min(v.log_every for v in comparison.variants)
         charts = f" · charts at step {chart_step} (logged every {every})"
-    return f"Training: step {step} / {last}{charts}{side} · {_fmt_s(eta_s)}"
+    return f"Training: step {step} / {last}{charts}{side} · {time_left(eta_s)}"
 
 
 def live_step(frame, lag: int) -> int:
@@ -148,7 +150,8 @@ def recover_interrupted(family: str) -> None:
         }  # fmt: skip
 
 
-def _fmt_s(s: float) -> str:
+def time_left(s: float) -> str:
+    """Seconds left as a progress line says them ('42 s left', '3.5 min left', 'estimating…')."""
     if not math.isfinite(s):
         return "estimating…"
     return f"{s:.0f} s left" if s < 90 else f"{s / 60:.1f} min left"
@@ -237,7 +240,7 @@ def train(
         text = progress_text(p.done_steps, comparison, p.eta_s, state["step"])
         bar.progress(min(1.0, p.fraction), text=text)
 
-    with _train_slot(bar, key) as hit:
+    with train_slot(bar, key) as hit:
         if hit is None:
             result = run_comparison(comparison, callback=callback, tables=tables or {})
     if hit is not None:  # an identical run finished while this one was queued

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import csv_panel, editor, limits, memory, training
-from dashboard import draft as drafts
-from dashboard.analysis import identical_variants
-from dashboard.cache import RESULTS
+from dashboard.charts.analysis import identical_variants
 from dashboard.charts.common import log_scale_note
+from dashboard.live import limits, memory, training
 from dashboard.plain import plain
-from dashboard.query_codec import config_key, matching_preset
-from dashboard.result_charts import gradient_profile
-from dashboard.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
-from dashboard.url_state import load_from_url, moved_notice, url_lowered, url_notices, write_url
+from dashboard.state import draft as drafts
+from dashboard.state.query_codec import config_key, matching_preset
+from dashboard.state.url_state import (
+    load_from_url,
+    moved_notice,
+    url_lowered,
+    url_notices,
+    write_url,
+)
+from dashboard.storage.cache import RESULTS
+from dashboard.widgets import csv_panel, editor
+from dashboard.widgets.result_charts import gradient_profile
+from dashboard.widgets.results_view import CHART_CONFIG, chart_frame, colors_of, render_results
 from models import (
     CSV_TASK,
     FAMILIES,
@@ -195,7 +202,7 @@ def _preview(family: str, comparison: Comparison | None, tables: dict) -> None:
         with st.spinner("Measuring the gradients at initialisation…"):
             res = run_comparison(zero, tables=tables)
         RESULTS.put(key, res)
-        memory.trim()  # the preview's activations are freed: give them back (dashboard/memory.py)
+        memory.trim()  # the preview's activations are freed: give them back (dashboard/live/memory.py)
     raw = res.metrics_frame()
     frame = chart_frame(raw)
     colors = colors_of(zero)

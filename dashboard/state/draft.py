@@ -19,7 +19,7 @@ from models import (
 
 # Which fields are shared, which are set per variant (and when each shows) are the family's:
 # ``FAMILIES[family].shared_fields``, ``.data_fields`` (task=csv's file, set by the "Your CSV"
-# panel, dashboard/csv_panel.py, never by a widget of its own) and ``.variant_fields``.
+# panel, dashboard/widgets/csv_panel.py, never by a widget of its own) and ``.variant_fields``.
 
 
 def shared_fields(family: str) -> tuple[str, ...]:

@@ -20,9 +20,9 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import visitor
 from dashboard.plain import plain
-from models import Comparison, RunResult, RunStore, StoreError, StoreUnavailable
+from dashboard.state import visitor
+from models import Comparison, RunResult, RunStore, StoreError, StoreUnavailable, SweepStore
 from models import default_store_path as default_path
 
 SAVE_EVERY_S = 5.0  # periodic saves while training: a closed tab loses at most this much
@@ -285,3 +285,15 @@ def save_interrupted(run: dict[str, Any]) -> int | None:
         result.stopped = True
         return saver.finish(result)
     return save(run["comparison"], result, "stopped", run.get("preset"), run.get("store_id"))
+
+
+@st.cache_resource(show_spinner=False)
+def sweep_store(path: str) -> SweepStore:
+    try:
+        return SweepStore(path)
+    except StoreError:
+        return SweepStore(":memory:")
+
+
+def get_sweep_store() -> SweepStore:
+    return sweep_store(location())

@@ -6,9 +6,10 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import editor, limits
+from dashboard.live import limits
 from dashboard.plain import plain
-from dashboard.query_codec import decode, encode, link_family
+from dashboard.state.query_codec import decode, encode, link_family
+from dashboard.widgets import editor
 from models import CSV_TASK, DEFAULT_FAMILY, FAMILIES, load_preset
 
 # each family's page (an st.Page script in app.py), title and default preset: FAMILIES[family]

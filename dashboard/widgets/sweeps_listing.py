@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import visitor
 from dashboard.plain import clean, plain
+from dashboard.state import visitor
 from models import ConfigError, StoreError, SweepResult, safe_csv, sweep_from_dict
 
 
@@ -29,7 +29,7 @@ def sweeps_table(sweeps: list[dict]) -> pd.DataFrame:
 
 def sweeps_section() -> None:
     """Saved sweeps (the Phase diagrams page saves every finished or stopped one)."""
-    from dashboard.phase_page import get_sweep_store  # the page module imports the engine
+    from dashboard.storage.runs_store import get_sweep_store
 
     st.subheader("Sweeps")
     store = get_sweep_store()

@@ -44,13 +44,13 @@ def config_key(comparison: Comparison) -> str:
     return _canonical(comparison)
 
 
-def _pack(data: dict[str, Any]) -> str:
+def pack(data: dict[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
 
 
-def _unpack(text: str) -> Any:
-    """Inverse of _pack; raises ValueError on anything malformed."""
+def unpack(text: str) -> Any:
+    """Inverse of pack; raises ValueError on anything malformed."""
     if len(text) > MAX_PARAM_CHARS:
         raise ValueError("too long")
     padded = text + "=" * (-len(text) % 4)
@@ -84,7 +84,7 @@ def encode(comparison: Comparison, preset: str | None = None) -> dict[str, str]:
         if readable is not None:  # e.g. ?preset=deep-mlp&steps=50: short and legible
             return {"preset": preset, **readable}
     # no preset's name beside a whole config: the link must not wear a name it is not
-    return {"cfg": _pack(comparison.to_json_dict())}
+    return {"cfg": pack(comparison.to_json_dict())}
 
 
 def _as_overrides(comparison: Comparison, preset: str) -> dict[str, str] | None:
@@ -166,7 +166,7 @@ def decode(
     raw_cfg = _first(items.get("cfg")) if "cfg" in items else None
     if raw_cfg is not None:
         try:
-            candidate = _unpack(raw_cfg)
+            candidate = unpack(raw_cfg)
             comparison_from_dict(candidate)  # validate before accepting
             if not _family_ok(candidate, family):
                 raise ConfigError("it belongs to the other page")
@@ -243,7 +243,7 @@ def link_family(params: dict[str, str]) -> str | None:
     if preset is not None:
         return preset.get("family", DEFAULT_FAMILY)
     try:
-        data = _unpack(params["cfg"]) if "cfg" in params else None
+        data = unpack(params["cfg"]) if "cfg" in params else None
     except Exception:  # noqa: BLE001 - a malformed cfg is the page's notice to give
         return None
     if not isinstance(data, dict):
