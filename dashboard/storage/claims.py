@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CLAIMS = Path(__file__).resolve().parents[1] / "models" / "science" / "claims.json"
+CLAIMS = Path(__file__).resolve().parents[2] / "models" / "science" / "claims.json"
 
 
 def load_claims(path: Path = CLAIMS) -> pd.DataFrame | None:
