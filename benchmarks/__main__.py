@@ -33,8 +33,18 @@ from models import (
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = ["preset", "case", "wall_s", "cpu_s", "s_per_step", "gflops", "peak_share", "speedup_vs_ref",
-           "rss_mb", "first_chart_s"]  # fmt: skip
+COLUMNS = [
+    "preset",
+    "case",
+    "wall_s",
+    "cpu_s",
+    "s_per_step",
+    "gflops",
+    "peak_share",
+    "speedup_vs_ref",
+    "rss_mb",
+    "first_chart_s",
+]
 CASES = {  # case name -> spec (the preset is filled in)
     "engine": {"kind": "engine"},
     "engine, metrics off": {"kind": "engine", "instrument": False},
@@ -55,10 +65,13 @@ def workloads(preset: str) -> dict[str, dict]:
     size = FAMILIES[PRESETS[preset].get("family", RunConfig().family)].size_field
     big = 96 if size == "width" else 64
     return {
-        "log_every=1": {"log_every": 1}, "log_every=50": {"log_every": 50},
-        f"{size}={big}": {size: big}, "batch_size=16": {"batch_size": 16},
-        "batch_size=128": {"batch_size": 128}, "seeds=4": {"seeds": 4},
-    }  # fmt: skip
+        "log_every=1": {"log_every": 1},
+        "log_every=50": {"log_every": 50},
+        f"{size}={big}": {size: big},
+        "batch_size=16": {"batch_size": 16},
+        "batch_size=128": {"batch_size": 128},
+        "seeds=4": {"seeds": 4},
+    }
 
 
 def _env(extra: dict | None = None) -> dict:
@@ -70,8 +83,9 @@ def _env(extra: dict | None = None) -> dict:
 def _wait(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
     """Run a child; returns (stdout, wall s, its own peak RSS in MB via wait4)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(env),
-                         cwd=ROOT)  # fmt: skip
+    p = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(env), cwd=ROOT
+    )
     out = p.stdout.read().decode()
     err = p.stderr.read().decode()
     _, status, usage = os.wait4(p.pid, 0)
@@ -83,8 +97,7 @@ def _wait(cmd: list[str], env: dict | None = None) -> tuple[str, float, float]:
 
 
 def run_case(spec: dict, module: str = "benchmarks.case") -> dict:
-    out, _, rss = _wait([sys.executable, "-m", module, json.dumps(spec)],
-                        spec.get("env"))  # fmt: skip
+    out, _, rss = _wait([sys.executable, "-m", module, json.dumps(spec)], spec.get("env"))
     res = json.loads(out.strip().splitlines()[-1])
     res["rss_mb"] = rss
     return res
@@ -126,14 +139,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--presets", nargs="*", default=[DEFAULT_PRESET, DEFAULT_RNN_PRESET])
     ap.add_argument("--out", default=str(RESULTS), help="directory for benchmark.json/.csv")
     ap.add_argument("--steps", type=int, help="override the presets' steps (a quick smoke run)")
-    ap.add_argument("--browser", action="store_true",
-                    help="instead: page loads and the Train click in chromium (browser_timing)")  # fmt: skip
-    ap.add_argument("--watch", action="store_true",
-                    help="instead: watch()'s cost on three plain loops (watch_case)")  # fmt: skip
-    ap.add_argument("--sweeps", choices=("on", "off", "only"), default="on",
-                    help="the sweep cases (phase-diagram preset, loop reference, Ray)")  # fmt: skip
-    ap.add_argument("--transformer", choices=("on", "off"), default="on",
-                    help="the Transformer cases (instruments, stacked seeds, its presets' CLI)")  # fmt: skip
+    ap.add_argument(
+        "--browser",
+        action="store_true",
+        help="instead: page loads and the Train click in chromium (browser_timing)",
+    )
+    ap.add_argument(
+        "--watch",
+        action="store_true",
+        help="instead: watch()'s cost on three plain loops (watch_case)",
+    )
+    ap.add_argument(
+        "--sweeps",
+        choices=("on", "off", "only"),
+        default="on",
+        help="the sweep cases (phase-diagram preset, loop reference, Ray)",
+    )
+    ap.add_argument(
+        "--transformer",
+        choices=("on", "off"),
+        default="on",
+        help="the Transformer cases (instruments, stacked seeds, its presets' CLI)",
+    )
     ap.add_argument(
         "--no-workloads",
         action="store_true",
@@ -159,17 +186,24 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in res.items():
             steps = ref["steps"]
             flops = r.get("flops", ref["flops"]) if name != "cli (whole process)" else None
-            rows.append({
-                "preset": preset, "case": name, "wall_s": round(r["wall_s"], 3),
-                "cpu_s": round(r["cpu_s"], 3) if "cpu_s" in r else None,
-                "s_per_step": round(r["wall_s"] / steps, 5),
-                "gflops": round(flops / r["wall_s"] / 1e9, 2) if flops else None,
-                "peak_share": round(flops / r["wall_s"] / 1e9 / peak, 4) if flops else None,
-                "speedup_vs_ref": round(ref["wall_s"] / r["wall_s"], 2)
-                if name.startswith("engine") and "seed" not in name else None,
-                "rss_mb": round(r["rss_mb"], 1),
-                "first_chart_s": round(r["first_chart_s"], 3) if r.get("first_chart_s") else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "preset": preset,
+                    "case": name,
+                    "wall_s": round(r["wall_s"], 3),
+                    "cpu_s": round(r["cpu_s"], 3) if "cpu_s" in r else None,
+                    "s_per_step": round(r["wall_s"] / steps, 5),
+                    "gflops": round(flops / r["wall_s"] / 1e9, 2) if flops else None,
+                    "peak_share": round(flops / r["wall_s"] / 1e9 / peak, 4) if flops else None,
+                    "speedup_vs_ref": round(ref["wall_s"] / r["wall_s"], 2)
+                    if name.startswith("engine") and "seed" not in name
+                    else None,
+                    "rss_mb": round(r["rss_mb"], 1),
+                    "first_chart_s": round(r["first_chart_s"], 3)
+                    if r.get("first_chart_s")
+                    else None,
+                }
+            )
         eng = res["engine"]
         varied = {}
         for label, over in ({} if args.no_workloads else workloads(preset)).items():
@@ -178,29 +212,48 @@ def main(argv: list[str] | None = None) -> int:
             r = best([run_case({**spec, "kind": "reference"}) for _ in range(args.repeat)])
             c = best([run_cli(preset, args.steps, over) for _ in range(args.repeat)])
             varied[label] = {
-                "engine_s": round(e["wall_s"], 3), "reference_s": round(r["wall_s"], 3),
-                "cli_s": round(c["wall_s"], 3), "speedup": round(r["wall_s"] / e["wall_s"], 2),
+                "engine_s": round(e["wall_s"], 3),
+                "reference_s": round(r["wall_s"], 3),
+                "cli_s": round(c["wall_s"], 3),
+                "speedup": round(r["wall_s"] / e["wall_s"], 2),
                 # the whole CLI process (start-up, data, writing files) against the reference
                 "speedup_cli": round(r["wall_s"] / c["wall_s"], 2),
-            }  # fmt: skip
-            print(f"{preset:12s} {label:16s} engine {e['wall_s']:6.2f} s, reference "
-                  f"{r['wall_s']:6.2f} s, cli {c['wall_s']:6.2f} s", file=sys.stderr)  # fmt: skip
+            }
+            print(
+                f"{preset:12s} {label:16s} engine {e['wall_s']:6.2f} s, reference "
+                f"{r['wall_s']:6.2f} s, cli {c['wall_s']:6.2f} s",
+                file=sys.stderr,
+            )
         derived[preset] = {
             "speedup_vs_reference": round(ref["wall_s"] / eng["wall_s"], 2),
             "speedup_vs_reference_cpu": round(ref["cpu_s"] / eng["cpu_s"], 2),
-            "speedup_vs_reference_1_worker": round(ref["wall_s"] / res["engine, 1 worker"]["wall_s"], 2),
-            "speedup_vs_reference_autograd_path": round(ref["wall_s"] / res["engine, autograd path"]["wall_s"], 2),
-            "fast_path_over_autograd": round(res["engine, autograd path"]["wall_s"] / eng["wall_s"], 2),
-            "instrumentation_overhead": round(eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3),
-            "instrumentation_overhead_cpu": round(eng["cpu_s"] / res["engine, metrics off"]["cpu_s"] - 1, 3),
+            "speedup_vs_reference_1_worker": round(
+                ref["wall_s"] / res["engine, 1 worker"]["wall_s"], 2
+            ),
+            "speedup_vs_reference_autograd_path": round(
+                ref["wall_s"] / res["engine, autograd path"]["wall_s"], 2
+            ),
+            "fast_path_over_autograd": round(
+                res["engine, autograd path"]["wall_s"] / eng["wall_s"], 2
+            ),
+            "instrumentation_overhead": round(
+                eng["wall_s"] / res["engine, metrics off"]["wall_s"] - 1, 3
+            ),
+            "instrumentation_overhead_cpu": round(
+                eng["cpu_s"] / res["engine, metrics off"]["cpu_s"] - 1, 3
+            ),
             # the gradient instruments alone, over a run that records the loss curves only
-            "gradient_instruments_overhead": round(eng["wall_s"] / res["engine, curves only"]["wall_s"] - 1, 3),
-            "seeds5_over_seeds1": round(res["engine, 5 seeds"]["wall_s"] / res["engine, 1 seed"]["wall_s"], 2),
+            "gradient_instruments_overhead": round(
+                eng["wall_s"] / res["engine, curves only"]["wall_s"] - 1, 3
+            ),
+            "seeds5_over_seeds1": round(
+                res["engine, 5 seeds"]["wall_s"] / res["engine, 1 seed"]["wall_s"], 2
+            ),
             "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
             "first_chart_s": round(eng["first_chart_s"], 3),
             "max_rss_mb": round(max(r["rss_mb"] for r in res.values()), 1),
             "workloads": varied,
-        }  # fmt: skip
+        }
     if args.transformer == "on" and args.sweeps != "only":
         from benchmarks.transformer_case import run_transformer
 
@@ -211,14 +264,20 @@ def main(argv: list[str] | None = None) -> int:
         rows += [{c: r.get(c) for c in COLUMNS} for r in sweep_rows]
     report = {
         "machine": {
-            "nproc": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
-            "torch": torch.__version__, "threads": threads, "workers": configure_workers(),
+            "nproc": os.cpu_count(),
+            "cpu": _cpu_model(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": threads,
+            "workers": configure_workers(),
             "load_before": load_before,
             "load_after": load(),
         },
-        "matmul_peak_gflops": round(peak, 1), "repeat": args.repeat, "derived": derived,
+        "matmul_peak_gflops": round(peak, 1),
+        "repeat": args.repeat,
+        "derived": derived,
         "rows": rows,
-    }  # fmt: skip
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -242,10 +301,12 @@ def _cpu_model() -> str:
 
 def print_table(report: dict) -> None:
     m = report["machine"]
-    print(f"machine: {m['nproc']} cores, {m['cpu']}, torch {m['torch']}, {m['threads']} thread(s), "
-          f"{m.get('workers', 1)} worker(s), "
-          f"load {m['load_before'][0]:.1f} -> {m['load_after'][0]:.1f}; "
-          f"matmul peak {report['matmul_peak_gflops']} GFLOP/s")  # fmt: skip
+    print(
+        f"machine: {m['nproc']} cores, {m['cpu']}, torch {m['torch']}, {m['threads']} thread(s), "
+        f"{m.get('workers', 1)} worker(s), "
+        f"load {m['load_before'][0]:.1f} -> {m['load_after'][0]:.1f}; "
+        f"matmul peak {report['matmul_peak_gflops']} GFLOP/s"
+    )
     print(" | ".join(COLUMNS))
     for r in report["rows"]:
         print(" | ".join("" if r[c] is None else str(r[c]) for c in COLUMNS))

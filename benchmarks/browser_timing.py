@@ -42,16 +42,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-dev-shm-usage"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
 FINAL_CHARTS = 9  # the deep page after training: profile, heatmap, loss, accuracy, saturation,
 # update ratio, gradient norm, clipped share, benefit-vs-cost
 TARGETS = {"warm_load_s": 1.5, "train_click_s": 4.0}  # the goals on a 2-core machine
-PAGES = {"deep": "/", "recurrent": "/recurrent", "phase": "/phase", "toy": "/toy",
-         "theory": "/theory", "runs": "/runs"}  # fmt: skip
-NAV_LABELS = {"deep": "Deep networks", "recurrent": "Recurrent networks",
-              "phase": "Phase diagrams", "toy": "The toy model", "theory": "Theory",
-              "runs": "Runs"}  # fmt: skip
+PAGES = {
+    "deep": "/",
+    "recurrent": "/recurrent",
+    "phase": "/phase",
+    "toy": "/toy",
+    "theory": "/theory",
+    "runs": "/runs",
+}
+NAV_LABELS = {
+    "deep": "Deep networks",
+    "recurrent": "Recurrent networks",
+    "phase": "Phase diagrams",
+    "toy": "The toy model",
+    "theory": "Theory",
+    "runs": "Runs",
+}
 
 
 def _free_port() -> int:
@@ -65,11 +81,26 @@ def start_server(store: Path, app: str = "dashboard/app.py") -> tuple[subprocess
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": "", "GFL_STORE": str(store)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            app,
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -194,8 +225,11 @@ def _open(browser, url: str, meter: CpuMeter, charts: int = 1, context=None):
 
 def _since(t0: float, s0: float, b0: dict[int, float], meter: CpuMeter) -> Timing:
     s1, b1 = meter.read()
-    return {"wall_s": round(time.perf_counter() - t0, 3), "server_cpu_s": round(s1 - s0, 3),
-            "browser_cpu_s": round(meter.used(b0, b1), 3)}  # fmt: skip
+    return {
+        "wall_s": round(time.perf_counter() - t0, 3),
+        "server_cpu_s": round(s1 - s0, 3),
+        "browser_cpu_s": round(meter.used(b0, b1), 3),
+    }
 
 
 def time_load(browser, url: str, meter: CpuMeter, charts: int = 1, context=None) -> Timing:
@@ -306,8 +340,12 @@ def _best(timings: list[Timing]) -> Timing:
 
 
 def _say(what: str, t: Timing) -> None:
-    print(f"{what:40s} {t['wall_s']:6.2f} s wall, CPU {t['server_cpu_s']:5.2f} s server + "
-          f"{t['browser_cpu_s']:5.2f} s browser", file=sys.stderr, flush=True)  # fmt: skip
+    print(
+        f"{what:40s} {t['wall_s']:6.2f} s wall, CPU {t['server_cpu_s']:5.2f} s server + "
+        f"{t['browser_cpu_s']:5.2f} s browser",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,16 +354,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(RESULTS), help="directory for browser_timing.json")
     args = ap.parse_args(argv)
     report = measure(max(1, args.repeat))
-    print(f"load average {report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f} "
-          f"(best of {report['repeat']}; CPU = seconds of CPU the server and the browser used)")  # fmt: skip
+    print(
+        f"load average {report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f} "
+        f"(best of {report['repeat']}; CPU = seconds of CPU the server and the browser used)"
+    )
     print(f"{'case':28s} {'wall':>8s} {'server CPU':>11s} {'browser CPU':>12s}  goal")
     for k, t in report["best"].items():
         loads = ("warm_load", "return_load", "navigation")
-        goal = TARGETS["train_click_s"] if k == "train_click" else (
-            TARGETS["warm_load_s"] if k.startswith(loads) else None)  # fmt: skip
+        goal = (
+            TARGETS["train_click_s"]
+            if k == "train_click"
+            else (TARGETS["warm_load_s"] if k.startswith(loads) else None)
+        )
         mark = "" if goal is None else f"< {goal} s"
-        print(f"{k:28s} {t['wall_s']:7.2f}s {t['server_cpu_s']:10.2f}s {t['browser_cpu_s']:11.2f}s"
-              f"  {mark}")  # fmt: skip
+        print(
+            f"{k:28s} {t['wall_s']:7.2f}s {t['server_cpu_s']:10.2f}s {t['browser_cpu_s']:11.2f}s"
+            f"  {mark}"
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "browser_timing.json").write_text(json.dumps(report, indent=2) + "\n")

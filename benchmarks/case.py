@@ -54,8 +54,13 @@ def run_case(spec: dict) -> dict:
             if not first and p.result.metrics:
                 first.append(time.perf_counter() - t0)
 
-        run_comparison(comp, callback=callback, instrument=spec.get("instrument", True),
-                       workers=spec.get("workers"), gradients=spec.get("gradients", True))  # fmt: skip
+        run_comparison(
+            comp,
+            callback=callback,
+            instrument=spec.get("instrument", True),
+            workers=spec.get("workers"),
+            gradients=spec.get("gradients", True),
+        )
     wall = time.perf_counter() - t0
     return {
         "wall_s": wall,

@@ -63,10 +63,18 @@ def budget() -> dict[str, dict[str, str]]:
         comp = load_preset(preset)
         est = estimate(comp)
         out[preset] = {
-            v.name: repr((v.flops, v.step_flops, v.persistent_bytes, v.transient_bytes, v.rows,
-                          matmul_flops(c)))
+            v.name: repr(
+                (
+                    v.flops,
+                    v.step_flops,
+                    v.persistent_bytes,
+                    v.transient_bytes,
+                    v.rows,
+                    matmul_flops(c),
+                )
+            )
             for v, c in zip(est.variants, comp.variants)
-        }  # fmt: skip
+        }
     return out
 
 
@@ -77,8 +85,11 @@ def compute_all() -> dict:
         env = dict(os.environ, GFL_FASTPATH="off" if path == "autograd" else "on")
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.metrics_digest", "one", path],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         out[path] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 

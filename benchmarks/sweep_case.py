@@ -75,8 +75,16 @@ def _ray_startup(workers: int) -> int:
     from models.sweep.backends import _init_ray
 
     root = str(Path(__file__).resolve().parents[1])
-    _init_ray(ray, {"ignore_reinit_error": True, "log_to_driver": False, "num_cpus": workers,
-                    "include_dashboard": False}, root)  # fmt: skip
+    _init_ray(
+        ray,
+        {
+            "ignore_reinit_error": True,
+            "log_to_driver": False,
+            "num_cpus": workers,
+            "include_dashboard": False,
+        },
+        root,
+    )
 
     @ray.remote(num_cpus=1)
     def ready() -> int:
@@ -108,9 +116,12 @@ def run(spec: dict) -> dict:
         n = len(res.rows)
     wall = time.perf_counter() - t0
     return {
-        "wall_s": wall, "cpu_s": time.process_time() - c0, "runs": n,
-        "points": len(sweep.points), "points_per_s": len(sweep.points) / wall,
-    }  # fmt: skip
+        "wall_s": wall,
+        "cpu_s": time.process_time() - c0,
+        "runs": n,
+        "points": len(sweep.points),
+        "points_per_s": len(sweep.points) / wall,
+    }
 
 
 if __name__ == "__main__":

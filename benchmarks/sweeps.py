@@ -36,8 +36,10 @@ def run_sweeps(run_case, best, wait, repeat: int, steps: int | None) -> tuple[li
     res = {}
     for name, spec in CASES.items():
         if spec["kind"].startswith("ray") and not ray_available():
-            print(f"sweep {name}: skipped (ray not installed: pip install -e '.[ray]')",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"sweep {name}: skipped (ray not installed: pip install -e '.[ray]')",
+                file=sys.stderr,
+            )
             continue
         scale = spec.get("steps_factor", 1)
         run_steps = None if steps is None and scale == 1 else (steps or PRESET_STEPS) * scale
@@ -47,30 +49,50 @@ def run_sweeps(run_case, best, wait, repeat: int, steps: int | None) -> tuple[li
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as d:
-            cmd = [sys.executable, "-m", "models", "sweep", "--preset", SWEEP_PRESET, "--out", d,
-                   "--quiet"] + (["--steps", str(steps)] if steps else [])  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-m",
+                "models",
+                "sweep",
+                "--preset",
+                SWEEP_PRESET,
+                "--out",
+                d,
+                "--quiet",
+            ] + (["--steps", str(steps)] if steps else [])
             _, wall, rss = wait(cmd)
             runs.append({"wall_s": wall, "rss_mb": rss})
     res["cli (whole process)"] = best(runs)
-    print(f"sweep cli (whole process) {res['cli (whole process)']['wall_s']:7.2f} s",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"sweep cli (whole process) {res['cli (whole process)']['wall_s']:7.2f} s", file=sys.stderr
+    )
     local = res["local"]
     rows = [
-        {"preset": SWEEP_PRESET, "case": f"sweep: {k}", "wall_s": round(r["wall_s"], 3),
-         "cpu_s": round(r["cpu_s"], 3) if "cpu_s" in r else None,
-         "speedup_vs_ref": round(res["loop (nn.Sequential per point)"]["wall_s"] / r["wall_s"], 2)
-         if k in ("local", "local, 1 worker") else None,
-         "rss_mb": round(r["rss_mb"], 1)}
+        {
+            "preset": SWEEP_PRESET,
+            "case": f"sweep: {k}",
+            "wall_s": round(r["wall_s"], 3),
+            "cpu_s": round(r["cpu_s"], 3) if "cpu_s" in r else None,
+            "speedup_vs_ref": round(
+                res["loop (nn.Sequential per point)"]["wall_s"] / r["wall_s"], 2
+            )
+            if k in ("local", "local, 1 worker")
+            else None,
+            "rss_mb": round(r["rss_mb"], 1),
+        }
         for k, r in res.items()
-    ]  # fmt: skip
+    ]
     derived = {
-        "points": local["points"], "runs": local["runs"],
+        "points": local["points"],
+        "runs": local["runs"],
         "cli_wall_s": round(res["cli (whole process)"]["wall_s"], 2),
         "cli_peak_rss_mb": round(res["cli (whole process)"]["rss_mb"], 1),
         "local_wall_s": round(local["wall_s"], 2),
-        "speedup_vs_loop": round(res["loop (nn.Sequential per point)"]["wall_s"] / local["wall_s"], 2),
+        "speedup_vs_loop": round(
+            res["loop (nn.Sequential per point)"]["wall_s"] / local["wall_s"], 2
+        ),
         "local_points_per_s": round(local["points_per_s"], 2),
-    }  # fmt: skip
+    }
     for k in ("ray, 1 worker", "ray, 2 workers"):
         if k in res:
             tag = k.replace(", ", "_").replace(" ", "_")

@@ -61,8 +61,10 @@ def plain(cfg, seeds_apart: bool = False) -> tuple[float, float]:
     else:
         cfgs = [cfg]
     models = [build_model(c, task.input_dim, task.output_dim) for c in cfgs]
-    opts = [StackedOptimizer(list(m.parameters()), c.optimizer, c.lr, c.momentum,
-                             c.warmup_steps) for m, c in zip(models, cfgs)]  # fmt: skip
+    opts = [
+        StackedOptimizer(list(m.parameters()), c.optimizer, c.lr, c.momentum, c.warmup_steps)
+        for m, c in zip(models, cfgs)
+    ]
     losses: list[float] = []
 
     def run() -> None:
@@ -81,8 +83,10 @@ def vmapped(cfg) -> tuple[float, float]:
     from torch.func import functional_call, stack_module_state, vmap
 
     task = make_task(cfg)
-    mods = [build_model(dataclasses.replace(cfg, seeds=1, seed=s), task.input_dim,
-                        task.output_dim) for s in cfg.seed_list()]  # fmt: skip
+    mods = [
+        build_model(dataclasses.replace(cfg, seeds=1, seed=s), task.input_dim, task.output_dim)
+        for s in cfg.seed_list()
+    ]
     params, buffers = stack_module_state(mods)
     base = copy.deepcopy(mods[0]).to("meta")
     names = list(params)
@@ -119,8 +123,10 @@ def run_transformer(run_case, best, run_cli, repeat: int, steps: int | None) -> 
         spec = {"case": case, "steps": steps, "overrides": {"seeds": SEEDS}}
         res[case] = best([run_case(spec, "benchmarks.transformer_case") for _ in range(repeat)])
     names = [name for name, p in PRESETS.items() if p.get("family") == TRANSFORMER.name]
-    cli = {name: round(best([run_cli(name, steps) for _ in range(repeat)])["wall_s"], 2)
-           for name in names}  # fmt: skip
+    cli = {
+        name: round(best([run_cli(name, steps) for _ in range(repeat)])["wall_s"], 2)
+        for name in names
+    }
     # the CLI's CPU seconds (user + system, children included): on a loaded machine the wall
     # time says more about the neighbours than about the run
     cli_cpu = {name: round(min(cli_cpu_s(name, steps) for _ in range(repeat)), 2) for name in names}
@@ -150,8 +156,9 @@ def cli_cpu_s(preset: str, steps: int | None = None) -> float:
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "-m", "models", "run", "--preset", preset, "--out", d, "--quiet"]
         cmd += ["--steps", str(steps)] if steps is not None else []
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                             cwd=root)  # fmt: skip
+        p = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=root
+        )
         err = p.stderr.read().decode()
         _, status, usage = os.wait4(p.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
@@ -170,8 +177,11 @@ def main() -> None:
         "per-seed": lambda: plain(cfg, seeds_apart=True),
         "vmap": lambda: vmapped(cfg),
     }[case]()
-    print(json.dumps({"case": case, "wall_s": wall, "cpu_s": cpu, "steps": cfg.steps + 1,
-                      "seeds": cfg.seeds}))  # fmt: skip
+    print(
+        json.dumps(
+            {"case": case, "wall_s": wall, "cpu_s": cpu, "steps": cfg.steps + 1, "seeds": cfg.seeds}
+        )
+    )
 
 
 if __name__ == "__main__":

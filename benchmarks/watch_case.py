@@ -91,8 +91,13 @@ def train(kind: str, mode: str, steps: int, data) -> tuple[float, float]:
     w = None
     if mode != "plain":
         opts = dict(part.split("=") for part in mode.split(", "))
-        w = watch(model, opt, every=int(opts["every"]), store=False,
-                  saturation_every=int(opts.get("saturation_every", opts["every"])))  # fmt: skip
+        w = watch(
+            model,
+            opt,
+            every=int(opts["every"]),
+            store=False,
+            saturation_every=int(opts.get("saturation_every", opts["every"])),
+        )
     for i in idx:
         loss = loss_fn(model(x[i]), y[i])
         loss.backward()
@@ -135,9 +140,13 @@ def measure(steps: int, repeat: int, loops: list[str]) -> dict:
                 for m in TARGETS
             },
         }
-        print(f"{kind:12s} " + "  ".join(f"{m} {med[m]:.3f}s" for m in MODES) + "  ratios "
-              + "  ".join(f"{m} {out[kind]['median_of_ratios'][m]:.3f}×" for m in TARGETS),
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{kind:12s} "
+            + "  ".join(f"{m} {med[m]:.3f}s" for m in MODES)
+            + "  ratios "
+            + "  ".join(f"{m} {out[kind]['median_of_ratios'][m]:.3f}×" for m in TARGETS),
+            file=sys.stderr,
+        )
     return out
 
 
@@ -153,11 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     loops = measure(max(1, args.steps), max(1, args.repeat), args.loops)
     report = {
-        "machine": {"nproc": os.cpu_count(), "threads": torch.get_num_threads(),
-                    "torch": torch.__version__, "load_before": list(load_before),
-                    "load_after": list(os.getloadavg())},
-        "steps": args.steps, "repeat": args.repeat, "targets": TARGETS, "loops": loops,
-    }  # fmt: skip
+        "machine": {
+            "nproc": os.cpu_count(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "load_before": list(load_before),
+            "load_after": list(os.getloadavg()),
+        },
+        "steps": args.steps,
+        "repeat": args.repeat,
+        "targets": TARGETS,
+        "loops": loops,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "watch.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -170,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for kind, r in loops.items():
         m, q, c = r["median_s"], r["median_of_ratios"], r["cpu_median_of_ratios"]
-        print(f"{kind} | " + " | ".join(str(m[x]) for x in MODES) + " | "
-              + " | ".join(f"{q[x]} ({c[x]})" for x in TARGETS))  # fmt: skip
+        print(
+            f"{kind} | "
+            + " | ".join(str(m[x]) for x in MODES)
+            + " | "
+            + " | ".join(f"{q[x]} ({c[x]})" for x in TARGETS)
+        )
     return 0
 
 

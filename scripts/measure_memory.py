@@ -35,10 +35,23 @@ sys.path.insert(0, str(ROOT))
 from dashboard.state.query_codec import encode  # noqa: E402
 from models import ConfigError, check_budget, comparison_from_dict  # noqa: E402
 
-HEAVIEST = {"depth": 32, "width": 16, "batch_size": 128, "seeds": 4, "log_every": 1,
-            "variants": [{"name": "rows"}]}  # fmt: skip
-WIDEST = {"depth": 16, "width": 256, "batch_size": 256, "seeds": 2, "steps": 30,
-          "log_every": 10, "variants": [{"name": "wide"}]}  # fmt: skip
+HEAVIEST = {
+    "depth": 32,
+    "width": 16,
+    "batch_size": 128,
+    "seeds": 4,
+    "log_every": 1,
+    "variants": [{"name": "rows"}],
+}
+WIDEST = {
+    "depth": 16,
+    "width": 256,
+    "batch_size": 256,
+    "seeds": 2,
+    "steps": 30,
+    "log_every": 10,
+    "variants": [{"name": "wide"}],
+}
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
@@ -75,13 +88,31 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     tmp = tempfile.mkdtemp(prefix="gfl-mem-")
-    env = {**os.environ, "PYTHONPATH": "", "GFL_PUBLIC": "1",
-           "GFL_STORE": os.environ.get("GFL_STORE") or f"{tmp}/runs.sqlite"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": "",
+        "GFL_PUBLIC": "1",
+        "GFL_STORE": os.environ.get("GFL_STORE") or f"{tmp}/runs.sqlite",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -96,8 +127,12 @@ def main() -> int:
 
     runs = [largest(0), largest(1), WIDEST]
     assert _fits(WIDEST), "the caps have changed: search WIDEST again"
-    report: dict = {"caps": {k: os.environ.get(k, "default") for k in ("GFL_MAX_MB", "GFL_MAX_GFLOP", "GFL_MAX_ROWS")},
-                    "runs": runs}  # fmt: skip
+    report: dict = {
+        "caps": {
+            k: os.environ.get(k, "default") for k in ("GFL_MAX_MB", "GFL_MAX_GFLOP", "GFL_MAX_ROWS")
+        },
+        "runs": runs,
+    }
     try:
         for _ in range(600):
             try:

@@ -42,8 +42,15 @@ def markdown_table(claims: list[dict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for c in claims:
         measured = c["measured"] if c["passed"] else f"**FAILED**: {c['measured']}"
-        cells = (c["claim"], c["source"], c.get("setup", ""), c["expected"],
-                 c.get("threshold", ""), c.get("seeds", ""), measured)  # fmt: skip
+        cells = (
+            c["claim"],
+            c["source"],
+            c.get("setup", ""),
+            c["expected"],
+            c.get("threshold", ""),
+            c.get("seeds", ""),
+            measured,
+        )
         lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
     return "\n".join(lines)
 

@@ -132,10 +132,12 @@ class PgOutage:
         with self.admin.connect() as con:
             con.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
             con.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = :n AND pid <> pg_backend_pid()"),
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
                 {"n": name},
-            )  # fmt: skip
+            )
 
     def up(self, url: str) -> None:
         from sqlalchemy import text

@@ -142,9 +142,12 @@ def _softsign_dphi(x):
 
 
 SOFTSIGN = Activation(
-    "softsign", torch.nn.functional.softsign, _softsign_phi, _softsign_dphi,
+    "softsign",
+    torch.nn.functional.softsign,
+    _softsign_phi,
+    _softsign_dphi,
     "z/(1+|z|): tanh-like, with polynomial tails",
-)  # fmt: skip
+)
 
 
 def test_a_new_activation_is_one_registry_entry(monkeypatch, caplog):
@@ -152,11 +155,21 @@ def test_a_new_activation_is_one_registry_entry(monkeypatch, caplog):
     module gives its mean-field χ₁."""
     monkeypatch.delenv("GFL_FASTPATH", raising=False)
     with ACTIVATIONS.added(SOFTSIGN), caplog.at_level(logging.INFO, "models.engine"):
-        comp = comparison_from_dict({
-            "family": "mlp", "task": "digits", "depth": 4, "width": 32, "activation": "softsign",
-            "optimizer": "momentum", "lr": 0.05, "steps": 20, "log_every": 5, "seeds": 2,
-            "variants": [{"name": "softsign"}],
-        })  # fmt: skip
+        comp = comparison_from_dict(
+            {
+                "family": "mlp",
+                "task": "digits",
+                "depth": 4,
+                "width": 32,
+                "activation": "softsign",
+                "optimizer": "momentum",
+                "lr": 0.05,
+                "steps": 20,
+                "log_every": 5,
+                "seeds": 2,
+                "variants": [{"name": "softsign"}],
+            }
+        )
         result = run_comparison(comp, workers=1)
         summary, frame = result.summary_frame(), result.metrics_frame()
         assert list(summary.step_impl) == ["autograd", "autograd"]
@@ -190,9 +203,17 @@ def _mgu_inputs(xp, b_ih, b_hh, H):
 
 
 MGU = Cell(
-    "mgu", 2, "minimal gated unit: one forget gate", None, _mgu_inputs, _mgu_step,
-    lambda xp, hh: (xp + hh).chunk(2, dim=-1)[0], flops=14, ops=8, saved=8,
-)  # fmt: skip
+    "mgu",
+    2,
+    "minimal gated unit: one forget gate",
+    None,
+    _mgu_inputs,
+    _mgu_step,
+    lambda xp, hh: (xp + hh).chunk(2, dim=-1)[0],
+    flops=14,
+    ops=8,
+    saved=8,
+)
 
 
 def test_a_new_cell_is_one_registry_entry(monkeypatch, caplog):
@@ -200,11 +221,21 @@ def test_a_new_cell_is_one_registry_entry(monkeypatch, caplog):
     (no kernel, no hand-written step), validates and records its gate's saturation."""
     monkeypatch.delenv("GFL_FASTPATH", raising=False)
     with CELLS.added(MGU), caplog.at_level(logging.INFO, "models.engine"):
-        comp = comparison_from_dict({
-            "family": "rnn", "task": "adding", "seq_len": 10, "hidden": 16, "cell": "mgu",
-            "optimizer": "adam", "lr": 0.01, "steps": 30, "log_every": 10, "seeds": 2,
-            "variants": [{"name": "mgu"}],
-        })  # fmt: skip
+        comp = comparison_from_dict(
+            {
+                "family": "rnn",
+                "task": "adding",
+                "seq_len": 10,
+                "hidden": 16,
+                "cell": "mgu",
+                "optimizer": "adam",
+                "lr": 0.01,
+                "steps": 30,
+                "log_every": 10,
+                "seeds": 2,
+                "variants": [{"name": "mgu"}],
+            }
+        )
         result = run_comparison(comp, workers=1)
         summary, frame = result.summary_frame(), result.metrics_frame()
         assert list(summary.step_impl) == ["autograd", "autograd"]

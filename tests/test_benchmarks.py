@@ -21,18 +21,39 @@ from tests.helpers import ROOT, run_bounded
 @pytest.mark.slow
 @pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
 def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
-    cmd = [sys.executable, "-m", "benchmarks", "--presets", "deep-mlp", "--steps", "3",
-           "--sweeps", "off", "--no-workloads", "--transformer", "off",
-           "--out", str(tmp_path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--presets",
+        "deep-mlp",
+        "--steps",
+        "3",
+        "--sweeps",
+        "off",
+        "--no-workloads",
+        "--transformer",
+        "off",
+        "--out",
+        str(tmp_path),
+    ]
     proc = run_bounded(cmd, timeout=1200)  # ~40 s idle, 10 processes importing torch
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "benchmark.json").read_text())
     m = report["machine"]
     assert m["threads"] >= 1 and m["workers"] >= 1 and report["matmul_peak_gflops"] > 0
     rows = {r["case"]: r for r in report["rows"]}
-    assert set(rows) == {"engine", "engine, metrics off", "engine, curves only",
-                         "engine, 1 worker", "engine, 1 seed", "engine, 5 seeds",
-                         "engine, autograd path", "reference", "cli (whole process)"}  # fmt: skip
+    assert set(rows) == {
+        "engine",
+        "engine, metrics off",
+        "engine, curves only",
+        "engine, 1 worker",
+        "engine, 1 seed",
+        "engine, 5 seeds",
+        "engine, autograd path",
+        "reference",
+        "cli (whole process)",
+    }
     for r in rows.values():
         assert r["wall_s"] > 0 and r["rss_mb"] > 50
     eng, ref = rows["engine"], rows["reference"]
@@ -42,10 +63,18 @@ def test_benchmark_runs_every_case_and_writes_json_and_csv(tmp_path):
     assert eng["peak_share"] > 0 and eng["gflops"] > 0
     assert rows["engine, 1 seed"]["speedup_vs_ref"] is None  # different work: no speed-up
     d = report["derived"]["deep-mlp"]
-    assert set(d) >= {"speedup_vs_reference", "instrumentation_overhead", "seeds5_over_seeds1",
-                      "gradient_instruments_overhead", "cli_wall_s", "first_chart_s",
-                      "max_rss_mb", "speedup_vs_reference_autograd_path",
-                      "fast_path_over_autograd", "workloads"}  # fmt: skip
+    assert set(d) >= {
+        "speedup_vs_reference",
+        "instrumentation_overhead",
+        "seeds5_over_seeds1",
+        "gradient_instruments_overhead",
+        "cli_wall_s",
+        "first_chart_s",
+        "max_rss_mb",
+        "speedup_vs_reference_autograd_path",
+        "fast_path_over_autograd",
+        "workloads",
+    }
     assert d["workloads"] == {}  # --no-workloads
     with open(tmp_path / "benchmark.csv") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
@@ -62,8 +91,10 @@ def test_browser_timing_meter_and_best_of_n():
     child.wait()  # a finished child: its CPU is gone from /proc, the meter must not fail
     server, others = CpuMeter(os.getpid()).read()
     assert server > 0 and all(cpu >= 0 for cpu in others.values())
-    runs = [{"wall_s": 2.0, "server_cpu_s": 0.5, "browser_cpu_s": 1.0},
-            {"wall_s": 1.0, "server_cpu_s": 0.7, "browser_cpu_s": 0.9}]  # fmt: skip
+    runs = [
+        {"wall_s": 2.0, "server_cpu_s": 0.5, "browser_cpu_s": 1.0},
+        {"wall_s": 1.0, "server_cpu_s": 0.7, "browser_cpu_s": 0.9},
+    ]
     assert _best(runs) == {"wall_s": 1.0, "server_cpu_s": 0.5, "browser_cpu_s": 0.9}
 
 
@@ -85,14 +116,27 @@ def test_the_dashboard_freezes_its_import_time_objects_once():
 @pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
 @pytest.mark.xdist_group("ray")  # one local Ray at a time on the machine (scripts/test.sh)
 def test_sweep_benchmark_reports_every_case(tmp_path):
-    cmd = [sys.executable, "-m", "benchmarks", "--sweeps", "only", "--steps", "2",
-           "--out", str(tmp_path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--sweeps",
+        "only",
+        "--steps",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     proc = run_bounded(cmd, timeout=1800)  # ~90 s idle: 9 processes, 3 local Ray start-ups
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "benchmark.json").read_text())
     rows = {r["case"]: r for r in report["rows"]}
-    assert {"sweep: local", "sweep: local, 1 worker", "sweep: loop (nn.Sequential per point)",
-            "sweep: cli (whole process)"} <= set(rows)  # fmt: skip
+    assert {
+        "sweep: local",
+        "sweep: local, 1 worker",
+        "sweep: loop (nn.Sequential per point)",
+        "sweep: cli (whole process)",
+    } <= set(rows)
     d = report["derived"]["sweep"]
     assert d["points"] == 45 and d["runs"] == 90
     assert d["speedup_vs_loop"] == pytest.approx(
@@ -155,15 +199,29 @@ def test_browser_cpu_counts_growth_per_process_never_less_than_zero():
 @pytest.mark.slow
 @pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
 def test_watch_benchmark_runs_three_loops_in_three_modes(tmp_path):
-    cmd = [sys.executable, "-m", "benchmarks", "--watch", "--steps", "3", "--repeat", "2",
-           "--out", str(tmp_path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--watch",
+        "--steps",
+        "3",
+        "--repeat",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     proc = run_bounded(cmd, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "watch.json").read_text())
     assert set(report["loops"]) == {"mlp-20", "cnn-digits", "encoder"}
     for r in report["loops"].values():
-        assert set(r["median_s"]) == {"plain", "every=10", "every=1",
-                                      "every=1, saturation_every=10"}  # fmt: skip
+        assert set(r["median_s"]) == {
+            "plain",
+            "every=10",
+            "every=1",
+            "every=1, saturation_every=10",
+        }
         assert all(len(v) == 2 and min(v) > 0 for v in r["wall_s"].values())
         assert set(r["median_of_ratios"]) == set(r["median_s"]) - {"plain"}
     assert "every=10 ×" in proc.stdout
@@ -173,8 +231,19 @@ def test_watch_benchmark_runs_three_loops_in_three_modes(tmp_path):
 @pytest.mark.timeout(0)  # bounded by run_bounded's own limit below
 def test_transformer_benchmark_reports_instruments_stacking_and_preset_times(tmp_path):
     """The Transformer section is well-formed (tiny run: no speed is asserted)."""
-    cmd = [sys.executable, "-m", "benchmarks", "--presets", "--steps", "2", "--sweeps", "off",
-           "--no-workloads", "--out", str(tmp_path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--presets",
+        "--steps",
+        "2",
+        "--sweeps",
+        "off",
+        "--no-workloads",
+        "--out",
+        str(tmp_path),
+    ]
     proc = run_bounded(cmd, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     t = json.loads((tmp_path / "benchmark.json").read_text())["derived"]["transformer"]

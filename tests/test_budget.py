@@ -52,8 +52,13 @@ def measure(config: dict) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GFL_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, json.dumps(config)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=900,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -100,9 +105,18 @@ def test_over_the_flop_cap_names_the_cost_the_cap_and_the_way_out():
 
 def test_over_the_memory_cap_says_what_to_lower():
     comp = comparison_from_dict(
-        {"family": "rnn", "task": "adding", "cell": "lstm", "hidden": 256, "seq_len": 1000,
-         "seeds": 16, "batch_size": 1024, "steps": 1, "variants": [{"name": "huge"}]}
-    )  # fmt: skip
+        {
+            "family": "rnn",
+            "task": "adding",
+            "cell": "lstm",
+            "hidden": 256,
+            "seq_len": 1000,
+            "seeds": 16,
+            "batch_size": 1024,
+            "steps": 1,
+            "variants": [{"name": "huge"}],
+        }
+    )
     with pytest.raises(ConfigError, match=r"MB of memory, over the cap .*GFL_MAX_MB"):
         check_budget(comp, max_gflop=0, defaults=True)  # 0 = no FLOP cap
 
@@ -138,11 +152,25 @@ def test_cost_grows_with_what_costs():
 @pytest.mark.parametrize(
     "config",
     [
-        {"depth": 3, "width": 8, "steps": 25, "log_every": 1, "seeds": 2, "variants": [{"name": "a"}]},
-        {"family": "rnn", "task": "adding", "seq_len": 12, "hidden": 8, "steps": 23, "log_every": 5,
-         "variants": [{"name": "a"}, {"name": "b", "cell": "lstm"}]},
+        {
+            "depth": 3,
+            "width": 8,
+            "steps": 25,
+            "log_every": 1,
+            "seeds": 2,
+            "variants": [{"name": "a"}],
+        },
+        {
+            "family": "rnn",
+            "task": "adding",
+            "seq_len": 12,
+            "hidden": 8,
+            "steps": 23,
+            "log_every": 5,
+            "variants": [{"name": "a"}, {"name": "b", "cell": "lstm"}],
+        },
     ],
-)  # fmt: skip
+)
 def test_row_count_estimate_matches_the_run(config):
     comp = comparison_from_dict(config)
     rows = len(run_comparison(comp, threads=1).metrics)
@@ -154,14 +182,39 @@ def test_row_count_estimate_matches_the_run(config):
 @pytest.mark.parametrize(
     "config",
     [
-        {"depth": 32, "width": 512, "seeds": 4, "batch_size": 128, "steps": 2, "norm": "batch",
-         "variants": [{"name": "mlp"}]},
-        {"family": "rnn", "task": "adding", "cell": "lstm", "hidden": 128, "seq_len": 100,
-         "seeds": 2, "batch_size": 128, "steps": 2, "variants": [{"name": "lstm"}]},
-        {"family": "rnn", "task": "adding", "activation": "tanh", "hidden": 256, "seq_len": 300,
-         "seeds": 2, "batch_size": 64, "steps": 2, "variants": [{"name": "rnn"}]},
+        {
+            "depth": 32,
+            "width": 512,
+            "seeds": 4,
+            "batch_size": 128,
+            "steps": 2,
+            "norm": "batch",
+            "variants": [{"name": "mlp"}],
+        },
+        {
+            "family": "rnn",
+            "task": "adding",
+            "cell": "lstm",
+            "hidden": 128,
+            "seq_len": 100,
+            "seeds": 2,
+            "batch_size": 128,
+            "steps": 2,
+            "variants": [{"name": "lstm"}],
+        },
+        {
+            "family": "rnn",
+            "task": "adding",
+            "activation": "tanh",
+            "hidden": 256,
+            "seq_len": 300,
+            "seeds": 2,
+            "batch_size": 64,
+            "steps": 2,
+            "variants": [{"name": "rnn"}],
+        },
     ],
-)  # fmt: skip
+)
 def test_memory_estimate_is_within_a_sensible_factor_of_measured(config):
     m = measure(config)
     used = m["peak"] - m["base"]
@@ -171,22 +224,68 @@ def test_memory_estimate_is_within_a_sensible_factor_of_measured(config):
 
 LARGEST = [
     # (base config, field grown to the cap, search range)
-    ({"depth": 24, "width": 512, "seeds": 1, "steps": 2, "norm": "batch",
-      "variants": [{"name": "mlp"}]}, "batch_size", 1, 1024),
-    ({"family": "rnn", "task": "adding", "cell": "lstm", "hidden": 256, "seeds": 1,
-      "batch_size": 64, "steps": 2, "variants": [{"name": "lstm"}]}, "seq_len", 5, 1000),
-    ({"family": "rnn", "task": "seq-digits", "cell": "gru", "hidden": 128, "steps": 2,
-      "batch_size": 8, "variants": [{"name": "gru"}]}, "seeds", 1, 16),
+    (
+        {
+            "depth": 24,
+            "width": 512,
+            "seeds": 1,
+            "steps": 2,
+            "norm": "batch",
+            "variants": [{"name": "mlp"}],
+        },
+        "batch_size",
+        1,
+        1024,
+    ),
+    (
+        {
+            "family": "rnn",
+            "task": "adding",
+            "cell": "lstm",
+            "hidden": 256,
+            "seeds": 1,
+            "batch_size": 64,
+            "steps": 2,
+            "variants": [{"name": "lstm"}],
+        },
+        "seq_len",
+        5,
+        1000,
+    ),
+    (
+        {
+            "family": "rnn",
+            "task": "seq-digits",
+            "cell": "gru",
+            "hidden": 128,
+            "steps": 2,
+            "batch_size": 8,
+            "variants": [{"name": "gru"}],
+        },
+        "seeds",
+        1,
+        16,
+    ),
     # metric rows: a small net logging every step for as many steps as allowed
-    ({"depth": 8, "width": 4, "seeds": 16, "log_every": 1, "batch_size": 4,
-      "variants": [{"name": "rows"}]}, "steps", 1, 100_000),
-]  # fmt: skip
+    (
+        {
+            "depth": 8,
+            "width": 4,
+            "seeds": 16,
+            "log_every": 1,
+            "batch_size": 4,
+            "variants": [{"name": "rows"}],
+        },
+        "steps",
+        1,
+        100_000,
+    ),
+]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config,key,lo,hi", LARGEST)
-def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, lo, hi,
-                                                                  monkeypatch):  # fmt: skip
+def test_largest_run_allowed_by_the_default_caps_stays_under_1_gb(config, key, lo, hi, monkeypatch):
     # at the scale the estimate is calibrated at (400 MB, no row cap: the caps before they were
     # sized for a 690 MB Cloud server); the smaller defaults are measured on a real server by
     # scripts/measure_memory.py (docs/deploy.md), where the fixed costs dominate
@@ -205,8 +304,12 @@ def test_cli_applies_caps_only_when_the_environment_sets_them(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "models", "run", "--preset", "deep-mlp", "--out", str(out)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,  # a busy machine: slow
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,  # a busy machine: slow
+    )
     assert proc.returncode == 2 and not out.exists()
     assert proc.stderr.startswith("error: this run needs") and "GFL_MAX_GFLOP" in proc.stderr
 
@@ -214,8 +317,14 @@ def test_cli_applies_caps_only_when_the_environment_sets_them(tmp_path):
 def test_over_the_row_cap_says_log_less_often(monkeypatch):
     """Metric rows stay in memory once a run has trained (every visitor keeps their last
     result), so the dashboard caps them apart from the working set."""
-    heavy = {"depth": 32, "width": 16, "seeds": 4, "log_every": 1, "steps": 400,
-             "variants": [{"name": "rows"}]}  # fmt: skip
+    heavy = {
+        "depth": 32,
+        "width": 16,
+        "seeds": 4,
+        "log_every": 1,
+        "steps": 400,
+        "variants": [{"name": "rows"}],
+    }
     comp = comparison_from_dict(heavy)
     rows = sum(v.rows for v in estimate(comp).variants)
     assert rows > DEFAULT_MAX_ROWS and estimate(comp).mb < DEFAULT_MAX_MB  # rows alone

@@ -22,18 +22,22 @@ def frame(diverge: bool = False, bad: bool = False) -> pd.DataFrame:
     for v, name in enumerate(NAMES):
         for seed in (0, 1):
             for step in (0, 10, 20):
-                rows += [(name, seed, step, "loss", 0, 2.0 - 0.05 * step + seed * 0.1),
-                         (name, seed, step, "val_loss", 0, 2.1 - 0.05 * step),
-                         (name, seed, step, "accuracy", 0, 0.1 + 0.02 * step),
-                         (name, seed, step, "val_accuracy", 0, 0.1 + 0.03 * step * v),
-                         (name, seed, step, "grad_norm_total", 0, 1.0 + step),
-                         (name, seed, step, "clipped_share", 0, 0.5 * v)]  # fmt: skip
+                rows += [
+                    (name, seed, step, "loss", 0, 2.0 - 0.05 * step + seed * 0.1),
+                    (name, seed, step, "val_loss", 0, 2.1 - 0.05 * step),
+                    (name, seed, step, "accuracy", 0, 0.1 + 0.02 * step),
+                    (name, seed, step, "val_accuracy", 0, 0.1 + 0.03 * step * v),
+                    (name, seed, step, "grad_norm_total", 0, 1.0 + step),
+                    (name, seed, step, "clipped_share", 0, 0.5 * v),
+                ]
                 for layer in (1, 2, 3):
                     g = 10.0 ** (layer - 4) if v == 0 else 1.0
-                    rows += [(name, seed, step, "grad_norm", layer, g * (1 + seed)),
-                             (name, seed, step, "saturation", layer, 0.1 * layer),
-                             (name, seed, step, "update_ratio", layer, 1e-3),
-                             (name, seed, step, "hidden_grad_norm", layer, g)]  # fmt: skip
+                    rows += [
+                        (name, seed, step, "grad_norm", layer, g * (1 + seed)),
+                        (name, seed, step, "saturation", layer, 0.1 * layer),
+                        (name, seed, step, "update_ratio", layer, 1e-3),
+                        (name, seed, step, "hidden_grad_norm", layer, g),
+                    ]
     f = pd.DataFrame(rows, columns=["variant", "seed", "step", "metric", "index", "value"])
     if bad:
         f.loc[f.index % 7 == 0, "value"] = 0.0
@@ -160,10 +164,12 @@ def test_every_builder_copes_with_zeros_nan_inf(diverge):
 
 def test_empty_data_gives_a_message_not_a_crash():
     empty = pd.DataFrame(columns=["variant", "seed", "step", "metric", "index", "value"])
-    for fig in (curves.curves_figure(empty, ("loss",), COLORS, "L", "l"),
-                gradients.profile_figure(empty, 0, COLORS),
-                gradients.heatmap_figure(empty, COLORS),
-                clipping.grad_norm_total_figure(empty, COLORS, {})):  # fmt: skip
+    for fig in (
+        curves.curves_figure(empty, ("loss",), COLORS, "L", "l"),
+        gradients.profile_figure(empty, 0, COLORS),
+        gradients.heatmap_figure(empty, COLORS),
+        clipping.grad_norm_total_figure(empty, COLORS, {}),
+    ):
         assert fig.layout.annotations and "no" in fig.layout.annotations[0].text
 
 
@@ -194,12 +200,24 @@ def summary_frame(diverged: bool = False) -> pd.DataFrame:
     rows = []
     for name in NAMES:
         for seed in (0, 1):
-            rows.append({"variant": name, "seed": seed, "final_loss": 1.0, "final_val_loss": 1.0 + seed,
-                         "final_accuracy": 0.5, "final_val_accuracy": 0.4, "best_val_loss": 0.9,
-                         "steps_to_target": 10 if name == "fix" else None,
-                         "diverged_step": 10 if (diverged and name == "fix" and seed == 1) else None,
-                         "diverged_layer": None, "wall_s": 1.0, "s_per_step": 0.01 * (1 + seed),
-                         "params": 123, "error": None})  # fmt: skip
+            rows.append(
+                {
+                    "variant": name,
+                    "seed": seed,
+                    "final_loss": 1.0,
+                    "final_val_loss": 1.0 + seed,
+                    "final_accuracy": 0.5,
+                    "final_val_accuracy": 0.4,
+                    "best_val_loss": 0.9,
+                    "steps_to_target": 10 if name == "fix" else None,
+                    "diverged_step": 10 if (diverged and name == "fix" and seed == 1) else None,
+                    "diverged_layer": None,
+                    "wall_s": 1.0,
+                    "s_per_step": 0.01 * (1 + seed),
+                    "params": 123,
+                    "error": None,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -363,12 +381,23 @@ def test_transformer_block_charts_draw_every_variant_and_say_when_empty():
     from dashboard.charts.blocks import entropy_figure, gain_drift_figure, sublayer_figure
     from models import comparison_from_dict, run_comparison
 
-    comp = comparison_from_dict({
-        "family": "transformer", "task": "row-digits", "depth": 2, "width": 8, "heads": 2,
-        "steps": 2, "log_every": 1, "batch_size": 8, "norm": "layer",
-        "variants": [{"name": "post", "ln_placement": "post"},
-                     {"name": "pre", "ln_placement": "pre"}],
-    })  # fmt: skip
+    comp = comparison_from_dict(
+        {
+            "family": "transformer",
+            "task": "row-digits",
+            "depth": 2,
+            "width": 8,
+            "heads": 2,
+            "steps": 2,
+            "log_every": 1,
+            "batch_size": 8,
+            "norm": "layer",
+            "variants": [
+                {"name": "post", "ln_placement": "post"},
+                {"name": "pre", "ln_placement": "pre"},
+            ],
+        }
+    )
     frame = run_comparison(comp, threads=1).metrics_frame()
     colors = {"post": "#D1495B", "pre": "#2E86AB"}
     fig = sublayer_figure(frame, 0, colors)

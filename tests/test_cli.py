@@ -12,9 +12,20 @@ import pytest
 from models.cli.main import main
 from models.io.presets import PRESETS
 
-SUMMARY = ["variant", "seed", "final_loss", "final_val_loss", "final_accuracy",
-           "final_val_accuracy", "best_val_loss", "steps_to_target", "diverged_step", "wall_s",
-           "s_per_step", "params"]  # fmt: skip
+SUMMARY = [
+    "variant",
+    "seed",
+    "final_loss",
+    "final_val_loss",
+    "final_accuracy",
+    "final_val_accuracy",
+    "best_val_loss",
+    "steps_to_target",
+    "diverged_step",
+    "wall_s",
+    "s_per_step",
+    "params",
+]
 
 
 def test_presets_one_per_line(capsys):
@@ -26,8 +37,20 @@ def test_presets_one_per_line(capsys):
 
 def test_run_writes_three_files_and_config_reproduces(tmp_path):
     out = tmp_path / "o"
-    args = ["run", "--preset", "deep-mlp", "--steps", "3", "--seeds", "1", "--set", "depth=4",
-            "--out", str(out), "--quiet"]  # fmt: skip
+    args = [
+        "run",
+        "--preset",
+        "deep-mlp",
+        "--steps",
+        "3",
+        "--seeds",
+        "1",
+        "--set",
+        "depth=4",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(args) == 0
     metrics = pd.read_csv(out / "metrics.csv")
     summary = pd.read_csv(out / "summary.csv")

@@ -14,12 +14,27 @@ from models.io.comparison_io import load_comparison_file, parse_set_args
 @pytest.mark.parametrize(
     "field,value",
     [
-        ("depth", 0), ("depth", 65), ("depth", 2.5), ("depth", "many"), ("depth", True),
-        ("width", 3), ("lr", float("nan")), ("lr", float("inf")), ("lr", -1), ("lr", "nan"),
-        ("activation", "swish!"), ("init", 3), ("residual", "maybe"), ("seq_len", 4),
-        ("seq_len", 1001), ("hidden", 257), ("seeds", 0), ("name", ""), ("momentum", 1.0),
+        ("depth", 0),
+        ("depth", 65),
+        ("depth", 2.5),
+        ("depth", "many"),
+        ("depth", True),
+        ("width", 3),
+        ("lr", float("nan")),
+        ("lr", float("inf")),
+        ("lr", -1),
+        ("lr", "nan"),
+        ("activation", "swish!"),
+        ("init", 3),
+        ("residual", "maybe"),
+        ("seq_len", 4),
+        ("seq_len", 1001),
+        ("hidden", 257),
+        ("seeds", 0),
+        ("name", ""),
+        ("momentum", 1.0),
     ],
-)  # fmt: skip
+)
 def test_bad_values_name_the_field_and_the_range(field, value):
     with pytest.raises(ConfigError) as e:
         coerce(field, value)

@@ -75,8 +75,10 @@ BAD = [
     (b"a,b,label\n", "header but no data rows"),
     (b"a,b,label\n1,2,x\n3,4\n", "line 3 has 2 values but the header has 3"),
     (b"a,b,label\n1,red,x\n3,blue,y\n", "'b' (line 2: 'red') does not"),
-    (b"a,b,label\n1,,x\n3,4,y\nNA,4,x\n", "missing values in 'a' (1 row, first on line 4), "
-                                          "'b' (1 row, first on line 2)"),
+    (
+        b"a,b,label\n1,,x\n3,4,y\nNA,4,x\n",
+        "missing values in 'a' (1 row, first on line 4), 'b' (1 row, first on line 2)",
+    ),
     (b"a,b,label\n1,inf,x\n3,4,y\n", "infinite values in 'b' (1 row, first on line 2)"),
     (b"a,b,label\n1,1e200,x\n3,4,y\n", "infinite values in 'b'"),
     (b"a,b,label\n1,2,x\n3,4,x\n", "has a single class ('x')"),
@@ -89,7 +91,7 @@ BAD = [
     (b"PK\x03\x04rest", "zip or Excel"),
     (b"a,b,label\n1,2,caf\xe9\n", "not UTF-8 text (byte 0xe9"),
     (b'a,b,label\n1,2,"x\n', "malformed CSV"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("data,message", BAD)
@@ -147,8 +149,9 @@ def test_constant_column_and_lone_class_row_are_handled():
     assert 2 in yt.tolist() and 2 not in yv.tolist()  # the single 'r' row trains
 
 
-@pytest.mark.parametrize("task,dims", [("breast-cancer", (30, 2)), ("wine", (13, 3)),
-                                       ("iris", (4, 3))])  # fmt: skip
+@pytest.mark.parametrize(
+    "task,dims", [("breast-cancer", (30, 2)), ("wine", (13, 3)), ("iris", (4, 3))]
+)
 def test_bundled_tables_read_from_the_package_files(task, dims):
     cfg = make_config({"task": task})
     t = make_task(cfg)
@@ -162,9 +165,19 @@ def test_bundled_tables_read_from_the_package_files(task, dims):
 def test_csv_task_trains_deterministically_and_learns(tmp_path):
     path = tmp_path / "pets.csv"
     path.write_bytes(table_bytes(120))
-    spec = {"task": "csv", "data": str(path), "depth": 3, "width": 16, "activation": "relu",
-            "init": "he", "optimizer": "adam", "lr": 0.01, "steps": 60, "log_every": 20,
-            "variants": [{"name": "relu"}]}  # fmt: skip
+    spec = {
+        "task": "csv",
+        "data": str(path),
+        "depth": 3,
+        "width": 16,
+        "activation": "relu",
+        "init": "he",
+        "optimizer": "adam",
+        "lr": 0.01,
+        "steps": 60,
+        "log_every": 20,
+        "variants": [{"name": "relu"}],
+    }
     a = run_comparison(comparison_from_dict(spec), threads=1)
     b = run_comparison(comparison_from_dict(spec), threads=1)
     assert (
@@ -211,8 +224,13 @@ def test_a_link_carries_the_data_fields_together():
     from dashboard.state.query_codec import decode, encode
 
     sha = "a" * 64
-    link = {"preset": "deep-mlp", "task": "csv", "data": "pets.csv", "target": "animal",
-            "data_sha256": sha}  # fmt: skip
+    link = {
+        "preset": "deep-mlp",
+        "task": "csv",
+        "data": "pets.csv",
+        "target": "animal",
+        "data_sha256": sha,
+    }
     comp, notices, _ = decode(link, family="mlp")
     assert notices == [] and comp.variants[0].data_sha256 == sha
     assert (comp.variants[0].task, comp.variants[0].data) == ("csv", "pets.csv")
@@ -225,8 +243,21 @@ def test_a_link_carries_the_data_fields_together():
 
 
 def _run(args):
-    return main(["run", "--preset", "deep-mlp", "--steps", "2", "--seeds", "1", "--quiet",
-                 "--set", "depth=3", *args])  # fmt: skip
+    return main(
+        [
+            "run",
+            "--preset",
+            "deep-mlp",
+            "--steps",
+            "2",
+            "--seeds",
+            "1",
+            "--quiet",
+            "--set",
+            "depth=3",
+            *args,
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -234,8 +265,21 @@ def test_cli_records_path_and_hash_and_notices_changed_data(tmp_path, capsys):
     data = tmp_path / "pets.csv"
     data.write_bytes(table_bytes(40))
     out = tmp_path / "out"
-    assert _run(["--set", "task=csv", "--set", f"data={data}", "--set", "target=animal",
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        _run(
+            [
+                "--set",
+                "task=csv",
+                "--set",
+                f"data={data}",
+                "--set",
+                "target=animal",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["data"] == str(data.resolve()) and cfg["target"] == "animal"
     assert cfg["data_sha256"] == csv_parser.sha256_of(data.read_bytes())
@@ -248,13 +292,24 @@ def test_cli_records_path_and_hash_and_notices_changed_data(tmp_path, capsys):
     rc = main(["run", "--config", str(out / "config.json"), "--out", str(third), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "has changed since this config was recorded" in err and not third.exists()
-    rc = main(["run", "--config", str(out / "config.json"), "--set", "data_sha256=",
-               "--out", str(third), "--quiet"])  # fmt: skip
+    rc = main(
+        [
+            "run",
+            "--config",
+            str(out / "config.json"),
+            "--set",
+            "data_sha256=",
+            "--out",
+            str(third),
+            "--quiet",
+        ]
+    )
     assert rc == 0
 
 
-@pytest.mark.parametrize("data,message", [(b"", "the file is empty"),
-                                          (b"a,b\n1,x\n2,y\nq,z\n", "must hold numbers")])  # fmt: skip
+@pytest.mark.parametrize(
+    "data,message", [(b"", "the file is empty"), (b"a,b\n1,x\n2,y\nq,z\n", "must hold numbers")]
+)
 def test_cli_bad_file_exits_2_and_writes_nothing(tmp_path, capsys, data, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(data)
@@ -265,8 +320,16 @@ def test_cli_bad_file_exits_2_and_writes_nothing(tmp_path, capsys, data, message
 
 
 def test_cli_missing_file_exits_2(tmp_path, capsys):
-    rc = _run(["--set", "task=csv", "--set", f"data={tmp_path / 'nope.csv'}", "--out",
-               str(tmp_path / "o")])  # fmt: skip
+    rc = _run(
+        [
+            "--set",
+            "task=csv",
+            "--set",
+            f"data={tmp_path / 'nope.csv'}",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 2 and "no such file" in capsys.readouterr().err
 
 

@@ -22,8 +22,14 @@ from models.io.presets import load_preset
 from tests.helpers import APP_TIMEOUT, ROOT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["views/deep.py", "views/recurrent.py", "views/transformer.py", "views/toy.py",
-         "views/theory.py", "views/runs.py"]  # fmt: skip
+PAGES = [
+    "views/deep.py",
+    "views/recurrent.py",
+    "views/transformer.py",
+    "views/toy.py",
+    "views/theory.py",
+    "views/runs.py",
+]
 
 
 def new_app(**params) -> AppTest:
@@ -86,18 +92,28 @@ def test_train_draws_the_trained_data(trained):
     # the same settings trained outside the app give the same numbers (the engine is deterministic)
     again = run_comparison(comparison_from_dict(comp.to_json_dict())).metrics_frame()
     figs = charts(trained)
-    for key in ("Gradient norm per layer", "log10 ‖∇W_l‖ by layer and step", "Loss", "Accuracy",
-                "Saturated or dead units", "Update-to-weight ratio",
-                "Global gradient norm before clipping", "Share of steps clipped",
-                "Benefit against cost"):  # fmt: skip
+    for key in (
+        "Gradient norm per layer",
+        "log10 ‖∇W_l‖ by layer and step",
+        "Loss",
+        "Accuracy",
+        "Saturated or dead units",
+        "Update-to-weight ratio",
+        "Global gradient norm before clipping",
+        "Share of steps clipped",
+        "Benefit against cost",
+    ):
         assert key in figs, f"missing chart {key}: {list(figs)}"
 
     def expected(metric, step=None):
         m = again[again.metric == metric]
         return m if step is None else m[m.step == step]
 
-    profile = [t for t in figs["Gradient norm per layer"]["data"]
-               if t.get("meta", {}).get("variant") and not t["meta"].get("theory")]  # fmt: skip
+    profile = [
+        t
+        for t in figs["Gradient norm per layer"]["data"]
+        if t.get("meta", {}).get("variant") and not t["meta"].get("theory")
+    ]
     assert {t["meta"]["variant"] for t in profile} == {v.name for v in comp.variants}
     for t in profile:
         e = expected("grad_norm", 0)
@@ -116,8 +132,7 @@ def test_train_draws_the_trained_data(trained):
     base = expected("grad_norm")
     base = base[base.variant == heat[0]["meta"]["variant"]]
     grid = base.pivot(index="index", columns="step", values="value")
-    np.testing.assert_allclose(arr(heat[0]["z"]), np.log10(grid.to_numpy()),
-                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(arr(heat[0]["z"]), np.log10(grid.to_numpy()), rtol=1e-6)
     # the baseline's gradient vanishes, the mitigations' do not: the headline says so
     assert plain("sigmoid (baseline)") in trained.info[0].value  # names are plain text
     assert "Best mitigation" in trained.info[0].value
@@ -244,8 +259,13 @@ def test_stop_keeps_what_was_trained():
     partial = run_comparison(comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 2)
     assert partial.stopped and partial.metrics
     at = new_app()
-    at.session_state["mlp_running"] = {"key": "k", "comparison": comp, "result": partial,
-                                       "done": seen[-1], "total": 606}  # fmt: skip
+    at.session_state["mlp_running"] = {
+        "key": "k",
+        "comparison": comp,
+        "result": partial,
+        "done": seen[-1],
+        "total": 606,
+    }
     at.run()
     ok(at)
     assert any("stopped" in w.value for w in at.warning)
@@ -314,8 +334,11 @@ def test_transformer_page_trains_its_preset_and_draws_every_block_chart():
     ok(at)
     draft = at.session_state["transformer_draft"]
     assert [v["name"] for v in draft["variants"]] == [
-        "post-ln", "pre-ln", "post-ln + warm-up 75", "deepnorm",
-    ]  # fmt: skip
+        "post-ln",
+        "pre-ln",
+        "post-ln + warm-up 75",
+        "deepnorm",
+    ]
     assert at.number_input(key="transformer_s_heads").value == 2
     at.number_input(key="transformer_s_steps").set_value(4)
     at.number_input(key="transformer_s_depth").set_value(3)
@@ -323,8 +346,15 @@ def test_transformer_page_trains_its_preset_and_draws_every_block_chart():
     at.button(key="transformer_train").click().run()
     ok(at)
     figs = charts(at)
-    for title in ("Gradient per block", "Gradient per sub-layer", "Attention entropy per block",
-                  "LayerNorm gain drift", "Update-to-weight ratio", "Loss", "Accuracy"):  # fmt: skip
+    for title in (
+        "Gradient per block",
+        "Gradient per sub-layer",
+        "Attention entropy per block",
+        "LayerNorm gain drift",
+        "Update-to-weight ratio",
+        "Loss",
+        "Accuracy",
+    ):
         assert title in figs, (title, list(figs))
     prof = [t for t in figs["Gradient per block"]["data"] if "meta" in t]
     assert len(prof) == 4 and len(arr(prof[0]["x"])) == 4  # 3 blocks + the readout
@@ -433,12 +463,20 @@ def test_the_preview_says_which_line_hides_under_another():
 
 
 def test_a_diverged_variant_is_shown_as_diverged():
-    comp = comparison_from_dict({
-        "title": "boom", "depth": 6, "width": 32, "steps": 10, "seeds": 1, "log_every": 2,
-        "variants": [{"name": "ok"},
-                     {"name": "boom", "activation": "relu", "init": "he", "init_gain": 3.0,
-                      "lr": 100.0}],
-    })  # fmt: skip
+    comp = comparison_from_dict(
+        {
+            "title": "boom",
+            "depth": 6,
+            "width": 32,
+            "steps": 10,
+            "seeds": 1,
+            "log_every": 2,
+            "variants": [
+                {"name": "ok"},
+                {"name": "boom", "activation": "relu", "init": "he", "init_gain": 3.0, "lr": 100.0},
+            ],
+        }
+    )
     from dashboard.state.query_codec import encode
 
     at = new_app(**encode(comp))
@@ -486,12 +524,21 @@ def test_toy_settings_live_in_the_url_and_survive_a_page_visit():
 
 
 def test_the_jacobian_spectrum_and_its_condition_numbers_after_training():
-    comp = comparison_from_dict({
-        "title": "iso", "depth": 8, "width": 16, "steps": 4, "seeds": 2, "log_every": 2,
-        "activation": "tanh",
-        "variants": [{"name": "orth", "init": "orthogonal"},
-                     {"name": "relu", "activation": "relu", "init": "he"}],
-    })  # fmt: skip
+    comp = comparison_from_dict(
+        {
+            "title": "iso",
+            "depth": 8,
+            "width": 16,
+            "steps": 4,
+            "seeds": 2,
+            "log_every": 2,
+            "activation": "tanh",
+            "variants": [
+                {"name": "orth", "init": "orthogonal"},
+                {"name": "relu", "activation": "relu", "init": "he"},
+            ],
+        }
+    )
     from dashboard.state.query_codec import encode
 
     at = new_app(**encode(comp))

@@ -32,8 +32,18 @@ HOSTILE_TITLE = (
     "\u202eRTL\u202c \x07bell\n# heading " + "long " * 18
 )
 RAW = ("](http", "<img", "<a ", "$\\frac", ":red[", ":smile:", ":material/home:", "\u202e", "\x07")
-MARKDOWN_ELEMENTS = ("markdown", "caption", "info", "warning", "error", "success", "subheader",
-                     "title", "header", "toast")  # fmt: skip
+MARKDOWN_ELEMENTS = (
+    "markdown",
+    "caption",
+    "info",
+    "warning",
+    "error",
+    "success",
+    "subheader",
+    "title",
+    "header",
+    "toast",
+)
 
 
 def hostile_comparison(steps: int = 8) -> Comparison:
@@ -56,8 +66,18 @@ def markdown_texts(at: AppTest) -> list[str]:
     out = []
     for kind in MARKDOWN_ELEMENTS:
         out += [str(e.value) for e in at.get(kind)]
-    for kind in ("button", "text_input", "number_input", "selectbox", "slider", "toggle",
-                 "multiselect", "segmented_control", "tab", "expander"):  # fmt: skip
+    for kind in (
+        "button",
+        "text_input",
+        "number_input",
+        "selectbox",
+        "slider",
+        "toggle",
+        "multiselect",
+        "segmented_control",
+        "tab",
+        "expander",
+    ):
         for e in at.get(kind):
             label = getattr(e, "label", None) or getattr(e.proto, "label", "")
             out.append(str(label))
@@ -159,14 +179,23 @@ def test_edits_after_a_rename_land_on_that_variant():
     d = at.session_state["mlp_draft"]
     v7, base = d["variants"][6], d["variants"][0]
     assert (v7["name"], v7["init"], v7["clip_norm"], v7["clip_value"]) == (
-        "seventh, renamed", "orthogonal", 0.5, 0.05)  # fmt: skip
+        "seventh, renamed",
+        "orthogonal",
+        0.5,
+        0.05,
+    )
     fresh = load_preset("deep-mlp").variants[0]
     assert (base["name"], base["init"], base["clip_norm"], base["clip_value"]) == (
-        fresh.name, fresh.init, fresh.clip_norm, fresh.clip_value)  # fmt: skip
+        fresh.name,
+        fresh.init,
+        fresh.clip_norm,
+        fresh.clip_value,
+    )
     # only the chosen variant's widgets are on the page: no edit can reach another one
     assert {w.key for w in at.number_input if w.key.startswith("mlp_v")} <= {
-        f"mlp_v{seventh}_{f}" for f in ("init_gain", "lr", "momentum", "clip_norm", "clip_value",
-                                        "bias_std")}  # fmt: skip
+        f"mlp_v{seventh}_{f}"
+        for f in ("init_gain", "lr", "momentum", "clip_norm", "clip_value", "bias_std")
+    }
 
 
 def test_removing_the_edited_variant_selects_its_neighbour():
@@ -186,8 +215,13 @@ def _stopped_app(steps: int = 100):
     seen = []
     partial = run_comparison(comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 2)
     at = app()
-    at.session_state["mlp_running"] = {"key": "k", "comparison": comp, "result": partial,
-                                       "done": seen[-1], "total": 6 * (steps + 1)}  # fmt: skip
+    at.session_state["mlp_running"] = {
+        "key": "k",
+        "comparison": comp,
+        "result": partial,
+        "done": seen[-1],
+        "total": 6 * (steps + 1),
+    }
     return at, seen[-1] // 6 - 1
 
 
@@ -233,7 +267,10 @@ def test_values_over_the_caps_are_lowered_with_a_notice_and_the_address_rewritte
     assert (shared["steps"], shared["width"], shared["seeds"]) == (3000, 256, 4)
     q = {k: at.query_params[k] for k in ("steps", "width", "seeds")}
     assert {k: (v[-1] if isinstance(v, list) else v) for k, v in q.items()} == {
-        "steps": "3000", "width": "256", "seeds": "4"}  # fmt: skip
+        "steps": "3000",
+        "width": "256",
+        "seeds": "4",
+    }
 
 
 def test_a_refused_run_says_what_to_lower_not_how_to_raise_the_cap():

@@ -141,17 +141,27 @@ def _table(rows: list[tuple]) -> pd.DataFrame:
     out = pd.DataFrame(columns=tradeoffs.COLUMNS)
     for i, (name, final, best, div, ratio) in enumerate(rows):
         out.loc[i] = {c: np.nan for c in tradeoffs.COLUMNS} | {
-            "variant": name, "final val loss": final, "best val loss": best,
-            "diverged at": div, "grad ratio first/last": ratio, "note": "",
-        }  # fmt: skip
+            "variant": name,
+            "final val loss": final,
+            "best val loss": best,
+            "diverged at": div,
+            "grad ratio first/last": ratio,
+            "note": "",
+        }
     return out
 
 
 def test_headline_names_the_baseline_and_the_best_mitigation():
     nan = np.nan
-    t = _table([("plain", 2.3, 2.3, nan, 1e-16), ("sigmoid (baseline)", 2.31, 2.3, nan, 1e-16),
-                ("fix", 0.4, 0.3, nan, 0.9), ("better", 0.3, 0.3, 40.0, 1.0),
-                ("twin", 2.31, 2.3, nan, 1e-16)])  # fmt: skip
+    t = _table(
+        [
+            ("plain", 2.3, 2.3, nan, 1e-16),
+            ("sigmoid (baseline)", 2.31, 2.3, nan, 1e-16),
+            ("fix", 0.4, 0.3, nan, 0.9),
+            ("better", 0.3, 0.3, 40.0, 1.0),
+            ("twin", 2.31, 2.3, nan, 1e-16),
+        ]
+    )
     line = headline(t, "mlp", math.log(10))
     # the named baseline (not the first row), the best variant that learned and never diverged
     assert "“sigmoid (baseline)”" in line and "“fix”" in line and "better" not in line
@@ -192,8 +202,19 @@ def test_claims_missing_or_malformed_gives_none(tmp_path):
     assert load_claims(tmp_path / "nope.json") is None
     (tmp_path / "bad.json").write_text("{")
     assert load_claims(tmp_path / "bad.json") is None
-    good = {"generated": "now", "claims": [{"id": "a", "claim": "c", "source": "s",
-                                             "expected": "1", "measured": "1.1", "passed": True}]}  # fmt: skip
+    good = {
+        "generated": "now",
+        "claims": [
+            {
+                "id": "a",
+                "claim": "c",
+                "source": "s",
+                "expected": "1",
+                "measured": "1.1",
+                "passed": True,
+            }
+        ],
+    }
     (tmp_path / "good.json").write_text(json.dumps(good))
     table = load_claims(tmp_path / "good.json")
     assert list(table.columns) == ["id", "passed", "claim", "expected", "measured", "source"]
@@ -238,8 +259,11 @@ def test_progress_text_counts_steps_per_variant_like_the_charts(workers):
 
     comp = load_preset("deep-mlp", {"steps": 10, "depth": 2, "width": 8})
     texts: list[str] = []
-    run_comparison(comp, callback=lambda p: texts.append(progress_text(p.done_steps, comp, 1.0)),
-                   workers=workers)  # fmt: skip
+    run_comparison(
+        comp,
+        callback=lambda p: texts.append(progress_text(p.done_steps, comp, 1.0)),
+        workers=workers,
+    )
     n = len(comp.variants)
     assert (
         texts[0].startswith("Training: step 0 / 10 ·") and f"{n} variants side by side" in texts[0]

@@ -131,8 +131,18 @@ def test_stacked_seeds_equal_seeds_trained_alone(family):
 def test_recorded_steps_and_metric_names():
     _, m = run_small([{"name": "v"}], depth=3, width=8, steps=25, log_every=10)
     assert sorted(m.step.unique().tolist()) == [0, 10, 20, 25]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "grad_norm_total",
-            "clipped", "grad_to_weight", "update_ratio", "saturation"} <= set(m.metric)  # fmt: skip
+    assert {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "grad_norm",
+        "grad_norm_total",
+        "clipped",
+        "grad_to_weight",
+        "update_ratio",
+        "saturation",
+    } <= set(m.metric)
     assert 25 not in m[m.metric == "update_ratio"].step.tolist()  # no update after the last step
     sat = m[m.metric == "saturation"].value
     assert sat.between(0, 1).all()

@@ -29,9 +29,13 @@ SCANNED = ("models", "dashboard", "benchmarks", "scripts")
 # where a family's name may be written: its registry entry, the entries that name their
 # family (tasks, metrics recorded by one family only), presets and the science claims' configs
 ALLOWED = {
-    "models/core/families.py", "models/core/family_registry.py", "models/core/metrics.py",
-    "models/core/tasks.py", "models/io/presets.py", "models/sweep/presets.py",
-}  # fmt: skip
+    "models/core/families.py",
+    "models/core/family_registry.py",
+    "models/core/metrics.py",
+    "models/core/tasks.py",
+    "models/io/presets.py",
+    "models/sweep/presets.py",
+}
 ALLOWED_DIRS = ("models/science/",)
 
 
@@ -103,8 +107,10 @@ def test_every_recorded_metric_is_registered_and_counted():
     """What the trainer records is what the registry says each family records, and the
     budget's row count (from the registry) covers the rows recorded."""
     for preset in ("deep-mlp", "rnn-adding"):
-        comp = comparison_from_dict({**PRESETS[preset], "variants": PRESETS[preset]["variants"][:1]},
-                                    {"steps": 3, "log_every": 1, "seeds": 1})  # fmt: skip
+        comp = comparison_from_dict(
+            {**PRESETS[preset], "variants": PRESETS[preset]["variants"][:1]},
+            {"steps": 3, "log_every": 1, "seeds": 1},
+        )
         cfg = comp.variants[0]
         frame = run_comparison(comp, workers=1).metrics_frame()
         assert set(frame["metric"]) == {m.name for m in of_family(cfg.family)}
@@ -121,8 +127,14 @@ def test_a_family_registered_later_validates_trains_and_is_costed():
     with FAMILIES.added(new), TASKS.added(task):
         with pytest.raises(ConfigError, match="allowed: wide-digits"):
             make_config({"family": "wide-mlp", "task": "digits"})
-        cfg = {"name": "w", "family": "wide-mlp", "task": "wide-digits", "depth": 2, "width": 8,
-               "steps": 2}  # fmt: skip
+        cfg = {
+            "name": "w",
+            "family": "wide-mlp",
+            "task": "wide-digits",
+            "depth": 2,
+            "width": 8,
+            "steps": 2,
+        }
         comp = comparison_from_dict({"variants": [cfg]})
         assert estimate(comp).flops > 0
         frame = run_comparison(comp, workers=1).metrics_frame()
@@ -137,13 +149,24 @@ def wide_family(monkeypatch):
     from models.io import presets
 
     new = dataclasses.replace(
-        FAMILIES["mlp"], name="wide-mlp", title="Wide networks", heading="Wide networks",
-        page="", default_preset="wide-demo",
-    )  # fmt: skip
+        FAMILIES["mlp"],
+        name="wide-mlp",
+        title="Wide networks",
+        heading="Wide networks",
+        page="",
+        default_preset="wide-demo",
+    )
     task = dataclasses.replace(TASKS["digits"], name="wide-digits", family="wide-mlp")
-    preset = {"title": "wide", "family": "wide-mlp", "task": "wide-digits", "depth": 3,
-              "width": 8, "steps": 4, "log_every": 2, "variants": [{"name": "a"}, {"name": "b",
-              "activation": "tanh"}]}  # fmt: skip
+    preset = {
+        "title": "wide",
+        "family": "wide-mlp",
+        "task": "wide-digits",
+        "depth": 3,
+        "width": 8,
+        "steps": 4,
+        "log_every": 2,
+        "variants": [{"name": "a"}, {"name": "b", "activation": "tanh"}],
+    }
     monkeypatch.setitem(presets.PRESETS, "wide-demo", preset)
     with FAMILIES.added(new), TASKS.added(task):
         yield new
@@ -182,8 +205,9 @@ def test_every_chart_of_a_family_builds_from_its_run(preset):
     result = run_comparison(comp, workers=1)
     fam = FAMILIES[comp.variants[0].family]
     raw = result.metrics_frame()
-    ctx = ChartInput(fam, comp, result, raw, chart_frame(raw), colors_of(comp),
-                     table_of(comp, result, {}), {}, 2)  # fmt: skip
+    ctx = ChartInput(
+        fam, comp, result, raw, chart_frame(raw), colors_of(comp), table_of(comp, result, {}), {}, 2
+    )
     for spec in specs_of(fam):
         fig = spec.build(ctx)
         assert len(fig.data) > 0, spec.name

@@ -27,8 +27,19 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame, rtol: float, atol: float) -> None
 
 
 MLP = dict(family="mlp", task="digits", depth=6, width=16, steps=12, log_every=4, seeds=2, lr=0.05)
-RNN = dict(family="rnn", task="adding", seq_len=10, hidden=8, activation="tanh", optimizer="adam", lr=0.01, steps=12,
-           log_every=4, seeds=2, batch_size=16)  # fmt: skip
+RNN = dict(
+    family="rnn",
+    task="adding",
+    seq_len=10,
+    hidden=8,
+    activation="tanh",
+    optimizer="adam",
+    lr=0.01,
+    steps=12,
+    log_every=4,
+    seeds=2,
+    batch_size=16,
+)
 MLP_VARIANTS = [
     {"name": "sig"},
     {"name": "relu", "activation": "relu", "init": "he", "optimizer": "sgd"},
@@ -91,8 +102,15 @@ def _trained(cfg, **kwargs) -> tuple[torch.Tensor, pd.DataFrame]:
     return tr.flat, pd.DataFrame(tr.rows, columns=METRIC_COLUMNS)
 
 
-@pytest.mark.parametrize("shared", [MLP, {**RNN, "cell": "lstm"}, {**RNN, "clip_norm": 0.5},
-                                    {**RNN, "cell": "gru", "clip_norm": 0.5}])  # fmt: skip
+@pytest.mark.parametrize(
+    "shared",
+    [
+        MLP,
+        {**RNN, "cell": "lstm"},
+        {**RNN, "clip_norm": 0.5},
+        {**RNN, "cell": "gru", "clip_norm": 0.5},
+    ],
+)
 def test_metrics_do_not_change_training(shared):
     """Instrumentation only reads: the weights after training are bit-identical without it, and
     the curves-only baseline (gradients=False) records the same curves and nothing else."""
@@ -176,8 +194,9 @@ def test_variants_on_two_workers_give_the_same_numbers_exactly():
 def test_two_workers_stop_when_asked_and_keep_every_variant_consistent():
     comp = comparison_from_dict({**MLP, "steps": 40, "variants": MLP_VARIANTS})
     seen: list[int] = []
-    result = run_comparison(comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 3,
-                            workers=2)  # fmt: skip
+    result = run_comparison(
+        comp, callback=lambda p: seen.append(p.done_steps) or len(seen) < 3, workers=2
+    )
     assert result.stopped and len(seen) == 3 and seen == sorted(seen)
     assert 0 < seen[-1] < sum(v.steps + 1 for v in comp.variants)
     assert seen[0] == len(comp.variants)  # the first report: step 0 of every variant, no more

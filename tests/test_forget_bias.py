@@ -14,8 +14,17 @@ H = 6
 
 
 def _net(cell: str = "lstm", seeds: int = 2, hidden: int = H, **fields) -> RecurrentNet:
-    cfg = make_config({"family": "rnn", "task": "temporal-order", "cell": cell,
-                       "hidden": hidden, "seq_len": 9, "seeds": seeds, **fields})  # fmt: skip
+    cfg = make_config(
+        {
+            "family": "rnn",
+            "task": "temporal-order",
+            "cell": cell,
+            "hidden": hidden,
+            "seq_len": 9,
+            "seeds": seeds,
+            **fields,
+        }
+    )
     return RecurrentNet(cfg, 6, 4)
 
 

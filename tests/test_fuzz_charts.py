@@ -27,8 +27,16 @@ FAST = settings(
 )
 HOSTILE = [0.0, -0.0, -1.0, math.nan, math.inf, -math.inf, 1e-320, 1e-300, 1e300, 1.0, 0.5]
 LAYER_METRICS = ("grad_norm", "grad_to_weight", "update_ratio", "saturation", "hidden_grad_norm")
-SCALAR_METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "grad_norm_total", "clipped",
-                  "clipped_share", "wall_s")  # fmt: skip
+SCALAR_METRICS = (
+    "loss",
+    "val_loss",
+    "accuracy",
+    "val_accuracy",
+    "grad_norm_total",
+    "clipped",
+    "clipped_share",
+    "wall_s",
+)
 
 values = st.one_of(st.sampled_from(HOSTILE), st.floats(allow_nan=True, allow_infinity=True))
 # shares and accuracies are in [0, 1] by construction (a count over a count): zeros, ones, NaN
@@ -39,8 +47,11 @@ shares = st.one_of(st.sampled_from([0.0, 1.0, math.nan, 1e-320]), st.floats(0, 1
 @st.composite
 def hostile_runs(draw):
     """(metrics frame, summary frame, variant names) with hostile values everywhere."""
-    names = draw(st.lists(st.sampled_from(["a", "b, c", "ü ✕", "1", ""]), min_size=1, max_size=3,
-                          unique=True))  # fmt: skip
+    names = draw(
+        st.lists(
+            st.sampled_from(["a", "b, c", "ü ✕", "1", ""]), min_size=1, max_size=3, unique=True
+        )
+    )
     steps = sorted(draw(st.sets(st.integers(0, 50), min_size=1, max_size=4)))
     n_layers = draw(st.integers(1, 4))
     rows, summary = [], []
@@ -59,9 +70,16 @@ def hostile_runs(draw):
                 rows.append(
                     (name, seed, div, "diverged", draw(st.integers(0, n_layers)), float(div))
                 )
-            summary.append({c: draw(st.one_of(st.none(), values)) for c in SUMMARY_COLUMNS}
-                           | {"variant": name, "seed": seed, "diverged_step": div,
-                              "params": 10, "error": draw(st.sampled_from([None, "", "Boom"]))})  # fmt: skip
+            summary.append(
+                {c: draw(st.one_of(st.none(), values)) for c in SUMMARY_COLUMNS}
+                | {
+                    "variant": name,
+                    "seed": seed,
+                    "diverged_step": div,
+                    "params": 10,
+                    "error": draw(st.sampled_from([None, "", "Boom"])),
+                }
+            )
     frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
     if draw(st.booleans()):
         frame = frame.iloc[: draw(st.integers(0, len(frame)))]  # a run cut short anywhere
@@ -73,9 +91,14 @@ def numbers(v) -> np.ndarray:
     if isinstance(v, dict) and "bdata" in v:
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).astype(float)
     flat = np.ravel(np.array(v, dtype=object)) if isinstance(v, list) else []
-    return np.array([np.nan if x is None else x for x in flat
-                     if x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))],
-                    dtype=float)  # fmt: skip
+    return np.array(
+        [
+            np.nan if x is None else x
+            for x in flat
+            if x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+        ],
+        dtype=float,
+    )
 
 
 def serialises(fig) -> None:
@@ -101,7 +124,7 @@ def test_every_chart_builder_copes_with_hostile_values(run, step):
         curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss", "loss", log_y=True),
         curves.curves_figure(
             frame, ("accuracy", "val_accuracy"), colors, "Acc", "acc", baseline=0.1
-        ),  # fmt: skip
+        ),
         layers.saturation_figure(frame, step, colors),
         layers.update_ratio_figure(frame, step, colors),
         clipping.grad_norm_total_figure(frame, colors, {n: 1.0 for n in names}),
@@ -120,6 +143,9 @@ def test_all_zero_and_all_nan_gradients_give_figures_not_errors():
         rows += [("a", 0, k, "loss", 0, v) for k in (0, 10)]
         frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
         colors = variant_colors(["a"])
-        for fig in (gradients.profile_figure(frame, 10, colors), gradients.heatmap_figure(frame, colors),
-                    curves.curves_figure(frame, ("loss",), colors, "L", "l", log_y=True)):  # fmt: skip
+        for fig in (
+            gradients.profile_figure(frame, 10, colors),
+            gradients.heatmap_figure(frame, colors),
+            curves.curves_figure(frame, ("loss",), colors, "L", "l", log_y=True),
+        ):
             serialises(fig)

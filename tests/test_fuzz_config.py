@@ -44,8 +44,10 @@ floats = st.floats(allow_nan=True, allow_infinity=True)
 texts = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=50, max_size=300),
-    st.sampled_from(["nan", "inf", "-inf", "1e999", "0x10", " 3 ", "true", "", "\x00", "‮rtl", "5" * 400]),
-)  # fmt: skip
+    st.sampled_from(
+        ["nan", "inf", "-inf", "1e999", "0x10", " 3 ", "true", "", "\x00", "‮rtl", "5" * 400]
+    ),
+)
 field_values = {
     name: st.one_of(
         st.sampled_from(list(spec.choices)) if spec.choices else st.nothing(),
@@ -66,18 +68,23 @@ keys = st.one_of(st.sampled_from(list(FIELDS) + ["variants", "title", "name"]), 
 # a value is sometimes plausible for its field, sometimes junk
 values_for = lambda k: st.one_of(field_values.get(k, st.nothing()), junk)  # noqa: E731
 field_dict = st.dictionaries(keys, junk, max_size=6) | st.builds(
-    dict, st.lists(st.sampled_from(list(FIELDS)).flatmap(
-        lambda k: st.tuples(st.just(k), values_for(k))), max_size=6)
-)  # fmt: skip
+    dict,
+    st.lists(
+        st.sampled_from(list(FIELDS)).flatmap(lambda k: st.tuples(st.just(k), values_for(k))),
+        max_size=6,
+    ),
+)
 variant = st.one_of(
     field_dict.map(lambda d: {"name": "v", **d}), field_dict, junk
 )  # mostly tables, sometimes nameless or not tables at all
 config_dicts = st.one_of(
-    st.builds(lambda shared, vs: {**shared, "variants": vs}, field_dict, st.lists(variant, max_size=14)),
+    st.builds(
+        lambda shared, vs: {**shared, "variants": vs}, field_dict, st.lists(variant, max_size=14)
+    ),
     st.builds(lambda shared, vs: {**shared, "variants": vs}, field_dict, junk),
     field_dict,
     junk,
-)  # fmt: skip
+)
 
 
 REFUSED = object()
@@ -153,10 +160,13 @@ def test_huge_integer_is_a_config_error(value):
 
 @pytest.mark.parametrize(
     "name,text",
-    [("digits.json", '{"depth": ' + "9" * 5000 + ', "variants": [{"name": "a"}]}'),
-     ("deep.toml", "a = " + "[" * 5000),
-     ("deep.cfg", "[" * 5000 + "]" * 5000), ("deep.json", '{"a":' * 5000)],
-)  # fmt: skip
+    [
+        ("digits.json", '{"depth": ' + "9" * 5000 + ', "variants": [{"name": "a"}]}'),
+        ("deep.toml", "a = " + "[" * 5000),
+        ("deep.cfg", "[" * 5000 + "]" * 5000),
+        ("deep.json", '{"a":' * 5000),
+    ],
+)
 def test_pathological_files_are_config_errors(name, text, tmp_path):
     (tmp_path / name).write_text(text)
     with pytest.raises(ConfigError):
@@ -168,15 +178,26 @@ def test_pathological_files_are_config_errors(name, text, tmp_path):
 file_texts = st.one_of(
     config_dicts.map(lambda d: json.dumps(d, default=str)),
     st.text(max_size=400),
-    st.sampled_from([
-        "", "{}", "[]", "null", '{"variants": []}', "depth = 5\n[[variants]]\n",
-        '{"depth": NaN, "variants": [{"name": "a"}]}', '{"depth": Infinity}',
-        "depth = nan\n[[variants]]\nname='a'", "depth = inf\n[[variants]]\nname = 'a'",
-        "title = 5\n", "\ufeff{}", '{"variants": [{"name": "a", "depth": 1e309}]}',
-        '{"__class__": "os.system", "variants": [{"name": "a"}]}',
-        "!!python/object/apply:os.system ['echo pwned']",
-    ]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "",
+            "{}",
+            "[]",
+            "null",
+            '{"variants": []}',
+            "depth = 5\n[[variants]]\n",
+            '{"depth": NaN, "variants": [{"name": "a"}]}',
+            '{"depth": Infinity}',
+            "depth = nan\n[[variants]]\nname='a'",
+            "depth = inf\n[[variants]]\nname = 'a'",
+            "title = 5\n",
+            "\ufeff{}",
+            '{"variants": [{"name": "a", "depth": 1e309}]}',
+            '{"__class__": "os.system", "variants": [{"name": "a"}]}',
+            "!!python/object/apply:os.system ['echo pwned']",
+        ]
+    ),
+)
 
 
 @pytest.mark.slow
@@ -271,10 +292,16 @@ def monkeypatch_session():
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["run"], ["fly"], ["run", "--preset", "deep-mlp"], ["run", "--out", "x"],
-     ["run", "--preset", "deep-mlp", "--config", "c.toml", "--out", "x"],
-     ["run", "--preset", "deep-mlp", "--out", "x", "--bogus"]],
-)  # fmt: skip
+    [
+        [],
+        ["run"],
+        ["fly"],
+        ["run", "--preset", "deep-mlp"],
+        ["run", "--out", "x"],
+        ["run", "--preset", "deep-mlp", "--config", "c.toml", "--out", "x"],
+        ["run", "--preset", "deep-mlp", "--out", "x", "--bogus"],
+    ],
+)
 def test_cli_usage_errors_exit_2_without_traceback(argv):
     code, stderr = run_cli(argv)
     assert code == 2 and "Traceback" not in stderr and "error:" in stderr
@@ -300,9 +327,12 @@ def test_cli_subprocess_hostile_file_exit_2_one_message(name, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "models", "run", "--config", str(cfg), "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]

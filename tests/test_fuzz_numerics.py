@@ -19,19 +19,32 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMING = {"wall_s"}  # the only metric allowed to differ between identical runs
 
 MIXED = {
-    "depth": 4, "width": 12, "steps": 12, "log_every": 3, "seeds": 2, "batch_size": 16,
+    "depth": 4,
+    "width": 12,
+    "steps": 12,
+    "log_every": 3,
+    "seeds": 2,
+    "batch_size": 16,
     "variants": [
         {"name": "sigmoid"},
         {"name": "relu + he + bn", "activation": "relu", "init": "he", "norm": "batch"},
         {"name": "adam, clipped", "optimizer": "adam", "lr": 0.01, "clip_norm": 0.5},
     ],
-}  # fmt: skip
+}
 RNN = {
-    "family": "rnn", "task": "temporal-order", "seq_len": 12, "hidden": 8, "steps": 8,
-    "log_every": 4, "seeds": 2, "batch_size": 8,
-    "variants": [{"name": "gru", "cell": "gru"}, {"name": "irnn", "activation": "relu",
-                 "recurrent_init": "identity", "clip_value": 0.1}],
-}  # fmt: skip
+    "family": "rnn",
+    "task": "temporal-order",
+    "seq_len": 12,
+    "hidden": 8,
+    "steps": 8,
+    "log_every": 4,
+    "seeds": 2,
+    "batch_size": 8,
+    "variants": [
+        {"name": "gru", "cell": "gru"},
+        {"name": "irnn", "activation": "relu", "recurrent_init": "identity", "clip_value": 0.1},
+    ],
+}
 
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -54,11 +67,23 @@ def test_same_config_gives_identical_metrics_across_processes(tmp_path):
     frames = []
     for run in ("one", "two"):
         subprocess.run(
-            [sys.executable, "-m", "models", "run", "--config", str(cfg), "--out",
-             str(tmp_path / run), "--quiet"],
-            check=True, capture_output=True, cwd=ROOT, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "models",
+                "run",
+                "--config",
+                str(cfg),
+                "--out",
+                str(tmp_path / run),
+                "--quiet",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+            timeout=600,
             env={**os.environ, "PYTHONPATH": str(ROOT), "GFL_THREADS": "1"},
-        )  # fmt: skip
+        )
         frames.append(comparable(pd.read_csv(tmp_path / run / "metrics.csv")))
     pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
     here = comparable(run_comparison(comparison_from_dict(MIXED), threads=1).metrics_frame())
@@ -75,7 +100,12 @@ def test_other_seeds_give_other_numbers():
 
 
 HOSTILE = {
-    "depth": 6, "width": 16, "steps": 30, "log_every": 5, "seeds": 2, "batch_size": 32,
+    "depth": 6,
+    "width": 16,
+    "steps": 30,
+    "log_every": 5,
+    "seeds": 2,
+    "batch_size": 32,
     "variants": [
         {"name": "ok"},
         {"name": "lr 50", "lr": 50},
@@ -83,7 +113,7 @@ HOSTILE = {
         {"name": "linear, lr 50", "activation": "linear", "lr": 50},  # explodes within steps
         {"name": "relu, lr 50, gain 10", "activation": "relu", "lr": 50, "init_gain": 10},
     ],
-}  # fmt: skip
+}
 
 
 def test_hostile_settings_diverging_variant_is_marked_and_the_rest_finish():
@@ -113,15 +143,26 @@ def test_hostile_settings_diverging_variant_is_marked_and_the_rest_finish():
 @pytest.mark.slow
 def test_long_sigmoid_rnn_with_huge_settings_never_raises():
     config = {
-        "family": "rnn", "task": "adding", "seq_len": 1000, "hidden": 8, "activation": "sigmoid",
-        "steps": 3, "log_every": 1, "batch_size": 8,
+        "family": "rnn",
+        "task": "adding",
+        "seq_len": 1000,
+        "hidden": 8,
+        "activation": "sigmoid",
+        "steps": 3,
+        "log_every": 1,
+        "batch_size": 8,
         "variants": [
             {"name": "sigmoid T=1000"},
-            {"name": "lr 50, radius 10", "lr": 50, "init_gain": 10, "recurrent_init": "scaled",
-             "spectral_radius": 10},
+            {
+                "name": "lr 50, radius 10",
+                "lr": 50,
+                "init_gain": 10,
+                "recurrent_init": "scaled",
+                "spectral_radius": 10,
+            },
             {"name": "lstm", "cell": "lstm"},
         ],
-    }  # fmt: skip
+    }
     result = run_comparison(comparison_from_dict(config), threads=1)
     summary = result.summary_frame()
     assert summary.error.isna().all() and not result.stopped

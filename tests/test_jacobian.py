@@ -94,8 +94,9 @@ def test_dead_relu_units_are_exact_zeros_and_the_rest_match():
 def test_tiny_singular_values_are_exact_to_relative_precision(activation):
     """Depth 25 of Gaussian weights spreads the spectrum over ~20 decades: float64 products
     would give rounding below s_max·1e-16; the factored computation matches 60-digit maths."""
-    cfg = make_config({"depth": 25, "width": 6, "activation": activation, "init": "normal",
-                       "seeds": 1})  # fmt: skip
+    cfg = make_config(
+        {"depth": 25, "width": 6, "activation": activation, "init": "normal", "seeds": 1}
+    )
     model = DeepMLP(cfg, 6, 2)
     x = torch.randn(1, 6, generator=torch.Generator().manual_seed(3))
     mpmath.mp.dps = 60
@@ -109,16 +110,24 @@ def test_tiny_singular_values_are_exact_to_relative_precision(activation):
 
 
 def test_orthogonal_linear_net_is_an_isometry():
-    cfg = make_config({"depth": 40, "width": 64, "activation": "linear", "init": "orthogonal",
-                       "seeds": 2})  # fmt: skip
+    cfg = make_config(
+        {"depth": 40, "width": 64, "activation": "linear", "init": "orthogonal", "seeds": 2}
+    )
     sv = hidden_jacobian_sv(DeepMLP(cfg, 64, 10), torch.randn(4, 64))
     # the weights are float32: orthogonal to ~1e-7 each, so 40 layers stay within ~1e-6
     torch.testing.assert_close(sv, torch.ones_like(sv), rtol=0, atol=1e-5)
 
 
 def test_the_trainer_records_the_spectrum_at_the_first_and_last_step():
-    cfg = {"depth": 6, "width": 16, "activation": "tanh", "init": "orthogonal", "steps": 7,
-           "log_every": 3, "seeds": 2}  # fmt: skip
+    cfg = {
+        "depth": 6,
+        "width": 16,
+        "activation": "tanh",
+        "init": "orthogonal",
+        "steps": 7,
+        "log_every": 3,
+        "seeds": 2,
+    }
     runs = [
         run_comparison(Comparison([make_config(cfg)]), threads=1).metrics_frame() for _ in range(2)
     ]
@@ -129,8 +138,9 @@ def test_the_trainer_records_the_spectrum_at_the_first_and_last_step():
     for (_, _), g in sv.groupby(["seed", "step"]):
         assert list(g["index"]) == list(range(16))
         assert (g["value"].diff().dropna() <= 0).all()  # largest first
-    assert runs[0].equals(runs[1].assign(value=runs[1].value.where(runs[1].metric != "wall_s",
-                                                                   runs[0].value)))  # fmt: skip
+    assert runs[0].equals(
+        runs[1].assign(value=runs[1].value.where(runs[1].metric != "wall_s", runs[0].value))
+    )
     rnn = make_config({"family": "rnn", "task": "adding", "steps": 2, "seq_len": 5})
     g = run_comparison(Comparison([rnn]), threads=1).metrics_frame()
     assert "jacobian_sv" not in set(g.metric)

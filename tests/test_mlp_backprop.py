@@ -35,11 +35,18 @@ def _pair(**fields):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("residual,norm", [(False, "none"), (True, "none"), (False, "batch"),
-                                           (True, "layer")])  # fmt: skip
+@pytest.mark.parametrize(
+    "residual,norm", [(False, "none"), (True, "none"), (False, "batch"), (True, "layer")]
+)
 def test_hand_written_gradients_equal_autograd(activation, residual, norm):
-    ref, fast, cfg, x, y = _pair(activation=activation, residual=residual, norm=norm,
-                                 init="normal", init_gain=1.5, bias_std=0.3)  # fmt: skip
+    ref, fast, cfg, x, y = _pair(
+        activation=activation,
+        residual=residual,
+        norm=norm,
+        init="normal",
+        init_gain=1.5,
+        bias_std=0.3,
+    )
     alive = torch.ones(3, dtype=torch.bool)
     loss_ref, rec_ref, g_ref = _autograd(ref, x, y, alive)
     record: list = []

@@ -27,8 +27,10 @@ def _requirements() -> tuple[list[str], list[str]]:
 
 
 def test_requirements_txt_pins_what_pyproject_asks_for():
-    deps = [Requirement(d) for d in
-            tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]  # fmt: skip
+    deps = [
+        Requirement(d)
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    ]
     lines, reqs = _requirements()
     pins = {}
     for r in reqs:
@@ -52,8 +54,9 @@ def test_requirements_txt_pins_what_pyproject_asks_for():
     assert pins["torch"][1].public == "2.13.0"
 
 
-@pytest.mark.parametrize("name", ["uv.lock", "Pipfile", "Pipfile.lock", "environment.yml",
-                                  "environment.yaml"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["uv.lock", "Pipfile", "Pipfile.lock", "environment.yml", "environment.yaml"]
+)
 def test_no_file_that_cloud_would_prefer_to_requirements_txt(name):
     """Community Cloud installs from the first of uv.lock, Pipfile, environment.yml,
     requirements.txt found (the app's folder, then the root): any of the others would skip the
@@ -83,3 +86,20 @@ def test_importing_the_engine_loads_neither_streamlit_nor_sklearn():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_formatter_formats_the_code():
+    """`ruff format` owns the layout: at most 20 hand-laid tables keep a `# fmt: skip`, and each
+    says why on the same line (`# <why>; fmt: skip`)."""
+    skips = [
+        (p, line)
+        for p in ROOT.rglob("*.py")
+        if ".venv" not in p.parts
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.rstrip().endswith("fmt: skip")
+    ]
+    assert len(skips) <= 20, f"{len(skips)} fmt: skip lines"
+    unexplained = [
+        f"{p}: {line.strip()}" for p, line in skips if line.rstrip().endswith("# fmt: skip")
+    ]
+    assert not unexplained, unexplained

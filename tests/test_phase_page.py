@@ -57,8 +57,13 @@ def test_axis_values_from_lists_and_ranges():
     assert grid.parse_values("init_gain", "0.5:2:4") == [0.5, 1.0, 1.5, 2.0]
     assert grid.parse_values("lr", "0.001:0.1:3 log") == [0.001, 0.01, 0.1]
     assert grid.parse_values("depth", "1:3:5") == [1, 2, 3]  # repeated ints collapse
-    for bad, needle in [("", "at least one"), ("5, x", "grid.depth"), ("1:2", "start:stop"),
-                        ("0:1:3 log", "positive"), ("1:9:99", "count")]:  # fmt: skip
+    for bad, needle in [
+        ("", "at least one"),
+        ("5, x", "grid.depth"),
+        ("1:2", "start:stop"),
+        ("0:1:3 log", "positive"),
+        ("1:9:99", "count"),
+    ]:
         with pytest.raises(ConfigError, match=needle):
             grid.parse_values("depth", bad)
 
@@ -78,15 +83,30 @@ def test_page_caps_keep_a_shared_server_in_bounds():
 
 
 def test_cells_average_seeds_and_theory_lines_sit_in_cell_coordinates():
-    spec = sweep_from_dict({
-        "family": "mlp", "task": "digits", "activation": "tanh", "init": "normal",
-        "bias_std": 0.2236, "width": 8, "steps": 2, "seeds": 2, "log_every": 1,
-        "grid": {"init_gain": [0.7071, 1.3266, 2.0], "depth": [2, 40]},
-    })  # fmt: skip
+    spec = sweep_from_dict(
+        {
+            "family": "mlp",
+            "task": "digits",
+            "activation": "tanh",
+            "init": "normal",
+            "bias_std": 0.2236,
+            "width": 8,
+            "steps": 2,
+            "seeds": 2,
+            "log_every": 1,
+            "grid": {"init_gain": [0.7071, 1.3266, 2.0], "depth": [2, 40]},
+        }
+    )
     rows = run_sweep(spec).rows
     frame = pd.DataFrame(rows)
-    z, text = cell_grid(frame, "init_gain", spec.grid["init_gain"], "depth", spec.grid["depth"],
-                        OUTCOMES["final validation accuracy"])  # fmt: skip
+    z, text = cell_grid(
+        frame,
+        "init_gain",
+        spec.grid["init_gain"],
+        "depth",
+        spec.grid["depth"],
+        OUTCOMES["final validation accuracy"],
+    )
     assert z.shape == (2, 3) and np.isfinite(z).all()
     want = frame[(frame.init_gain == 2.0) & (frame.depth == 40)].final_val_accuracy.mean()
     assert z[1, 2] == pytest.approx(want)

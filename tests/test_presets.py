@@ -65,9 +65,17 @@ def _condition(name: str, variant: str) -> list[float]:
 
 
 STORIES = {
-    "deep-mlp", "rnn-adding", "exploding-rnn", "init-showdown", "relu-init", "temporal-order",
-    "dynamical-isometry", "deep-residual", "transformer-ln", "transformer-deep",
-}  # fmt: skip
+    "deep-mlp",
+    "rnn-adding",
+    "exploding-rnn",
+    "init-showdown",
+    "relu-init",
+    "temporal-order",
+    "dynamical-isometry",
+    "deep-residual",
+    "transformer-ln",
+    "transformer-deep",
+}
 
 
 def test_every_preset_has_a_title_at_least_two_variants_and_a_story_test():

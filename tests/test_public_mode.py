@@ -20,15 +20,23 @@ from models.store.runs import SCHEMA_VERSION, SHARE_ID, RunStore
 from tests.helpers import APP_TIMEOUT, ok
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-TINY = {"title": "tiny", "depth": 2, "width": 8, "steps": 2, "log_every": 1,
-        "variants": [{"name": "v"}]}  # fmt: skip
+TINY = {
+    "title": "tiny",
+    "depth": 2,
+    "width": 8,
+    "steps": 2,
+    "log_every": 1,
+    "variants": [{"name": "v"}],
+}
 
 
 def pets(n: int = 80, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     rows = ["height,weight,animal"]
-    rows += [f"{rng.normal(3 * (i % 2), 1):.3f},{rng.normal(i % 2, 1):.3f},{'cat dog'.split()[i % 2]}"
-             for i in range(n)]  # fmt: skip
+    rows += [
+        f"{rng.normal(3 * (i % 2), 1):.3f},{rng.normal(i % 2, 1):.3f},{'cat dog'.split()[i % 2]}"
+        for i in range(n)
+    ]
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -135,8 +143,7 @@ def test_visitor_is_the_account_when_logged_in_else_the_browser_cookie(monkeypat
 
 
 def texts(at: AppTest) -> str:
-    parts = [*at.caption, *at.markdown, *at.info, *at.warning, *at.success, *at.code,
-             *at.subheader]  # fmt: skip
+    parts = [*at.caption, *at.markdown, *at.info, *at.warning, *at.success, *at.code, *at.subheader]
     return "\n".join(str(p.value) for p in parts)
 
 
@@ -177,8 +184,15 @@ def test_csv_task_asks_for_a_file_then_previews_and_trains(public):
     ok(at)
     [run] = RunStore(public).list_runs()
     info = json.loads(run["data_info"])  # name, hash, shape: never the data
-    assert info == {"name": "pets.csv", "sha256": sha256_of(pets()), "target": "animal",
-                    "column": "animal", "rows": 80, "features": 2, "classes": 2}  # fmt: skip
+    assert info == {
+        "name": "pets.csv",
+        "sha256": sha256_of(pets()),
+        "target": "animal",
+        "column": "animal",
+        "rows": 80,
+        "features": 2,
+        "classes": 2,
+    }
     assert (
         describe(run["data_info"]) == "pets.csv · 80 rows × 2 features, 2 classes · target animal"
     )
@@ -189,8 +203,9 @@ def test_csv_task_asks_for_a_file_then_previews_and_trains(public):
 def test_bad_upload_and_bad_target_get_one_message_and_no_training(public):
     at = deep_csv(public, b"colour,a,label\n red,1,0\nblue,2,1\nred,3,0\nblue,4,1\n")
     [error] = [e.value.replace("\\", "").replace("\u2060", "") for e in at.error]
-    assert error.startswith("data 'pets.csv': feature columns must hold numbers, and 'colour' "
-                            "(line 2: ' red') does not")  # fmt: skip
+    assert error.startswith(
+        "data 'pets.csv': feature columns must hold numbers, and 'colour' (line 2: ' red') does not"
+    )
     assert not at.get("plotly_chart")  # nothing measured, nothing trained
     at.selectbox(key="csv_upload_target").set_value("colour").run()  # the text column as target
     ok(at)
@@ -199,8 +214,9 @@ def test_bad_upload_and_bad_target_get_one_message_and_no_training(public):
 
 def test_a_link_opened_elsewhere_asks_for_the_file(public):
     raw = read_csv(pets(), "pets.csv")
-    at = deep_csv(public, None, task="csv", data="pets.csv", target="animal",
-                  data_sha256=raw.sha256)  # fmt: skip
+    at = deep_csv(
+        public, None, task="csv", data="pets.csv", target="animal", data_sha256=raw.sha256
+    )
     ok(at)
     assert "This comparison trains on pets.csv" in texts(at).replace("\\", "")
     assert "upload the file to train" in texts(at)

@@ -84,8 +84,18 @@ def test_a_decompression_bomb_is_refused():
 
 
 def test_weird_inputs_never_raise():
-    for params in ({}, {"preset": ["deep-mlp", "x"]}, {"steps": None}, {"": ""}, {"steps": "ā"},
-                   {"cfg": ""}, {"cfg": "=" * 50}, {1: 2}, {"seeds": "0"}, {"width": "4.5"}):  # fmt: skip
+    for params in (
+        {},
+        {"preset": ["deep-mlp", "x"]},
+        {"steps": None},
+        {"": ""},
+        {"steps": "ā"},
+        {"cfg": ""},
+        {"cfg": "=" * 50},
+        {1: 2},
+        {"seeds": "0"},
+        {"width": "4.5"},
+    ):
         comp, notices, preset = decode(params, family="mlp")
         assert comp.variants and preset in PRESETS
     comp, notices, _ = decode("not a mapping")  # type: ignore[arg-type]

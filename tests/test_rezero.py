@@ -64,15 +64,35 @@ def test_rezero_gradients_reach_alpha_but_not_the_branches_at_first() -> None:
 
 def test_rezero_trains_through_autograd_and_is_deterministic() -> None:
     """The hand-written MLP pass has no α: the trainer takes autograd, and α moves."""
-    cfg = make_config({"depth": 8, "width": 16, "seeds": 2, "residual": True, "rezero": True,
-                       "activation": "relu", "init": "he", "steps": 5, "lr": 0.05})  # fmt: skip
+    cfg = make_config(
+        {
+            "depth": 8,
+            "width": 16,
+            "seeds": 2,
+            "residual": True,
+            "rezero": True,
+            "activation": "relu",
+            "init": "he",
+            "steps": 5,
+            "lr": 0.05,
+        }
+    )
     trainer = VariantTrainer(cfg)
     assert trainer.backprop is None
     trainer.advance(5)
     assert torch.count_nonzero(trainer.model.rezero) > 0
-    comp = {"depth": 8, "width": 16, "seeds": 2, "residual": True, "activation": "relu",
-            "init": "he", "steps": 5, "lr": 0.05, "log_every": 1,
-            "variants": [{"name": "rezero", "rezero": True}]}  # fmt: skip
+    comp = {
+        "depth": 8,
+        "width": 16,
+        "seeds": 2,
+        "residual": True,
+        "activation": "relu",
+        "init": "he",
+        "steps": 5,
+        "lr": 0.05,
+        "log_every": 1,
+        "variants": [{"name": "rezero", "rezero": True}],
+    }
     a, b = (run_comparison(comparison_from_dict(comp), threads=1).metrics_frame() for _ in "ab")
     a, b = a[a.metric != "wall_s"], b[b.metric != "wall_s"]  # all but the clock
     assert a["value"].equals(b["value"])

@@ -15,8 +15,18 @@ CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("lstm", "tanh"),
 
 
 def _pair(cell: str, act: str, task: str = "adding", **fields):
-    cfg = make_config({"family": "rnn", "task": task, "cell": cell, "activation": act,
-                       "hidden": 6, "seq_len": 7, "seeds": 3, **fields})  # fmt: skip
+    cfg = make_config(
+        {
+            "family": "rnn",
+            "task": task,
+            "cell": cell,
+            "activation": act,
+            "hidden": 6,
+            "seq_len": 7,
+            "seeds": 3,
+            **fields,
+        }
+    )
     torch.manual_seed(0)
     D, C = (2, 1) if task == "adding" else (6, 4)
     x = torch.randn(5, 7, D)

@@ -25,17 +25,26 @@ def test_geometric_mean_and_claims_say_where_their_pass_line_comes_from():
     assert common.geo_mean(np.array([1.0, 100.0])) == pytest.approx(10.0)
     row = common.make_claim("x", "c", "s", "e", "m", np.bool_(True), setup="u", threshold="theory")
     assert row["passed"] is True and set(row) >= {
-        "id", "claim", "source", "setup", "expected", "threshold", "measured", "passed"
-    }  # fmt: skip
+        "id",
+        "claim",
+        "source",
+        "setup",
+        "expected",
+        "threshold",
+        "measured",
+        "passed",
+    }
     with pytest.raises(ValueError, match="threshold"):
         common.make_claim("x", "c", "s", "e", "m", True, setup="u", threshold="a hunch")
     assert common.is_missing(None) and common.is_missing(math.nan) and not common.is_missing(0.0)
 
 
 def test_per_layer_and_series_read_a_metrics_frame():
-    f = frame([("grad_norm", "a", 0, s, i, 10 * i + s) for s in (0, 1) for i in (2, 1)]
-              + [("loss", "a", t, s, 0, t + s) for t in (0, 5) for s in (0, 1)]
-              + [("loss", "b", 0, 0, 0, 99.0)])  # fmt: skip
+    f = frame(
+        [("grad_norm", "a", 0, s, i, 10 * i + s) for s in (0, 1) for i in (2, 1)]
+        + [("loss", "a", t, s, 0, t + s) for t in (0, 5) for s in (0, 1)]
+        + [("loss", "b", 0, 0, 0, 99.0)]
+    )
     assert common.per_layer(f, "grad_norm", "a").tolist() == [[10, 11], [20, 21]]  # layer 1 first
     assert common.series(f, "loss", "a") == {0: 0.5, 5: 5.5}  # mean over seeds
     assert common.series(f, "loss", "a", seed=1) == {0: 1.0, 5: 6.0}
@@ -56,9 +65,11 @@ def test_mean_field_factor_and_crossing_on_known_curves():
 
 
 def test_isometry_condition_numbers_per_seed():
-    f = frame([("jacobian_sv", "v", 0, 0, i, s) for i, s in enumerate([1.0, 10.0, 100.0])]
-              + [("jacobian_sv", "v", 0, 1, i, s) for i, s in enumerate([0.0, 2.0])]
-              + [("jacobian_sv", "v", 5, 0, 0, 1e9)])  # fmt: skip
+    f = frame(
+        [("jacobian_sv", "v", 0, 0, i, s) for i, s in enumerate([1.0, 10.0, 100.0])]
+        + [("jacobian_sv", "v", 0, 1, i, s) for i, s in enumerate([0.0, 2.0])]
+        + [("jacobian_sv", "v", 5, 0, 0, 1e9)]
+    )
     cond, hi, lo = isometry._conditions(f, "v")  # step 0 only, per seed
     assert cond == [pytest.approx(2.0), math.inf] and hi == [100.0, 2.0] and lo == [1.0, 0.0]
     assert isometry._fmt([2.0, math.inf]) == "2.0, ∞"
@@ -73,8 +84,15 @@ def test_glorot_profile_on_a_small_net():
 
 def test_the_spelled_out_residual_forward_is_the_engines():
     """_residual_errors and _block_second_moments raise if their forward is not DeepMLP's."""
-    small = {"family": "mlp", "task": "digits", "depth": 3, "width": 8, "seeds": 2,
-             "activation": "sigmoid", "steps": 0}  # fmt: skip
+    small = {
+        "family": "mlp",
+        "task": "digits",
+        "depth": 3,
+        "width": 8,
+        "seeds": 2,
+        "activation": "sigmoid",
+        "steps": 0,
+    }
     err, norms = mitigations._residual_errors({**small, "residual": True})
     assert err.shape == norms.shape == (3, 2) and np.all(err > 0) and np.all(norms > 0)
     moments = mitigations._block_second_moments({**small, "residual": True, "rezero": True})

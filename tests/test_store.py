@@ -35,12 +35,16 @@ from tests.conftest import store_sql
 
 SMALL = {
     "title": "tiny, with a comma",
-    "depth": 2, "width": 8, "steps": 6, "log_every": 2, "seeds": 2,
+    "depth": 2,
+    "width": 8,
+    "steps": 6,
+    "log_every": 2,
+    "seeds": 2,
     "variants": [
         {"name": 'base, "quoted" ü'},
         {"name": "explodes", "activation": "linear", "init": "normal", "init_gain": 20, "lr": 100},
     ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +99,9 @@ def test_diverged_variant_is_counted_in_the_outcome(small_run, store_location):
 
 
 def test_a_run_saved_while_training_keeps_what_it_trained_and_is_updated_in_place(store_location):
-    comp = comparison_from_dict({"depth": 2, "width": 8, "steps": 40, "log_every": 5,
-                                 "variants": [{"name": "a"}]})  # fmt: skip
+    comp = comparison_from_dict(
+        {"depth": 2, "width": 8, "steps": 40, "log_every": 5, "variants": [{"name": "a"}]}
+    )
     store = RunStore(store_location)
     rid = store.start_run(comp, preset="p")
     assert store.list_runs()[0]["outcome"] == "running"
@@ -296,8 +301,18 @@ def test_a_store_written_by_the_schema_3_release_upgrades_with_every_run_intact(
     assert sorted(listed) == [r["id"] for r in expected["runs"]]
     for want in expected["runs"]:
         got = listed[want["id"]]
-        for key in ("title", "preset", "share_id", "data_info", "n_rows", "steps_done",
-                    "n_variants", "settings", "created_at", "updated_at"):  # fmt: skip
+        for key in (
+            "title",
+            "preset",
+            "share_id",
+            "data_info",
+            "n_rows",
+            "steps_done",
+            "n_variants",
+            "settings",
+            "created_at",
+            "updated_at",
+        ):
             assert got[key] == want[key], key
         assert store.owner_of(want["id"]) == want["owner"]
         assert store.find_shared(want["share_id"]) == want["id"]  # old links still open
@@ -348,8 +363,9 @@ def test_gfl_store_takes_a_database_url(monkeypatch, pg_database):
 def test_one_memory_store_is_shared_by_threads(small_run):
     store = RunStore(":memory:")
     ids = []
-    threads = [threading.Thread(target=lambda: ids.append(store.save_run(*small_run)))
-               for _ in range(4)]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda: ids.append(store.save_run(*small_run))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -411,8 +427,9 @@ def test_a_database_that_goes_away_raises_store_unavailable_and_works_again(
     assert [(r["id"], r["outcome"].split(",")[0]) for r in store.list_runs()] == [(rid, "stopped")]
 
 
-def test_a_store_opened_while_its_database_is_down_works_once_it_is_up(small_run, pg_database,
-                                                                       pg_outage):  # fmt: skip
+def test_a_store_opened_while_its_database_is_down_works_once_it_is_up(
+    small_run, pg_database, pg_outage
+):
     pg_outage.down(pg_database)
     try:
         store = RunStore(pg_database)  # a server starting while the database is away

@@ -111,8 +111,15 @@ def test_two_app_servers_on_one_database_see_each_others_runs(on_postgres, tmp_p
     page of one lists what the other saved."""
     from models import comparison_from_dict, run_comparison
 
-    comp = comparison_from_dict({"title": "from server two", "depth": 2, "width": 8, "steps": 3,
-                                 "variants": [{"name": "a"}]})  # fmt: skip
+    comp = comparison_from_dict(
+        {
+            "title": "from server two",
+            "depth": 2,
+            "width": 8,
+            "steps": 3,
+            "variants": [{"name": "a"}],
+        }
+    )
     other = RunStore(on_postgres)  # the other server
     rid = other.save_run(comp, run_comparison(comp, threads=1), "finished")
     at = AppTest.from_file(APP, default_timeout=120)

@@ -12,10 +12,24 @@ from models import comparison_from_dict, run_comparison
 from models.store.runs import RunStore
 from tests.helpers import APP_TIMEOUT, ok
 
-MLP = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 6, "log_every": 2,
-       "variants": [{"name": "sigmoid"}, {"name": "relu", "activation": "relu"}]}  # fmt: skip
-RNN = {"title": "tiny rnn", "family": "rnn", "task": "adding", "seq_len": 8, "hidden": 6,
-       "steps": 4, "log_every": 2, "variants": [{"name": "lstm", "cell": "lstm"}]}  # fmt: skip
+MLP = {
+    "title": "tiny mlp",
+    "depth": 3,
+    "width": 8,
+    "steps": 6,
+    "log_every": 2,
+    "variants": [{"name": "sigmoid"}, {"name": "relu", "activation": "relu"}],
+}
+RNN = {
+    "title": "tiny rnn",
+    "family": "rnn",
+    "task": "adding",
+    "seq_len": 8,
+    "hidden": 6,
+    "steps": 4,
+    "log_every": 2,
+    "variants": [{"name": "lstm", "cell": "lstm"}],
+}
 
 
 def _script():

@@ -16,9 +16,17 @@ from models.sweep.presets import SWEEP_PRESETS, load_sweep_preset
 from models.sweep.stacked import Member, plan_groups
 
 TINY_MLP = {
-    "family": "mlp", "task": "digits", "activation": "tanh", "init": "normal",
-    "bias_std": 0.2, "depth": 3, "width": 16, "steps": 6, "seeds": 2, "log_every": 3,
-}  # fmt: skip
+    "family": "mlp",
+    "task": "digits",
+    "activation": "tanh",
+    "init": "normal",
+    "bias_std": 0.2,
+    "depth": 3,
+    "width": 16,
+    "steps": 6,
+    "seeds": 2,
+    "log_every": 3,
+}
 
 
 def tiny(grid: dict, **extra) -> dict:
@@ -126,12 +134,20 @@ def test_stacked_mlp_points_equal_their_lone_runs_bit_for_bit():
 
 
 def test_stacked_recurrent_points_match_their_lone_runs():
-    spec = sweep_from_dict({
-        "family": "rnn", "task": "adding", "seq_len": 8, "hidden": 8, "steps": 6,
-        "log_every": 3, "seeds": 2, "optimizer": "adam",
-        "variants": [{"name": "rnn"}, {"name": "gru", "cell": "gru"}],
-        "grid": {"lr": [0.01, 0.05], "clip_value": [0.0, 0.05]},
-    })  # fmt: skip
+    spec = sweep_from_dict(
+        {
+            "family": "rnn",
+            "task": "adding",
+            "seq_len": 8,
+            "hidden": 8,
+            "steps": 6,
+            "log_every": 3,
+            "seeds": 2,
+            "optimizer": "adam",
+            "variants": [{"name": "rnn"}, {"name": "gru", "cell": "gru"}],
+            "grid": {"lr": [0.01, 0.05], "clip_value": [0.0, 0.05]},
+        }
+    )
     rows = by_key(run_sweep(spec).rows)
     for p in spec.points:
         for s in run_comparison(spec.point_comparison(p), workers=1).summary:
@@ -187,8 +203,11 @@ def test_csv_columns_are_the_contract(tmp_path):
     assert list(df.columns) == ["init_gain", "depth"] + SWEEP_COLUMNS
     assert len(df) == 4 * 2
     assert df[["init_gain", "depth"]].drop_duplicates().values.tolist() == [
-        [0.5, 2], [0.5, 3], [1.0, 2], [1.0, 3],
-    ]  # fmt: skip
+        [0.5, 2],
+        [0.5, 3],
+        [1.0, 2],
+        [1.0, 3],
+    ]
 
 
 # --- CLI ----------------------------------------------------------------------------------------
@@ -204,8 +223,18 @@ def test_presets_sweeps_lists_sweep_presets(capsys):
 
 def test_cli_sweep_writes_and_resumes(tmp_path, capsys):
     out = tmp_path / "o"
-    args = ["sweep", "--preset", "rnn-length", "--steps", "2", "--set", "hidden=4",
-            "--out", str(out), "--quiet"]  # fmt: skip
+    args = [
+        "sweep",
+        "--preset",
+        "rnn-length",
+        "--steps",
+        "2",
+        "--set",
+        "hidden=4",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(args) == 0
     df = pd.read_csv(out / "sweep.csv")
     assert len(df) == 5 * 4 and list(df.columns[:3]) == ["seq_len", "variant", "seed"]
@@ -265,19 +294,35 @@ def test_ray_backend_gives_the_local_numbers(tmp_path):
 def test_stacked_transformer_points_with_warm_up_match_their_lone_runs():
     """Transformer points differing in lr and warm-up stack as rows (each row its own warm-up
     schedule) and match their lone runs; a warm-up changes the numbers."""
-    spec = sweep_from_dict({
-        "family": "transformer", "task": "row-digits", "depth": 2, "width": 8, "heads": 2,
-        "norm": "layer", "steps": 6, "log_every": 3, "seeds": 2, "optimizer": "adam98",
-        "batch_size": 16,
-        "variants": [{"name": "post", "ln_placement": "post"}, {"name": "pre", "ln_placement": "pre"}],
-        "grid": {"lr": [0.003, 0.03], "warmup_steps": [0, 4]},
-    })  # fmt: skip
+    spec = sweep_from_dict(
+        {
+            "family": "transformer",
+            "task": "row-digits",
+            "depth": 2,
+            "width": 8,
+            "heads": 2,
+            "norm": "layer",
+            "steps": 6,
+            "log_every": 3,
+            "seeds": 2,
+            "optimizer": "adam98",
+            "batch_size": 16,
+            "variants": [
+                {"name": "post", "ln_placement": "post"},
+                {"name": "pre", "ln_placement": "pre"},
+            ],
+            "grid": {"lr": [0.003, 0.03], "warmup_steps": [0, 4]},
+        }
+    )
     rows = by_key(run_sweep(spec, workers=1).rows)
     for p in spec.points:
         for s in run_comparison(spec.point_comparison(p), workers=1).summary:
             got = rows[(p.index, s["variant"], s["seed"])]
             assert got["final_loss"] == pytest.approx(s["final_loss"], rel=1e-5, abs=1e-7)
     # axes in order (lr, warmup_steps)
-    warm = {p.values[1]: rows[(p.index, "post", 0)]["final_loss"]
-            for p in spec.points if p.values[0] == 0.03}  # fmt: skip
+    warm = {
+        p.values[1]: rows[(p.index, "post", 0)]["final_loss"]
+        for p in spec.points
+        if p.values[0] == 0.03
+    }
     assert warm[0] != warm[4]

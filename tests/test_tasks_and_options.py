@@ -58,8 +58,21 @@ MLP_COMBOS = list(
 
 @pytest.mark.parametrize("act,init,norm,res", MLP_COMBOS[::3] + MLP_COMBOS[1::7])
 def test_every_mlp_option_trains(act, init, norm, res):
-    cfg = make_config(dict(activation=act, init=init, norm=norm, residual=res, depth=3, width=8,
-                           steps=2, seeds=2, log_every=1, task="spirals", bias_std=0.1))  # fmt: skip
+    cfg = make_config(
+        dict(
+            activation=act,
+            init=init,
+            norm=norm,
+            residual=res,
+            depth=3,
+            width=8,
+            steps=2,
+            seeds=2,
+            log_every=1,
+            task="spirals",
+            bias_std=0.1,
+        )
+    )
     tr = VariantTrainer(cfg)
     tr.advance(10)
     assert tr.done and tr.error is None and not tr.diverged
@@ -67,13 +80,31 @@ def test_every_mlp_option_trains(act, init, norm, res):
 
 @pytest.mark.parametrize(
     "cell,rinit,act,opt",
-    [(c, r, a, o) for c in ("rnn", "lstm", "gru") for r in ("default", "orthogonal", "identity", "scaled")
-     for a, o in (("tanh", "adam"), ("sigmoid", "sgd"), ("relu", "momentum"))][::2],
-)  # fmt: skip
+    [
+        (c, r, a, o)
+        for c in ("rnn", "lstm", "gru")
+        for r in ("default", "orthogonal", "identity", "scaled")
+        for a, o in (("tanh", "adam"), ("sigmoid", "sgd"), ("relu", "momentum"))
+    ][::2],
+)
 def test_every_rnn_option_trains(cell, rinit, act, opt):
-    cfg = make_config(dict(family="rnn", task="temporal-order", cell=cell, recurrent_init=rinit,
-                           activation=act, optimizer=opt, seq_len=6, hidden=8, steps=2, seeds=2,
-                           log_every=1, spectral_radius=0.9, lr=0.01))  # fmt: skip
+    cfg = make_config(
+        dict(
+            family="rnn",
+            task="temporal-order",
+            cell=cell,
+            recurrent_init=rinit,
+            activation=act,
+            optimizer=opt,
+            seq_len=6,
+            hidden=8,
+            steps=2,
+            seeds=2,
+            log_every=1,
+            spectral_radius=0.9,
+            lr=0.01,
+        )
+    )
     tr = VariantTrainer(cfg)
     tr.advance(10)
     assert tr.done and tr.error is None
@@ -114,8 +145,9 @@ def test_lstm_matches_pytorch_lstm():
 
 
 def test_scaled_recurrent_init_hits_spectral_radius():
-    cfg = make_config(dict(family="rnn", task="adding", recurrent_init="scaled", spectral_radius=1.5,
-                           hidden=32))  # fmt: skip
+    cfg = make_config(
+        dict(family="rnn", task="adding", recurrent_init="scaled", spectral_radius=1.5, hidden=32)
+    )
     w = VariantTrainer(cfg).model.w_hh[0].double()
     assert abs(torch.linalg.eigvals(w).abs().max().item() - 1.5) < 1e-4
 
@@ -126,8 +158,13 @@ def test_init_variances():
 
     g = torch.Generator().manual_seed(0)
     n = 256
-    expected = {"default": 1 / (3 * n), "normal": 1 / n, "xavier": 2 / (2 * n), "he": 2 / n,
-                "orthogonal": 1 / n}  # fmt: skip
+    expected = {
+        "default": 1 / (3 * n),
+        "normal": 1 / n,
+        "xavier": 2 / (2 * n),
+        "he": 2 / n,
+        "orthogonal": 1 / n,
+    }
     for scheme, var in expected.items():
         w = init_weight(scheme, n, n, 1.0, g)
         assert abs(w.var().item() / var - 1) < 0.03, scheme

@@ -20,8 +20,9 @@ def test_workers_default_to_one_per_core_up_to_two(monkeypatch, cores, workers):
     assert configure_workers(3) == 3  # a count asked for wins
 
 
-@pytest.mark.parametrize("value,expected", [("4", 4), ("1", 1), ("0", None), ("-2", None),
-                                            ("two", None), ("", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    "value,expected", [("4", 4), ("1", 1), ("0", None), ("-2", None), ("two", None), ("", None)]
+)
 def test_bad_environment_values_fall_back_to_the_default(monkeypatch, value, expected):
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     monkeypatch.setenv("GFL_WORKERS", value)
@@ -35,8 +36,14 @@ def test_bad_environment_values_fall_back_to_the_default(monkeypatch, value, exp
 
 
 def test_memory_estimate_counts_the_activations_of_every_worker(monkeypatch):
-    comp = comparison_from_dict({"depth": 4, "width": 256, "batch_size": 512, "variants": [
-        {"name": "a"}, {"name": "b", "width": 128}, {"name": "c", "width": 64}]})  # fmt: skip
+    comp = comparison_from_dict(
+        {
+            "depth": 4,
+            "width": 256,
+            "batch_size": 512,
+            "variants": [{"name": "a"}, {"name": "b", "width": 128}, {"name": "c", "width": 64}],
+        }
+    )
     monkeypatch.setenv("GFL_WORKERS", "1")
     one = estimate(comp)
     monkeypatch.setenv("GFL_WORKERS", "2")

@@ -18,9 +18,20 @@ from models.core.trainer import VariantTrainer
 from models.core.transformer import TransformerNet, attention_entropy, deepnorm_constants
 
 BASE = dict(
-    family="transformer", task="row-digits", depth=3, width=16, heads=2, norm="layer",
-    activation="relu", optimizer="adam98", lr=0.003, batch_size=16, steps=4, seeds=2, log_every=2,
-)  # fmt: skip
+    family="transformer",
+    task="row-digits",
+    depth=3,
+    width=16,
+    heads=2,
+    norm="layer",
+    activation="relu",
+    optimizer="adam98",
+    lr=0.003,
+    batch_size=16,
+    steps=4,
+    seeds=2,
+    log_every=2,
+)
 
 
 def cfg(**over):
@@ -73,8 +84,12 @@ def test_deepnorm_constants_and_init_scaling():
     blk_a, blk_b = a.blocks[2], b.blocks[2]
     # queries and keys as drawn, values, output and both FFN layers ×β (same draws)
     torch.testing.assert_close(blk_b.qkv[:, : 2 * d], blk_a.qkv[:, : 2 * d])
-    for pa, pb in ((blk_a.qkv[:, 2 * d :], blk_b.qkv[:, 2 * d :]), (blk_a.out, blk_b.out),
-                   (blk_a.ff1, blk_b.ff1), (blk_a.ff2, blk_b.ff2)):  # fmt: skip
+    for pa, pb in (
+        (blk_a.qkv[:, 2 * d :], blk_b.qkv[:, 2 * d :]),
+        (blk_a.out, blk_b.out),
+        (blk_a.ff1, blk_b.ff1),
+        (blk_a.ff2, blk_b.ff2),
+    ):
         torch.testing.assert_close(pb, pa * beta)
 
 
@@ -103,12 +118,16 @@ def test_block_metrics_match_autograd_norms_of_each_blocks_parameters():
     out = m(x)
     S, B, C = out.shape
     loss = F.cross_entropy(out.reshape(S * B, C), y.repeat(S), reduction="none").view(S, B)
-    grads = dict(zip(map(id, m.parameters()), torch.autograd.grad(loss.mean(1).sum(),
-                                                                  list(m.parameters()))))  # fmt: skip
+    grads = dict(
+        zip(map(id, m.parameters()), torch.autograd.grad(loss.mean(1).sum(), list(m.parameters())))
+    )
 
     def rss(params):
-        return torch.stack([grads[id(p)].reshape(S, -1).double().pow(2).sum(1) for p in params]
-                           ).sum(0).sqrt()  # fmt: skip
+        return (
+            torch.stack([grads[id(p)].reshape(S, -1).double().pow(2).sum(1) for p in params])
+            .sum(0)
+            .sqrt()
+        )
 
     tr.advance(1)
     rows = [(r[1], r[3], r[4], r[5]) for r in tr.rows]
@@ -117,8 +136,10 @@ def test_block_metrics_match_autograd_norms_of_each_blocks_parameters():
         got = [v for s, metric, idx, v in rows if metric == "grad_norm" and idx == i]
         assert got == pytest.approx(want.tolist(), rel=1e-4)
     for i, blk in enumerate(m.blocks, start=1):
-        for metric, params in (("attn_grad_norm", blk.attention_params()),
-                               ("ffn_grad_norm", blk.ffn_params())):  # fmt: skip
+        for metric, params in (
+            ("attn_grad_norm", blk.attention_params()),
+            ("ffn_grad_norm", blk.ffn_params()),
+        ):
             got = [v for s, mm, idx, v in rows if mm == metric and idx == i]
             assert got == pytest.approx(rss(params).tolist(), rel=1e-4)
     drift = [v for s, mm, idx, v in rows if mm == "ln_gain_drift"]
@@ -212,7 +233,12 @@ def test_budget_counts_the_parameters_of_every_placement():
     from models.core.nets import param_count
     from models.core.transformer_family import transformer_params
 
-    for over in (dict(ln_placement="pre"), dict(ln_placement="post"), dict(norm="none"),
-                 dict(rezero=True), dict(task="hops", seq_len=6)):  # fmt: skip
+    for over in (
+        dict(ln_placement="pre"),
+        dict(ln_placement="post"),
+        dict(norm="none"),
+        dict(rezero=True),
+        dict(task="hops", seq_len=6),
+    ):
         c = cfg(**over)
         assert transformer_params(c) == param_count(net(c)[0]), over

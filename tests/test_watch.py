@@ -97,8 +97,16 @@ def scalar(run, step: int, metric: str) -> float | None:
     return vals[0] if vals else None
 
 
-def train_and_check(model, kind: str, steps: int = 7, every: int = 3, clip: float | None = None,
-                    micro: int = 1, lr: float = 0.05, optim=torch.optim.SGD):  # fmt: skip
+def train_and_check(
+    model,
+    kind: str,
+    steps: int = 7,
+    every: int = 3,
+    clip: float | None = None,
+    micro: int = 1,
+    lr: float = 0.05,
+    optim=torch.optim.SGD,
+):
     """Train with watch(); at every recorded step compare each number with the hand's."""
     g = torch.Generator().manual_seed(0)
     layers = own_params(model)
@@ -109,8 +117,10 @@ def train_and_check(model, kind: str, steps: int = 7, every: int = 3, clip: floa
         for _ in range(micro):
             x, y = batch(kind, g)
             (nn.functional.cross_entropy(model(x), y) / micro).backward()
-        grads = {n: [p.grad.detach().clone() for p in ps if p.grad is not None]
-                 for n, ps in layers.items()}  # fmt: skip
+        grads = {
+            n: [p.grad.detach().clone() for p in ps if p.grad is not None]
+            for n, ps in layers.items()
+        }
         total = norm([t for ts in grads.values() for t in ts])
         clipped = 0.0
         if clip is not None:
@@ -123,11 +133,13 @@ def train_and_check(model, kind: str, steps: int = 7, every: int = 3, clip: floa
                 "grad_norm": {n: norm(t) for n, t in grads.items() if t},
                 "weight_norm": {n: norm(b) for n, b in before.items()},
                 "update_ratio": {
-                    n: norm([p.detach() - b for p, b in zip(layers[n], before[n])]) / norm(before[n])
+                    n: norm([p.detach() - b for p, b in zip(layers[n], before[n])])
+                    / norm(before[n])
                     for n in layers
                 },
-                "grad_norm_total": total, "clipped": clipped,
-            }  # fmt: skip
+                "grad_norm_total": total,
+                "clipped": clipped,
+            }
     run = w.close()
     assert w.error is None
     assert sorted(expected) == sorted({r[2] for r in run.rows})
@@ -164,8 +176,9 @@ def test_cnn_by_hand_and_in_forward_order():
 
 def test_transformer_encoder_by_hand():
     torch.manual_seed(3)
-    run = train_and_check(SmallTransformer(), "transformer", steps=5, every=2,
-                          optim=torch.optim.Adam, lr=1e-3)  # fmt: skip
+    run = train_and_check(
+        SmallTransformer(), "transformer", steps=5, every=2, optim=torch.optim.Adam, lr=1e-3
+    )
     names = run.layers
     assert names[0] == "embed" and names[-1] == "head"
     # out_proj's own forward never runs (attention reads its weight): it follows self_attn
@@ -350,8 +363,9 @@ def test_zero_cost_between_recorded_steps_no_backward_hooks():
 
 def test_saturation_and_dead_units_by_hand():
     torch.manual_seed(13)
-    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.Sigmoid(),
-                          nn.Linear(16, 3))  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 3)
+    )
     with torch.no_grad():
         model[0].bias[:10] = -100.0  # 10 of 16 units never active
         model[2].weight.mul_(200)  # most sigmoid inputs far beyond its knee
@@ -431,8 +445,9 @@ def test_files_in_the_cli_formats_and_the_store(tmp_path):
     model = mlp(4)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     store_path = tmp_path / "runs.sqlite"
-    with watch(model, opt, every=2, name="=baseline", out=str(tmp_path / "run"),
-               store=str(store_path)) as w:  # fmt: skip
+    with watch(
+        model, opt, every=2, name="=baseline", out=str(tmp_path / "run"), store=str(store_path)
+    ) as w:
         for _ in range(5):
             loss = model(torch.randn(4, 8)).pow(2).mean()
             loss.backward()
@@ -498,8 +513,14 @@ def test_a_project_with_its_own_models_package(tmp_path):
     (pkg / "__init__.py").write_text("MINE = True\nfrom . import core\n")
     (pkg / "core.py").write_text("RUNNER = 'theirs'\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(HOSTILE)], cwd=tmp_path,
-                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(HOSTILE)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[0] == "ok"
     assert "gradient_flow_lab._engine.watch.recorder" in out.stdout
@@ -507,8 +528,13 @@ def test_a_project_with_its_own_models_package(tmp_path):
 
 
 def test_python_m_models_still_works_from_a_clone():
-    out = subprocess.run([sys.executable, "-m", "models", "presets"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "models", "presets"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and "deep-mlp" in out.stdout
 
 
@@ -527,8 +553,14 @@ def test_docs_example_runs_as_written(tmp_path, doc):
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     env = dict(os.environ, PYTHONPATH=str(ROOT), GFL_STORE=str(tmp_path / "runs.sqlite"))
     with warnings.catch_warnings():
-        out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=240)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     assert out.returncode == 0, out.stderr[-3000:]
     store = open_store(tmp_path / "runs.sqlite")
     [row] = store.list_runs()
@@ -539,8 +571,9 @@ def test_docs_example_runs_as_written(tmp_path, doc):
     assert (tmp_path / "runs" / "baseline" / "metrics.csv").is_file()
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu",
-                                  "linear"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["sigmoid", "tanh", "relu", "leaky_relu", "gelu", "elu", "silu", "linear"]
+)
 def test_saturated_units_is_the_trainers_saturation_rule(name):
     from models.core.layers import saturated_units, saturation
 
@@ -576,8 +609,16 @@ def test_the_cli_refuses_to_rerun_a_watched_config(tmp_path):
         opt.step()
     from models.cli.main import main
 
-    code = main(["run", "--config", str(tmp_path / "run" / "config.json"), "--out",
-                 str(tmp_path / "again"), "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            "--config",
+            str(tmp_path / "run" / "config.json"),
+            "--out",
+            str(tmp_path / "again"),
+            "--quiet",
+        ]
+    )
     assert code == 2 and not (tmp_path / "again").exists()
 
 

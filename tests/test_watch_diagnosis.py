@@ -15,8 +15,11 @@ from models import PRESETS
 from models.watch import diagnose, watch
 from models.watch.diagnosis import Finding
 
-META = {"layers": ["embed", "block.0", "block.1", "head"], "activations": ["act0", "act1"],
-        "activation_kinds": ["relu", "sigmoid"]}  # fmt: skip
+META = {
+    "layers": ["embed", "block.0", "block.1", "head"],
+    "activations": ["act0", "act1"],
+    "activation_kinds": ["relu", "sigmoid"],
+}
 
 
 def rows(**metrics) -> list[tuple]:

@@ -14,8 +14,14 @@ from models import comparison_from_dict, run_comparison
 from models.store.runs import RunStore
 from models.watch import watch
 
-LAB = {"title": "tiny mlp", "depth": 3, "width": 8, "steps": 4, "log_every": 2,
-       "variants": [{"name": "sigmoid"}]}  # fmt: skip
+LAB = {
+    "title": "tiny mlp",
+    "depth": 3,
+    "width": 8,
+    "steps": 4,
+    "log_every": 2,
+    "variants": [{"name": "sigmoid"}],
+}
 
 
 def _script():

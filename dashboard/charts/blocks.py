@@ -26,20 +26,29 @@ def sublayer_figure(frame: pd.DataFrame, step: int, colors: dict[str, str]) -> g
         return empty_figure("no sub-layer gradients recorded (a Transformer's instruments)")
     fig = go.Figure()
     for rank, (name, color) in enumerate(colors.items()):
-        for m, dash, what in (("attn_grad_norm", "solid", "attention"),
-                              ("ffn_grad_norm", "dot", "feed-forward")):  # fmt: skip
+        for m, dash, what in (
+            ("attn_grad_norm", "solid", "attention"),
+            ("ffn_grad_norm", "dot", "feed-forward"),
+        ):
             rows = metric(frame, m)
             rows = rows[(rows["step"] == at) & (rows["variant"] == name)]
             if rows.empty:
                 continue
             st = seed_stats(rows, ["index"])
-            fig.add_trace(go.Scatter(
-                x=st["index"], y=log_safe(st["mean"]), mode="lines+markers",
-                name=f"{name}: {what}", legendgroup=name, legendrank=rank,
-                line={"color": color, "width": 2, "dash": dash}, marker={"size": 4},
-                meta={"variant": name, "sublayer": what},
-                hovertemplate=f"{name} {what}<br>block %{{x}}: %{{y:.3g}}<extra></extra>",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=st["index"],
+                    y=log_safe(st["mean"]),
+                    mode="lines+markers",
+                    name=f"{name}: {what}",
+                    legendgroup=name,
+                    legendrank=rank,
+                    line={"color": color, "width": 2, "dash": dash},
+                    marker={"size": 4},
+                    meta={"variant": name, "sublayer": what},
+                    hovertemplate=f"{name} {what}<br>block %{{x}}: %{{y:.3g}}<extra></extra>",
+                )
+            )
     if not fig.data:
         return empty_figure(f"nothing recorded at step {at}")
     fig = base_layout(fig, f"Gradient per sub-layer at step {at}", "block l", "‖∇θ‖", True)
@@ -53,12 +62,22 @@ def entropy_figure(
     """Mean attention entropy per block at one step; the dashed line is ln T (uniform rows).
     Entropy collapse (Zhai et al. 2023) shows as values falling towards 0."""
     fig = profile_figure(
-        frame, step, colors, metric_name="attn_entropy", title="Attention entropy per block",
-        x_title="block l", y_title="entropy (nats)", log_y=False,
-    )  # fmt: skip
+        frame,
+        step,
+        colors,
+        metric_name="attn_entropy",
+        title="Attention entropy per block",
+        x_title="block l",
+        y_title="entropy (nats)",
+        log_y=False,
+    )
     if tokens and fig.data:
-        fig.add_hline(y=math.log(tokens), line_dash="dash", line_color="#777",
-                      annotation_text=f"ln T = {math.log(tokens):.2f} (uniform)")  # fmt: skip
+        fig.add_hline(
+            y=math.log(tokens),
+            line_dash="dash",
+            line_color="#777",
+            annotation_text=f"ln T = {math.log(tokens):.2f} (uniform)",
+        )
     return fig
 
 
@@ -67,6 +86,12 @@ def gain_drift_figure(frame: pd.DataFrame, step: int, colors: dict[str, str]) ->
     if metric(frame, "ln_gain_drift").empty:
         return empty_figure("no LayerNorm gains (norm = none)")
     return profile_figure(
-        frame, step, colors, metric_name="ln_gain_drift", title="LayerNorm gain drift",
-        x_title="block l", y_title="RMS(γ − 1)", log_y=False,
-    )  # fmt: skip
+        frame,
+        step,
+        colors,
+        metric_name="ln_gain_drift",
+        title="LayerNorm gain drift",
+        x_title="block l",
+        y_title="RMS(γ − 1)",
+        log_y=False,
+    )

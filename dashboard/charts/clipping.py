@@ -19,10 +19,17 @@ def grad_norm_total_figure(
         if r.empty:
             continue
         st = seed_stats(r, ["step"])
-        fig.add_trace(go.Scatter(
-            x=st["step"], y=log_safe(st["mean"]), mode="lines", name=name,
-            line={"color": color, "width": 2}, meta={"variant": name}, legendrank=rank,
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=st["step"],
+                y=log_safe(st["mean"]),
+                mode="lines",
+                name=name,
+                line={"color": color, "width": 2},
+                meta={"variant": name},
+                legendrank=rank,
+            )
+        )
     # one dashed line per threshold, naming every variant that clips there (labels of equal
     # thresholds were drawn on top of each other)
     by_c: dict[float, list[str]] = {}
@@ -33,9 +40,13 @@ def grad_norm_total_figure(
             by_c.setdefault(c, []).append(name)
     for c, names in by_c.items():
         color = colors[names[0]] if len(names) == 1 else "#666"
-        fig.add_hline(y=c, line={"color": color, "dash": "dash", "width": 1.2},
-                      annotation_text=f"clip at {c:g} ({', '.join(names)})",
-                      annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
+        fig.add_hline(
+            y=c,
+            line={"color": color, "dash": "dash", "width": 1.2},
+            annotation_text=f"clip at {c:g} ({', '.join(names)})",
+            annotation_position="bottom right",
+            annotation_font_size=10,
+        )
     if not fig.data:
         return empty_figure("no gradient data yet")
     return base_layout(fig, "Global gradient norm before clipping", "step", "‖g‖", log_y=True)
@@ -63,11 +74,15 @@ def clipped_share_figure(share: pd.DataFrame, colors: dict[str, str]) -> go.Figu
     """Bars: share of steps whose gradient the clipping changed, per variant."""
     if share.empty:
         return empty_figure("no data yet")
-    fig = go.Figure(go.Bar(
-        x=share["variant"], y=share["clipped_share"] * 100,
-        marker_color=[colors.get(v, "#888") for v in share["variant"]],
-        text=[f"{100 * s:.0f}%" for s in share["clipped_share"]], textposition="outside",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=share["variant"],
+            y=share["clipped_share"] * 100,
+            marker_color=[colors.get(v, "#888") for v in share["variant"]],
+            text=[f"{100 * s:.0f}%" for s in share["clipped_share"]],
+            textposition="outside",
+        )
+    )
     fig = base_layout(fig, "Share of steps clipped", "variant", "% of steps")
     fig.update_yaxes(range=[0, 110])
     return fig

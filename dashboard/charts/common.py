@@ -16,9 +16,19 @@ pio.templates.default = "plotly_white"
 
 # Okabe–Ito-like, colour-blind friendly; the baseline (first variant) gets the dark grey-red.
 PALETTE = (
-    "#D1495B", "#2E86AB", "#3BB273", "#F4A259", "#7768AE", "#E07BE0",
-    "#1B998B", "#8C5E58", "#4F6D7A", "#C3B300", "#FF6F59", "#254441",
-)  # fmt: skip
+    "#D1495B",
+    "#2E86AB",
+    "#3BB273",
+    "#F4A259",
+    "#7768AE",
+    "#E07BE0",
+    "#1B998B",
+    "#8C5E58",
+    "#4F6D7A",
+    "#C3B300",
+    "#FF6F59",
+    "#254441",
+)
 DIVERGED_SYMBOL = "x"
 
 
@@ -57,9 +67,13 @@ def rgba(hex_color: str, alpha: float) -> str:
 
 # log axes: labels at decades only (10ⁿ), minor ticks unlabelled; plotly's default labels the
 # 2s and 5s between decades with bare digits ("5 2 10 5 2 1") that read as other decades
-LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1, "minorloglabels": "none",
-            "minor": {"ticks": "outside", "ticklen": 3, "showgrid": True,
-                      "gridcolor": "rgba(0,0,0,0.04)"}}  # fmt: skip
+LOG_AXIS = {
+    "type": "log",
+    "exponentformat": "power",
+    "dtick": 1,
+    "minorloglabels": "none",
+    "minor": {"ticks": "outside", "ticklen": 3, "showgrid": True, "gridcolor": "rgba(0,0,0,0.04)"},
+}
 MINOR_TICK_DECADES = 4  # above this many decades a chart's ~300 px leave no room for minor ticks
 # spanning under one decade, decade labels alone would leave the axis bare: plotly's own ticks,
 # each labelled in full ("0.3", "0.4")
@@ -86,8 +100,11 @@ def log_axis(values, max_labels: int = 8) -> dict:
     if decades < 2:
         return FEW_DECADES_LOG_AXIS
     if span > max_labels:  # many decades: every 2nd (3rd...) one labelled, no minor ticks
-        return {**LOG_AXIS, "dtick": math.ceil(span / max_labels),
-                "minor": {"ticks": "", "showgrid": False}}  # fmt: skip
+        return {
+            **LOG_AXIS,
+            "dtick": math.ceil(span / max_labels),
+            "minor": {"ticks": "", "showgrid": False},
+        }
     if span > MINOR_TICK_DECADES:  # minor gridlines only: their tick marks would form a comb
         return {**LOG_AXIS, "minor": {**LOG_AXIS["minor"], "ticks": ""}}
     return LOG_AXIS
@@ -108,10 +125,14 @@ def log_scale_note(fig: go.Figure) -> str:
     d = ax.dtick
     if isinstance(d, (int, float)) and float(d).is_integer() and d >= 1:
         k = int(d)
-        return "log scale: each gridline is 10×" if k == 1 else (
-            f"log scale: each labelled gridline is 10{str(k).translate(_SUPERSCRIPT)}× the one "
-            "below"
-        )  # fmt: skip
+        return (
+            "log scale: each gridline is 10×"
+            if k == 1
+            else (
+                f"log scale: each labelled gridline is 10{str(k).translate(_SUPERSCRIPT)}× the one "
+                "below"
+            )
+        )
     return "log scale over a narrow range: gridlines at the values labelled, not 10× apart"
 
 
@@ -138,9 +159,11 @@ def empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_layout(
-        height=220, xaxis_visible=False, yaxis_visible=False,
+        height=220,
+        xaxis_visible=False,
+        yaxis_visible=False,
         margin={"l": 20, "r": 20, "t": 20, "b": 20},
-    )  # fmt: skip
+    )
     return fig
 
 

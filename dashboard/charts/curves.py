@@ -15,12 +15,14 @@ from dashboard.charts.common import (
     metric,
     rgba,
     seed_stats,
-)  # fmt: skip
+)
 
 LABELS = {
-    "loss": "train loss", "val_loss": "validation loss",
-    "accuracy": "train accuracy", "val_accuracy": "validation accuracy",
-}  # fmt: skip
+    "loss": "train loss",
+    "val_loss": "validation loss",
+    "accuracy": "train accuracy",
+    "val_accuracy": "validation accuracy",
+}
 
 
 def curves_figure(
@@ -54,29 +56,51 @@ def curves_figure(
             main = m == metrics[-1]
             label = f"{name}" if main else f"{name} ({LABELS.get(m, m)})"
             if (st["n"] > 1).any():  # band: min to max across seeds
-                fig.add_trace(go.Scatter(
-                    x=np.concatenate([st["step"], st["step"][::-1]]),
-                    y=np.concatenate([np.asarray(hi), np.asarray(lo)[::-1]]),
-                    # mode set: plotly gives traces under 20 points default-coloured markers
-                    mode="lines", fill="toself", fillcolor=rgba(color, 0.15), line={"width": 0},
-                    hoverinfo="skip", showlegend=False, legendgroup=name, name=f"{label} band",
-                ))  # fmt: skip
-            fig.add_trace(go.Scatter(
-                x=st["step"], y=y, mode="lines" if len(st) > 2 else "lines+markers",
-                name=label, legendgroup=name,
-                showlegend=main, legendrank=rank, line={"color": color, "width": 2.4 if main else 1.4,
-                                       "dash": "solid" if main else "dot"},
-                meta={"variant": name, "metric": m},
-                hovertemplate=f"{name}<br>{LABELS.get(m, m)}: %{{y:.4g}}<br>step %{{x}}<extra></extra>",
-            ))  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(
+                        x=np.concatenate([st["step"], st["step"][::-1]]),
+                        y=np.concatenate([np.asarray(hi), np.asarray(lo)[::-1]]),
+                        # mode set: plotly gives traces under 20 points default-coloured markers
+                        mode="lines",
+                        fill="toself",
+                        fillcolor=rgba(color, 0.15),
+                        line={"width": 0},
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=name,
+                        name=f"{label} band",
+                    )
+                )
+            fig.add_trace(
+                go.Scatter(
+                    x=st["step"],
+                    y=y,
+                    mode="lines" if len(st) > 2 else "lines+markers",
+                    name=label,
+                    legendgroup=name,
+                    showlegend=main,
+                    legendrank=rank,
+                    line={
+                        "color": color,
+                        "width": 2.4 if main else 1.4,
+                        "dash": "solid" if main else "dot",
+                    },
+                    meta={"variant": name, "metric": m},
+                    hovertemplate=f"{name}<br>{LABELS.get(m, m)}: %{{y:.4g}}<br>step %{{x}}<extra></extra>",
+                )
+            )
             drawn = True
         if name in div:
             _mark_diverged(fig, frame, metrics[-1], name, color, div[name], log_y)
     if not drawn:
         return empty_figure("no data yet")
     if baseline is not None and np.isfinite(baseline):
-        fig.add_hline(y=baseline, line={"dash": "dash", "color": "#888", "width": 1},
-                      annotation_text="chance", annotation_position="top right")  # fmt: skip
+        fig.add_hline(
+            y=baseline,
+            line={"dash": "dash", "color": "#888", "width": 1},
+            annotation_text="chance",
+            annotation_position="top right",
+        )
     fig = base_layout(fig, title, "step", y_title, log_y)
     if all("accuracy" in m for m in metrics):
         # an accuracy is within [0, 1]: the ✕ label's room above a point near 1 stretched the
@@ -97,10 +121,18 @@ def _mark_diverged(fig, frame, m, name, color, step, log_y) -> None:
     steps = pd.to_numeric(metric(frame, m)["step"], errors="coerce")
     last = float(steps.max()) if steps.notna().any() else float(step)
     side = "top right" if step <= last / 2 else "top left"
-    fig.add_trace(go.Scatter(
-        x=[step], y=[y], mode="markers+text", text=[f"diverged @ {step}"], textposition=side,
-        cliponaxis=False,
-        marker={"symbol": DIVERGED_SYMBOL, "size": 13, "color": color, "line": {"width": 2}},
-        name=f"{name} diverged", legendgroup=name, showlegend=False,
-        meta={"variant": name, "diverged": step},
-    ))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[step],
+            y=[y],
+            mode="markers+text",
+            text=[f"diverged @ {step}"],
+            textposition=side,
+            cliponaxis=False,
+            marker={"symbol": DIVERGED_SYMBOL, "size": 13, "color": color, "line": {"width": 2}},
+            name=f"{name} diverged",
+            legendgroup=name,
+            showlegend=False,
+            meta={"variant": name, "diverged": step},
+        )
+    )

@@ -22,7 +22,7 @@ from dashboard.charts.common import (
     metric,
     nearest_step,
     seed_stats,
-)  # fmt: skip
+)
 from dashboard.plain import clean, plotly_text
 
 # a panel of three across half the page is ~200 px: a longer name ran into its neighbours'
@@ -85,25 +85,47 @@ def profile_figure(
         st = seed_stats(r, ["index"])
         y = log_safe(st["mean"]) if log_y else st["mean"].to_numpy(float)
         label = name if name not in div else f"{name} (diverged @ {div[name]})"
-        fig.add_trace(go.Scatter(
-            x=st["index"], y=y, mode="lines+markers", name=label, legendgroup=name,
-            line={"color": color, "width": 2.2}, marker={"size": 5},
-            meta={"variant": name, "step": at}, legendrank=rank,
-            hovertemplate=f"{name}<br>%{{x}}: %{{y:.3g}}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=st["index"],
+                y=y,
+                mode="lines+markers",
+                name=label,
+                legendgroup=name,
+                line={"color": color, "width": 2.2},
+                marker={"size": 5},
+                meta={"variant": name, "step": at},
+                legendrank=rank,
+                hovertemplate=f"{name}<br>%{{x}}: %{{y:.3g}}<extra></extra>",
+            )
+        )
         if theory and name in theory:
             pred = np.asarray(theory[name], dtype=float)
-            fig.add_trace(go.Scatter(
-                x=np.arange(1, pred.size + 1), y=log_safe(pred) if log_y else pred,
-                mode="lines", name=f"{name}: mean-field prediction", legendgroup=name,
-                line={"color": color, "width": 1.6, "dash": "dash"}, showlegend=False,
-                meta={"variant": name, "theory": True},
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=np.arange(1, pred.size + 1),
+                    y=log_safe(pred) if log_y else pred,
+                    mode="lines",
+                    name=f"{name}: mean-field prediction",
+                    legendgroup=name,
+                    line={"color": color, "width": 1.6, "dash": "dash"},
+                    showlegend=False,
+                    meta={"variant": name, "theory": True},
+                )
+            )
     if not fig.data:
         return empty_figure(f"nothing recorded at step {at}")
     if theory:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="dashed: mean-field theory (at init)",
-                                 line={"color": "#777", "dash": "dash"}, legendrank=999))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                name="dashed: mean-field theory (at init)",
+                line={"color": "#777", "dash": "dash"},
+                legendrank=999,
+            )
+        )
     fig = base_layout(fig, f"{title} at step {at}", x_title, y_title, log_y)
     if rows["index"].nunique() <= 12:  # a few layers: whole numbers only
         fig.update_xaxes(dtick=1)
@@ -145,11 +167,19 @@ def heatmap_figure(
         z = np.log10(log_safe(grid.to_numpy().ravel())).reshape(grid.shape)
         zs.append(z)
         r, c = divmod(i, cols)
-        fig.add_trace(go.Heatmap(
-            x=grid.columns.to_numpy(), y=grid.index.to_numpy(), z=z, coloraxis="coloraxis",
-            name=name, meta={"variant": name},
-            hovertemplate=f"{name}<br>step %{{x}}, {y_title} %{{y}}<br>log10 = %{{z:.2f}}<extra></extra>",
-        ), row=r + 1, col=c + 1)  # fmt: skip
+        fig.add_trace(
+            go.Heatmap(
+                x=grid.columns.to_numpy(),
+                y=grid.index.to_numpy(),
+                z=z,
+                coloraxis="coloraxis",
+                name=name,
+                meta={"variant": name},
+                hovertemplate=f"{name}<br>step %{{x}}, {y_title} %{{y}}<br>log10 = %{{z:.2f}}<extra></extra>",
+            ),
+            row=r + 1,
+            col=c + 1,
+        )
         if name in div:
             fig.add_vline(x=div[name], line={"color": "black", "dash": "dot"}, row=r + 1, col=c + 1)
             # a variant whose seeds all stopped has no columns after it: say so in the panel
@@ -157,10 +187,15 @@ def heatmap_figure(
                 ax = "" if i == 0 else str(i + 1)
                 fig.add_annotation(
                     text=f"diverged at step {div[name]}:<br>no gradients after it",
-                    xref=f"x{ax} domain", yref=f"y{ax} domain", x=0.97, y=0.5, xanchor="right",
-                    showarrow=False, font={"size": 11, "color": "#B03A2E"},
+                    xref=f"x{ax} domain",
+                    yref=f"y{ax} domain",
+                    x=0.97,
+                    y=0.5,
+                    xanchor="right",
+                    showarrow=False,
+                    font={"size": 11, "color": "#B03A2E"},
                     bgcolor="rgba(255,255,255,0.85)",
-                )  # fmt: skip
+                )
     # every panel spans the same steps, so a variant that stopped early shows as stopped
     steps = rows["step"].to_numpy()
     if steps.size:
@@ -172,10 +207,15 @@ def heatmap_figure(
         lo, hi = lo - 0.5, hi + 0.5
     fig.update_layout(
         title={"text": title, "font": {"size": 15}},
-        coloraxis={"colorscale": "Viridis", "cmin": lo, "cmax": hi,
-                   "colorbar": {"title": {"text": "log10"}}},
-        height=max(300, 240 * nrows + 60), margin={"l": 50, "r": 20, "t": 84, "b": 40},
-    )  # fmt: skip
+        coloraxis={
+            "colorscale": "Viridis",
+            "cmin": lo,
+            "cmax": hi,
+            "colorbar": {"title": {"text": "log10"}},
+        },
+        height=max(300, 240 * nrows + 60),
+        margin={"l": 50, "r": 20, "t": 84, "b": 40},
+    )
     fig.update_annotations(font_size=11)  # the panel titles (two lines at most)
     fig.update_xaxes(title_text="step", row=nrows)
     fig.update_yaxes(title_text=y_title, col=1)

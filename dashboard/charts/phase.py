@@ -74,9 +74,13 @@ def seed_values(rows: pd.DataFrame, outcome: Outcome) -> pd.Series:
 
 
 def cell_grid(
-    rows: pd.DataFrame, x_axis: str, x_values: list, y_axis: str | None, y_values: list,
+    rows: pd.DataFrame,
+    x_axis: str,
+    x_values: list,
+    y_axis: str | None,
+    y_values: list,
     outcome: Outcome,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray]:
     """(mean over seeds per cell, hover text per cell): shape (len(y_values), len(x_values)).
 
     Without ``y_axis``, the rows are variants (``y_values`` are variant names).
@@ -155,30 +159,51 @@ def click_layer(p: Panel, nx: int, ny: int) -> go.Scatter:
     selected cell gets a white outline).
     """
     xs, ys = np.meshgrid(np.arange(nx), np.arange(ny))
-    text = np.asarray(p.text, dtype=object).reshape(ny, nx) if np.size(p.text) == nx * ny else (
-        np.full((ny, nx), "", dtype=object)
-    )  # fmt: skip
+    text = (
+        np.asarray(p.text, dtype=object).reshape(ny, nx)
+        if np.size(p.text) == nx * ny
+        else (np.full((ny, nx), "", dtype=object))
+    )
     return go.Scatter(
-        x=xs.ravel(), y=ys.ravel(), mode="markers", name=CLICK_LAYER, showlegend=False,
-        text=text.ravel(), hovertemplate="%{text}<extra>" + plotly_text(p.name, 30) + "</extra>",
-        marker={"symbol": "square-open", "size": 26, "color": "white", "opacity": 0,
-                "line": {"width": 3}},
-        selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 0}},
-    )  # fmt: skip
+        x=xs.ravel(),
+        y=ys.ravel(),
+        mode="markers",
+        name=CLICK_LAYER,
+        showlegend=False,
+        text=text.ravel(),
+        hovertemplate="%{text}<extra>" + plotly_text(p.name, 30) + "</extra>",
+        marker={
+            "symbol": "square-open",
+            "size": 26,
+            "color": "white",
+            "opacity": 0,
+            "line": {"width": 3},
+        },
+        selected={"marker": {"opacity": 1}},
+        unselected={"marker": {"opacity": 0}},
+    )
 
 
 def phase_figure(
-    panels: list[Panel], x_ticks: list[str], y_ticks: list[str], x_title: str, y_title: str,
-    outcome: Outcome, title: str,
-) -> go.Figure:  # fmt: skip
+    panels: list[Panel],
+    x_ticks: list[str],
+    y_ticks: list[str],
+    x_title: str,
+    y_title: str,
+    outcome: Outcome,
+    title: str,
+) -> go.Figure:
     """Heatmaps side by side (up to 3 per row) with a shared colour scale."""
     n = max(1, len(panels))
     cols = min(3, n)
     rows = math.ceil(n / cols)
     fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=[plotly_text(p.name, 40) for p in panels],
-        horizontal_spacing=0.06, vertical_spacing=0.16 if rows > 1 else 0.1,
-    )  # fmt: skip
+        rows=rows,
+        cols=cols,
+        subplot_titles=[plotly_text(p.name, 40) for p in panels],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.16 if rows > 1 else 0.1,
+    )
     finite = [p.z[np.isfinite(p.z)] for p in panels]
     allv = np.concatenate(finite) if finite else np.array([])
     zmin = outcome.zmin if outcome.zmin is not None else (float(allv.min()) if allv.size else 0)
@@ -191,51 +216,89 @@ def phase_figure(
         r, c = k // cols + 1, k % cols + 1
         fig.add_trace(
             go.Heatmap(
-                z=p.z, x=list(range(len(x_ticks))), y=list(range(len(y_ticks))),
+                z=p.z,
+                x=list(range(len(x_ticks))),
+                y=list(range(len(y_ticks))),
                 hoverinfo="skip",  # the click layer below carries the hover text
-                colorscale=outcome.colorscale, zmin=zmin, zmax=zmax, showscale=k == 0,
-                colorbar={"title": {"text": outcome.label}, "len": 0.8}, xgap=1, ygap=1,
+                colorscale=outcome.colorscale,
+                zmin=zmin,
+                zmax=zmax,
+                showscale=k == 0,
+                colorbar={"title": {"text": outcome.label}, "len": 0.8},
+                xgap=1,
+                ygap=1,
             ),
-            row=r, col=c,
-        )  # fmt: skip
+            row=r,
+            col=c,
+        )
         fig.add_trace(click_layer(p, len(x_ticks), len(y_ticks)), row=r, col=c)
         for label, lx, ly, dash in p.lines:
             if dash == "solid":  # a dark edge under the white line: visible on any colour
                 fig.add_trace(
-                    go.Scatter(x=lx, y=ly, mode="lines", showlegend=False, hoverinfo="skip",
-                               line={"color": "rgba(0,0,0,0.75)", "width": 5}),
-                    row=r, col=c,
-                )  # fmt: skip
+                    go.Scatter(
+                        x=lx,
+                        y=ly,
+                        mode="lines",
+                        showlegend=False,
+                        hoverinfo="skip",
+                        line={"color": "rgba(0,0,0,0.75)", "width": 5},
+                    ),
+                    row=r,
+                    col=c,
+                )
             fig.add_trace(
                 go.Scatter(
-                    x=lx, y=ly, mode="lines", name=label, legendgroup=label,
-                    showlegend=label not in shown_legend, hoverinfo="name",
-                    line={"color": "white" if dash == "solid" else "#ff4fa3", "width": 2.5,
-                          "dash": dash},
+                    x=lx,
+                    y=ly,
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=label not in shown_legend,
+                    hoverinfo="name",
+                    line={
+                        "color": "white" if dash == "solid" else "#ff4fa3",
+                        "width": 2.5,
+                        "dash": dash,
+                    },
                 ),
-                row=r, col=c,
-            )  # fmt: skip
+                row=r,
+                col=c,
+            )
             shown_legend.add(label)
         fig.update_xaxes(
-            tickvals=list(range(len(x_ticks))), ticktext=x_ticks, range=[-0.5, len(x_ticks) - 0.5],
-            title_text=x_title if r == rows else None, row=r, col=c,
-        )  # fmt: skip
+            tickvals=list(range(len(x_ticks))),
+            ticktext=x_ticks,
+            range=[-0.5, len(x_ticks) - 0.5],
+            title_text=x_title if r == rows else None,
+            row=r,
+            col=c,
+        )
         fig.update_yaxes(
-            tickvals=list(range(len(y_ticks))), ticktext=y_ticks, range=[-0.5, len(y_ticks) - 0.5],
-            title_text=y_title if c == 1 else None, row=r, col=c,
-        )  # fmt: skip
+            tickvals=list(range(len(y_ticks))),
+            ticktext=y_ticks,
+            range=[-0.5, len(y_ticks) - 0.5],
+            title_text=y_title if c == 1 else None,
+            row=r,
+            col=c,
+        )
     # a long title wraps (Plotly's do not): on a 390 px phone one line was cut at "train, be"
     lines = textwrap.wrap(clean(title, 120), TITLE_LINE_CHARS)[:3] or [""]
     fig.update_layout(
         # pinned to the top, the margin growing with its lines: it never reaches the panels'
         # own titles (three lines on a phone ran into "tanh mlp")
-        title={"text": "<br>".join(plotly_text(x) for x in lines), "font": {"size": 14},
-               "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+        title={
+            "text": "<br>".join(plotly_text(x) for x in lines),
+            "font": {"size": 14},
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 10},
+        },
         height=max(380, 330 * rows + 100 + 20 * (len(lines) - 1)),
         margin={"l": 70, "r": 20, "t": 56 + 20 * len(lines), "b": 100},
         # the legend at the figure's own bottom edge, under the x-axis title: placed in the
         # plot's coordinates (y = -0.12) it sat on that title, on a phone over it
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         plot_bgcolor="#eeeeee",
-    )  # fmt: skip
+    )
     return fig

@@ -59,8 +59,14 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
                 factor, T = pascanu_length(v)
                 if math.isfinite(T):
                     xs = position(x_vals, np.array([T, T]))
-                    lines.append((f"Pascanu bound (λ₁γ)^T = 1% ({v.name})", xs,
-                                  np.array([k - 0.5, k + 0.5]), "dash"))  # fmt: skip
+                    lines.append(
+                        (
+                            f"Pascanu bound (λ₁γ)^T = 1% ({v.name})",
+                            xs,
+                            np.array([k - 0.5, k + 0.5]),
+                            "dash",
+                        )
+                    )
                     notes.append(
                         f"{v.name}: λ₁γ = {factor:.2f} < 1 at initialisation, so the gradient "
                         f"across T steps is at most {factor:.2f}^T: under 1% beyond T ≈ {T:.0f} "
@@ -78,8 +84,9 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
     else:
         y_axis, y_vals = axes[1], spec.grid[axes[1]]
         for v in variants:
-            z, text = cell_grid(frame[frame["variant"] == v.name], x_axis, x_vals, y_axis,
-                                y_vals, outcome)  # fmt: skip
+            z, text = cell_grid(
+                frame[frame["variant"] == v.name], x_axis, x_vals, y_axis, y_vals, outcome
+            )
             lines = []
             if mean_field_applies(v, axes):
                 gains = [float(g) for g in x_vals]
@@ -91,8 +98,9 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
                 lines.append(("6 ξ_c (signals propagate below it)", xs, ys, "solid"))
                 if math.isfinite(o.critical_sigma_w2):
                     cx = position(gains, np.array([math.sqrt(o.critical_sigma_w2)] * 2))
-                    lines.append(("χ₁ = 1 (edge of chaos)", cx,
-                                  np.array([-0.5, len(y_vals) - 0.5]), "dash"))  # fmt: skip
+                    lines.append(
+                        ("χ₁ = 1 (edge of chaos)", cx, np.array([-0.5, len(y_vals) - 0.5]), "dash")
+                    )
                     notes.append(
                         f"{v.name}: edge of chaos at σ_w² = {o.critical_sigma_w2:.2f} "
                         f"(σ_b² = {v.bias_std**2:.3g})."
@@ -102,9 +110,14 @@ def figure(spec: SweepSpec, rows: list[dict[str, Any]], outcome_name: str):
         y_ticks, y_title = tick_text(y_vals, squared and y_axis == "init_gain"), axis_title(y_axis)
     title = spec.title or "Sweep"
     fig = phase_figure(
-        panels, tick_text(x_vals, squared and x_axis == "init_gain"), y_ticks,
-        axis_title(x_axis, squared), y_title, outcome, title,
-    )  # fmt: skip
+        panels,
+        tick_text(x_vals, squared and x_axis == "init_gain"),
+        y_ticks,
+        axis_title(x_axis, squared),
+        y_title,
+        outcome,
+        title,
+    )
     return fig, notes
 
 
@@ -151,6 +164,7 @@ def _xi_note(v: RunConfig, frame: pd.DataFrame, x_axis: str, y_axis: str, gains,
         return text + "."
     return text + (
         f": of the {below} trained cells below the line, {missed} did not reach the target "
-        f"in {v.steps} steps" + (f" ({missed_chaotic} of them on the chaotic side)"
-                                 if missed_chaotic else "") + "."
-    )  # fmt: skip
+        f"in {v.steps} steps"
+        + (f" ({missed_chaotic} of them on the chaotic side)" if missed_chaotic else "")
+        + "."
+    )

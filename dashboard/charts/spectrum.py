@@ -37,21 +37,39 @@ def spectrum_figure(frame: pd.DataFrame, step: int, colors: dict[str, str]) -> g
         x = wide.index.to_numpy()
         color = colors[name]
         label = name + (f" ({zeros} of {len(x)} exactly 0)" if zeros else "")
-        fig.add_trace(go.Scatter(
-            x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-            fillcolor=rgba(color, 0.15), line={"width": 0}, hoverinfo="skip",
-            showlegend=False, legendgroup=name,
-        ))  # fmt: skip
-        fig.add_trace(go.Scatter(
-            x=x, y=mid, mode="lines+markers", name=label, legendgroup=name,
-            line={"color": color, "width": 2}, marker={"size": 4, "color": color},
-            meta={"variant": name},
-            hovertemplate=f"{name}<br>rank %{{x}}: s = %{{y:.3g}}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([x, x[::-1]]),
+                y=np.concatenate([hi, lo[::-1]]),
+                fill="toself",
+                fillcolor=rgba(color, 0.15),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=mid,
+                mode="lines+markers",
+                name=label,
+                legendgroup=name,
+                line={"color": color, "width": 2},
+                marker={"size": 4, "color": color},
+                meta={"variant": name},
+                hovertemplate=f"{name}<br>rank %{{x}}: s = %{{y:.3g}}<extra></extra>",
+            )
+        )
     if not fig.data:
         return empty_figure("no Jacobian spectrum at this step")
-    fig.add_hline(y=1.0, line={"dash": "dash", "color": "#555", "width": 1},
-                  annotation_text="isometry: every s = 1", annotation_position="top right")  # fmt: skip
+    fig.add_hline(
+        y=1.0,
+        line={"dash": "dash", "color": "#555", "width": 1},
+        annotation_text="isometry: every s = 1",
+        annotation_position="top right",
+    )
     title = f"Singular values of the input–output Jacobian ∂h_L/∂x at step {at}"
     return base_layout(fig, title, "rank (0 = largest)", "singular value s", log_y=True)
 

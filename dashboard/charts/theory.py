@@ -36,20 +36,33 @@ def chi1_figure(
         )
         other = (other_state or {}).get(name)
         if other is not None and np.isfinite(other).any():
-            fig.add_trace(go.Scatter(
-                x=grid, y=log_safe(other), mode="lines", name=f"{name}: other fixed point",
-                line={"color": color, "width": 1.6, "dash": "dot"},
-                meta={"activation": name, "other_state": True},
-                hovertemplate=(f"{name}, other fixed point<br>σ_w² = %{{x:.2f}}<br>"
-                               "χ₁ = %{y:.3g}<extra></extra>"),
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=grid,
+                    y=log_safe(other),
+                    mode="lines",
+                    name=f"{name}: other fixed point",
+                    line={"color": color, "width": 1.6, "dash": "dot"},
+                    meta={"activation": name, "other_state": True},
+                    hovertemplate=(
+                        f"{name}, other fixed point<br>σ_w² = %{{x:.2f}}<br>"
+                        "χ₁ = %{y:.3g}<extra></extra>"
+                    ),
+                )
+            )
         c = critical.get(name, float("nan"))
         if np.isfinite(c):
-            fig.add_trace(go.Scatter(
-                x=[c], y=[1.0], mode="markers", name=f"{name}: critical σ_w² = {c:.2f}",
-                marker={"color": color, "size": 10, "symbol": "diamond"}, showlegend=False,
-                hovertemplate=f"{name}: edge of chaos at σ_w² = {c:.3f}<extra></extra>",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[c],
+                    y=[1.0],
+                    mode="markers",
+                    name=f"{name}: critical σ_w² = {c:.2f}",
+                    marker={"color": color, "size": 10, "symbol": "diamond"},
+                    showlegend=False,
+                    hovertemplate=f"{name}: edge of chaos at σ_w² = {c:.3f}<extra></extra>",
+                )
+            )
     fig.add_hline(
         y=1.0,
         line={"color": "#333", "dash": "dash"},

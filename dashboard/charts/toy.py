@@ -34,8 +34,13 @@ def jacobian_figure(t: np.ndarray, dxdx0: np.ndarray, w: float, gamma: float) ->
     fig.add_hline(y=1.0, line={"color": "#999", "width": 1})
     _say_why_blank(fig, dxdx0)
     regime = "below 1/γ: must vanish" if abs(w) < 1 / gamma else "above 1/γ: may explode"
-    return base_layout(fig, f"Jacobian through time (|w| = {abs(w):g}, 1/γ = {1 / gamma:g}: {regime})",
-                       "t", "|∂x_t/∂x_0|", log_y=True)  # fmt: skip
+    return base_layout(
+        fig,
+        f"Jacobian through time (|w| = {abs(w):g}, 1/γ = {1 / gamma:g}: {regime})",
+        "t",
+        "|∂x_t/∂x_0|",
+        log_y=True,
+    )
 
 
 def _say_why_blank(fig: go.Figure, values: np.ndarray) -> None:
@@ -52,8 +57,15 @@ def _say_why_blank(fig: go.Figure, values: np.ndarray) -> None:
         text = "overflow: the values pass 1e308 (float64) at every point"
     else:
         text = "nothing positive and finite to draw on a log axis"
-    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"color": "#B03A2E"})  # fmt: skip
+    fig.add_annotation(
+        text=text,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"color": "#B03A2E"},
+    )
 
 
 def b_grid(lo: float, hi: float, wall: float, n: int = 1200) -> np.ndarray:
@@ -119,12 +131,27 @@ def wall_figure(
         band = (max(saddles[0], lo_b), min(saddles[1], hi_b))
         if band[0] < band[1]:
             for row in (1, 2):
-                fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12,
-                              line_width=0, row=row, col=1)  # fmt: skip
+                fig.add_vrect(
+                    x0=band[0],
+                    x1=band[1],
+                    fillcolor=PALETTE[2],
+                    opacity=0.12,
+                    line_width=0,
+                    row=row,
+                    col=1,
+                )
             # named in the legend: lines ~0.04 apart would make their labels overlap
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="bistable band",
-                                     marker={"symbol": "square", "size": 11, "color": PALETTE[2],
-                                             "opacity": 0.35}), row=1, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name="bistable band",
+                    marker={"symbol": "square", "size": 11, "color": PALETTE[2], "opacity": 0.35},
+                ),
+                row=1,
+                col=1,
+            )
     marks = [
         (b_wall, "basin boundary: the wall", "dot", "#b00"),
         *[(s, "saddle-node", "dash", PALETTE[2]) for s in inside],
@@ -137,18 +164,29 @@ def wall_figure(
             fig.add_vline(x=x, line=line, row=2, col=1)
             if txt not in named:  # one legend entry for both saddle-nodes
                 named.add(txt)
-                fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=txt),
-                              row=1, col=1)  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(x=[None], y=[None], mode="lines", line=line, name=txt), row=1, col=1
+                )
     if np.isfinite(b_now) and lo_b <= b_now <= hi_b:
         line = {"color": "#555", "dash": "solid", "width": 1}
         fig.add_vline(x=b_now, line=line, row=1, col=1)
-        fig.add_vline(x=b_now, line=line, row=2, col=1, annotation_text="your b",
-                      annotation_position="bottom right", annotation_font_size=10)  # fmt: skip
+        fig.add_vline(
+            x=b_now,
+            line=line,
+            row=2,
+            col=1,
+            annotation_text="your b",
+            annotation_position="bottom right",
+            annotation_font_size=10,
+        )
     for trace in fig.data[:2]:  # the curves are named by the panel titles
         trace.showlegend = False
-    fig.update_layout(height=560, showlegend=True,
-                      legend={"orientation": "h", "y": -0.16, "x": 0, "font": {"size": 11}},
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40})  # fmt: skip
+    fig.update_layout(
+        height=560,
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.16, "x": 0, "font": {"size": 11}},
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+    )
     fig.update_xaxes(title_text="b", row=2, col=1)
     return fig
 
@@ -189,7 +227,12 @@ def _say_overflow(fig: go.Figure, b: np.ndarray, loss: np.ndarray, grad: np.ndar
     where = "every b" if share == 1 else f"b in [{lo:.3g}, {hi:.3g}] ({share:.0%} of the sweep)"
     fig.add_annotation(
         text=f"overflow at {where}:<br>the loss passes 1e308 (float64); left out",
-        showarrow=False, x=0.5, y=1.0 if share < 1 else 0.5, xref="paper", yref="paper",
-        yanchor="top" if share < 1 else "middle", font={"color": "#B03A2E", "size": 11},
+        showarrow=False,
+        x=0.5,
+        y=1.0 if share < 1 else 0.5,
+        xref="paper",
+        yref="paper",
+        yanchor="top" if share < 1 else "middle",
+        font={"color": "#B03A2E", "size": 11},
         bgcolor="rgba(255,255,255,0.8)",
-    )  # fmt: skip
+    )

@@ -11,10 +11,21 @@ from dashboard.charts.spectrum import condition_log10
 from models import DEFAULT_FAMILY, FAMILIES, METRICS
 
 COLUMNS = [
-    "variant", "final val loss", "best val loss", "final val accuracy", "best val accuracy",
-    "steps to target", "reached target", "diverged at", "s/step", "params",
-    "grad ratio first/last", "note", "step impl", "log10 cond J (init)",
-]  # fmt: skip
+    "variant",
+    "final val loss",
+    "best val loss",
+    "final val accuracy",
+    "best val accuracy",
+    "steps to target",
+    "reached target",
+    "diverged at",
+    "s/step",
+    "params",
+    "grad ratio first/last",
+    "note",
+    "step impl",
+    "log10 cond J (init)",
+]
 
 
 def _mean(x) -> float:
@@ -62,25 +73,27 @@ def tradeoff_table(
         errors = [e for e in (s["error"] if len(s) else []) if isinstance(e, str) and e]
         if errors:
             notes.append(errors[0][:80])
-        out.append({
-            "variant": name,
-            "final val loss": _mean(s["final_val_loss"]) if len(s) else np.nan,
-            "best val loss": _mean(s["best_val_loss"]) if len(s) else np.nan,
-            "final val accuracy": _mean(s["final_val_accuracy"]) if len(s) else np.nan,
-            "best val accuracy": _mean(best_acc),
-            "steps to target": _mean(reached) if reached is not None else np.nan,
-            "reached target": f"{int(reached.notna().sum()) if reached is not None else 0}/{seeds}",
-            "diverged at": float(div.min()) if n_div else np.nan,
-            "s/step": _mean(s["s_per_step"]) if len(s) else np.nan,
-            "params": int(s["params"].iloc[0]) if len(s) else 0,
-            "grad ratio first/last": grad_ratio(frame, name, *_gradient(v)),
-            "note": "; ".join(notes),
-            # which path trained it: autograd, manual or manual-compiled (runs saved before the
-            # column existed have none)
-            "step impl": _impls(s),
-            # decades between the Jacobian's largest and smallest singular value at init (MLPs)
-            "log10 cond J (init)": condition_log10(frame, name, 0),
-        })  # fmt: skip
+        out.append(
+            {
+                "variant": name,
+                "final val loss": _mean(s["final_val_loss"]) if len(s) else np.nan,
+                "best val loss": _mean(s["best_val_loss"]) if len(s) else np.nan,
+                "final val accuracy": _mean(s["final_val_accuracy"]) if len(s) else np.nan,
+                "best val accuracy": _mean(best_acc),
+                "steps to target": _mean(reached) if reached is not None else np.nan,
+                "reached target": f"{int(reached.notna().sum()) if reached is not None else 0}/{seeds}",
+                "diverged at": float(div.min()) if n_div else np.nan,
+                "s/step": _mean(s["s_per_step"]) if len(s) else np.nan,
+                "params": int(s["params"].iloc[0]) if len(s) else 0,
+                "grad ratio first/last": grad_ratio(frame, name, *_gradient(v)),
+                "note": "; ".join(notes),
+                # which path trained it: autograd, manual or manual-compiled (runs saved before the
+                # column existed have none)
+                "step impl": _impls(s),
+                # decades between the Jacobian's largest and smallest singular value at init (MLPs)
+                "log10 cond J (init)": condition_log10(frame, name, 0),
+            }
+        )
     return pd.DataFrame(out, columns=COLUMNS)
 
 
@@ -121,18 +134,27 @@ def benefit_cost_figure(
         label = f"{name} (diverged @ {int(row['diverged at'])})" if diverged else name
         # names go in the legend and the hover, not beside the points: labels beside them
         # overlapped each other and were cut at the plot's edge
-        fig.add_trace(go.Scatter(
-            x=[x * 1000], y=[y], mode="markers", name=label,
-            marker={"size": 14, "color": colors.get(name, "#888"),
+        fig.add_trace(
+            go.Scatter(
+                x=[x * 1000],
+                y=[y],
+                mode="markers",
+                name=label,
+                marker={
+                    "size": 14,
+                    "color": colors.get(name, "#888"),
                     "symbol": DIVERGED_SYMBOL if diverged else "circle",
-                    "line": {"width": 1, "color": "white"}},
-            meta={"variant": name},
-            hovertemplate=f"{label}<br>%{{x:.2f}} ms/step<br>{ycol}: %{{y:.4g}}<extra></extra>",
-        ))  # fmt: skip
+                    "line": {"width": 1, "color": "white"},
+                },
+                meta={"variant": name},
+                hovertemplate=f"{label}<br>%{{x:.2f}} ms/step<br>{ycol}: %{{y:.4g}}<extra></extra>",
+            )
+        )
     if not fig.data:
         return empty_figure("no timings yet")
-    fig = base_layout(fig, "Benefit against cost", "milliseconds per step (all seeds)", ycol,
-                      log_y=regression)  # fmt: skip
+    fig = base_layout(
+        fig, "Benefit against cost", "milliseconds per step (all seeds)", ycol, log_y=regression
+    )
     fig.update_layout(showlegend=True)
     if regression:  # lower loss is better: flip the axis so up means better on every task
         fig.update_yaxes(autorange="reversed", title_text=f"{ycol} (flipped: up is better)")

@@ -16,8 +16,17 @@ import plotly.graph_objects as go
 from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, finite, log_safe
 from dashboard.plain import plotly_text
 
-INSTRUMENTS = ("grad_norm", "grad_norm_total", "grad_to_weight", "weight_norm", "update_ratio",
-               "clipped", "saturation", "diverged", "wall_s")  # fmt: skip
+INSTRUMENTS = (
+    "grad_norm",
+    "grad_norm_total",
+    "grad_to_weight",
+    "weight_norm",
+    "update_ratio",
+    "clipped",
+    "saturation",
+    "diverged",
+    "wall_s",
+)
 UPDATE_RULE = 1e-3  # the update-to-weight ratio's rule of thumb (Karpathy)
 
 
@@ -67,27 +76,50 @@ def _at(run: WatchedFrame, metric: str, step: int) -> tuple[list[str], np.ndarra
     return labels, rows["value"].to_numpy(dtype=float)
 
 
-def layer_figure(runs: list[WatchedFrame], metric: str, step: int, title: str, y_title: str,
-                 log_y: bool = True, rule: float | None = None) -> go.Figure:  # fmt: skip
+def layer_figure(
+    runs: list[WatchedFrame],
+    metric: str,
+    step: int,
+    title: str,
+    y_title: str,
+    log_y: bool = True,
+    rule: float | None = None,
+) -> go.Figure:
     """One value per layer (x: the layer names, input side first) at a step; runs overlaid."""
     fig = go.Figure()
     for r in runs:
         x, y = _at(r, metric, step)
         if not x:
             continue
-        fig.add_trace(go.Scatter(
-            x=x, y=log_safe(y) if log_y else finite(y), mode="lines+markers",
-            name=plotly_text(r.label), line={"color": r.color}, customdata=y,
-            hovertemplate="%{x}<br>%{customdata:.3g}<extra>" + plotly_text(r.label) + "</extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=log_safe(y) if log_y else finite(y),
+                mode="lines+markers",
+                name=plotly_text(r.label),
+                line={"color": r.color},
+                customdata=y,
+                hovertemplate="%{x}<br>%{customdata:.3g}<extra>"
+                + plotly_text(r.label)
+                + "</extra>",
+            )
+        )
     if not fig.data:
         return empty_figure(f"no {y_title} recorded")
     if rule is not None:
-        fig.add_hline(y=rule, line={"color": "grey", "dash": "dot"},
-                      annotation_text=f"~{rule:g}", annotation_position="top left")  # fmt: skip
+        fig.add_hline(
+            y=rule,
+            line={"color": "grey", "dash": "dot"},
+            annotation_text=f"~{rule:g}",
+            annotation_position="top left",
+        )
     base_layout(fig, f"{title} at step {step}", "layer (input side first)", y_title, log_y=log_y)
-    fig.update_xaxes(type="category", categoryorder="array",
-                     categoryarray=_axis_names(runs, metric), tickangle=-45)  # fmt: skip
+    fig.update_xaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=_axis_names(runs, metric),
+        tickangle=-45,
+    )
     return fig
 
 
@@ -100,11 +132,16 @@ def heatmap_figure(run: WatchedFrame, metric: str = "grad_norm") -> go.Figure:
     names = run.names(metric)
     labels = [plotly_text(names[i - 1]) if 0 < i <= len(names) else f"#{i}" for i in grid.index]
     z = np.log10(log_safe(grid.to_numpy().ravel())).reshape(grid.shape)
-    fig = go.Figure(go.Heatmap(
-        x=[int(s) for s in grid.columns], y=labels, z=z, colorscale="Viridis",
-        colorbar={"title": {"text": "log10"}},
-        hovertemplate="step %{x}<br>%{y}<br>log10 = %{z:.2f}<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            x=[int(s) for s in grid.columns],
+            y=labels,
+            z=z,
+            colorscale="Viridis",
+            colorbar={"title": {"text": "log10"}},
+            hovertemplate="step %{x}<br>%{y}<br>log10 = %{z:.2f}<extra></extra>",
+        )
+    )
     div = run.diverged()
     if div is not None:
         fig.add_vline(x=div, line={"color": "black", "dash": "dot"})
@@ -124,18 +161,27 @@ def scalars_figure(runs: list[WatchedFrame]) -> go.Figure:
             rows = r.rows(m).sort_values("step")
             if rows.empty:
                 continue
-            fig.add_trace(go.Scatter(
-                x=rows["step"], y=finite(rows["value"]), mode="lines",
-                name=f"{plotly_text(r.label)}: {plotly_text(m)}",
-                line={"color": r.color, "dash": dashes[j % len(dashes)]},
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["step"],
+                    y=finite(rows["value"]),
+                    mode="lines",
+                    name=f"{plotly_text(r.label)}: {plotly_text(m)}",
+                    line={"color": r.color, "dash": dashes[j % len(dashes)]},
+                )
+            )
         div = r.diverged()
         if div is not None:
-            fig.add_trace(go.Scatter(
-                x=[div], y=[0], mode="markers", name=f"{plotly_text(r.label)} diverged",
-                marker={"symbol": DIVERGED_SYMBOL, "size": 14, "color": r.color},
-                hovertemplate=f"diverged at step {div}<extra></extra>",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[div],
+                    y=[0],
+                    mode="markers",
+                    name=f"{plotly_text(r.label)} diverged",
+                    marker={"symbol": DIVERGED_SYMBOL, "size": 14, "color": r.color},
+                    hovertemplate=f"diverged at step {div}<extra></extra>",
+                )
+            )
     if not fig.data:
         return empty_figure("nothing logged: call w.log(loss=loss) after optimizer.step()")
     return base_layout(fig, "Logged scalars", "step", "value")
@@ -148,20 +194,30 @@ def clipping_figure(runs: list[WatchedFrame]) -> go.Figure:
         tot = r.rows("grad_norm_total").sort_values("step")
         if tot.empty:
             continue
-        fig.add_trace(go.Scatter(
-            x=tot["step"], y=log_safe(tot["value"]), mode="lines+markers",
-            name=plotly_text(r.label), line={"color": r.color},
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=tot["step"],
+                y=log_safe(tot["value"]),
+                mode="lines+markers",
+                name=plotly_text(r.label),
+                line={"color": r.color},
+            )
+        )
         clip = r.rows("clipped")
         steps = set(clip.loc[clip["value"] > 0, "step"])
         hit = tot[tot["step"].isin(steps)]
         if len(hit):
-            fig.add_trace(go.Scatter(
-                x=hit["step"], y=log_safe(hit["value"]), mode="markers",
-                name=f"{plotly_text(r.label)}: clipped",
-                marker={"symbol": "triangle-down", "size": 10, "color": r.color},
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=hit["step"],
+                    y=log_safe(hit["value"]),
+                    mode="markers",
+                    name=f"{plotly_text(r.label)}: clipped",
+                    marker={"symbol": "triangle-down", "size": 10, "color": r.color},
+                )
+            )
     if not fig.data:
         return empty_figure("no gradient recorded")
-    return base_layout(fig, "Global gradient norm before clipping (▼ clipped)", "step", "‖∇‖",
-                       log_y=True)  # fmt: skip
+    return base_layout(
+        fig, "Global gradient norm before clipping (▼ clipped)", "step", "‖∇‖", log_y=True
+    )

@@ -12,9 +12,16 @@ import math
 from models import FIELDS, Comparison, RunConfig, estimate, resolve_caps, resolve_row_cap
 
 UI_CAPS: dict[str, float] = {
-    "depth": 64, "width": 256, "hidden": 128, "seq_len": 200, "batch_size": 256,
-    "steps": 3000, "seeds": 4, "log_every": 500, "arms": 8,
-}  # fmt: skip
+    "depth": 64,
+    "width": 256,
+    "hidden": 128,
+    "seq_len": 200,
+    "batch_size": 256,
+    "steps": 3000,
+    "seeds": 4,
+    "log_every": 500,
+    "arms": 8,
+}
 MAX_VARIANTS = 8
 
 

@@ -110,8 +110,9 @@ def live_step(frame, lag: int) -> int:
 
 def at_init(comparison: Comparison) -> Comparison:
     """The same comparison with steps = 0: only the measurements at initialisation."""
-    return Comparison([dataclasses.replace(v, steps=0) for v in comparison.variants],
-                      comparison.title)  # fmt: skip
+    return Comparison(
+        [dataclasses.replace(v, steps=0) for v in comparison.variants], comparison.title
+    )
 
 
 def preview_key(comparison: Comparison) -> str:
@@ -144,10 +145,16 @@ def recover_interrupted(family: str) -> None:
         stop = any(st.session_state.get(f"{family}_{k}") for k in ("stop", "stop_phone"))
         why = "stop" if stop else "rerun"
         st.session_state[result_key(family)] = {
-            "key": run["key"], "comparison": run["comparison"], "result": res,
-            "stopped": True, "done": run.get("done", 0), "total": run.get("total", 0),
-            "step": step, "last": last, "why": why,
-        }  # fmt: skip
+            "key": run["key"],
+            "comparison": run["comparison"],
+            "result": res,
+            "stopped": True,
+            "done": run.get("done", 0),
+            "total": run.get("total", 0),
+            "step": step,
+            "last": last,
+            "why": why,
+        }
 
 
 def time_left(s: float) -> str:
@@ -166,11 +173,20 @@ def _show_cached(
         saved = st.session_state.setdefault("_saved_cache_hits", set())
         if key not in saved:
             saved.add(key)
-            runs_store.save(comparison, hit, "finished", matching_preset(comparison),
-                            owner=visitor.owner(), data_info=data_info)  # fmt: skip
+            runs_store.save(
+                comparison,
+                hit,
+                "finished",
+                matching_preset(comparison),
+                owner=visitor.owner(),
+                data_info=data_info,
+            )
     st.session_state[result_key(family)] = {
-        "key": key, "comparison": comparison, "result": hit, "stopped": False,
-    }  # fmt: skip
+        "key": key,
+        "comparison": comparison,
+        "result": hit,
+        "stopped": False,
+    }
 
 
 def train(
@@ -189,8 +205,14 @@ def train(
     saver = runs_store.RunSaver(
         comparison, matching_preset(comparison), owner=visitor.owner(), data_info=data_info
     )
-    run = {"key": key, "comparison": comparison, "result": None, "done": 0, "total": 0,
-           "saver": saver}  # fmt: skip
+    run = {
+        "key": key,
+        "comparison": comparison,
+        "result": None,
+        "done": 0,
+        "total": 0,
+        "saver": saver,
+    }
     st.session_state[running_key(family)] = run
     colors = colors_of(comparison)
     bar = st.progress(0.0, text="Building the models…")
@@ -211,11 +233,16 @@ def train(
         last = live_step(frame, lag)
         state["step"] = last
         n = state["draws"]
-        ph_grad.plotly_chart(gradient_profile(fam, frame, last, colors, short=True),
-                             config=CHART_CONFIG, key=f"{fam.key}_live_grad_{n}")  # fmt: skip
-        ph_loss.plotly_chart(curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
-                                                  "loss", log_y=True),
-                             config=CHART_CONFIG, key=f"{family}_live_loss_{n}")  # fmt: skip
+        ph_grad.plotly_chart(
+            gradient_profile(fam, frame, last, colors, short=True),
+            config=CHART_CONFIG,
+            key=f"{fam.key}_live_grad_{n}",
+        )
+        ph_loss.plotly_chart(
+            curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss", "loss", log_y=True),
+            config=CHART_CONFIG,
+            key=f"{family}_live_loss_{n}",
+        )
 
     # Step 0 is known before training starts when the page's preview measured it (same seeds,
     # same first batch): draw it at once, so the first chart does not wait for the first chunk.
@@ -257,8 +284,12 @@ def train(
     RESULTS.put(key, result)
     memory.trim()  # the live frames and the save's CSV are freed now: give them back
     st.session_state[result_key(family)] = {
-        "key": key, "comparison": comparison, "result": result, "stopped": result.stopped,
-        "done": run["done"], "total": run["total"],
+        "key": key,
+        "comparison": comparison,
+        "result": result,
+        "stopped": result.stopped,
+        "done": run["done"],
+        "total": run["total"],
         **dict(zip(("step", "last"), variant_step(run["done"], comparison))),
-    }  # fmt: skip
+    }
     return False

@@ -37,8 +37,13 @@ def from_comparison(comparison: Comparison, preset: str, first_id: int = 0) -> d
     for i, d in enumerate(dicts):
         rest = {k: v for k, v in d.items() if k not in shared}
         variants.append({"_id": first_id + i, **rest})
-    return {"preset": preset, "title": comparison.title, "family": family, "shared": shared,
-            "variants": variants}  # fmt: skip
+    return {
+        "preset": preset,
+        "title": comparison.title,
+        "family": family,
+        "shared": shared,
+        "variants": variants,
+    }
 
 
 def to_config_dict(draft: dict[str, Any]) -> dict[str, Any]:

@@ -232,8 +232,10 @@ def _without(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     variants = data.get("variants", [])
     if not isinstance(variants, list):
         return variants
-    return [{k: v for k, v in var.items() if k != key} if isinstance(var, dict) else var
-            for var in variants]  # fmt: skip
+    return [
+        {k: v for k, v in var.items() if k != key} if isinstance(var, dict) else var
+        for var in variants
+    ]
 
 
 def link_family(params: dict[str, str]) -> str | None:

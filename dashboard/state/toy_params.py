@@ -45,5 +45,8 @@ def parse(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 def encode(values: Mapping[str, Any]) -> dict[str, str]:
     """Only what differs from the defaults, so the plain page keeps a plain address."""
-    return {k: f"{v:g}" if isinstance(v, float) else str(v)
-            for k, v in values.items() if k in DEFAULTS and v != DEFAULTS[k]}  # fmt: skip
+    return {
+        k: f"{v:g}" if isinstance(v, float) else str(v)
+        for k, v in values.items()
+        if k in DEFAULTS and v != DEFAULTS[k]
+    }

@@ -60,8 +60,9 @@ def load_from_url(family: str) -> None:
     if asks_csv:
         params = {k: v for k, v in params.items() if k != "task"}
     if params:
-        comparison, notices, preset = decode(params, family=family,
-                                             default_preset=FAMILIES[family].default_preset, ignore=OTHER_KEYS)  # fmt: skip
+        comparison, notices, preset = decode(
+            params, family=family, default_preset=FAMILIES[family].default_preset, ignore=OTHER_KEYS
+        )
         comparison, lowered = limits.clamp(comparison)
         st.session_state[f"{family}_url_notices"] = notices
         st.session_state[f"{family}_url_lowered"] = lowered
@@ -94,18 +95,25 @@ def url_lowered(lowered: list[str]) -> None:
     """Values of the address above this dashboard's caps, lowered: one notice naming each."""
     if lowered:
         st.warning(
-            "Lowered to this dashboard's limits: " + plain("; ".join(lowered), 400)
+            "Lowered to this dashboard's limits: "
+            + plain("; ".join(lowered), 400)
             + ". The address now holds the values used (the command line has no such caps).",
             icon=":material/vertical_align_bottom:",
-        )  # fmt: skip
+        )
 
 
 def moved_notice(family: str) -> None:
     """Said once on the page a link was sent to because its preset (or config) belongs there."""
     preset = st.session_state.pop(f"{family}_moved", None)
     if preset == "":
-        st.info(f"The link's settings train {FAMILIES[family].title.lower()}, so it opened on the "
-                f"{FAMILIES[family].title} page.", icon=":material/swap_horiz:")  # fmt: skip
+        st.info(
+            f"The link's settings train {FAMILIES[family].title.lower()}, so it opened on the "
+            f"{FAMILIES[family].title} page.",
+            icon=":material/swap_horiz:",
+        )
     elif preset:
-        st.info(f"The link's preset '{plain(preset, 60)}' trains {FAMILIES[family].title.lower()}, so "
-                f"it opened on the {FAMILIES[family].title} page.", icon=":material/swap_horiz:")  # fmt: skip
+        st.info(
+            f"The link's preset '{plain(preset, 60)}' trains {FAMILIES[family].title.lower()}, so "
+            f"it opened on the {FAMILIES[family].title} page.",
+            icon=":material/swap_horiz:",
+        )

@@ -15,8 +15,17 @@ def load_claims(path: Path = CLAIMS) -> pd.DataFrame | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         claims = pd.DataFrame(data["claims"])
-        order = ("id", "passed", "claim", "expected", "measured", "seeds", "source", "setup",
-                 "threshold")  # fmt: skip
+        order = (
+            "id",
+            "passed",
+            "claim",
+            "expected",
+            "measured",
+            "seeds",
+            "source",
+            "setup",
+            "threshold",
+        )
         cols = [c for c in order if c in claims.columns]
         out = claims[cols].astype({c: str for c in cols if c != "passed"})
         out.attrs["generated"] = str(data.get("generated", ""))

@@ -187,8 +187,10 @@ def status_banner() -> None:
         )
     elif st.session_state.pop("_runs_store_waited", False):
         st.session_state.pop("_runs_store_warned", None)
-        st.success("The run database is back: every run that waited is saved.",
-                   icon=":material/cloud_done:")  # fmt: skip
+        st.success(
+            "The run database is back: every run that waited is saved.",
+            icon=":material/cloud_done:",
+        )
 
 
 # --- the save hooks ------------------------------------------------------------------------------
@@ -240,9 +242,14 @@ class RunSaver:
             result, status = self._unsaved
             store, _ = get_store()
             self.run_id = store.save_run(
-                self.comparison, result, status, preset=self.preset, run_id=self.run_id,
-                owner=self.owner, data_info=self.data_info,
-            )  # fmt: skip
+                self.comparison,
+                result,
+                status,
+                preset=self.preset,
+                run_id=self.run_id,
+                owner=self.owner,
+                data_info=self.data_info,
+            )
             if self._unsaved[0] is result and self._unsaved[1] == status:  # none newer
                 self._unsaved = None
 

@@ -111,9 +111,11 @@ def _axis_editor(i: int, d: dict[str, Any], family: str, taken: str | None) -> t
     if st.session_state.get(key) not in options:
         st.session_state[key] = current if current in options else options[0]
     name = st.selectbox(
-        f"Axis {i + 1}" + (" (rows)" if i == 1 else " (columns)"), options, key=key,
+        f"Axis {i + 1}" + (" (rows)" if i == 1 else " (columns)"),
+        options,
+        key=key,
         format_func=lambda f: editor.LABELS.get(f, f),
-    )  # fmt: skip
+    )
     if name == "(none)":
         return "", []
     old = d.get("grid", {}).get(name)
@@ -129,10 +131,11 @@ def _axis_editor(i: int, d: dict[str, Any], family: str, taken: str | None) -> t
     vkey = f"{W}text{i}_{name}"
     st.session_state.setdefault(vkey, grid.format_values(old))
     text = st.text_input(
-        "Values", key=vkey,
+        "Values",
+        key=vkey,
         help="A list (1, 2, 4) or a range start:stop:count, e.g. 0.5:2:7 (add ' log' for "
         "geometric spacing)",
-    )  # fmt: skip
+    )
     try:
         return name, grid.parse_values(name, text)
     except ConfigError as e:
@@ -180,8 +183,10 @@ def _recover() -> None:
     if run and run.get("rows"):
         _save(run["spec"], run["rows"], "stopped", run.get("preset"))
         st.session_state[f"{P}_result"] = {
-            "spec": run["spec"], "rows": run["rows"], "stopped": True,
-        }  # fmt: skip
+            "spec": run["spec"],
+            "rows": run["rows"],
+            "stopped": True,
+        }
 
 
 def _save(spec: SweepSpec, rows: list[dict[str, Any]], status: str, preset: str | None) -> None:
@@ -302,21 +307,36 @@ def _results(spec: SweepSpec, shown: dict[str, Any]) -> None:
     if st.session_state.get(pick_key) not in labels:
         st.session_state[pick_key] = 0
     c1, c2 = st.columns([3, 1])
-    c1.selectbox("Open a grid point as a comparison", list(labels), format_func=labels.get,
-                 key=pick_key, help="Click a cell or pick it here")  # fmt: skip
+    c1.selectbox(
+        "Open a grid point as a comparison",
+        list(labels),
+        format_func=labels.get,
+        key=pick_key,
+        help="Click a cell or pick it here",
+    )
     c2.write("")
     if c2.button("Open on the training page", key=f"{P}_open", width="stretch"):
         _open_point(spec, st.session_state[pick_key])
     res = SweepResult(spec, rows)
     d1, d2 = st.columns(2)
     base = file_name(spec.title or "sweep", fallback="sweep")
-    d1.download_button("sweep.csv", safe_csv(res.frame()).encode(), f"{base}.csv",
-                       "text/csv", key=f"{P}_csv", width="stretch")  # fmt: skip
+    d1.download_button(
+        "sweep.csv",
+        safe_csv(res.frame()).encode(),
+        f"{base}.csv",
+        "text/csv",
+        key=f"{P}_csv",
+        width="stretch",
+    )
     d2.download_button(
-        "sweep.json", json.dumps(spec.to_json_dict(), indent=2, ensure_ascii=False).encode(),
-        f"{base}.json", "application/json", key=f"{P}_json", width="stretch",
+        "sweep.json",
+        json.dumps(spec.to_json_dict(), indent=2, ensure_ascii=False).encode(),
+        f"{base}.json",
+        "application/json",
+        key=f"{P}_json",
+        width="stretch",
         help="Reproduce with: python -m models sweep --config sweep.json --out DIR",
-    )  # fmt: skip
+    )
 
 
 def _clicked_point(spec: SweepSpec, event) -> int | None:
@@ -390,8 +410,12 @@ def phase_page() -> None:
             st.caption(SWEEP_PRESETS[preset]["title"])
         b1, b2 = st.columns(2)
         train_clicked = b1.button("Train", key=f"{P}_train", type="primary", width="stretch")
-        b2.button("Stop", key=f"{P}_stop", width="stretch",
-                  help="Stops the sweep and keeps the grid points already finished.")  # fmt: skip
+        b2.button(
+            "Stop",
+            key=f"{P}_stop",
+            width="stretch",
+            help="Stops the sweep and keeps the grid points already finished.",
+        )
         edited = _editor(d)
     spec, problem = None, st.session_state.get(f"{P}_grid_error")
     if problem is None:
@@ -415,8 +439,10 @@ def phase_page() -> None:
     shown = st.session_state.get(f"{P}_result")
     if shown is None or shown["spec"].to_json_dict() != spec.to_json_dict():
         if shown is not None:
-            st.info("The settings changed since the last sweep: press **Train** to run them.",
-                    icon=":material/info:")  # fmt: skip
+            st.info(
+                "The settings changed since the last sweep: press **Train** to run them.",
+                icon=":material/info:",
+            )
         fig, notes = figure(spec, [], _outcome_name(spec))
         # the theory draws lines (scatter traces); the cells are heatmaps
         lines = any(t.type == "scatter" and t.name != CLICK_LAYER for t in fig.data)

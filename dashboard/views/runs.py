@@ -41,8 +41,16 @@ def _label(run: dict) -> str:
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
     """The listing shown on the page: one row per run, what matters most on the left."""
-    columns = ["run", "source", "when (UTC)", "outcome", "steps", "preset / title", "settings",
-               "variants"]  # fmt: skip
+    columns = [
+        "run",
+        "source",
+        "when (UTC)",
+        "outcome",
+        "steps",
+        "preset / title",
+        "settings",
+        "variants",
+    ]
     return pd.DataFrame(
         [
             {
@@ -83,9 +91,13 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
     ids = [r["id"] for r in runs]
     labels = {r["id"]: _label(r) for r in runs}
     chosen = st.multiselect(
-        "Runs to draw together", ids, default=ids[:1], format_func=labels.get,
-        max_selections=MAX_OVERLAY, key="runs_overlay",
-    )  # fmt: skip
+        "Runs to draw together",
+        ids,
+        default=ids[:1],
+        format_func=labels.get,
+        max_selections=MAX_OVERLAY,
+        key="runs_overlay",
+    )
     if not chosen:
         st.caption("Pick one or more runs to compare their curves.")
         return
@@ -101,20 +113,41 @@ def _overlay(store: RunStore, runs: list[dict]) -> None:
     colors = variant_colors([chart_name(n) for n in names])
     c1, c2 = st.columns(2)
     with c1:
-        fig = curves.curves_figure(frame, ("loss", "val_loss"), colors, "Loss",
-                                   "loss (dotted: train, solid: validation)", log_y=True)  # fmt: skip
+        fig = curves.curves_figure(
+            frame,
+            ("loss", "val_loss"),
+            colors,
+            "Loss",
+            "loss (dotted: train, solid: validation)",
+            log_y=True,
+        )
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_loss")
     with c2:
-        fig = curves.curves_figure(frame, ("accuracy", "val_accuracy"), colors, "Accuracy",
-                                   "accuracy (dotted: train, solid: validation)")  # fmt: skip
+        fig = curves.curves_figure(
+            frame,
+            ("accuracy", "val_accuracy"),
+            colors,
+            "Accuracy",
+            "accuracy (dotted: train, solid: validation)",
+        )
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_accuracy")
     if len(families) == 1 and "watched" not in families:
         fam = FAMILIES[next(iter(families))]
         metric = fam.gradient_metric
         steps = frame.loc[frame.metric == metric, "step"]
         last = int(steps.max()) if len(steps) else 0
-        step = st.slider("Step of the gradient profile", 0, max(last, 1), 0, key="runs_step",
-                         help="0 = at initialisation") if last > 0 else 0  # fmt: skip
+        step = (
+            st.slider(
+                "Step of the gradient profile",
+                0,
+                max(last, 1),
+                0,
+                key="runs_step",
+                help="0 = at initialisation",
+            )
+            if last > 0
+            else 0
+        )
         fig = gradient_profile(fam, frame, step, colors)
         st.plotly_chart(fig, config=CHART_CONFIG, key="runs_overlay_profile")
     st.caption(
@@ -158,14 +191,25 @@ def _delete(store: RunStore, rid: int, share_id: str | None = None) -> None:
 
 def _confirm_delete(store: RunStore, rid: int, share_id: str | None = None) -> None:
     """The question after Delete: the run goes for everyone on this server, for good."""
-    who = ("? Its share link stops working" if visitor.public_mode()
-           else " for everyone on this server?")  # fmt: skip
+    who = (
+        "? Its share link stops working"
+        if visitor.public_mode()
+        else " for everyone on this server?"
+    )
     with st.container(border=True):
-        st.warning(f"Delete run #{rid}{who}. This cannot be undone.".replace("?.", "?"),
-                   icon=":material/delete:")  # fmt: skip
+        st.warning(
+            f"Delete run #{rid}{who}. This cannot be undone.".replace("?.", "?"),
+            icon=":material/delete:",
+        )
         c1, c2, _ = st.columns([1, 1, 2])
-        c1.button(f"Yes, delete run #{rid}", key="runs_delete_yes", type="primary",
-                  on_click=_delete, args=(store, rid, share_id), width="stretch")  # fmt: skip
+        c1.button(
+            f"Yes, delete run #{rid}",
+            key="runs_delete_yes",
+            type="primary",
+            on_click=_delete,
+            args=(store, rid, share_id),
+            width="stretch",
+        )
         c2.button("Cancel", key="runs_delete_no", on_click=_cancel_delete, width="stretch")
 
 
@@ -185,28 +229,51 @@ def _one_run(store: RunStore, runs: list[dict]) -> None:
     rid = st.selectbox("Run", ids, format_func=labels.get, key="runs_pick")
     run = next(r for r in runs if r["id"] == rid)
     c1, c2, c3 = st.columns(3)
-    c1.button("Open full view", key="runs_open_btn", width="stretch", on_click=_open,
-              args=(rid, run.get("share_id")))  # fmt: skip
+    c1.button(
+        "Open full view",
+        key="runs_open_btn",
+        width="stretch",
+        on_click=_open,
+        args=(rid, run.get("share_id")),
+    )
     try:
         data = store.export_run(rid)
     except (KeyError, StoreError) as e:
         data = None
         st.error(f"Run #{rid} cannot be read back: {plain(e, 200)}", icon=":material/error:")
     if data is not None:
-        c2.download_button("Export (zip)", data, f"run-{rid}.zip", "application/zip",
-                           key="runs_export", width="stretch",
-                           help="metrics.csv, summary.csv and config.json, as the CLI writes them")  # fmt: skip
+        c2.download_button(
+            "Export (zip)",
+            data,
+            f"run-{rid}.zip",
+            "application/zip",
+            key="runs_export",
+            width="stretch",
+            help="metrics.csv, summary.csv and config.json, as the CLI writes them",
+        )
     allowed = deleting_allowed()
-    c3.button("Delete", key="runs_delete", width="stretch", on_click=_ask_delete, args=(rid,),
-              disabled=not allowed,
-              help=("Removes your run from this server" if visitor.public_mode() else
-                    "Removes the run from the store for everyone on this server") if allowed
-              else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)")  # fmt: skip
+    c3.button(
+        "Delete",
+        key="runs_delete",
+        width="stretch",
+        on_click=_ask_delete,
+        args=(rid,),
+        disabled=not allowed,
+        help=(
+            "Removes your run from this server"
+            if visitor.public_mode()
+            else "Removes the run from the store for everyone on this server"
+        )
+        if allowed
+        else "Deleting runs is turned off on this server (GFL_RUNS_DELETE=off)",
+    )
     if allowed and st.session_state.get("runs_confirm") == rid:
         _confirm_delete(store, rid, run.get("share_id"))
     if run.get("share_id"):
-        st.caption("Share link (opens this run for whoever has it; it cannot be guessed, and "
-                   "it carries no data):")  # fmt: skip
+        st.caption(
+            "Share link (opens this run for whoever has it; it cannot be guessed, and "
+            "it carries no data):"
+        )
         st.code(share_url(run["share_id"]), language=None)
     if st.session_state.get("runs_open") == rid:
         _full_view(store, rid, run.get("data_info") or "")
@@ -231,8 +298,9 @@ def _full_view(store: RunStore, rid: int, data_info: str = "", shared: bool = Fa
         st.error(f"Run #{rid} cannot be opened: {plain(e, 200)}", icon=":material/error:")
         return
     if result.stopped:
-        st.warning("This run was stopped early: showing what it trained.",
-                   icon=":material/stop_circle:")  # fmt: skip
+        st.warning(
+            "This run was stopped early: showing what it trained.", icon=":material/stop_circle:"
+        )
     st.markdown(f"**{plain(comp.title or 'Run', 200)}** — run #{rid}")
     if data_info:
         csv_panel.recall(data_info)  # the table's classes: the chance line of the summary
@@ -255,19 +323,26 @@ def _linked_run(store: RunStore, ids: set[int]) -> int | None:
     if SHARE_ID.fullmatch(text):
         rid = store.find_shared(text)
         if rid is None:
-            st.warning("No run matches this link: it may have been deleted.",
-                       icon=":material/link_off:")  # fmt: skip
+            st.warning(
+                "No run matches this link: it may have been deleted.", icon=":material/link_off:"
+            )
         return rid
     if text.isdigit() and visitor.public_mode():  # numbers can be guessed: links only
-        st.warning("This link does not name a run here: runs open through their share link.",
-                   icon=":material/link_off:")  # fmt: skip
+        st.warning(
+            "This link does not name a run here: runs open through their share link.",
+            icon=":material/link_off:",
+        )
     elif not text.isdigit():
-        st.warning(f"The address asks for run '{plain(text, 40)}', which is not a run number.",
-                   icon=":material/link_off:")  # fmt: skip
+        st.warning(
+            f"The address asks for run '{plain(text, 40)}', which is not a run number.",
+            icon=":material/link_off:",
+        )
     elif int(text) not in ids:
         kept = " The runs it keeps are listed below." if ids else ""
-        st.warning(f"Run #{int(text)} does not exist on this server: it may have been "
-                   f"deleted.{kept}", icon=":material/link_off:")  # fmt: skip
+        st.warning(
+            f"Run #{int(text)} does not exist on this server: it may have been deleted.{kept}",
+            icon=":material/link_off:",
+        )
     else:
         return int(text)
     return None

@@ -15,17 +15,56 @@ from dashboard.widgets.editor import choice_help
 from dashboard.widgets.results_view import CHART_CONFIG
 from models import ACTIVATIONS, FAMILIES, comparison_from_dict, run_comparison, theory
 
-MITIGATIONS = pd.DataFrame([
-    ("ReLU + He init", "slope 1 where active; Var(W) = 2/fan_in keeps the signal", "dead units; no dynamical isometry"),
-    ("Xavier / orthogonal init", "each layer's gain near 1 at the start. Orthogonal: every singular value of each weight matrix is 1; the net's Jacobian also multiplies in the activation slopes, so with tanh its spectrum is decades narrower than with Gaussian weights, not all 1", "only at initialisation; training can drift away"),
-    ("Residual connections", "identity path: ∂x_{l+1}/∂x_l = I + ∂F/∂x_l", "equal widths; activations grow with depth without normalisation"),
-    ("ReZero (residual, no norm)", "x_{l+1} = x_l + α_l F(x_l), α_l learnable from 0: the deep stack starts as the identity, so activations and gradients cannot blow up", "needs residual blocks; branches learn only once α moves (one extra scalar per block)"),
-    ("Batch / layer norm", "re-centres pre-activations out of saturation", "extra compute; batch norm depends on batch size"),
-    ("Gradient clipping", "caps ‖g‖ at c, same direction: stops explosions", "cannot lift vanishing gradients (it only ever shrinks ‖g‖); c is a hyper-parameter"),
-    ("LSTM / GRU", "additive cell state: along it the error is multiplied only by the forget gate, not by a weight matrix. forget_bias = 1 starts that gate at σ(1) ≈ 0.73, not 1: at initialisation ‖∂c₅₀/∂c₁‖ is orders of magnitude above bias 0's (≤ 1e-2 against ≤ 3e-8), and training can open the gate further", "3–4× parameters and compute per step"),
-    ("Pre-LN, warm-up, DeepNorm (Transformers)", "Pre-LN keeps LayerNorm off the residual path, so no block's gradient grows towards the output; a warm-up or DeepNorm's scaled residual lets Post-LN take larger steps", "Pre-LN: a final LayerNorm, later blocks matter less; warm-up: extra steps at a small rate; DeepNorm: fixed α, β per depth"),
-    ("IRNN (ReLU + identity W_hh)", "W_hh = I: the state is copied, gradient norm 1", "unstable without small lr and clipping"),
-], columns=["mitigation", "what it does", "what it costs"])  # fmt: skip
+MITIGATIONS = pd.DataFrame(
+    [
+        (
+            "ReLU + He init",
+            "slope 1 where active; Var(W) = 2/fan_in keeps the signal",
+            "dead units; no dynamical isometry",
+        ),
+        (
+            "Xavier / orthogonal init",
+            "each layer's gain near 1 at the start. Orthogonal: every singular value of each weight matrix is 1; the net's Jacobian also multiplies in the activation slopes, so with tanh its spectrum is decades narrower than with Gaussian weights, not all 1",
+            "only at initialisation; training can drift away",
+        ),
+        (
+            "Residual connections",
+            "identity path: ∂x_{l+1}/∂x_l = I + ∂F/∂x_l",
+            "equal widths; activations grow with depth without normalisation",
+        ),
+        (
+            "ReZero (residual, no norm)",
+            "x_{l+1} = x_l + α_l F(x_l), α_l learnable from 0: the deep stack starts as the identity, so activations and gradients cannot blow up",
+            "needs residual blocks; branches learn only once α moves (one extra scalar per block)",
+        ),
+        (
+            "Batch / layer norm",
+            "re-centres pre-activations out of saturation",
+            "extra compute; batch norm depends on batch size",
+        ),
+        (
+            "Gradient clipping",
+            "caps ‖g‖ at c, same direction: stops explosions",
+            "cannot lift vanishing gradients (it only ever shrinks ‖g‖); c is a hyper-parameter",
+        ),
+        (
+            "LSTM / GRU",
+            "additive cell state: along it the error is multiplied only by the forget gate, not by a weight matrix. forget_bias = 1 starts that gate at σ(1) ≈ 0.73, not 1: at initialisation ‖∂c₅₀/∂c₁‖ is orders of magnitude above bias 0's (≤ 1e-2 against ≤ 3e-8), and training can open the gate further",
+            "3–4× parameters and compute per step",
+        ),
+        (
+            "Pre-LN, warm-up, DeepNorm (Transformers)",
+            "Pre-LN keeps LayerNorm off the residual path, so no block's gradient grows towards the output; a warm-up or DeepNorm's scaled residual lets Post-LN take larger steps",
+            "Pre-LN: a final LayerNorm, later blocks matter less; warm-up: extra steps at a small rate; DeepNorm: fixed α, β per depth",
+        ),
+        (
+            "IRNN (ReLU + identity W_hh)",
+            "W_hh = I: the state is copied, gradient norm 1",
+            "unstable without small lr and clipping",
+        ),
+    ],
+    columns=["mitigation", "what it does", "what it costs"],
+)
 
 
 def render() -> None:
@@ -158,14 +197,25 @@ PROFILE_BLOCKS = 24  # the Theory page's measured profile: deep enough for Xiong
 def ln_profile_frame() -> pd.DataFrame:
     """Per-block gradient norms at step 0 of a 24-block encoder, Post-LN, Pre-LN and DeepNorm
     (width 32, 4 heads, the digits as 8 row tokens, 3 seeds)."""
-    comp = comparison_from_dict({
-        "family": TRANSFORMER, "task": "row-digits", "depth": PROFILE_BLOCKS, "width": 32,
-        "heads": 4, "norm": "layer", "activation": "relu", "steps": 0, "seeds": 3,
-        "batch_size": 64,
-        "variants": [{"name": "Post-LN", "ln_placement": "post"},
-                     {"name": "Pre-LN", "ln_placement": "pre"},
-                     {"name": "DeepNorm (Post-LN)", "ln_placement": "post", "deepnorm": True}],
-    })  # fmt: skip
+    comp = comparison_from_dict(
+        {
+            "family": TRANSFORMER,
+            "task": "row-digits",
+            "depth": PROFILE_BLOCKS,
+            "width": 32,
+            "heads": 4,
+            "norm": "layer",
+            "activation": "relu",
+            "steps": 0,
+            "seeds": 3,
+            "batch_size": 64,
+            "variants": [
+                {"name": "Post-LN", "ln_placement": "post"},
+                {"name": "Pre-LN", "ln_placement": "pre"},
+                {"name": "DeepNorm (Post-LN)", "ln_placement": "post", "deepnorm": True},
+            ],
+        }
+    )
     return run_comparison(comp, threads=1).metrics_frame()
 
 
@@ -189,9 +239,13 @@ def transformer_section() -> None:
     fam = FAMILIES[TRANSFORMER]
     colors = variant_colors(list(dict.fromkeys(frame["variant"])))
     fig = gradients.profile_figure(
-        frame, 0, colors, title="Gradient per block at initialisation",
-        x_title=fam.depth_axis + fam.depth_note, y_title="‖∇θ_block‖",
-    )  # fmt: skip
+        frame,
+        0,
+        colors,
+        title="Gradient per block at initialisation",
+        x_title=fam.depth_axis + fam.depth_note,
+        y_title="‖∇θ_block‖",
+    )
     st.plotly_chart(fig, config=CHART_CONFIG, key="theory_ln_profile")
     st.caption(
         "Post-LN's gradient rises towards the last block; Pre-LN's is flat or falling and a "
@@ -235,12 +289,15 @@ def depth_scale_rows(acts: list[str], sw2: float, sb2: float) -> list[dict]:
         chi = float(theory.chi1(a, sw2, sb2))
         xi = abs(float(theory.depth_scale(chi)))
         trend = theory.gradient_trend(chi)
-        rows.append({
-            "activation": a, "χ₁": round(chi, 3),
-            "depth scale |ξ|": "∞" if not np.isfinite(xi) else round(xi, 1),
-            "trainable depth 6ξ_c": _trainable_depth(a, sw2, sb2),
-            "gradients": "neither (critical)" if trend == "critical" else trend,
-        })  # fmt: skip
+        rows.append(
+            {
+                "activation": a,
+                "χ₁": round(chi, 3),
+                "depth scale |ξ|": "∞" if not np.isfinite(xi) else round(xi, 1),
+                "trainable depth 6ξ_c": _trainable_depth(a, sw2, sb2),
+                "gradients": "neither (critical)" if trend == "critical" else trend,
+            }
+        )
     return rows
 
 
@@ -262,10 +319,14 @@ def provenance_text(prov: dict, generated: str | None = None) -> str:
 
 
 CLAIM_FIELDS = {  # the claims table's columns, as read out for one claim
-    "claim": "Claim", "expected": "Expected", "measured": "Measured", "source": "Source",
-    "setup": "Set-up (and how it differs from the paper)", "threshold": "Threshold from",
+    "claim": "Claim",
+    "expected": "Expected",
+    "measured": "Measured",
+    "source": "Source",
+    "setup": "Set-up (and how it differs from the paper)",
+    "threshold": "Threshold from",
     "seeds": "Seeds measured",
-}  # fmt: skip
+}
 
 
 def _claim_detail(claims: pd.DataFrame) -> None:
@@ -277,8 +338,11 @@ def _claim_detail(claims: pd.DataFrame) -> None:
     row = claims[claims["id"] == pick].iloc[0]
     verdict = "passed" if bool(row["passed"]) else "did not pass"
     lines = [f"**{plain(pick)}** ({verdict})"]
-    lines += [f"**{label}.** {plain(row[k], 2000)}" for k, label in CLAIM_FIELDS.items()
-              if k in row and str(row[k]).strip()]  # fmt: skip
+    lines += [
+        f"**{label}.** {plain(row[k], 2000)}"
+        for k, label in CLAIM_FIELDS.items()
+        if k in row and str(row[k]).strip()
+    ]
     st.markdown("  \n".join(lines))
 
 

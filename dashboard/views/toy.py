@@ -56,15 +56,19 @@ def render() -> None:
             "(|w|γ)^t. Under 1/γ the bound forces the blue line down exponentially."
         )
     with c2:
-        st.plotly_chart(wall_figure(bs, loss, grad, b, wall, saddles), config=CHART_CONFIG,
-                        key="toy_wall")  # fmt: skip
+        st.plotly_chart(
+            wall_figure(bs, loss, grad, b, wall, saddles), config=CHART_CONFIG, key="toy_wall"
+        )
         st.caption("Loss and its gradient as b varies (x₀, w, T fixed).")
         st.caption(wall_caption(w, x0, slope, wall, saddles))
     m1, m2, m3 = st.columns(3)
     m1.metric("γ = max |σ'|", f"{gamma:g}")
-    m2.metric("|w|·γ", f"{abs(w) * gamma:.3g}",
-              "vanishing guaranteed" if abs(w) * gamma < 1 else "may explode",
-              delta_color="off")  # fmt: skip
+    m2.metric(
+        "|w|·γ",
+        f"{abs(w) * gamma:.3g}",
+        "vanishing guaranteed" if abs(w) * gamma < 1 else "may explode",
+        delta_color="off",
+    )
     final = float(dx[-1]) if dx.size and np.isfinite(dx[-1]) else float("nan")
     m3.metric("|∂x_T/∂x₀|", f"{final:.2e}")
 

@@ -94,9 +94,17 @@ def data_info(comparison) -> str:
                 table, _ = _table(raw, v.target)
                 if table is not None:
                     rows, feats, classes = table.shape
-                    return json.dumps({"name": raw.name, "sha256": raw.sha256, "target": v.target,
-                                       "column": table.target, "rows": rows, "features": feats,
-                                       "classes": classes})  # fmt: skip
+                    return json.dumps(
+                        {
+                            "name": raw.name,
+                            "sha256": raw.sha256,
+                            "target": v.target,
+                            "column": table.target,
+                            "rows": rows,
+                            "features": feats,
+                            "classes": classes,
+                        }
+                    )
     return ""
 
 
@@ -115,9 +123,11 @@ def describe(info: str) -> str:
         return clean(info, 200)
     try:
         f = int(d["features"])
-        return (f"{clean(d['name'], 80)} · {int(d['rows']):,} rows × {f:,} feature"
-                f"{'s' if f != 1 else ''}, {int(d['classes'])} classes · target "
-                f"{clean(d['column'], 60)}")  # fmt: skip
+        return (
+            f"{clean(d['name'], 80)} · {int(d['rows']):,} rows × {f:,} feature"
+            f"{'s' if f != 1 else ''}, {int(d['classes'])} classes · target "
+            f"{clean(d['column'], 60)}"
+        )
     except (KeyError, TypeError, ValueError):
         return ""
 
@@ -127,8 +137,11 @@ def recall(info: str) -> None:
     d = _info(info)
     try:
         if d is not None:
-            remember_dims(str(d["sha256"]), str(d["target"]),
-                          (int(d["rows"]), int(d["features"]), int(d["classes"])))  # fmt: skip
+            remember_dims(
+                str(d["sha256"]),
+                str(d["target"]),
+                (int(d["rows"]), int(d["features"]), int(d["classes"])),
+            )
     except (KeyError, TypeError, ValueError):
         pass
 
@@ -145,10 +158,14 @@ def panel(family: str, shared: dict[str, Any]) -> bool:
     key = f"{family}_csv_file"
     st.html(_REFUSAL_CSS % {"key": key})
     st.file_uploader(
-        "CSV file", type=["csv", "tsv", "txt"], key=key, on_change=_read_upload, args=(key,),
+        "CSV file",
+        type=["csv", "tsv", "txt"],
+        key=key,
+        on_change=_read_upload,
+        args=(key,),
         max_upload_size=UPLOAD_MB,
         help="Comma, semicolon or tab separated, UTF-8, with a header row.",
-    )  # fmt: skip
+    )
     if st.session_state.get(key) is not None and UPLOAD not in st.session_state:
         _read_upload(key)  # a file the uploader kept across a page switch
     error = st.session_state.get(f"{UPLOAD}_error")
@@ -213,9 +230,12 @@ def _target_picker(family: str, raw: RawTable, shared: dict[str, Any]) -> str:
         asked = shared.get("target") or ""
         st.session_state[key] = asked if asked in options else options[-1]
     return st.selectbox(
-        "Label column (target)", options, key=key, format_func=lambda c: clean(c, 60),
+        "Label column (target)",
+        options,
+        key=key,
+        format_func=lambda c: clean(c, 60),
         help="What the network learns to predict; every other column is an input feature.",
-    )  # fmt: skip
+    )
 
 
 def _preview(raw: RawTable, table: Table) -> None:
@@ -227,9 +247,12 @@ def _preview(raw: RawTable, table: Table) -> None:
     c4.metric("File", f"{raw.n_bytes / 1024:,.0f} KB")
     counts = table.class_counts()
     balance = pd.DataFrame(
-        {"class": [clean(c, 40) for c in counts], "rows": list(counts.values()),
-         "share": [f"{100 * n / rows:.1f} %" for n in counts.values()]}
-    )  # fmt: skip
+        {
+            "class": [clean(c, 40) for c in counts],
+            "rows": list(counts.values()),
+            "share": [f"{100 * n / rows:.1f} %" for n in counts.values()],
+        }
+    )
     left, right = st.columns([1, 2])
     with left:
         st.caption(f"Class balance of {plain(table.target, 60)}")

@@ -17,19 +17,43 @@ from dashboard.state import draft as drafts
 from models import DEFAULT_FAMILY, FAMILIES, FIELDS, PRESETS, load_preset, task_title
 
 LABELS = {
-    "task": "Task", "depth": "Depth (hidden layers)", "width": "Width (units per layer)",
-    "arms": "Spiral arms", "batch_size": "Batch size", "steps": "Training steps",
-    "seeds": "Seeds", "log_every": "Log every (steps)", "seq_len": "Sequence length T",
-    "hidden": "Hidden units", "activation": "Activation", "init": "Weight init",
-    "init_gain": "Init gain (σ_w)", "bias_std": "Bias std (σ_b)", "residual": "Residual",
+    "task": "Task",
+    "depth": "Depth (hidden layers)",
+    "width": "Width (units per layer)",
+    "arms": "Spiral arms",
+    "batch_size": "Batch size",
+    "steps": "Training steps",
+    "seeds": "Seeds",
+    "log_every": "Log every (steps)",
+    "seq_len": "Sequence length T",
+    "hidden": "Hidden units",
+    "activation": "Activation",
+    "init": "Weight init",
+    "init_gain": "Init gain (σ_w)",
+    "bias_std": "Bias std (σ_b)",
+    "residual": "Residual",
     "rezero": "ReZero (residual branch × learnable α = 0 at start)",
-    "norm": "Normalisation", "optimizer": "Optimizer", "lr": "Learning rate",
-    "momentum": "Momentum", "clip_norm": "Clip norm (0 = off)",
-    "clip_value": "Clip value (0 = off)", "cell": "Cell", "recurrent_init": "Recurrent init",
-    "spectral_radius": "Spectral radius", "forget_bias": "Forget-gate bias (init)",
-}  # fmt: skip
-FLOAT_STEPS = {"init_gain": 0.1, "bias_std": 0.05, "lr": 0.001, "momentum": 0.05,
-               "clip_norm": 0.5, "clip_value": 0.05, "spectral_radius": 0.1, "forget_bias": 0.5}  # fmt: skip
+    "norm": "Normalisation",
+    "optimizer": "Optimizer",
+    "lr": "Learning rate",
+    "momentum": "Momentum",
+    "clip_norm": "Clip norm (0 = off)",
+    "clip_value": "Clip value (0 = off)",
+    "cell": "Cell",
+    "recurrent_init": "Recurrent init",
+    "spectral_radius": "Spectral radius",
+    "forget_bias": "Forget-gate bias (init)",
+}
+FLOAT_STEPS = {
+    "init_gain": 0.1,
+    "bias_std": 0.05,
+    "lr": 0.001,
+    "momentum": 0.05,
+    "clip_norm": 0.5,
+    "clip_value": 0.05,
+    "spectral_radius": 0.1,
+    "forget_bias": 0.5,
+}
 
 
 CUSTOM = "custom"  # the preset picker's entry for settings that are no preset's
@@ -91,8 +115,9 @@ def field_widget(
         elif key not in st.session_state:
             st.session_state[key] = value
         shown = task_title if name == "task" else str
-        return container.selectbox(label, options, key=key, help=choice_help(spec.choices),
-                                   format_func=shown, **hook)  # fmt: skip
+        return container.selectbox(
+            label, options, key=key, help=choice_help(spec.choices), format_func=shown, **hook
+        )
     if spec.kind is bool:
         st.session_state.setdefault(key, bool(value))
         return container.toggle(label, key=key, **hook)
@@ -145,8 +170,9 @@ def shared_settings(family: str, container=st) -> None:
     for name in FAMILIES[family].shared_fields:
         if name == "arms" and d["shared"].get("task") != "spirals":
             continue
-        d["shared"][name] = field_widget(family, name, f"{family}_s_{name}",
-                                         d["shared"][name], container)  # fmt: skip
+        d["shared"][name] = field_widget(
+            family, name, f"{family}_s_{name}", d["shared"][name], container
+        )
 
 
 def editing_key(family: str) -> str:
@@ -208,24 +234,40 @@ def variant_editor(family: str) -> None:
         st.session_state[key] = ids[0]
     labels = {v["_id"]: variant_label(v) for v in d["variants"]}
     vid = st.segmented_control(
-        "Variant to edit", ids, format_func=labels.get, key=key, required=True,
-        on_change=_on_edit, args=(family,),
-    )  # fmt: skip
+        "Variant to edit",
+        ids,
+        format_func=labels.get,
+        key=key,
+        required=True,
+        on_change=_on_edit,
+        args=(family,),
+    )
     v = next((x for x in d["variants"] if x["_id"] == vid), d["variants"][0])
     vid = v["_id"]
     top = st.columns([3, 1], vertical_alignment="bottom")
     key = f"{family}_v{vid}_name"
     st.session_state.setdefault(key, v["name"])
-    v["name"] = top[0].text_input("Name", key=key, max_chars=60, on_change=_on_edit,
-                                  args=(family,))  # fmt: skip
-    top[1].button("Remove", key=f"{family}_v{vid}_remove", on_click=_on_remove,
-                  args=(family, vid), disabled=len(d["variants"]) <= 1,
-                  width="stretch")  # fmt: skip
+    v["name"] = top[0].text_input("Name", key=key, max_chars=60, on_change=_on_edit, args=(family,))
+    top[1].button(
+        "Remove",
+        key=f"{family}_v{vid}_remove",
+        on_click=_on_remove,
+        args=(family, vid),
+        disabled=len(d["variants"]) <= 1,
+        width="stretch",
+    )
     fields = drafts.visible_fields(family, v)
     cols = st.columns(4)
     for i, name in enumerate(fields):
-        v[name] = field_widget(family, name, f"{family}_v{vid}_{name}", v[name], cols[i % 4],
-                               on_change=_on_edit, args=(family,))  # fmt: skip
+        v[name] = field_widget(
+            family,
+            name,
+            f"{family}_v{vid}_{name}",
+            v[name],
+            cols[i % 4],
+            on_change=_on_edit,
+            args=(family,),
+        )
     st.button(
         "Add variant",
         key=f"{family}_add",

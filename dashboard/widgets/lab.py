@@ -77,9 +77,11 @@ def render_lab(family: str, title: str | None = None) -> None:
 
     # keyed: the count in the label changes on Add/Remove, the expander must stay what it was;
     # open after any edit in it, so a rerun never folds the editor under the user's hands
-    with st.expander(f"Variants ({len(d['variants'])}): edit, add, remove",
-                     expanded=bool(st.session_state.get(editor.editor_open_key(family))),
-                     key=f"{family}_variants"):  # fmt: skip
+    with st.expander(
+        f"Variants ({len(d['variants'])}): edit, add, remove",
+        expanded=bool(st.session_state.get(editor.editor_open_key(family))),
+        key=f"{family}_variants",
+    ):
         editor.variant_editor(family)
     if not ready:
         return  # the panel said what is missing; the address keeps the link's settings
@@ -90,7 +92,7 @@ def render_lab(family: str, title: str | None = None) -> None:
     if problem:
         st.error(
             plain(problem[:1].upper() + problem[1:], 400), icon=":material/block:"
-        )  # it may quote user text; fmt: skip
+        )  # it may quote user text
     if comparison is not None:  # the address always holds the settings on screen
         write_url(family, comparison, d.get("preset"))
 
@@ -135,10 +137,13 @@ def _phone_bar(family: str) -> bool:
     with st.container(key=f"{family}_phone_bar"):
         st.caption("Settings are in the sidebar (» at the top left).")
         c1, c2 = st.columns(2)
-        clicked = c1.button("Train", key=f"{family}_train_phone", type="primary",
-                            width="stretch")  # fmt: skip
-        c2.button("Stop", key=f"{family}_stop_phone", width="stretch",
-                  help="Stops training and keeps what was trained so far.")  # fmt: skip
+        clicked = c1.button("Train", key=f"{family}_train_phone", type="primary", width="stretch")
+        c2.button(
+            "Stop",
+            key=f"{family}_stop_phone",
+            width="stretch",
+            help="Stops training and keeps what was trained so far.",
+        )
     return clicked
 
 

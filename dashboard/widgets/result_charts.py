@@ -62,8 +62,15 @@ class ChartSpec:
 EMPTY_CELL = "—"  # a table cell with no value (never the word "None")
 
 # column widths of each row
-ROWS = {"gradients": [1, 1], "curves": [1, 1], "spectrum": [3, 2], "layers": [1, 1],
-        "clipping": [2, 1], "tradeoffs": [1, 1], "blocks": [1, 1, 1]}  # fmt: skip
+ROWS = {
+    "gradients": [1, 1],
+    "curves": [1, 1],
+    "spectrum": [3, 2],
+    "layers": [1, 1],
+    "clipping": [2, 1],
+    "tradeoffs": [1, 1],
+    "blocks": [1, 1, 1],
+}
 
 
 def chart_name(name: str) -> str:
@@ -85,10 +92,14 @@ def gradient_profile(
     """The family's gradient over depth at one step (the preview, live training, the Runs
     page); ``short``: the axis title without its note (the narrow live chart)."""
     return gradients.profile_figure(
-        frame, step, colors, metric_name=fam.gradient_metric, title=fam.gradient_title,
+        frame,
+        step,
+        colors,
+        metric_name=fam.gradient_metric,
+        title=fam.gradient_title,
         x_title=fam.depth_axis + ("" if short else fam.depth_note),
         y_title=METRICS[fam.gradient_metric].label,
-    )  # fmt: skip
+    )
 
 
 # --- the builders: pure figures of charts/, fed from the input ------------------------------
@@ -102,16 +113,24 @@ def _profile(ctx: ChartInput) -> go.Figure:
 
 def _profile_in_time(ctx: ChartInput) -> go.Figure:
     return gradients.profile_figure(
-        ctx.frame, ctx.step, ctx.colors, metric_name="hidden_grad_norm",
-        title="Gradient through time ‖∂L/∂h_t‖", x_title="time step t", y_title="‖∂L/∂h_t‖",
-    )  # fmt: skip
+        ctx.frame,
+        ctx.step,
+        ctx.colors,
+        metric_name="hidden_grad_norm",
+        title="Gradient through time ‖∂L/∂h_t‖",
+        x_title="time step t",
+        y_title="‖∂L/∂h_t‖",
+    )
 
 
 def _heatmap_in_time(ctx: ChartInput) -> go.Figure:
     return gradients.heatmap_figure(
-        ctx.frame, ctx.colors, metric_name="hidden_grad_norm",
-        title="log10 ‖∂L/∂h_t‖ by time step and training step", y_title="t",
-    )  # fmt: skip
+        ctx.frame,
+        ctx.colors,
+        metric_name="hidden_grad_norm",
+        title="log10 ‖∂L/∂h_t‖ by time step and training step",
+        y_title="t",
+    )
 
 
 def _profile_by_unit(ctx: ChartInput) -> go.Figure:
@@ -122,10 +141,12 @@ def _profile_by_unit(ctx: ChartInput) -> go.Figure:
 def _heatmap_by_unit(ctx: ChartInput) -> go.Figure:
     fam = ctx.family
     return gradients.heatmap_figure(
-        ctx.frame, ctx.colors, metric_name=fam.gradient_metric,
+        ctx.frame,
+        ctx.colors,
+        metric_name=fam.gradient_metric,
         title=f"log10 {METRICS[fam.gradient_metric].label} by {fam.depth_unit} and training step",
         y_title=fam.depth_axis,
-    )  # fmt: skip
+    )
 
 
 def _tokens(ctx: ChartInput) -> int:
@@ -133,13 +154,25 @@ def _tokens(ctx: ChartInput) -> int:
 
 
 def _loss(ctx: ChartInput) -> go.Figure:
-    return curves.curves_figure(ctx.frame, ("loss", "val_loss"), ctx.colors, "Loss",
-                                "loss (dotted: train, solid: validation)", log_y=True)  # fmt: skip
+    return curves.curves_figure(
+        ctx.frame,
+        ("loss", "val_loss"),
+        ctx.colors,
+        "Loss",
+        "loss (dotted: train, solid: validation)",
+        log_y=True,
+    )
 
 
 def _accuracy(ctx: ChartInput) -> go.Figure:
-    return curves.curves_figure(ctx.frame, ("accuracy", "val_accuracy"), ctx.colors, "Accuracy",
-                                "accuracy (dotted: train, solid: validation)", baseline=None)  # fmt: skip
+    return curves.curves_figure(
+        ctx.frame,
+        ("accuracy", "val_accuracy"),
+        ctx.colors,
+        "Accuracy",
+        "accuracy (dotted: train, solid: validation)",
+        baseline=None,
+    )
 
 
 def _twins(ctx: ChartInput) -> None:
@@ -148,8 +181,9 @@ def _twins(ctx: ChartInput) -> None:
 
 
 def _update(ctx: ChartInput) -> go.Figure:
-    return layers.update_ratio_figure(ctx.frame, max(ctx.step, 0), ctx.colors,
-                                      ctx.family.weight_names)  # fmt: skip
+    return layers.update_ratio_figure(
+        ctx.frame, max(ctx.step, 0), ctx.colors, ctx.family.weight_names
+    )
 
 
 def _gnorm(ctx: ChartInput) -> go.Figure:
@@ -180,15 +214,21 @@ def _condition_table(ctx: ChartInput) -> None:
     if at is None:
         return
     table = ctx.table
-    cond = pd.DataFrame({
-        "variant": table["variant"],
-        f"log10 s_max/s_min (step {at})": [
-            spectrum.condition_log10(ctx.frame, chart_name(n), at) for n in table["variant"]
-        ],
-    })  # fmt: skip
-    st.dataframe(cond.style.format({cond.columns[1]: cond_text}, na_rep=EMPTY_CELL),
-                 hide_index=True, width="stretch", key=f"{ctx.family.key}_cond",
-                 placeholder=EMPTY_CELL)  # fmt: skip
+    cond = pd.DataFrame(
+        {
+            "variant": table["variant"],
+            f"log10 s_max/s_min (step {at})": [
+                spectrum.condition_log10(ctx.frame, chart_name(n), at) for n in table["variant"]
+            ],
+        }
+    )
+    st.dataframe(
+        cond.style.format({cond.columns[1]: cond_text}, na_rep=EMPTY_CELL),
+        hide_index=True,
+        width="stretch",
+        key=f"{ctx.family.key}_cond",
+        placeholder=EMPTY_CELL,
+    )
 
 
 def _tradeoffs_table(ctx: ChartInput) -> None:
@@ -199,22 +239,34 @@ def _tradeoffs_table(ctx: ChartInput) -> None:
 
 CHARTS: list[ChartSpec] = [
     ChartSpec(
-        "gradient profile", "profile", "gradients", _profile, step=True,
-        caption=lambda ctx: "Each line is one variant: the gradient each layer's weights receive. "
-        "A line falling towards layer 1 is a vanishing gradient "
-        f"({_scale_of(ctx)}). Dashed: mean-field prediction at "
-        "initialisation. ‖∇W_l‖ is the back-propagated error times the layer's input, so it "
-        "can look healthier than the error itself: when the forward signal grows towards the "
-        "input as the error shrinks, the two cancel (Glorot & Bengio 2010, eq. 14).",
+        "gradient profile",
+        "profile",
+        "gradients",
+        _profile,
+        step=True,
+        caption=lambda ctx: (
+            "Each line is one variant: the gradient each layer's weights receive. "
+            "A line falling towards layer 1 is a vanishing gradient "
+            f"({_scale_of(ctx)}). Dashed: mean-field prediction at "
+            "initialisation. ‖∇W_l‖ is the back-propagated error times the layer's input, so it "
+            "can look healthier than the error itself: when the forward signal grows towards the "
+            "input as the error shrinks, the two cancel (Glorot & Bengio 2010, eq. 14)."
+        ),
     ),
     ChartSpec(
-        "gradient through time", "profile", "gradients", _profile_in_time, step=True,
+        "gradient through time",
+        "profile",
+        "gradients",
+        _profile_in_time,
+        step=True,
         caption="How much the loss at the end still depends on the hidden state at "
         "step t. Falling towards t = 1: early inputs are forgotten (vanishing); "
         "rising: exploding.",
     ),
     ChartSpec(
-        "gradient heatmap", "heatmap", "gradients",
+        "gradient heatmap",
+        "heatmap",
+        "gradients",
         lambda ctx: gradients.heatmap_figure(ctx.frame, ctx.colors),
         caption="Colour = log10 of the gradient norm, layer (up) by training step "
         "(right); one panel per variant, one colour scale. Dark bottom rows: "
@@ -222,30 +274,45 @@ CHARTS: list[ChartSpec] = [
         "signal: a level band can hide an error that shrinks layer by layer.)",
     ),
     ChartSpec(
-        "gradient heatmap through time", "heatmap", "gradients", _heatmap_in_time,
+        "gradient heatmap through time",
+        "heatmap",
+        "gradients",
+        _heatmap_in_time,
         caption="Colour = log10 ‖∂L/∂h_t‖, time step (up) by training step (right), one "
         "panel per variant on one colour scale.",
     ),
     ChartSpec(
-        "gradient per block", "profile", "gradients", _profile_by_unit, step=True,
+        "gradient per block",
+        "profile",
+        "gradients",
+        _profile_by_unit,
+        step=True,
         caption="Each line is one variant: the norm of all of a block's parameters' gradients "
         "(the last point: the readout). Xiong et al. 2020: at initialisation Post-LN's "
         "gradient grows towards the output, Pre-LN's does not and is smaller by about "
         "1/√L, which is why Post-LN needs a learning-rate warm-up. Log scale.",
     ),
     ChartSpec(
-        "gradient heatmap by block", "heatmap", "gradients", _heatmap_by_unit,
+        "gradient heatmap by block",
+        "heatmap",
+        "gradients",
+        _heatmap_by_unit,
         caption="Colour = log10 of each block's gradient norm, block (up; the top row: the "
         "readout) by training step (right); one panel per variant, one colour scale.",
     ),
     ChartSpec(
-        "sub-layer gradients", "sublayers", "blocks",
-        lambda ctx: blocks.sublayer_figure(ctx.frame, ctx.step, ctx.colors), step=True,
+        "sub-layer gradients",
+        "sublayers",
+        "blocks",
+        lambda ctx: blocks.sublayer_figure(ctx.frame, ctx.step, ctx.colors),
+        step=True,
         caption="Each block's attention (solid) and feed-forward (dotted) gradient, with "
         "their LayerNorms: which half of the block the gradient reaches.",
     ),
     ChartSpec(
-        "attention entropy", "entropy", "blocks",
+        "attention entropy",
+        "entropy",
+        "blocks",
         lambda ctx: blocks.entropy_figure(ctx.frame, ctx.step, ctx.colors, _tokens(ctx)),
         step=True,
         caption="How spread each block's attention is, on a fixed probe batch: ln T (dashed) "
@@ -253,24 +320,37 @@ CHARTS: list[ChartSpec] = [
         "an instability of its own (Zhai et al. 2023).",
     ),
     ChartSpec(
-        "layernorm gain drift", "drift", "blocks",
-        lambda ctx: blocks.gain_drift_figure(ctx.frame, ctx.step, ctx.colors), step=True,
+        "layernorm gain drift",
+        "drift",
+        "blocks",
+        lambda ctx: blocks.gain_drift_figure(ctx.frame, ctx.step, ctx.colors),
+        step=True,
         caption="How far each block's LayerNorm gains have moved from their initial 1 (RMS).",
     ),
     ChartSpec(
-        "loss", "loss", "curves", _loss, after=_twins,
+        "loss",
+        "loss",
+        "curves",
+        _loss,
+        after=_twins,
         caption="Lower is better (log scale, so one variant's spike does not flatten the rest). "
         "Solid = validation, dotted = training batch; the band spans the seeds. "
         "✕ marks the step a variant diverged (NaN/Inf, or its loss blew up past 20× its start).",
     ),
     ChartSpec(
-        "accuracy", "accuracy", "curves", _accuracy,
+        "accuracy",
+        "accuracy",
+        "curves",
+        _accuracy,
         caption="Higher is better; a flat line near chance means the gradient never "
         "reached the layers that needed it.",
     ),
     ChartSpec(
-        "jacobian spectrum", "spectrum", "spectrum",
-        lambda ctx: spectrum.spectrum_figure(ctx.frame, ctx.step, ctx.colors), step=True,
+        "jacobian spectrum",
+        "spectrum",
+        "spectrum",
+        lambda ctx: spectrum.spectrum_figure(ctx.frame, ctx.step, ctx.colors),
+        step=True,
         beside=_condition_table,
         caption="Dynamical isometry (Saxe et al. 2014; Pennington, Schoenholz & Ganguli 2017): "
         "how the net stretches each direction of its input, from the largest (left) to the "
@@ -285,25 +365,37 @@ CHARTS: list[ChartSpec] = [
         "at the first and the last step, on the first probe example.",
     ),
     ChartSpec(
-        "saturation by layer", "saturation", "layers",
-        lambda ctx: layers.saturation_figure(ctx.frame, ctx.step, ctx.colors), step=True,
+        "saturation by layer",
+        "saturation",
+        "layers",
+        lambda ctx: layers.saturation_figure(ctx.frame, ctx.step, ctx.colors),
+        step=True,
         caption="Share of units whose slope is under 10% of its maximum (sigmoid/tanh) or "
         "that never fire (ReLU): they pass almost no gradient back.",
     ),
     ChartSpec(  # one group of units: over training, not across layers
-        "saturation over training", "saturation", "layers",
+        "saturation over training",
+        "saturation",
+        "layers",
         lambda ctx: layers.saturation_steps_figure(ctx.frame, ctx.colors),
         caption="Share of saturated units over training: the vanilla RNN's hidden units (slope "
         "under 10% of its maximum, or never firing for ReLU), the LSTM's and GRU's "
         "sigmoid gates (stuck open or shut). They pass almost no gradient back.",
     ),
     ChartSpec(
-        "update ratio", "update", "layers", _update, step=True,
+        "update ratio",
+        "update",
+        "layers",
+        _update,
+        step=True,
         caption="How much one update changes each weight matrix, relative to its size; "
         "around 1e-3 is healthy, far below means it is not learning.",
     ),
     ChartSpec(
-        "gradient norm", "gnorm", "clipping", _gnorm,
+        "gradient norm",
+        "gnorm",
+        "clipping",
+        _gnorm,
         caption="Global gradient norm before clipping (all weights together, dominated by the "
         "largest layers: it can look steady while the early layers' share vanishes); "
         "dashed lines are the clip thresholds. "
@@ -311,14 +403,21 @@ CHARTS: list[ChartSpec] = [
         "but cannot lift a vanished gradient.",
     ),
     ChartSpec(
-        "clipped share", "clipshare", "clipping", _clipshare,
+        "clipped share",
+        "clipshare",
+        "clipping",
+        _clipshare,
         caption="Share of training steps in which clipping changed the gradient.",
     ),
     ChartSpec(
-        "benefit and cost", "scatter", "tradeoffs", _scatter, before=_tradeoffs_table,
+        "benefit and cost",
+        "scatter",
+        "tradeoffs",
+        _scatter,
+        before=_tradeoffs_table,
         caption="Up is better, right costs more time per step; ✕ = diverged.",
     ),
-]  # fmt: skip
+]
 SPECS = {s.name: s for s in CHARTS}
 
 

@@ -30,8 +30,11 @@ from models import FAMILIES, METRICS, Comparison, Family, RunResult, chance_loss
 
 # a short mode bar: zoom (drag), reset and save as PNG. The full one covered chart titles on a
 # phone (where it always shows), and its zoom ±/pan/autoscale repeat drag and double-click
-CHART_CONFIG = {"displaylogo": False, "responsive": True,
-                "modeBarButtonsToRemove": ["zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"]}  # fmt: skip
+CHART_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d"],
+}
 
 
 def chart(fig, key: str) -> None:
@@ -110,18 +113,27 @@ def _step_slider(fam: Family, frame: pd.DataFrame) -> int:
         return 0
     gap = int(np.diff(steps).min()) if steps.size > 1 else 1
     where = fam.slider_where
-    return st.slider(f"Training step shown in the {where} charts", 0, last, step=max(1, gap),
-                     key=key, help="0 = at initialisation, before any update")  # fmt: skip
+    return st.slider(
+        f"Training step shown in the {where} charts",
+        0,
+        last,
+        step=max(1, gap),
+        key=key,
+        help="0 = at initialisation, before any update",
+    )
 
 
 def table_of(comparison: Comparison, result: RunResult, twins: dict[str, str]) -> pd.DataFrame:
     """The trade-offs table; ``twins``: notes on variants identical to another."""
     frame, summary = result.metrics_frame(), result.summary_frame()
     info = [
-        {"name": v.name, "metric": FAMILIES[v.family].gradient_metric,
-         "last": FAMILIES[v.family].depth_of(v)}
+        {
+            "name": v.name,
+            "metric": FAMILIES[v.family].gradient_metric,
+            "last": FAMILIES[v.family].depth_of(v),
+        }
         for v in comparison.variants
-    ]  # fmt: skip
+    ]
     table = tradeoffs.tradeoff_table(frame, summary, info)
     if twins:  # said in the table: their curves lie one on the other
         table["note"] = [
@@ -184,11 +196,19 @@ def trade_offs(ctx: ChartInput) -> None:
     # the table gets the page's full width: twelve columns in three fifths of it were cut
     # placeholder: a missing value (no target reached, never diverged) is "—"; Streamlit showed
     # its own grey "None" there, whatever the Styler's na_rep said
-    st.dataframe(_styled(table), hide_index=True, width="stretch", key=f"{fam.key}_table",
-                 placeholder=EMPTY_CELL,
-                 column_config=TABLE_COLUMNS,
-                 column_order=[c for c in TABLE_COLUMNS if c in table.columns
-                               and (jacobian or c != "log10 cond J (init)")])  # fmt: skip
+    st.dataframe(
+        _styled(table),
+        hide_index=True,
+        width="stretch",
+        key=f"{fam.key}_table",
+        placeholder=EMPTY_CELL,
+        column_config=TABLE_COLUMNS,
+        column_order=[
+            c
+            for c in TABLE_COLUMNS
+            if c in table.columns and (jacobian or c != "log10 cond J (init)")
+        ],
+    )
     st.caption(
         "Means over seeds. 'to target': first logged step reaching the task's "
         "target; '1st/last': first over last layer (RNN: time step) "
@@ -212,30 +232,42 @@ def trade_offs(ctx: ChartInput) -> None:
 TABLE_COLUMNS = {
     # pinned: scrolled right to the notes, the row still says which variant it is
     "variant": st.column_config.TextColumn("variant", width="medium", pinned=True),
-    "final val loss": st.column_config.Column("val loss", width="small",
-                                              help="final validation loss"),
-    "best val accuracy": st.column_config.Column("best acc.", width="small",
-                                                 help="best validation accuracy"),
-    "steps to target": st.column_config.Column("to target", width="small",
-                                               help="steps to target"),
-    "reached target": st.column_config.Column("reached", width="small",
-                                              help="seeds that reached the target"),
+    "final val loss": st.column_config.Column(
+        "val loss", width="small", help="final validation loss"
+    ),
+    "best val accuracy": st.column_config.Column(
+        "best acc.", width="small", help="best validation accuracy"
+    ),
+    "steps to target": st.column_config.Column("to target", width="small", help="steps to target"),
+    "reached target": st.column_config.Column(
+        "reached", width="small", help="seeds that reached the target"
+    ),
     "diverged at": st.column_config.Column("diverged", width="small", help="diverged at step"),
     "s/step": st.column_config.Column("s/step", width="small"),
     "params": st.column_config.Column("params", width="small"),
-    "grad ratio first/last": st.column_config.Column("1st/last", width="small",
-                                                     help="grad ratio first/last at init"),
-    "log10 cond J (init)": st.column_config.Column("log10 cond J", width="small",
-                                                    help="log10(s_max/s_min) of ∂h_L/∂x at init"),
+    "grad ratio first/last": st.column_config.Column(
+        "1st/last", width="small", help="grad ratio first/last at init"
+    ),
+    "log10 cond J (init)": st.column_config.Column(
+        "log10 cond J", width="small", help="log10(s_max/s_min) of ∂h_L/∂x at init"
+    ),
     "note": st.column_config.TextColumn("note", width="large"),
-}  # fmt: skip
+}
 
 
 def _styled(table: pd.DataFrame):
-    fmt = {"final val loss": "{:.4f}", "best val loss": "{:.4f}", "final val accuracy": "{:.3f}",
-           "best val accuracy": "{:.3f}", "steps to target": "{:.0f}", "diverged at": "{:.0f}",
-           "s/step": "{:.4f}", "params": "{:,}", "grad ratio first/last": "{:.2e}",
-           "log10 cond J (init)": partial(cond_text, short=True)}  # fmt: skip
+    fmt = {
+        "final val loss": "{:.4f}",
+        "best val loss": "{:.4f}",
+        "final val accuracy": "{:.3f}",
+        "best val accuracy": "{:.3f}",
+        "steps to target": "{:.0f}",
+        "diverged at": "{:.0f}",
+        "s/step": "{:.4f}",
+        "params": "{:,}",
+        "grad ratio first/last": "{:.2e}",
+        "log10 cond J (init)": partial(cond_text, short=True),
+    }
     if table["log10 cond J (init)"].isna().all():  # recurrent nets: not measured
         table = table.drop(columns="log10 cond J (init)")
         del fmt["log10 cond J (init)"]
@@ -245,15 +277,28 @@ def _styled(table: pd.DataFrame):
 def downloads(family: str, comparison: Comparison, result: RunResult) -> None:
     """Metrics CSV, summary CSV and config JSON of this run."""
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Metrics CSV", shared(result, "metrics.csv",
-                                             lambda: exports.metrics_csv(result)),
-                       "metrics.csv", "text/csv",
-                       key=f"{family}_dl_metrics", width="stretch")  # fmt: skip
-    c2.download_button("Summary CSV", shared(result, "summary.csv",
-                                             lambda: exports.summary_csv(result)),
-                       "summary.csv", "text/csv",
-                       key=f"{family}_dl_summary", width="stretch")  # fmt: skip
-    c3.download_button("Config JSON", exports.config_json(comparison), "config.json",
-                       "application/json", key=f"{family}_dl_config",
-                       width="stretch",
-                       help="python -m models run --config config.json reproduces the run")  # fmt: skip
+    c1.download_button(
+        "Metrics CSV",
+        shared(result, "metrics.csv", lambda: exports.metrics_csv(result)),
+        "metrics.csv",
+        "text/csv",
+        key=f"{family}_dl_metrics",
+        width="stretch",
+    )
+    c2.download_button(
+        "Summary CSV",
+        shared(result, "summary.csv", lambda: exports.summary_csv(result)),
+        "summary.csv",
+        "text/csv",
+        key=f"{family}_dl_summary",
+        width="stretch",
+    )
+    c3.download_button(
+        "Config JSON",
+        exports.config_json(comparison),
+        "config.json",
+        "application/json",
+        key=f"{family}_dl_config",
+        width="stretch",
+        help="python -m models run --config config.json reproduces the run",
+    )

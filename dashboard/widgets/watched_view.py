@@ -32,10 +32,15 @@ def _frames(runs: list[tuple[int, Comparison, RunResult]]) -> list[charts.Watche
     out = []
     for (_rid, comp, result), label in zip(runs, labels):
         meta = comp.watched or {}
-        out.append(charts.WatchedFrame(
-            label=label, frame=result.metrics_frame(), layers=list(meta.get("layers", [])),
-            activations=list(meta.get("activations", [])), color=colors[label],
-        ))  # fmt: skip
+        out.append(
+            charts.WatchedFrame(
+                label=label,
+                frame=result.metrics_frame(),
+                layers=list(meta.get("layers", [])),
+                activations=list(meta.get("activations", [])),
+                color=colors[label],
+            )
+        )
     return out
 
 
@@ -46,35 +51,59 @@ def render_watched(runs: list[tuple[int, Comparison, RunResult]], key: str = "wa
     if len(runs) == 1:
         rid, comp, _ = runs[0]
         meta = comp.watched or {}
-        st.caption(plain(
-            f"From your code: {meta.get('model', '?')} trained by {meta.get('optimizer', '?')}, "
-            f"{meta.get('steps', '?')} steps, recorded every {meta.get('every', '?')}; "
-            f"{len(meta.get('layers', []))} layers, named as model.named_modules() names them."
-        ))  # fmt: skip
+        st.caption(
+            plain(
+                f"From your code: {meta.get('model', '?')} trained by {meta.get('optimizer', '?')}, "
+                f"{meta.get('steps', '?')} steps, recorded every {meta.get('every', '?')}; "
+                f"{len(meta.get('layers', []))} layers, named as model.named_modules() names them."
+            )
+        )
     step = 0
     if len(steps) > 1:
-        step = st.select_slider("Recorded step", steps, value=steps[0], key=f"{key}_step",
-                                help="the step the per-layer charts show (0 = the first)")  # fmt: skip
+        step = st.select_slider(
+            "Recorded step",
+            steps,
+            value=steps[0],
+            key=f"{key}_step",
+            help="the step the per-layer charts show (0 = the first)",
+        )
     elif steps:
         step = steps[0]
     c1, c2 = st.columns(2)
     with c1:
-        chart(charts.layer_figure(frames, "grad_norm", step, "Gradient norm per layer", "‖∇‖"),
-              f"{key}_grad")  # fmt: skip
+        chart(
+            charts.layer_figure(frames, "grad_norm", step, "Gradient norm per layer", "‖∇‖"),
+            f"{key}_grad",
+        )
         st.caption("A line falling towards the input side is a vanishing gradient (log scale).")
     with c2:
         chart(charts.heatmap_figure(frames[0]), f"{key}_heatmap")
         st.caption("Colour = log10 of each layer's gradient norm by step; dark rows get little.")
     c1, c2 = st.columns(2)
     with c1:
-        chart(charts.layer_figure(frames, "update_ratio", step, "Update-to-weight ratio",
-                                  "‖ΔW‖ / ‖W‖", rule=charts.UPDATE_RULE), f"{key}_update")  # fmt: skip
+        chart(
+            charts.layer_figure(
+                frames,
+                "update_ratio",
+                step,
+                "Update-to-weight ratio",
+                "‖ΔW‖ / ‖W‖",
+                rule=charts.UPDATE_RULE,
+            ),
+            f"{key}_update",
+        )
         st.caption("How far one step moves each layer's weights; the rule of thumb is ~1e-3.")
     with c2:
-        chart(charts.layer_figure(frames, "saturation", step, "Saturated or dead units",
-                                  "share", log_y=False), f"{key}_saturation")  # fmt: skip
-        st.caption("Per activation module: the share of saturated (sigmoid, tanh, …) or dead "
-                   "(ReLU-like) units.")  # fmt: skip
+        chart(
+            charts.layer_figure(
+                frames, "saturation", step, "Saturated or dead units", "share", log_y=False
+            ),
+            f"{key}_saturation",
+        )
+        st.caption(
+            "Per activation module: the share of saturated (sigmoid, tanh, …) or dead "
+            "(ReLU-like) units."
+        )
     c1, c2 = st.columns(2)
     with c1:
         chart(charts.scalars_figure(frames), f"{key}_scalars")
@@ -98,7 +127,6 @@ def _diagnosis(runs: list[tuple[int, Comparison, RunResult]]) -> None:
         for f in findings:
             presets = ", ".join(f.presets)
             st.warning(
-                plain(f"{who}{f.text} The lab shows the same in the preset {presets}: "
-                      f"{f.fix}."),
+                plain(f"{who}{f.text} The lab shows the same in the preset {presets}: {f.fix}."),
                 icon=":material/troubleshoot:",
-            )  # fmt: skip
+            )

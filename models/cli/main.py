@@ -40,8 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--config", help="a TOML or JSON config file")
     run.add_argument("--steps", help="override steps for every variant (0 = step 0 only)")
     run.add_argument("--seeds", help="override the number of seeds for every variant")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a field for every variant (repeatable)")  # fmt: skip
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field for every variant (repeatable)",
+    )
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sweep_parser(sub)
@@ -108,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     for (sha, _target), table in tables.items():
         if not args.quiet:
             counts = ", ".join(f"{c}: {n}" for c, n in list(table.class_counts().items())[:8])
-            print(f"data: {table.name}: {table.describe()} (target '{table.target}'; {counts}); "
-                  f"SHA-256 {sha[:12]}…", file=sys.stderr)  # fmt: skip
+            print(
+                f"data: {table.name}: {table.describe()} (target '{table.target}'; {counts}); "
+                f"SHA-256 {sha[:12]}…",
+                file=sys.stderr,
+            )
     bar = ProgressBar(enabled=not args.quiet)
     t0 = time.perf_counter()
     try:

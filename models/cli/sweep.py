@@ -32,8 +32,13 @@ def add_sweep_parser(sub) -> None:
     sw.add_argument("--ray-address", help="a Ray cluster's address (else RAY_ADDRESS, else local)")
     sw.add_argument("--steps", help="override steps for every variant")
     sw.add_argument("--seeds", help="override the number of seeds for every variant")
-    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a field for every variant and point (repeatable)")  # fmt: skip
+    sw.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field for every variant and point (repeatable)",
+    )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -79,9 +84,13 @@ def sweep_main(args: argparse.Namespace, bar) -> int:
     t0 = time.perf_counter()
     try:
         result = run_sweep(
-            spec, backend=args.backend, callback=bar, workers=workers, out_dir=out,
+            spec,
+            backend=args.backend,
+            callback=bar,
+            workers=workers,
+            out_dir=out,
             ray_address=args.ray_address,
-        )  # fmt: skip
+        )
     except KeyboardInterrupt:
         bar.close()
         print(

@@ -152,7 +152,7 @@ FIELDS: dict[str, Field] = {
     "target": Field(str, max_len=200, empty=True, help="label column; empty = the last"),
     "data_sha256": Field(
         str, max_len=64, empty=True, pattern="[0-9a-f]{64}", help="SHA-256 of the data file (hex)"
-    ),  # fmt: skip
+    ),
     "optimizer": Field(str, choices=OPTIMIZERS),
     "lr": Field(float, lo=0.0, hi=100.0),
     "momentum": Field(float, lo=0.0, hi=0.999),

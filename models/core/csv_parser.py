@@ -102,8 +102,11 @@ def _names(cols: list[str], n: int = 5, quote: bool = True) -> str:
 
 def _decode(data: bytes, name: str) -> str:
     if len(data) > MAX_BYTES:
-        raise _fail(name, f"the file is {len(data) / 2**20:.1f} MB; the limit is "
-                          f"{MAX_BYTES // 2**20} MB: keep fewer rows (a random sample) or columns")  # fmt: skip
+        raise _fail(
+            name,
+            f"the file is {len(data) / 2**20:.1f} MB; the limit is "
+            f"{MAX_BYTES // 2**20} MB: keep fewer rows (a random sample) or columns",
+        )
     if not data.strip():
         raise _fail(name, "the file is empty")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -115,8 +118,11 @@ def _decode(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise _fail(name, f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} at position "
-                          f"{e.start}); save it as CSV in UTF-8") from None  # fmt: skip
+        raise _fail(
+            name,
+            f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} at position "
+            f"{e.start}); save it as CSV in UTF-8",
+        ) from None
     bad = next((ch for ch in text if ch < " " and ch not in "\t\r\n"), None)
     if bad is not None:
         raise _fail(name, f"the file holds a control character ({bad!r}); it is not CSV text")
@@ -173,17 +179,21 @@ def read_csv(data: bytes, name: str) -> RawTable:
         raise _fail(name, "the file has no rows")
     head, line = first
     if len(head) > MAX_FEATURES + 1:
-        raise _fail(name, f"{len(head) - 1:,} feature columns; the limit is {MAX_FEATURES:,}: "
-                          "drop columns")  # fmt: skip
+        raise _fail(
+            name, f"{len(head) - 1:,} feature columns; the limit is {MAX_FEATURES:,}: drop columns"
+        )
     header = not all(_is_number(c) and c.strip() for c in head)
     width = len(head)
     rows: list[list[str]] = [] if header else [head]
     lines: list[int] = [] if header else [line]
     for row, line in it:
         if len(row) != width:
-            raise _fail(name, f"line {line} has {len(row)} values but the "
-                              f"{'header' if header else 'first row'} has {width}: every row "
-                              "needs one value per column (ragged rows)")  # fmt: skip
+            raise _fail(
+                name,
+                f"line {line} has {len(row)} values but the "
+                f"{'header' if header else 'first row'} has {width}: every row "
+                "needs one value per column (ragged rows)",
+            )
         if len(rows) >= MAX_ROWS:
             raise _fail(name, f"more than {MAX_ROWS:,} rows; keep fewer rows (a random sample)")
         rows.append(row)
@@ -192,8 +202,9 @@ def read_csv(data: bytes, name: str) -> RawTable:
         raise _fail(name, "the file has a header but no data rows")
     columns = _column_names(head, header, name)
     cells = tuple(tuple(c) for c in zip(*rows))
-    return RawTable(name, sha256_of(data), columns, cells, tuple(lines), header, delimiter,
-                    len(data))  # fmt: skip
+    return RawTable(
+        name, sha256_of(data), columns, cells, tuple(lines), header, delimiter, len(data)
+    )
 
 
 def _column_names(head: list[str], header: bool, name: str) -> tuple[str, ...]:
@@ -205,14 +216,20 @@ def _column_names(head: list[str], header: bool, name: str) -> tuple[str, ...]:
         if not col:
             col = f"column {j + 1}"  # e.g. the unnamed index column pandas writes
         if len(col) > 200 or not col.isprintable():
-            raise _fail(name, f"the name of column {j + 1} is not printable text of at most "
-                              "200 characters; rename it")  # fmt: skip
+            raise _fail(
+                name,
+                f"the name of column {j + 1} is not printable text of at most "
+                "200 characters; rename it",
+            )
         names.append(col)
     seen: dict[str, int] = {}
     for j, col in enumerate(names):
         if col in seen:
-            raise _fail(name, f"columns {seen[col] + 1} and {j + 1} are both named "
-                              f"{_quote(col)}; give every column its own name")  # fmt: skip
+            raise _fail(
+                name,
+                f"columns {seen[col] + 1} and {j + 1} are both named "
+                f"{_quote(col)}; give every column its own name",
+            )
         seen[col] = j
     return tuple(names)
 
@@ -242,9 +259,12 @@ def _labels(raw: RawTable, j: int) -> tuple[np.ndarray, tuple[str, ...]]:
     target = raw.columns[j]
     missing = [i for i, c in enumerate(cells) if c.lower() in MISSING]
     if missing:
-        raise _fail(raw.name, f"the target column {_quote(target)} is empty in {len(missing):,} "
-                              f"row{'s' if len(missing) > 1 else ''} (first on line "
-                              f"{raw.lines[missing[0]]}); remove those rows")  # fmt: skip
+        raise _fail(
+            raw.name,
+            f"the target column {_quote(target)} is empty in {len(missing):,} "
+            f"row{'s' if len(missing) > 1 else ''} (first on line "
+            f"{raw.lines[missing[0]]}); remove those rows",
+        )
     values = _to_float(tuple(cells))
     if values is not None and np.isfinite(values).all() and (values == np.round(values)).all():
         cells = [str(int(v)) for v in values]  # '1', '1.0' and ' 1' are one class
@@ -254,13 +274,19 @@ def _labels(raw: RawTable, j: int) -> tuple[np.ndarray, tuple[str, ...]]:
     else:
         names = sorted(set(cells))
     if len(names) > MAX_CLASSES:
-        raise _fail(raw.name, f"the target column {_quote(target)} has {len(names):,} distinct "
-                              f"values; at most {MAX_CLASSES} classes are allowed: pick another "
-                              "target column, or bin the values into classes (this tool "
-                              "classifies; it does not regress)")  # fmt: skip
+        raise _fail(
+            raw.name,
+            f"the target column {_quote(target)} has {len(names):,} distinct "
+            f"values; at most {MAX_CLASSES} classes are allowed: pick another "
+            "target column, or bin the values into classes (this tool "
+            "classifies; it does not regress)",
+        )
     if len(names) < 2:
-        raise _fail(raw.name, f"the target column {_quote(target)} has a single class "
-                              f"({_quote(names[0])}); a classifier needs at least two")  # fmt: skip
+        raise _fail(
+            raw.name,
+            f"the target column {_quote(target)} has a single class "
+            f"({_quote(names[0])}); a classifier needs at least two",
+        )
     index = {c: k for k, c in enumerate(names)}
     return np.array([index[c] for c in cells], dtype=np.int64), tuple(names)
 
@@ -275,12 +301,18 @@ def build_table(raw: RawTable, target: str = "") -> Table:
     else:
         close = difflib.get_close_matches(target, raw.columns, n=1)
         guess = f"did you mean {_quote(close[0])}? " if close else ""
-        raise _fail(raw.name, f"there is no column {_quote(target)} to use as the target; "
-                              f"{guess}the columns are {_names(list(raw.columns), 8)}")  # fmt: skip
+        raise _fail(
+            raw.name,
+            f"there is no column {_quote(target)} to use as the target; "
+            f"{guess}the columns are {_names(list(raw.columns), 8)}",
+        )
     if len(raw.columns) < 2:
-        raise _fail(raw.name, "the file has a single column; it needs at least one feature "
-                              "column and a target column (are the values separated by commas, "
-                              "semicolons or tabs?)")  # fmt: skip
+        raise _fail(
+            raw.name,
+            "the file has a single column; it needs at least one feature "
+            "column and a target column (are the values separated by commas, "
+            "semicolons or tabs?)",
+        )
     features = [c for k, c in enumerate(raw.columns) if k != j]
     cols, text_cols = [], []
     for k, col in enumerate(raw.columns):
@@ -298,9 +330,12 @@ def build_table(raw: RawTable, target: str = "") -> Table:
             else ""
         )
         verb = "does not" if len(text_cols) == 1 else "do not"
-        raise _fail(raw.name, f"feature columns must hold numbers, and "
-                              f"{_names(text_cols, 3, quote=False)} {verb}{hint}; drop those "
-                              "columns, encode them as numbers, or pick one as the target")  # fmt: skip
+        raise _fail(
+            raw.name,
+            f"feature columns must hold numbers, and "
+            f"{_names(text_cols, 3, quote=False)} {verb}{hint}; drop those "
+            "columns, encode them as numbers, or pick one as the target",
+        )
     x = np.stack(cols, axis=1) if cols else np.zeros((raw.n_rows, 0))
     _check_values(raw, x, features)
     y, classes = _labels(raw, j)
@@ -311,16 +346,21 @@ def _check_values(raw: RawTable, x: np.ndarray, features: list[str]) -> None:
     """Missing, then infinite (or absurdly large) values: name the columns and a line."""
     for what, bad, advice in (
         ("missing values", np.isnan(x), "remove or fill those rows"),
-        ("infinite values", np.isinf(x) | (np.abs(np.nan_to_num(x)) > MAX_VALUE),
-         f"remove those rows or rescale the column (values beyond ±{MAX_VALUE:g} are refused)"),
-    ):  # fmt: skip
+        (
+            "infinite values",
+            np.isinf(x) | (np.abs(np.nan_to_num(x)) > MAX_VALUE),
+            f"remove those rows or rescale the column (values beyond ±{MAX_VALUE:g} are refused)",
+        ),
+    ):
         cols = np.flatnonzero(bad.any(axis=0))
         if len(cols):
             parts = []
             for k in cols[:5]:
                 rows = np.flatnonzero(bad[:, k])
-                parts.append(f"{_quote(features[k])} ({len(rows):,} row{'s' if len(rows) > 1 else ''}"
-                             f", first on line {raw.lines[rows[0]]})")  # fmt: skip
+                parts.append(
+                    f"{_quote(features[k])} ({len(rows):,} row{'s' if len(rows) > 1 else ''}"
+                    f", first on line {raw.lines[rows[0]]})"
+                )
             more = f" and {len(cols) - 5} more columns" if len(cols) > 5 else ""
             raise _fail(raw.name, f"{what} in {', '.join(parts)}{more}; {advice}")
 

@@ -40,9 +40,11 @@ def _mlp_fast_path(tr: VariantTrainer) -> None:
         tr.backprop = MLPBackprop(tr.model, cfg.activation, tr.params, cfg.norm)
         tr.step_impl = impl_of(tr.backprop.step)
     elif fast:
-        log_once(f"no hand-written MLP step for activation={cfg.activation}, "
-                  f"norm={cfg.norm}, rezero={cfg.rezero}: these variants train through "
-                  "autograd")  # fmt: skip
+        log_once(
+            f"no hand-written MLP step for activation={cfg.activation}, "
+            f"norm={cfg.norm}, rezero={cfg.rezero}: these variants train through "
+            "autograd"
+        )
     tr.fused = False
 
 
@@ -74,8 +76,10 @@ def _rnn_fast_path(tr: VariantTrainer) -> None:
     if fast and fast_rnn.supports(cfg.cell, cfg.activation):
         tr.backprop = RNNBackprop(tr.model, cfg.activation, tr.params)
     elif fast:
-        log_once(f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
-                  "these variants train through autograd")  # fmt: skip
+        log_once(
+            f"no hand-written step for cell={cfg.cell}, activation={cfg.activation}: "
+            "these variants train through autograd"
+        )
     # a cell that trains quicker through PyTorch's fused kernel (the LSTM) does so; its
     # per-time-step probe still goes by hand
     tr.fused = fast and CELLS[cfg.cell].fused_training and tr.model.can_fuse
@@ -108,67 +112,136 @@ RECURRENT_ACTIVATIONS = ACTIVATIONS.view(lambda a: a.recurrent)
 
 for _f in (
     Family(
-        "mlp", "Deep networks", "Deep networks: where does the gradient go?",
+        "mlp",
+        "Deep networks",
+        "Deep networks: where does the gradient go?",
         "Deep MLPs on 8×8 digits, a table from scikit-learn, or your own CSV (Task, in the "
         "sidebar). Every variant starts from the same data; only the mitigation differs. Press "
         "**Train** and watch where the gradient goes.",
-        page="views/deep.py", default_preset="deep-mlp",
-        build=DeepMLP, check=_check_mlp, not_its_task="a sequence task",
-        fast_path=_mlp_fast_path, cost=budget.mlp_cost, forward_flops=_mlp_forward_flops,
+        page="views/deep.py",
+        default_preset="deep-mlp",
+        build=DeepMLP,
+        check=_check_mlp,
+        not_its_task="a sequence task",
+        fast_path=_mlp_fast_path,
+        cost=budget.mlp_cost,
+        forward_flops=_mlp_forward_flops,
         first_layer_flops=_mlp_first_layer_flops,
-        weight_layers=lambda c: c.depth + 1, hidden_layers=lambda c: c.depth,
-        depth_unit="layer", depth_symbol="l", depth_note=" (1 = input side)",
+        weight_layers=lambda c: c.depth + 1,
+        hidden_layers=lambda c: c.depth,
+        depth_unit="layer",
+        depth_symbol="l",
+        depth_note=" (1 = input side)",
         gradient_metric="grad_norm",
-        gradient_title="Gradient per layer", depth_of=lambda c: c.depth,
-        first_depth="the first hidden layer", last_depth="the last", metrics=("jacobian_sv",),
-        shared_fields=("task", "depth", "width", "arms", "batch_size", "steps", "seeds",
-                       "log_every"),
+        gradient_title="Gradient per layer",
+        depth_of=lambda c: c.depth,
+        first_depth="the first hidden layer",
+        last_depth="the last",
+        metrics=("jacobian_sv",),
+        shared_fields=(
+            "task",
+            "depth",
+            "width",
+            "arms",
+            "batch_size",
+            "steps",
+            "seeds",
+            "log_every",
+        ),
         data_fields=DATA_FIELDS,
         variant_fields=(
-            ("activation", None), ("init", None), ("init_gain", None),
+            ("activation", None),
+            ("init", None),
+            ("init_gain", None),
             ("bias_std", lambda v: v.get("init") == "normal"),
             # rezero stays visible without residual, so a variant can always switch it off
-            ("residual", None), ("rezero", None), ("norm", None), ("optimizer", None),
-            ("lr", None), ("momentum", _momentum), ("clip_norm", None), ("clip_value", None),
+            ("residual", None),
+            ("rezero", None),
+            ("norm", None),
+            ("optimizer", None),
+            ("lr", None),
+            ("momentum", _momentum),
+            ("clip_norm", None),
+            ("clip_value", None),
         ),
         accepts_csv=True,
-        charts=("gradient profile", "gradient heatmap", "loss", "accuracy",
-                "jacobian spectrum", "saturation by layer", "update ratio",
-                "gradient norm", "clipped share", "benefit and cost"),
+        charts=(
+            "gradient profile",
+            "gradient heatmap",
+            "loss",
+            "accuracy",
+            "jacobian spectrum",
+            "saturation by layer",
+            "update ratio",
+            "gradient norm",
+            "clipped share",
+            "benefit and cost",
+        ),
         slider_where="per-layer",
-        size_text="depth {depth} × width {width}", size_field="width", mean_field=True,
+        size_text="depth {depth} × width {width}",
+        size_field="width",
+        mean_field=True,
     ),
     Family(
-        "rnn", "Recurrent networks", "Recurrent networks: gradients through time",
+        "rnn",
+        "Recurrent networks",
+        "Recurrent networks: gradients through time",
         "Recurrent nets read a sequence step by step; the gradient must travel back through "
         "every step. Press **Train** to compare cells, initialisations and clipping.",
-        page="views/recurrent.py", default_preset="rnn-adding",
-        build=RecurrentNet, check=_check_rnn, not_its_task="not a sequence task",
-        fast_path=_rnn_fast_path, cost=budget.rnn_cost, forward_flops=_rnn_forward_flops,
+        page="views/recurrent.py",
+        default_preset="rnn-adding",
+        build=RecurrentNet,
+        check=_check_rnn,
+        not_its_task="not a sequence task",
+        fast_path=_rnn_fast_path,
+        cost=budget.rnn_cost,
+        forward_flops=_rnn_forward_flops,
         first_layer_flops=_rnn_first_layer_flops,
-        weight_layers=lambda c: len(RNN_WEIGHT_NAMES), hidden_layers=lambda c: 1,
-        depth_unit="time step", depth_symbol="t", depth_note="",
+        weight_layers=lambda c: len(RNN_WEIGHT_NAMES),
+        hidden_layers=lambda c: 1,
+        depth_unit="time step",
+        depth_symbol="t",
+        depth_note="",
         gradient_metric="hidden_grad_norm",
-        gradient_title="Gradient through time", depth_of=lambda c: c.seq_len,
-        first_depth="the first time step", last_depth="the last step",
+        gradient_title="Gradient through time",
+        depth_of=lambda c: c.seq_len,
+        first_depth="the first time step",
+        last_depth="the last step",
         metrics=("hidden_grad_norm",),
         weight_names=RNN_WEIGHT_NAMES,
         shared_fields=("task", "seq_len", "hidden", "batch_size", "steps", "seeds", "log_every"),
         variant_fields=(
-            ("cell", None), ("activation", _uses_activation), ("recurrent_init", None),
+            ("cell", None),
+            ("activation", _uses_activation),
+            ("recurrent_init", None),
             ("spectral_radius", lambda v: v.get("recurrent_init") == "scaled"),
             ("forget_bias", lambda v: v.get("cell") in FORGET_GATE_CELLS),
-            ("init", None), ("init_gain", None), ("optimizer", None), ("lr", None),
-            ("momentum", _momentum), ("clip_norm", None), ("clip_value", None),
+            ("init", None),
+            ("init_gain", None),
+            ("optimizer", None),
+            ("lr", None),
+            ("momentum", _momentum),
+            ("clip_norm", None),
+            ("clip_value", None),
         ),
         field_choices={"activation": RECURRENT_ACTIVATIONS},
-        charts=("gradient through time", "gradient heatmap through time", "loss", "accuracy",
-                "saturation over training", "update ratio", "gradient norm", "clipped share",
-                "benefit and cost"),
+        charts=(
+            "gradient through time",
+            "gradient heatmap through time",
+            "loss",
+            "accuracy",
+            "saturation over training",
+            "update ratio",
+            "gradient norm",
+            "clipped share",
+            "benefit and cost",
+        ),
         slider_where="per-time-step and per-layer",
-        size_text="T={seq_len} · hidden {hidden}", size_field="hidden", pascanu=True,
+        size_text="T={seq_len} · hidden {hidden}",
+        size_field="hidden",
+        pascanu=True,
     ),
-):  # fmt: skip
+):
     FAMILIES.register(_f)
 
 # live views of each family's tasks (public names, kept for code that imports them)

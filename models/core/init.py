@@ -71,37 +71,62 @@ def _scaled(hidden: int, radius: float, g: torch.Generator) -> torch.Tensor:
 
 for _w in (
     # PyTorch's nn.Linear: kaiming_uniform(a=√5) = U(±1/√fan_in), Var = 1/(3 fan_in)
-    WeightInit("default", lambda o, i, k, g: _uniform(o, i, 1.0 / math.sqrt(i), g, k),
-               "PyTorch's nn.Linear: U(±1/√fan_in), biases likewise", bias=_torch_bias),
+    WeightInit(
+        "default",
+        lambda o, i, k, g: _uniform(o, i, 1.0 / math.sqrt(i), g, k),
+        "PyTorch's nn.Linear: U(±1/√fan_in), biases likewise",
+        bias=_torch_bias,
+    ),
     # mean-field parameterisation: W ~ N(0, σ_w²/fan_in) with σ_w = gain
-    WeightInit("normal", lambda o, i, k, g: torch.randn(o, i, generator=g) * k / math.sqrt(i),
-               "mean field: N(0, σ_w²/fan_in) with σ_w = gain, biases N(0, σ_b²)",
-               bias=_normal_bias),
+    WeightInit(
+        "normal",
+        lambda o, i, k, g: torch.randn(o, i, generator=g) * k / math.sqrt(i),
+        "mean field: N(0, σ_w²/fan_in) with σ_w = gain, biases N(0, σ_b²)",
+        bias=_normal_bias,
+    ),
     # Glorot & Bengio's normalised init: U(±√(6/(fan_in+fan_out))), Var = 2/(fan_in+fan_out)
-    WeightInit("xavier", lambda o, i, k, g: _uniform(o, i, math.sqrt(6.0 / (i + o)), g, k),
-               "Glorot & Bengio 2010: Var = 2/(fan_in + fan_out), biases 0"),
+    WeightInit(
+        "xavier",
+        lambda o, i, k, g: _uniform(o, i, math.sqrt(6.0 / (i + o)), g, k),
+        "Glorot & Bengio 2010: Var = 2/(fan_in + fan_out), biases 0",
+    ),
     # He et al. 2015: N(0, 2/fan_in) keeps ReLU activation variance layer to layer
-    WeightInit("he", lambda o, i, k, g: torch.randn(o, i, generator=g) * math.sqrt(2.0 / i) * k,
-               "He et al. 2015: N(0, 2/fan_in) for ReLU nets, biases 0"),
-    WeightInit("orthogonal", lambda o, i, k, g: orthogonal(o, i, g) * k,
-               "a random (semi-)orthogonal matrix, biases 0"),
+    WeightInit(
+        "he",
+        lambda o, i, k, g: torch.randn(o, i, generator=g) * math.sqrt(2.0 / i) * k,
+        "He et al. 2015: N(0, 2/fan_in) for ReLU nets, biases 0",
+    ),
+    WeightInit(
+        "orthogonal",
+        lambda o, i, k, g: orthogonal(o, i, g) * k,
+        "a random (semi-)orthogonal matrix, biases 0",
+    ),
     # Radford et al. 2019 (GPT-2): N(0, 0.02²), residual output projections ×1/√(2N)
-    WeightInit("gpt2", lambda o, i, k, g: torch.randn(o, i, generator=g) * 0.02 * k,
-               "GPT-2: N(0, 0.02²), biases 0; a Transformer block's output projections ×1/√(2N)",
-               output_scale=lambda n: 1.0 / math.sqrt(2.0 * n)),
-):  # fmt: skip
+    WeightInit(
+        "gpt2",
+        lambda o, i, k, g: torch.randn(o, i, generator=g) * 0.02 * k,
+        "GPT-2: N(0, 0.02²), biases 0; a Transformer block's output projections ×1/√(2N)",
+        output_scale=lambda n: 1.0 / math.sqrt(2.0 * n),
+    ),
+):
     WEIGHT_INITS.register(_w)
 
 for _r in (
     # PyTorch's nn.RNN/LSTM/GRU: U(±1/√H)
-    RecurrentInit("default", lambda h, r, g: (torch.rand(h, h, generator=g) * 2 - 1) / math.sqrt(h),
-                  "PyTorch's cells: U(±1/√H), biases likewise", torch_bias=True),
-    RecurrentInit("orthogonal", lambda h, r, g: orthogonal(h, h, g),
-                  "a random orthogonal W_hh: every singular value 1"),
-    RecurrentInit("identity", lambda h, r, g: torch.eye(h),
-                  "W_hh = I (IRNN, Le et al. 2015)"),
+    RecurrentInit(
+        "default",
+        lambda h, r, g: (torch.rand(h, h, generator=g) * 2 - 1) / math.sqrt(h),
+        "PyTorch's cells: U(±1/√H), biases likewise",
+        torch_bias=True,
+    ),
+    RecurrentInit(
+        "orthogonal",
+        lambda h, r, g: orthogonal(h, h, g),
+        "a random orthogonal W_hh: every singular value 1",
+    ),
+    RecurrentInit("identity", lambda h, r, g: torch.eye(h), "W_hh = I (IRNN, Le et al. 2015)"),
     RecurrentInit("scaled", _scaled, "a Gaussian W_hh rescaled to the given spectral radius"),
-):  # fmt: skip
+):
     RECURRENT_INITS.register(_r)
 
 

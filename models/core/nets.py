@@ -234,10 +234,11 @@ class RecurrentNet(nn.Module):
             seq = outs.view(B, T, S, H).permute(2, 0, 1, 3)  # (S, B, T, H)
         else:
             outs = [
-                self._kernel(x, [self.inp.weight[s], self.w_hh[s], self.inp.bias[s],
-                                 self.b_hh[s]], H)
+                self._kernel(
+                    x, [self.inp.weight[s], self.w_hh[s], self.inp.bias[s], self.b_hh[s]], H
+                )
                 for s in range(S)
-            ]  # fmt: skip
+            ]
             if record is None:  # only the last states: no (S, B, T, H) stack and its backward
                 return self.readout(torch.stack([o[:, -1] for o in outs]))
             seq = torch.stack(outs)

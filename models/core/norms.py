@@ -37,9 +37,15 @@ class StackedBatchNorm(nn.Module):
         S, B, n = x.shape
         flat = x.transpose(0, 1).reshape(B, S * n)  # (B, S·n)
         y = F.batch_norm(
-            flat, self.running_mean.view(-1), self.running_var.view(-1), self.weight.reshape(-1),
-            self.bias.reshape(-1), self.training, self.momentum, self.eps,
-        )  # fmt: skip
+            flat,
+            self.running_mean.view(-1),
+            self.running_var.view(-1),
+            self.weight.reshape(-1),
+            self.bias.reshape(-1),
+            self.training,
+            self.momentum,
+            self.eps,
+        )
         return y.view(B, S, n).transpose(0, 1)
 
 
@@ -84,8 +90,9 @@ def _batch_train(
     S, B, n = z.shape[0], z.shape[1], z.shape[2]
     flat = z.transpose(0, 1).reshape(B, S * n)  # (B, S·n): StackedBatchNorm's layout
     wf = w.reshape(-1)
-    out, mean, invstd = torch.native_batch_norm(flat, wf, b.reshape(-1), rm, rv, True, momentum,
-                                                eps)  # fmt: skip
+    out, mean, invstd = torch.native_batch_norm(
+        flat, wf, b.reshape(-1), rm, rv, True, momentum, eps
+    )
     return out.view(B, S, n).transpose(0, 1), [flat, wf, mean, invstd]
 
 
@@ -102,9 +109,17 @@ def _batch_backward(
     S, B, n = gz.shape[0], gz.shape[1], gz.shape[2]
     flat, wf, mean, invstd = saved[0], saved[1], saved[2], saved[3]
     grads = torch.ops.aten.native_batch_norm_backward(
-        gz.transpose(0, 1).reshape(B, S * n), flat, wf, None, None, mean, invstd, True, eps,
+        gz.transpose(0, 1).reshape(B, S * n),
+        flat,
+        wf,
+        None,
+        None,
+        mean,
+        invstd,
+        True,
+        eps,
         [True, True, True],
-    )  # fmt: skip
+    )
     g_in, g_w, g_b = grads[0], grads[1], grads[2]
     assert g_in is not None and g_w is not None and g_b is not None
     return g_in.view(B, S, n).transpose(0, 1), g_w.view(S, n), g_b.view(S, n)
@@ -162,17 +177,25 @@ NORMS: Registry[Norm] = Registry("normalisation")
 for _entry in (
     Norm("none", None, "no normalisation", fast=FastNorm(_none_train, _none_eval, _none_backward)),
     Norm(
-        "batch", StackedBatchNorm,
+        "batch",
+        StackedBatchNorm,
         "batch norm (Ioffe & Szegedy 2015): each unit standardised over the batch",
-        saved=3, flops=8, ops=6, fast=FastNorm(_batch_train, _batch_eval, _batch_backward),
+        saved=3,
+        flops=8,
+        ops=6,
+        fast=FastNorm(_batch_train, _batch_eval, _batch_backward),
         running_stats=True,
     ),
     Norm(
-        "layer", StackedLayerNorm,
+        "layer",
+        StackedLayerNorm,
         "layer norm (Ba et al. 2016): each example standardised over its units",
-        saved=3, flops=8, ops=6, fast=FastNorm(_layer_train, _layer_eval, _layer_backward),
+        saved=3,
+        flops=8,
+        ops=6,
+        fast=FastNorm(_layer_train, _layer_eval, _layer_backward),
     ),
-):  # fmt: skip
+):
     NORMS.register(_entry)
 
 
@@ -197,7 +220,8 @@ class Placement:
 LN_PLACEMENTS: Registry[Placement] = Registry("LayerNorm placement")
 for _p in (
     Placement("post", "Post-LN (Vaswani et al. 2017): x ← LN(x + F(x))", pre=False),
-    Placement("pre", "Pre-LN (Xiong et al. 2020): x ← x + F(LN(x)), one LN before the readout",
-              pre=True),
-):  # fmt: skip
+    Placement(
+        "pre", "Pre-LN (Xiong et al. 2020): x ← x + F(LN(x)), one LN before the readout", pre=True
+    ),
+):
     LN_PLACEMENTS.register(_p)

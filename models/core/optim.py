@@ -91,11 +91,21 @@ def _adam(opt: StackedOptimizer, grads: list[torch.Tensor]) -> None:
 
 for _o in (
     Optimizer("sgd", _sgd, "plain gradient descent: W ← W − lr·g"),
-    Optimizer("momentum", _sgd, "SGD with heavy-ball momentum (PyTorch's form)", state=1,
-              uses_momentum=True),
+    Optimizer(
+        "momentum",
+        _sgd,
+        "SGD with heavy-ball momentum (PyTorch's form)",
+        state=1,
+        uses_momentum=True,
+    ),
     Optimizer("adam", _adam, "Adam (Kingma & Ba 2015), β = (0.9, 0.999)", state=2),
     # Vaswani et al. 2017 and Xiong et al. 2020 train Transformers with β₂ = 0.98
-    Optimizer("adam98", _adam, "Adam with β = (0.9, 0.98), as Transformers are trained",
-              state=2, betas=(0.9, 0.98)),
-):  # fmt: skip
+    Optimizer(
+        "adam98",
+        _adam,
+        "Adam with β = (0.9, 0.98), as Transformers are trained",
+        state=2,
+        betas=(0.9, 0.98),
+    ),
+):
     OPTIMIZERS.register(_o)

@@ -22,10 +22,22 @@ from .trainer import Row, VariantTrainer
 
 METRIC_COLUMNS = ["variant", "seed", "step", "metric", "index", "value"]
 SUMMARY_COLUMNS = [
-    "variant", "seed", "final_loss", "final_val_loss", "final_accuracy", "final_val_accuracy",
-    "best_val_loss", "steps_to_target", "diverged_step", "diverged_layer", "wall_s",
-    "s_per_step", "params", "error", "step_impl",
-]  # fmt: skip
+    "variant",
+    "seed",
+    "final_loss",
+    "final_val_loss",
+    "final_accuracy",
+    "final_val_accuracy",
+    "best_val_loss",
+    "steps_to_target",
+    "diverged_step",
+    "diverged_layer",
+    "wall_s",
+    "s_per_step",
+    "params",
+    "error",
+    "step_impl",
+]
 # step_impl: how the variant's steps ran: autograd (the reference path), manual (hand-written,
 # plain Python) or manual-compiled (hand-written, TorchScript)
 
@@ -105,16 +117,25 @@ def summarise(tr: VariantTrainer) -> list[dict[str, Any]]:
     steps = max(1, tr.steps_done)
     for s, seed in enumerate(cfg.seed_list()):
         div = tr.diverged.get(s)
-        rows.append({
-            "variant": cfg.name, "seed": seed,
-            "final_loss": last.get((seed, "loss")), "final_val_loss": last.get((seed, "val_loss")),
-            "final_accuracy": last.get((seed, "accuracy")),
-            "final_val_accuracy": last.get((seed, "val_accuracy")),
-            "best_val_loss": best.get(seed), "steps_to_target": reached.get(seed),
-            "diverged_step": div[0] if div else None, "diverged_layer": div[1] if div else None,
-            "wall_s": round(tr.wall_s, 4), "s_per_step": tr.wall_s / steps,
-            "params": tr.n_params, "error": tr.error, "step_impl": tr.step_impl,
-        })  # fmt: skip
+        rows.append(
+            {
+                "variant": cfg.name,
+                "seed": seed,
+                "final_loss": last.get((seed, "loss")),
+                "final_val_loss": last.get((seed, "val_loss")),
+                "final_accuracy": last.get((seed, "accuracy")),
+                "final_val_accuracy": last.get((seed, "val_accuracy")),
+                "best_val_loss": best.get(seed),
+                "steps_to_target": reached.get(seed),
+                "diverged_step": div[0] if div else None,
+                "diverged_layer": div[1] if div else None,
+                "wall_s": round(tr.wall_s, 4),
+                "s_per_step": tr.wall_s / steps,
+                "params": tr.n_params,
+                "error": tr.error,
+                "step_impl": tr.step_impl,
+            }
+        )
     return rows
 
 

@@ -39,14 +39,34 @@ class BundledSet:
 
 
 BUNDLED: dict[str, BundledSet] = {
-    "breast-cancer": BundledSet("breast_cancer.csv", "load_breast_cancer", 569, 30, 2,
-                                "Breast cancer (scikit-learn)", "Wisconsin breast cancer: 30 cell-nucleus measurements, "
-                                "malignant or benign"),
-    "wine": BundledSet("wine_data.csv", "load_wine", 178, 13, 3, "Wine (scikit-learn)",
-                       "Wine: 13 chemical measurements, 3 cultivars"),
-    "iris": BundledSet("iris.csv", "load_iris", 150, 4, 3, "Iris (scikit-learn)",
-                       "Iris: 4 flower measurements, 3 species"),
-}  # fmt: skip
+    "breast-cancer": BundledSet(
+        "breast_cancer.csv",
+        "load_breast_cancer",
+        569,
+        30,
+        2,
+        "Breast cancer (scikit-learn)",
+        "Wisconsin breast cancer: 30 cell-nucleus measurements, malignant or benign",
+    ),
+    "wine": BundledSet(
+        "wine_data.csv",
+        "load_wine",
+        178,
+        13,
+        3,
+        "Wine (scikit-learn)",
+        "Wine: 13 chemical measurements, 3 cultivars",
+    ),
+    "iris": BundledSet(
+        "iris.csv",
+        "load_iris",
+        150,
+        4,
+        3,
+        "Iris (scikit-learn)",
+        "Iris: 4 flower measurements, 3 species",
+    ),
+}
 BUNDLED_TARGET = 0.9  # val_accuracy for steps_to_target: each set is known to reach it
 
 
@@ -82,8 +102,10 @@ def read_file(path: str) -> RawTable:
         raise DataError(f"data: '{path}' is not a file")
     size = p.stat().st_size
     if size > MAX_BYTES:
-        raise DataError(f"data '{p.name}': the file is {size / 2**20:.1f} MB; the limit is "
-                        f"{MAX_BYTES // 2**20} MB: keep fewer rows (a random sample) or columns")  # fmt: skip
+        raise DataError(
+            f"data '{p.name}': the file is {size / 2**20:.1f} MB; the limit is "
+            f"{MAX_BYTES // 2**20} MB: keep fewer rows (a random sample) or columns"
+        )
     try:
         data = p.read_bytes()
     except OSError as e:
@@ -120,8 +142,10 @@ def resolve_tables(
             raw = uploads.get(cfg.data_sha256)
             if raw is None:
                 shown = cfg.data.replace("\\", "/").rsplit("/", 1)[-1]
-                raise DataError(f"data '{shown}' is not uploaded in this session: upload the "
-                                "file (links and saved runs never carry the data itself)")  # fmt: skip
+                raise DataError(
+                    f"data '{shown}' is not uploaded in this session: upload the "
+                    "file (links and saved runs never carry the data itself)"
+                )
         else:
             raw = raws.get(cfg.data) or read_file(cfg.data)
             raws[cfg.data] = raw

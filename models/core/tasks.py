@@ -171,9 +171,19 @@ def _digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
     seq = cfg.task == "seq-digits"
     xt, yt, xv, yv = _digits_split(seq)
     return Task(
-        cfg.task, "classification", 1 if seq else 64, 10, 64 if seq else 0,
-        xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9 if not seq else 0.5), cfg.data_seed,
-    )  # fmt: skip
+        cfg.task,
+        "classification",
+        1 if seq else 64,
+        10,
+        64 if seq else 0,
+        xt,
+        yt,
+        xv,
+        yv,
+        chance_loss(cfg),
+        ("val_accuracy", 0.9 if not seq else 0.5),
+        cfg.data_seed,
+    )
 
 
 def _row_digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
@@ -181,18 +191,39 @@ def _row_digits_task(cfg: RunConfig, table: Table | None = None) -> Task:
     xt, yt, xv, yv = _digits_split(False)
     xt, xv = xt.view(-1, 8, 8), xv.view(-1, 8, 8)
     return Task(
-        "row-digits", "classification", 8, 10, 8, xt, yt, xv, yv, chance_loss(cfg),
-        ("val_accuracy", 0.9), cfg.data_seed,
-    )  # fmt: skip
+        "row-digits",
+        "classification",
+        8,
+        10,
+        8,
+        xt,
+        yt,
+        xv,
+        yv,
+        chance_loss(cfg),
+        ("val_accuracy", 0.9),
+        cfg.data_seed,
+    )
 
 
 def _hops_task(cfg: RunConfig, table: Table | None = None) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
     xv, yv = hops_batch(VAL_SEQS, cfg.seq_len, g)
     return Task(
-        "hops", "classification", cfg.seq_len, cfg.seq_len, cfg.seq_len, None, None, xv, yv,
-        chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed, hops_batch,
-    )  # fmt: skip
+        "hops",
+        "classification",
+        cfg.seq_len,
+        cfg.seq_len,
+        cfg.seq_len,
+        None,
+        None,
+        xv,
+        yv,
+        chance_loss(cfg),
+        ("val_accuracy", 0.9),
+        cfg.data_seed,
+        hops_batch,
+    )
 
 
 def _spirals_task(cfg: RunConfig, table: Table | None = None) -> Task:
@@ -200,27 +231,59 @@ def _spirals_task(cfg: RunConfig, table: Table | None = None) -> Task:
     xt, yt = spirals(1500, cfg.arms, g)
     xv, yv = spirals(500, cfg.arms, g)
     return Task(
-        "spirals", "classification", 2, cfg.arms, 0,
-        xt, yt, xv, yv, chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed,
-    )  # fmt: skip
+        "spirals",
+        "classification",
+        2,
+        cfg.arms,
+        0,
+        xt,
+        yt,
+        xv,
+        yv,
+        chance_loss(cfg),
+        ("val_accuracy", 0.9),
+        cfg.data_seed,
+    )
 
 
 def _adding_task(cfg: RunConfig, table: Table | None = None) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
     xv, yv = adding_batch(VAL_SEQS, cfg.seq_len, g)
     return Task(
-        "adding", "regression", 2, 1, cfg.seq_len, None, None, xv, yv,
-        chance_loss(cfg), ("val_loss", 0.05), cfg.data_seed, adding_batch,
-    )  # fmt: skip
+        "adding",
+        "regression",
+        2,
+        1,
+        cfg.seq_len,
+        None,
+        None,
+        xv,
+        yv,
+        chance_loss(cfg),
+        ("val_loss", 0.05),
+        cfg.data_seed,
+        adding_batch,
+    )
 
 
 def _temporal_order_task(cfg: RunConfig, table: Table | None = None) -> Task:
     g = torch.Generator().manual_seed(SPLIT_SEED + cfg.seq_len)
     xv, yv = temporal_order_batch(VAL_SEQS, cfg.seq_len, g)
     return Task(
-        "temporal-order", "classification", 6, 4, cfg.seq_len, None, None, xv, yv,
-        chance_loss(cfg), ("val_accuracy", 0.9), cfg.data_seed, temporal_order_batch,
-    )  # fmt: skip
+        "temporal-order",
+        "classification",
+        6,
+        4,
+        cfg.seq_len,
+        None,
+        None,
+        xv,
+        yv,
+        chance_loss(cfg),
+        ("val_accuracy", 0.9),
+        cfg.data_seed,
+        temporal_order_batch,
+    )
 
 
 def chance_loss(cfg: RunConfig) -> float:
@@ -240,9 +303,19 @@ def table_task(cfg: RunConfig, table: Table | None = None) -> Task:
     k = len(table.classes)
     goal = tabular.BUNDLED_TARGET if cfg.task in tabular.BUNDLED else tabular.csv_target(yt, k)
     return Task(
-        cfg.task, "classification", xt.shape[1], k, 0, xt, yt, xv, yv,
-        tabular.prior_loss(yt, k), ("val_accuracy", goal), cfg.data_seed,
-    )  # fmt: skip
+        cfg.task,
+        "classification",
+        xt.shape[1],
+        k,
+        0,
+        xt,
+        yt,
+        xv,
+        yv,
+        tabular.prior_loss(yt, k),
+        ("val_accuracy", goal),
+        cfg.data_seed,
+    )
 
 
 def _table_chance(cfg: RunConfig) -> float:
@@ -251,38 +324,94 @@ def _table_chance(cfg: RunConfig) -> float:
 
 def _table_spec(name: str, label: str, description: str, bundled: bool) -> TaskSpec:
     return TaskSpec(
-        name, "mlp", table_task, lambda c: tabular.table_dims(c)[:2],
-        lambda c: tabular.table_dims(c)[2], description, _table_chance, bundled_table=bundled,
+        name,
+        "mlp",
+        table_task,
+        lambda c: tabular.table_dims(c)[:2],
+        lambda c: tabular.table_dims(c)[2],
+        description,
+        _table_chance,
+        bundled_table=bundled,
         label=label,
-    )  # fmt: skip
+    )
 
 
 for _t in (
-    TaskSpec("digits", "mlp", _digits_task, lambda c: (64, 10), lambda c: 360,
-             "scikit-learn's 8×8 handwritten digits, 10 classes", lambda c: math.log(10),
-             label="8×8 digits"),
-    TaskSpec("spirals", "mlp", _spirals_task, lambda c: (2, c.arms), lambda c: 500,
-             "interleaved 2-D spiral arms, one class per arm", lambda c: math.log(c.arms),
-             label="Spirals"),
+    TaskSpec(
+        "digits",
+        "mlp",
+        _digits_task,
+        lambda c: (64, 10),
+        lambda c: 360,
+        "scikit-learn's 8×8 handwritten digits, 10 classes",
+        lambda c: math.log(10),
+        label="8×8 digits",
+    ),
+    TaskSpec(
+        "spirals",
+        "mlp",
+        _spirals_task,
+        lambda c: (2, c.arms),
+        lambda c: 500,
+        "interleaved 2-D spiral arms, one class per arm",
+        lambda c: math.log(c.arms),
+        label="Spirals",
+    ),
     *(_table_spec(name, b.label, b.title, True) for name, b in tabular.BUNDLED.items()),
     _table_spec("csv", "Your CSV", "your own table: a CSV file, one row per example", False),
     # predicting the mean (1.0) of a sum of two U[0,1] scores: Var = 2/12 = 1/6
-    TaskSpec("adding", "rnn", _adding_task, lambda c: (2, 1), lambda c: VAL_SEQS,
-             "adding problem: sum the two marked values of a sequence", lambda c: 1 / 6,
-             kind="regression", label="Adding problem"),
-    TaskSpec("seq-digits", "rnn", _digits_task, lambda c: (1, 10), lambda c: 360,
-             "the digits read pixel by pixel (T = 64)", lambda c: math.log(10),
-             label="Digits, pixel by pixel"),
-    TaskSpec("temporal-order", "rnn", _temporal_order_task, lambda c: (6, 4),
-             lambda c: VAL_SEQS, "which of X and Y came first among distractors (4 classes)",
-             lambda c: math.log(4), label="Temporal order"),
-    TaskSpec("row-digits", "transformer", _row_digits_task, lambda c: (8, 10), lambda c: 360,
-             "the 8×8 digits read as 8 row tokens of 8 pixels", lambda c: math.log(10),
-             label="Digits, row by row"),
-    TaskSpec("hops", "transformer", _hops_task, lambda c: (c.seq_len, c.seq_len),
-             lambda c: VAL_SEQS, "pointer chasing: token i holds f(i); the label is f(f(f(0)))",
-             lambda c: math.log(c.seq_len), label="Pointer chasing (3 hops)"),
-):  # fmt: skip
+    TaskSpec(
+        "adding",
+        "rnn",
+        _adding_task,
+        lambda c: (2, 1),
+        lambda c: VAL_SEQS,
+        "adding problem: sum the two marked values of a sequence",
+        lambda c: 1 / 6,
+        kind="regression",
+        label="Adding problem",
+    ),
+    TaskSpec(
+        "seq-digits",
+        "rnn",
+        _digits_task,
+        lambda c: (1, 10),
+        lambda c: 360,
+        "the digits read pixel by pixel (T = 64)",
+        lambda c: math.log(10),
+        label="Digits, pixel by pixel",
+    ),
+    TaskSpec(
+        "temporal-order",
+        "rnn",
+        _temporal_order_task,
+        lambda c: (6, 4),
+        lambda c: VAL_SEQS,
+        "which of X and Y came first among distractors (4 classes)",
+        lambda c: math.log(4),
+        label="Temporal order",
+    ),
+    TaskSpec(
+        "row-digits",
+        "transformer",
+        _row_digits_task,
+        lambda c: (8, 10),
+        lambda c: 360,
+        "the 8×8 digits read as 8 row tokens of 8 pixels",
+        lambda c: math.log(10),
+        label="Digits, row by row",
+    ),
+    TaskSpec(
+        "hops",
+        "transformer",
+        _hops_task,
+        lambda c: (c.seq_len, c.seq_len),
+        lambda c: VAL_SEQS,
+        "pointer chasing: token i holds f(i); the label is f(f(f(0)))",
+        lambda c: math.log(c.seq_len),
+        label="Pointer chasing (3 hops)",
+    ),
+):
     TASKS.register(_t)
 
 

@@ -224,9 +224,15 @@ class VariantTrainer:
             # at log steps the same pass carries the probe batch for ‖∂L/∂h_t‖
             probe = self.task.probe() if record is not None else None
             loss_s, acc_s, hidden = self.backprop.run(
-                x, y, self.alive, self.classification, self._grad_buf, record,
-                hidden=probe is not None, probe=probe,
-            )  # fmt: skip
+                x,
+                y,
+                self.alive,
+                self.classification,
+                self._grad_buf,
+                record,
+                hidden=probe is not None,
+                probe=probe,
+            )
             self._hidden = hidden.float() if probe is not None else None
             return loss_s, acc_s, self._grad_buf
         loss_s, acc_s, grads = self._autograd_step(x, y, record, fused)

@@ -79,8 +79,11 @@ def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.T
     """Per-seed linear map: x (S, ..., n_in), w (S, n_out, n_in), b (S, n_out) -> (S, ..., n_out)."""
     S = x.shape[0]
     flat = x.reshape(S, -1, x.shape[-1])
-    out = torch.bmm(flat, w.transpose(1, 2)) if b is None else torch.baddbmm(
-        b.unsqueeze(1), flat, w.transpose(1, 2))  # fmt: skip
+    out = (
+        torch.bmm(flat, w.transpose(1, 2))
+        if b is None
+        else torch.baddbmm(b.unsqueeze(1), flat, w.transpose(1, 2))
+    )
     return out.view(*x.shape[:-1], w.shape[1])
 
 

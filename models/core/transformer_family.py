@@ -100,22 +100,47 @@ def _probe_flops(cfg: RunConfig) -> int:
 
 OWN_METRICS = ("attn_grad_norm", "ffn_grad_norm", "ln_gain_drift", "attn_entropy")
 for _m in (
-    Metric("attn_grad_norm", PER_HIDDEN_LAYER, "‖∇θ‖ of each block's attention sub-layer "
-           "(q, k, v, output projection and its LayerNorm)", "‖∇θ_attn‖", log_scale=True,
-           own=True, record=_record_sublayers,
-           reference="the norm of the sub-layer's parameters' .grad together"),
+    Metric(
+        "attn_grad_norm",
+        PER_HIDDEN_LAYER,
+        "‖∇θ‖ of each block's attention sub-layer (q, k, v, output projection and its LayerNorm)",
+        "‖∇θ_attn‖",
+        log_scale=True,
+        own=True,
+        record=_record_sublayers,
+        reference="the norm of the sub-layer's parameters' .grad together",
+    ),
     # recorded with attn_grad_norm (one record writes both: record=None here)
-    Metric("ffn_grad_norm", PER_HIDDEN_LAYER, "‖∇θ‖ of each block's feed-forward sub-layer "
-           "(both layers and its LayerNorm)", "‖∇θ_ffn‖", log_scale=True, own=True,
-           reference="the norm of the sub-layer's parameters' .grad together"),
-    Metric("ln_gain_drift", PER_HIDDEN_LAYER, "RMS of each block's LayerNorm gains' distance "
-           "from their initial 1", "RMS(γ − 1)", own=True, record=_record_gain_drift,
-           reference="(ln.weight - 1).pow(2).mean().sqrt()"),
-    Metric("attn_entropy", PER_HIDDEN_LAYER, "mean entropy (nats) of each block's attention "
-           "rows on the probe batch; ln T = uniform, 0 = collapsed (Zhai et al. 2023)",
-           "attention entropy (nats)", own=True, record=_record_entropy,
-           log_flops=_probe_flops, reference="a forward hook on the attention probabilities"),
-):  # fmt: skip
+    Metric(
+        "ffn_grad_norm",
+        PER_HIDDEN_LAYER,
+        "‖∇θ‖ of each block's feed-forward sub-layer (both layers and its LayerNorm)",
+        "‖∇θ_ffn‖",
+        log_scale=True,
+        own=True,
+        reference="the norm of the sub-layer's parameters' .grad together",
+    ),
+    Metric(
+        "ln_gain_drift",
+        PER_HIDDEN_LAYER,
+        "RMS of each block's LayerNorm gains' distance from their initial 1",
+        "RMS(γ − 1)",
+        own=True,
+        record=_record_gain_drift,
+        reference="(ln.weight - 1).pow(2).mean().sqrt()",
+    ),
+    Metric(
+        "attn_entropy",
+        PER_HIDDEN_LAYER,
+        "mean entropy (nats) of each block's attention "
+        "rows on the probe batch; ln T = uniform, 0 = collapsed (Zhai et al. 2023)",
+        "attention entropy (nats)",
+        own=True,
+        record=_record_entropy,
+        log_flops=_probe_flops,
+        reference="a forward hook on the attention probabilities",
+    ),
+):
     METRICS.register(_m)
 
 
@@ -128,38 +153,79 @@ def _momentum(v: dict) -> bool:
 
 TRANSFORMER = FAMILIES.register(
     Family(
-        "transformer", "Transformers", "Transformers: LayerNorm placement, warm-up, DeepNorm",
+        "transformer",
+        "Transformers",
+        "Transformers: LayerNorm placement, warm-up, DeepNorm",
         "A stack of Transformer encoder blocks reads a sequence of tokens (the digits row by "
         "row, or a pointer-chasing puzzle). Where each block puts its LayerNorm decides where "
         "the gradient is large (Xiong et al. 2020): Post-LN's grows towards the output and "
         "needs a learning-rate warm-up, Pre-LN's does not; DeepNorm and ReZero rescale the "
         "residual. Press **Train** and compare the per-block gradients.",
-        page="views/transformer.py", default_preset="transformer-ln",
-        build=TransformerNet, check=check_config, not_its_task="not a Transformer task",
-        fast_path=None, cost=cost, forward_flops=forward_flops,
+        page="views/transformer.py",
+        default_preset="transformer-ln",
+        build=TransformerNet,
+        check=check_config,
+        not_its_task="not a Transformer task",
+        fast_path=None,
+        cost=cost,
+        forward_flops=forward_flops,
         first_layer_flops=first_layer_flops,
-        weight_layers=lambda c: c.depth + 1, hidden_layers=lambda c: c.depth,
-        depth_unit="block", depth_symbol="l", depth_note=" (1 = input side; last: the readout)",
+        weight_layers=lambda c: c.depth + 1,
+        hidden_layers=lambda c: c.depth,
+        depth_unit="block",
+        depth_symbol="l",
+        depth_note=" (1 = input side; last: the readout)",
         gradient_metric="grad_norm",
-        gradient_title="Gradient per block", depth_of=lambda c: c.depth,
-        first_depth="the first block", last_depth="the last", metrics=OWN_METRICS,
-        shared_fields=("task", "depth", "width", "heads", "seq_len", "batch_size", "steps",
-                       "seeds", "log_every"),
+        gradient_title="Gradient per block",
+        depth_of=lambda c: c.depth,
+        first_depth="the first block",
+        last_depth="the last",
+        metrics=OWN_METRICS,
+        shared_fields=(
+            "task",
+            "depth",
+            "width",
+            "heads",
+            "seq_len",
+            "batch_size",
+            "steps",
+            "seeds",
+            "log_every",
+        ),
         variant_fields=(
-            ("ln_placement", None), ("norm", None),
+            ("ln_placement", None),
+            ("norm", None),
             ("deepnorm", lambda v: v.get("ln_placement", "post") == "post"),
-            ("rezero", None), ("warmup_steps", None), ("activation", None), ("init", None),
-            ("init_gain", None), ("optimizer", None), ("lr", None), ("momentum", _momentum),
-            ("clip_norm", None), ("clip_value", None),
+            ("rezero", None),
+            ("warmup_steps", None),
+            ("activation", None),
+            ("init", None),
+            ("init_gain", None),
+            ("optimizer", None),
+            ("lr", None),
+            ("momentum", _momentum),
+            ("clip_norm", None),
+            ("clip_value", None),
         ),
         field_choices={"norm": TOKEN_NORMS},
-        charts=("gradient per block", "gradient heatmap by block", "loss", "accuracy",
-                "sub-layer gradients", "attention entropy", "layernorm gain drift",
-                "saturation by layer", "update ratio", "gradient norm", "clipped share",
-                "benefit and cost"),
+        charts=(
+            "gradient per block",
+            "gradient heatmap by block",
+            "loss",
+            "accuracy",
+            "sub-layer gradients",
+            "attention entropy",
+            "layernorm gain drift",
+            "saturation by layer",
+            "update ratio",
+            "gradient norm",
+            "clipped share",
+            "benefit and cost",
+        ),
         slider_where="per-block",
-        size_text="{depth} blocks × width {width}", size_field="width",
+        size_text="{depth} blocks × width {width}",
+        size_field="width",
     )
-)  # fmt: skip
+)
 
 TRANSFORMER_TASKS = TRANSFORMER.tasks

@@ -61,9 +61,15 @@ def norm_kernel(name: str) -> nn.Module:
 
     class NormKernel(nn.Module):
         def forward(
-            self, z: Tensor, w: Tensor, b: Tensor, rm: Tensor, rv: Tensor, momentum: float,
+            self,
+            z: Tensor,
+            w: Tensor,
+            b: Tensor,
+            rm: Tensor,
+            rv: Tensor,
+            momentum: float,
             eps: float,
-        ) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
+        ) -> tuple[Tensor, list[Tensor]]:
             """Training forward: the normalised z and what backward needs."""
             return train_fn(z, w, b, rm, rv, momentum, eps)
 

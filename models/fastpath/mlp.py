@@ -90,9 +90,15 @@ class MLPStep(nn.Module):
         return out, h, hs, zs, acts, saved
 
     def forward(
-        self, x: Tensor, y: Tensor, alive: Tensor, p: MLPParams, s: MLPSettings,
-        want_record: bool, grad_out: Tensor,
-    ) -> tuple[Tensor, Tensor, list[Tensor]]:  # fmt: skip
+        self,
+        x: Tensor,
+        y: Tensor,
+        alive: Tensor,
+        p: MLPParams,
+        s: MLPSettings,
+        want_record: bool,
+        grad_out: Tensor,
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Loss (S,), accuracy (S,) and the recorded pre-activations of one training step; the
         gradient of the live seeds' summed loss goes into ``grad_out`` (S, N), parameter order."""
         S, L = p.ws[0].shape[0], len(p.ws) - 1
@@ -161,8 +167,14 @@ def supports(activation: str, norm: str, classification: bool, rezero: bool = Fa
 class MLPBackprop:
     """Loss and gradients of a ``DeepMLP`` (classification) by hand, GIL-free."""
 
-    def __init__(self, model: nn.Module, activation: str, params: list[nn.Parameter],
-                 norm: str = "none", step: nn.Module | None = None):  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        activation: str,
+        params: list[nn.Parameter],
+        norm: str = "none",
+        step: nn.Module | None = None,
+    ):
         expected = [p for lin in model.hidden for p in (lin.weight, lin.bias)]
         expected += [p for n in model.norms for p in n.parameters()]
         expected += [model.readout.weight, model.readout.bias]
@@ -175,11 +187,13 @@ class MLPBackprop:
         running = NORMS[norm].running_stats
         # running statistics are contiguous buffers updated in place: flat views, made once
         self.params = MLPParams(
-            [lin.weight for lin in layers], [lin.bias for lin in layers],
-            [n.weight for n in norms], [n.bias for n in norms],
+            [lin.weight for lin in layers],
+            [lin.bias for lin in layers],
+            [n.weight for n in norms],
+            [n.bias for n in norms],
             [n.running_mean.view(-1) for n in norms] if running else [],
             [n.running_var.view(-1) for n in norms] if running else [],
-        )  # fmt: skip
+        )
         first = norms[0] if norms else None
         self.settings = MLPSettings(
             bool(model.residual),

@@ -296,11 +296,17 @@ def _step(cell: str, activation: str, script: bool) -> nn.Module:
 class RNNBackprop:
     """Loss and gradients of a ``RecurrentNet`` by hand, GIL-free."""
 
-    def __init__(self, model: nn.Module, activation: str, params: list[nn.Parameter],
-                 step: nn.Module | None = None):  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        activation: str,
+        params: list[nn.Parameter],
+        step: nn.Module | None = None,
+    ):
         m = model
-        self.params = RNNParams(m.inp.weight, m.inp.bias, m.w_hh, m.b_hh, m.readout.weight,
-                                m.readout.bias)  # fmt: skip
+        self.params = RNNParams(
+            m.inp.weight, m.inp.bias, m.w_hh, m.b_hh, m.readout.weight, m.readout.bias
+        )
         order = [m.w_hh, m.b_hh, m.inp.weight, m.inp.bias, m.readout.weight, m.readout.bias]
         if [id(p) for p in order] != [id(p) for p in params]:  # the order grads come back in
             raise ValueError("RNNBackprop expects the parameters in RecurrentNet's order")
@@ -308,10 +314,16 @@ class RNNBackprop:
         self.step = step if step is not None else compiled_step(m.cell, act)
 
     def run(
-        self, x: Tensor, y: Tensor, alive: Tensor, classification: bool, grad_out: Tensor,
-        record: list | None = None, hidden: bool = False,
+        self,
+        x: Tensor,
+        y: Tensor,
+        alive: Tensor,
+        classification: bool,
+        grad_out: Tensor,
+        record: list | None = None,
+        hidden: bool = False,
         probe: tuple[Tensor, Tensor] | None = None,
-    ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Per-seed loss and accuracy (S,) and ‖∂L/∂h_t‖ (T, S) when ``hidden`` (of ``probe``'s
         loss where given, else of this batch's); the gradient of this batch's loss lands in
         ``grad_out``, its pre-activations in ``record``."""

@@ -146,8 +146,14 @@ def run_all(progress: Callable[[str], None] | None = None) -> list[Claim]:
             error = f"error: {type(e).__name__}: {e}"
             out.append(
                 make_claim(
-                    cid, fn.__doc__ or "", "", "", error, False, setup="",
+                    cid,
+                    fn.__doc__ or "",
+                    "",
+                    "",
+                    error,
+                    False,
+                    setup="",
                     threshold="theory and calibration not reached: the experiment failed",
                 )
-            )  # fmt: skip
+            )
     return out

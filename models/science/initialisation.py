@@ -50,9 +50,17 @@ def backprop_profile(
     """Var(∂L/∂z_l) of each hidden pre-activation and the mean square of ∂L/∂W_l of each hidden
     weight matrix, at initialisation (both over seeds, examples and units): two (depth,) arrays."""
     cfg = make_config(
-        {"family": "mlp", "task": "digits", "depth": depth, "width": width,
-         "activation": activation, "init": init, "seeds": seeds, "seed": HELD_OUT}
-    )  # fmt: skip
+        {
+            "family": "mlp",
+            "task": "digits",
+            "depth": depth,
+            "width": width,
+            "activation": activation,
+            "init": init,
+            "seeds": seeds,
+            "seed": HELD_OUT,
+        }
+    )
     task = make_task(cfg)
     model = build(cfg, task.input_dim, task.output_dim)
     pre: list[torch.Tensor] = []
@@ -179,9 +187,17 @@ def measure_glorot_forward() -> dict[str, Any]:
     }
     for init, (sw2, sb2, q1) in params.items():
         cfg = make_config(
-            {"family": "mlp", "task": "digits", "depth": GB_DEPTH, "width": GB_WIDTH,
-             "activation": "tanh", "init": init, "seeds": GB_SEEDS, "seed": HELD_OUT}
-        )  # fmt: skip
+            {
+                "family": "mlp",
+                "task": "digits",
+                "depth": GB_DEPTH,
+                "width": GB_WIDTH,
+                "activation": "tanh",
+                "init": init,
+                "seeds": GB_SEEDS,
+                "seed": HELD_OUT,
+            }
+        )
         model = build(cfg, n_in, 10)
         record: list[torch.Tensor] = []
         with torch.no_grad():
@@ -230,13 +246,23 @@ def claim_glorot_forward(m: dict | None = None) -> Claim:
 SAT_CONFIG: dict[str, Any] = {
     # Glorot & Bengio's set-up, scaled down: 4 sigmoid hidden layers, standard init, small
     # minibatches (they used 10) and plain momentum SGD; digits instead of Shapeset.
-    "family": "mlp", "task": "digits", "depth": 4, "width": 256, "activation": "sigmoid",
-    "init": "default", "optimizer": "momentum", "lr": 0.1, "batch_size": 10, "steps": 60,
-    "seeds": 2, "seed": HELD_OUT, "log_every": 10,
+    "family": "mlp",
+    "task": "digits",
+    "depth": 4,
+    "width": 256,
+    "activation": "sigmoid",
+    "init": "default",
+    "optimizer": "momentum",
+    "lr": 0.1,
+    "batch_size": 10,
+    "steps": 60,
+    "seeds": 2,
+    "seed": HELD_OUT,
+    "log_every": 10,
     # the contrast: the same set-up with tanh learns in these steps (best validation accuracy
     # 0.59–0.68 in the calibration run on seeds 0–1)
     "variants": [{"name": "sigmoid"}, {"name": "tanh", "activation": "tanh"}],
-}  # fmt: skip
+}
 SAT_CONTROL_LEARNS = 0.4  # best validation accuracy of the tanh contrast (4× chance)
 SAT_STALLED = 0.3  # the sigmoid net's best validation accuracy in the 60 steps (3× chance)
 
@@ -319,9 +345,17 @@ HE_RTOL = 0.10
 def activation_second_moments(init: str, activation: str = "relu") -> np.ndarray:
     """E[z_l²] of each hidden pre-activation of a 30-layer net on a digits batch (mean of seeds)."""
     cfg = make_config(
-        {"family": "mlp", "task": "digits", "depth": HE_DEPTH, "width": HE_WIDTH,
-         "activation": activation, "init": init, "seeds": HE_SEEDS, "seed": HELD_OUT}
-    )  # fmt: skip
+        {
+            "family": "mlp",
+            "task": "digits",
+            "depth": HE_DEPTH,
+            "width": HE_WIDTH,
+            "activation": activation,
+            "init": init,
+            "seeds": HE_SEEDS,
+            "seed": HELD_OUT,
+        }
+    )
     task = make_task(cfg)
     model = build(cfg, task.input_dim, task.output_dim)
     record: list[torch.Tensor] = []
@@ -407,11 +441,20 @@ HE_TRAIN_CONFIG: dict[str, Any] = {
     # 0.83–1.65) the line He < 0.8·ln 10 failed on held-out seeds 100–102 (He up to 1.92): at
     # that lr the 30-layer ReLU stack is unstable with momentum. The preset's lr 0.003 was set
     # on seeds 0–4 (He final validation accuracy 0.76–0.83 after 300 steps on 5 of 5 seeds).
-    "family": "mlp", "task": "digits", "depth": 30, "width": 64, "activation": "relu",
-    "optimizer": "momentum", "lr": 0.003, "batch_size": 64, "steps": 300, "seeds": 3,
-    "seed": 200, "log_every": 50,
+    "family": "mlp",
+    "task": "digits",
+    "depth": 30,
+    "width": 64,
+    "activation": "relu",
+    "optimizer": "momentum",
+    "lr": 0.003,
+    "batch_size": 64,
+    "steps": 300,
+    "seeds": 3,
+    "seed": 200,
+    "log_every": 50,
     "variants": [{"name": "xavier", "init": "xavier"}, {"name": "he", "init": "he"}],
-}  # fmt: skip
+}
 # Xavier: its top layer sees ~1e-9 of the input signal; its best validation loss stayed at ln 10
 # to 4 digits in 23 of 24 runs at lr 0.01 (2.22 once, hence 0.92·ln 10 ≈ 2.12). He: final
 # validation accuracy > 0.5 (5× chance; 0.76–0.83 on seeds 0–4: margin 0.26).

@@ -49,13 +49,21 @@ def mean_field_config(
 ) -> dict[str, Any]:
     """tanh MLPs with init=normal (σ_w = init_gain, σ_b = bias_std), one per σ_w², step 0 only."""
     return {
-        "family": "mlp", "task": "digits", "depth": depth, "width": width,
-        "activation": "tanh", "init": "normal", "bias_std": math.sqrt(MF_SIGMA_B2),
+        "family": "mlp",
+        "task": "digits",
+        "depth": depth,
+        "width": width,
+        "activation": "tanh",
+        "init": "normal",
+        "bias_std": math.sqrt(MF_SIGMA_B2),
         # batch_size 1: the theory describes one input; a batch adds cross-example terms whose
         # correlations follow a different map (χ_c) and bend the profile in the chaotic phase.
-        "batch_size": 1, "steps": 0, "seeds": seeds, "seed": HELD_OUT,
+        "batch_size": 1,
+        "steps": 0,
+        "seeds": seeds,
+        "seed": HELD_OUT,
         "variants": [{"name": f"sw2={s:g}", "init_gain": math.sqrt(s)} for s in grid],
-    }  # fmt: skip
+    }
 
 
 def _first_batch_q0(config: dict[str, Any]) -> float:
@@ -196,10 +204,19 @@ def measure_correlation_map() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for s in CORR_GRID:
         cfg = make_config(
-            {"family": "mlp", "task": "digits", "depth": CORR_DEPTH, "width": CORR_WIDTH,
-             "activation": "tanh", "init": "normal", "init_gain": math.sqrt(s),
-             "bias_std": math.sqrt(MF_SIGMA_B2), "seeds": CORR_SEEDS, "seed": HELD_OUT}
-        )  # fmt: skip
+            {
+                "family": "mlp",
+                "task": "digits",
+                "depth": CORR_DEPTH,
+                "width": CORR_WIDTH,
+                "activation": "tanh",
+                "init": "normal",
+                "init_gain": math.sqrt(s),
+                "bias_std": math.sqrt(MF_SIGMA_B2),
+                "seeds": CORR_SEEDS,
+                "seed": HELD_OUT,
+            }
+        )
         task = make_task(cfg)
         model = build(cfg, task.input_dim, task.output_dim)
         record: list[torch.Tensor] = []
@@ -260,11 +277,22 @@ DEPTH_SEEDS = 3
 DEPTH_CONFIG: dict[str, Any] = {
     # Schoenholz et al. 2017, Fig. 5 scaled down: 60 tanh layers of width 128, σ_b² = 0.05,
     # plain SGD, digits. 300 steps of lr 0.01: ~20 s for 2 seeds on a loaded 2-core machine.
-    "family": "mlp", "task": "digits", "depth": 60, "width": 128, "activation": "tanh",
-    "init": "normal", "bias_std": math.sqrt(MF_SIGMA_B2), "optimizer": "sgd", "lr": 0.01,
-    "batch_size": 64, "steps": 300, "seeds": DEPTH_SEEDS, "seed": HELD_OUT, "log_every": 50,
+    "family": "mlp",
+    "task": "digits",
+    "depth": 60,
+    "width": 128,
+    "activation": "tanh",
+    "init": "normal",
+    "bias_std": math.sqrt(MF_SIGMA_B2),
+    "optimizer": "sgd",
+    "lr": 0.01,
+    "batch_size": 64,
+    "steps": 300,
+    "seeds": DEPTH_SEEDS,
+    "seed": HELD_OUT,
+    "log_every": 50,
     "variants": [{"name": f"sw2={s:g}", "init_gain": math.sqrt(s)} for s in DEPTH_GRID],
-}  # fmt: skip
+}
 # Calibration (seeds 0–1, before the measurement): final validation accuracy 0.85–0.90 at 1.76,
 # 0.78–0.84 at 2.5; 0.10 at 1.0. Trains: > 0.6; near chance: < 0.3.
 DEPTH_TRAINS, DEPTH_CHANCE = 0.6, 0.3

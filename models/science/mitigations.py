@@ -33,11 +33,20 @@ from .common import (
 BN_MIN_ACCURACY = 0.7
 BN_CONFIG: dict[str, Any] = {
     # the deep-mlp preset's baseline: 20 sigmoid layers, PyTorch's default init
-    "family": "mlp", "task": "digits", "depth": 20, "width": 48, "activation": "sigmoid",
-    "optimizer": "momentum", "lr": 0.05, "batch_size": 64, "steps": 150, "seeds": 2,
-    "seed": HELD_OUT, "log_every": 50,
+    "family": "mlp",
+    "task": "digits",
+    "depth": 20,
+    "width": 48,
+    "activation": "sigmoid",
+    "optimizer": "momentum",
+    "lr": 0.05,
+    "batch_size": 64,
+    "steps": 150,
+    "seeds": 2,
+    "seed": HELD_OUT,
+    "log_every": 50,
     "variants": [{"name": "plain"}, {"name": "batch norm", "norm": "batch"}],
-}  # fmt: skip
+}
 
 
 @lru_cache(maxsize=1)
@@ -73,10 +82,16 @@ def claim_batch_norm(m: dict | None = None) -> Claim:
 
 
 RESIDUAL_CONFIG: dict[str, Any] = {
-    "family": "mlp", "task": "digits", "depth": 20, "width": 64, "activation": "sigmoid",
-    "steps": 0, "seeds": 4, "seed": HELD_OUT,
+    "family": "mlp",
+    "task": "digits",
+    "depth": 20,
+    "width": 64,
+    "activation": "sigmoid",
+    "steps": 0,
+    "seeds": 4,
+    "seed": HELD_OUT,
     "variants": [{"name": "plain"}, {"name": "residual", "residual": True}],
-}  # fmt: skip
+}
 RESIDUAL_BATCH = 64
 # He et al. 2016b, eq. 5: ∂L/∂h_l = ∂L/∂h_L (1 + ∂/∂h_l Σ F): the "1" carries the error from the
 # top to every block unchanged, so ‖∂L/∂h_1‖ cannot fall far below ‖∂L/∂h_L‖ (it would need the
@@ -287,10 +302,18 @@ def measure_linear_isometry() -> dict[str, Any]:
     out = {}
     for init in ("normal", "orthogonal"):
         cfg = make_config(
-            {"family": "mlp", "task": "digits", "depth": PEN_DEPTH, "width": PEN_WIDTH,
-             "activation": "linear", "init": init, "init_gain": 1.0, "seeds": PEN_SEEDS,
-             "seed": HELD_OUT}
-        )  # fmt: skip
+            {
+                "family": "mlp",
+                "task": "digits",
+                "depth": PEN_DEPTH,
+                "width": PEN_WIDTH,
+                "activation": "linear",
+                "init": init,
+                "init_gain": 1.0,
+                "seeds": PEN_SEEDS,
+                "seed": HELD_OUT,
+            }
+        )
         model = build(cfg, 64, 10)
         # linear hidden layers: the Jacobian from h_1 to z_depth is the product of the square
         # weight matrices 2..depth (layer 1 maps the 64 inputs and is not square).

@@ -54,12 +54,16 @@ def measure_phase_diagram(df=None) -> dict:
     ratio = [d / limit[g] if math.isfinite(limit[g]) else 0.0 for g, d in mean.index]
     rho = float(spearmanr(ratio, mean.to_numpy()).statistic)
     return {
-        "critical": crit, "deep": deep, "beyond": beyond,
+        "critical": crit,
+        "deep": deep,
+        "beyond": beyond,
         "beyond_best": max(best[p] for p in beyond) if beyond else math.nan,
-        "near": near, "near_deep_mean": [float(mean[(g, deep)]) for g in near],
+        "near": near,
+        "near_deep_mean": [float(mean[(g, deep)]) for g in near],
         "deep_mean": {g: float(mean[(g, deep)]) for g in gains},
-        "limit": limit, "rho": rho,
-    }  # fmt: skip
+        "limit": limit,
+        "rho": rho,
+    }
 
 
 def claim_phase_diagram(m: dict | None = None) -> Claim:

@@ -47,10 +47,19 @@ def measure_rnn_jacobian() -> dict[str, Any]:
     seed), and the autograd product against the formula ∏ diag(tanh'(z_t)) W_hh. Not cached:
     the sabotage test patches the engine's cell and measures again (the run takes ~0.3 s)."""
     cfg = make_config(
-        {"family": "rnn", "task": "adding", "cell": "rnn", "activation": "tanh",
-         "hidden": PASCANU_HIDDEN, "seq_len": PASCANU_T, "recurrent_init": "scaled",
-         "spectral_radius": PASCANU_RADIUS, "seeds": PASCANU_SEEDS, "seed": HELD_OUT}
-    )  # fmt: skip
+        {
+            "family": "rnn",
+            "task": "adding",
+            "cell": "rnn",
+            "activation": "tanh",
+            "hidden": PASCANU_HIDDEN,
+            "seq_len": PASCANU_T,
+            "recurrent_init": "scaled",
+            "spectral_radius": PASCANU_RADIUS,
+            "seeds": PASCANU_SEEDS,
+            "seed": HELD_OUT,
+        }
+    )
     task = make_task(cfg)
     model = build(cfg, task.input_dim, task.output_dim)
     x, _ = task.probe()
@@ -317,12 +326,23 @@ def claim_toy_wall(m: dict | None = None) -> Claim:
 CLIP_SEED = 200
 CLIP_CONFIG: dict[str, Any] = {
     # An exploding tanh RNN (W_hh spectral radius 1.8) on the adding problem with momentum SGD
-    "family": "rnn", "task": "adding", "seq_len": 10, "hidden": 32, "cell": "rnn",
-    "activation": "tanh", "recurrent_init": "scaled", "spectral_radius": 1.8,
-    "optimizer": "momentum", "lr": 0.08, "batch_size": 32, "steps": 800, "seeds": 6,
-    "seed": CLIP_SEED, "log_every": 50,
+    "family": "rnn",
+    "task": "adding",
+    "seq_len": 10,
+    "hidden": 32,
+    "cell": "rnn",
+    "activation": "tanh",
+    "recurrent_init": "scaled",
+    "spectral_radius": 1.8,
+    "optimizer": "momentum",
+    "lr": 0.08,
+    "batch_size": 32,
+    "steps": 800,
+    "seeds": 6,
+    "seed": CLIP_SEED,
+    "log_every": 50,
     "variants": [{"name": "no clipping"}, {"name": "clip norm 1", "clip_norm": 1.0}],
-}  # fmt: skip
+}
 CLIP_TRAINS = 0.05  # the engine's adding target: 30% of the mean predictor's 1/6
 # Unclipped "fails": its loss blows up (diverged, or ≥ 1e3) and it never reaches the target.
 CLIP_BLOWN = 1e3
@@ -405,12 +425,23 @@ ADDING_CONFIG: dict[str, Any] = {
     # Input and readout weights N(0, 1/(3·fan_in)): the variance of PyTorch's Linear default,
     # pinned so the claim does not hang on how init=default treats an RNN's input layer (with
     # U(±1/√H) input weights, as torch.nn.LSTM has, the LSTM left the plateau later).
-    "family": "rnn", "task": "adding", "seq_len": 100, "hidden": 32, "activation": "tanh",
-    "init": "normal", "init_gain": 0.5774, "bias_std": 0.0,
-    "optimizer": "adam", "lr": 0.01, "batch_size": 32, "steps": 1200, "seeds": 3,
-    "seed": HELD_OUT, "log_every": 100,
+    "family": "rnn",
+    "task": "adding",
+    "seq_len": 100,
+    "hidden": 32,
+    "activation": "tanh",
+    "init": "normal",
+    "init_gain": 0.5774,
+    "bias_std": 0.0,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "batch_size": 32,
+    "steps": 1200,
+    "seeds": 3,
+    "seed": HELD_OUT,
+    "log_every": 100,
     "variants": [{"name": "tanh rnn", "cell": "rnn"}, {"name": "lstm", "cell": "lstm"}],
-}  # fmt: skip
+}
 MEAN_PREDICTOR_MSE = 1 / 6  # in expectation; the 256 validation sequences give their own
 # The tanh RNN can use a marker in the last few steps only: its best validation MSE stayed at
 # 97–100% of the mean predictor's on these sequences (3 seeds at T = 100 seen before), so
@@ -481,17 +512,27 @@ def claim_adding(m: dict | None = None) -> Claim:
 
 HIDDEN_GRAD_T, HIDDEN_GRAD_H, HIDDEN_GRAD_SEEDS = 50, 64, 8
 HIDDEN_GRAD_CONFIG: dict[str, Any] = {
-    "family": "rnn", "task": "adding", "seq_len": HIDDEN_GRAD_T, "hidden": HIDDEN_GRAD_H,
-    "steps": 0, "seeds": HIDDEN_GRAD_SEEDS, "seed": HELD_OUT,
+    "family": "rnn",
+    "task": "adding",
+    "seq_len": HIDDEN_GRAD_T,
+    "hidden": HIDDEN_GRAD_H,
+    "steps": 0,
+    "seeds": HIDDEN_GRAD_SEEDS,
+    "seed": HELD_OUT,
     "variants": [
         # near radius 1, where the engine could get it wrong: every singular value of W_hh is 1,
         # so only the tanh slopes shrink the error
         {"name": "tanh rnn, orthogonal", "activation": "tanh", "recurrent_init": "orthogonal"},
         # IRNN as in Le et al. 2015: ReLU, W_hh = I, small random input weights
-        {"name": "irnn", "activation": "relu", "recurrent_init": "identity", "init": "normal",
-         "init_gain": 0.1},
+        {
+            "name": "irnn",
+            "activation": "relu",
+            "recurrent_init": "identity",
+            "init": "normal",
+            "init_gain": 0.1,
+        },
     ],
-}  # fmt: skip
+}
 # With W orthogonal, ‖W^T v‖ = ‖v‖ exactly, so ‖δ_t‖² = ‖tanh'(z_(t+1)) ⊙ δ_(t+1)‖²: if δ is
 # spread evenly over the units this is mean(tanh'²)·‖δ_(t+1)‖², and the ratio over T − 1 steps is
 # ∏ rms(tanh'). How evenly δ spreads is the assumption: the calibration before (4 seeds) had the
@@ -570,10 +611,17 @@ FORGET_CONFIG: dict[str, Any] = {
     # Gaussian weights with PyTorch nn.LSTM's variances: U(±1/√H) has variance 1/(3H), so W_ih
     # gets init_gain² = fan_in/(3H) = 2/96 and its bias σ_b = 1/√(3H); W_hh and b_hh keep the
     # engine's default U(±1/√H), as nn.LSTM.
-    "family": "rnn", "task": "adding", "cell": "lstm", "hidden": FORGET_H, "seq_len": FORGET_T,
-    "seeds": FORGET_SEEDS, "seed": HELD_OUT, "init": "normal", "init_gain": 0.1443,
+    "family": "rnn",
+    "task": "adding",
+    "cell": "lstm",
+    "hidden": FORGET_H,
+    "seq_len": FORGET_T,
+    "seeds": FORGET_SEEDS,
+    "seed": HELD_OUT,
+    "init": "normal",
+    "init_gain": 0.1443,
     "bias_std": 0.102,
-}  # fmt: skip
+}
 # Theory for the cell path alone: ∂c_T/∂c_1 ≈ diag(∏ f_t) ~ f̄^(T−1): 0.5^49 ≈ 2e-15 against
 # σ(1)^49 ≈ 2e-7, a factor ~1e8. The calibration run before (8 seeds) measured ‖∂c₅₀/∂c₁‖ of
 # 2e-10–1e-8 at forget bias 0 and 7e-4–6e-3 at 1 (the paths through h add to both): the lines

@@ -38,11 +38,22 @@ SLOPE, SLOPE_TOL = -0.5, 0.3
 TRAINS = 0.5  # final validation accuracy that counts as trained (chance 0.1)
 
 _PROFILE_BASE = {
-    "family": "transformer", "task": "hops", "seq_len": 12, "width": 64, "heads": 4,
-    "norm": "layer", "activation": "relu", "init": "default", "optimizer": "adam98",
-    "lr": 0.001, "batch_size": 64, "steps": 0, "seeds": PROFILE_SEEDS, "seed": TF_SEED,
+    "family": "transformer",
+    "task": "hops",
+    "seq_len": 12,
+    "width": 64,
+    "heads": 4,
+    "norm": "layer",
+    "activation": "relu",
+    "init": "default",
+    "optimizer": "adam98",
+    "lr": 0.001,
+    "batch_size": 64,
+    "steps": 0,
+    "seeds": PROFILE_SEEDS,
+    "seed": TF_SEED,
     "log_every": 1,
-}  # fmt: skip
+}
 
 
 @lru_cache(maxsize=1)
@@ -51,10 +62,13 @@ def measure_profiles() -> dict[int, dict[str, np.ndarray]]:
     out: dict[int, dict[str, np.ndarray]] = {}
     for depth in DEPTHS:
         config = {
-            **_PROFILE_BASE, "depth": depth,
-            "variants": [{"name": "post", "ln_placement": "post"},
-                         {"name": "pre", "ln_placement": "pre"}],
-        }  # fmt: skip
+            **_PROFILE_BASE,
+            "depth": depth,
+            "variants": [
+                {"name": "post", "ln_placement": "post"},
+                {"name": "pre", "ln_placement": "pre"},
+            ],
+        }
         metrics, _ = run_frames(config)
         out[depth] = {p: per_layer(metrics, "grad_norm", p) for p in ("post", "pre")}
     return out
@@ -153,8 +167,9 @@ def claim_warmup_lr(m: dict | None = None) -> Claim:
     warm-up and DeepNorm raise it."""
     m = m or measure_lr_sweep()
     t = m["table"]
-    top = {v: _max_lr(t[(v, 12)]) for v in ("post-ln", "pre-ln", "post-ln + warm-up 75",
-                                              "deepnorm")}  # fmt: skip
+    top = {
+        v: _max_lr(t[(v, 12)]) for v in ("post-ln", "pre-ln", "post-ln + warm-up 75", "deepnorm")
+    }
     post_by_depth = {d: _max_lr(t[("post-ln", d)]) for d in (2, 6, 12)}
     ok = (
         top["post-ln"] < top["pre-ln"]

@@ -182,8 +182,11 @@ def _add_columns(con: Connection, table: str, decls: list[tuple[str, str]]) -> N
 
 def _migrate_0_to_1(con: Connection) -> None:
     """v0 (no version table): runs(id, created_at, config_json, summary_json, metrics_csv)."""
-    _add_columns(con, "runs", [("title", "TEXT NOT NULL DEFAULT ''"),
-                               ("status", "TEXT NOT NULL DEFAULT 'finished'")])  # fmt: skip
+    _add_columns(
+        con,
+        "runs",
+        [("title", "TEXT NOT NULL DEFAULT ''"), ("status", "TEXT NOT NULL DEFAULT 'finished'")],
+    )
 
 
 def _migrate_1_to_2(con: Connection) -> None:
@@ -192,14 +195,23 @@ def _migrate_1_to_2(con: Connection) -> None:
     from .runs import encode_metrics, fill_listing, parse_old_csv
 
     metrics.create(con, checkfirst=True)
-    _add_columns(con, "runs", [
-        ("updated_at", "TEXT NOT NULL DEFAULT ''"), ("preset", "TEXT"),
-        ("summary_json", "TEXT NOT NULL DEFAULT '[]'"), ("settings", "TEXT NOT NULL DEFAULT ''"),
-        ("variant_names", "TEXT NOT NULL DEFAULT '[]'"),
-        ("n_variants", "INTEGER NOT NULL DEFAULT 0"), ("steps_done", "INTEGER NOT NULL DEFAULT 0"),
-        ("total_steps", "INTEGER NOT NULL DEFAULT 0"), ("n_diverged", "INTEGER NOT NULL DEFAULT 0"),
-        ("n_rows", "INTEGER NOT NULL DEFAULT 0"), ("wall_s", "REAL NOT NULL DEFAULT 0"),
-    ])  # fmt: skip
+    _add_columns(
+        con,
+        "runs",
+        [
+            ("updated_at", "TEXT NOT NULL DEFAULT ''"),
+            ("preset", "TEXT"),
+            ("summary_json", "TEXT NOT NULL DEFAULT '[]'"),
+            ("settings", "TEXT NOT NULL DEFAULT ''"),
+            ("variant_names", "TEXT NOT NULL DEFAULT '[]'"),
+            ("n_variants", "INTEGER NOT NULL DEFAULT 0"),
+            ("steps_done", "INTEGER NOT NULL DEFAULT 0"),
+            ("total_steps", "INTEGER NOT NULL DEFAULT 0"),
+            ("n_diverged", "INTEGER NOT NULL DEFAULT 0"),
+            ("n_rows", "INTEGER NOT NULL DEFAULT 0"),
+            ("wall_s", "REAL NOT NULL DEFAULT 0"),
+        ],
+    )
     con.execute(text("UPDATE runs SET updated_at = created_at WHERE updated_at = ''"))
     if "metrics_csv" in _columns(con, "runs"):
         for run_id, csv_text in con.execute(text("SELECT id, metrics_csv FROM runs")).all():
@@ -230,8 +242,11 @@ def _migrate_1_to_2(con: Connection) -> None:
 
 def _migrate_2_to_3(con: Connection) -> None:
     """v3: owner (public mode), an unguessable share id per run, the data's shape."""
-    _add_columns(con, "runs", [("owner", "TEXT"), ("share_id", "TEXT"),
-                               ("data_info", "TEXT NOT NULL DEFAULT ''")])  # fmt: skip
+    _add_columns(
+        con,
+        "runs",
+        [("owner", "TEXT"), ("share_id", "TEXT"), ("data_info", "TEXT NOT NULL DEFAULT ''")],
+    )
     for (run_id,) in con.execute(text("SELECT id FROM runs WHERE share_id IS NULL")).all():
         con.execute(
             text("UPDATE runs SET share_id = :s WHERE id = :id"),
@@ -263,8 +278,11 @@ def _version(con: Connection) -> int:
     tables = set(inspect(con).get_table_names())
     if "schema_version" not in tables:
         return 0 if "runs" in tables else -1
-    value = con.execute(select(schema_version_table.c.version).order_by(
-        schema_version_table.c.version.desc()).limit(1)).scalar()  # fmt: skip
+    value = con.execute(
+        select(schema_version_table.c.version)
+        .order_by(schema_version_table.c.version.desc())
+        .limit(1)
+    ).scalar()
     return int(value) if value is not None else 0
 
 
@@ -389,8 +407,9 @@ class Database:
                 err = self._translate(e)
                 if isinstance(err, StoreUnavailable):
                     raise err from None
-                raise StoreError(f"run store '{self.shown}' cannot be opened: {err_detail(e)}"
-                                 ) from None  # fmt: skip
+                raise StoreError(
+                    f"run store '{self.shown}' cannot be opened: {err_detail(e)}"
+                ) from None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
@@ -435,7 +454,18 @@ def json_text(obj: Any) -> str:
 
 
 __all__ = [
-    "DEFAULT_PATH", "SCHEMA_VERSION", "Database", "StoreError", "StoreUnavailable",
-    "default_path", "engine_url", "is_url", "metrics", "new_share_id", "runs", "safe_location",
-    "sweeps", "update",
-]  # fmt: skip
+    "DEFAULT_PATH",
+    "SCHEMA_VERSION",
+    "Database",
+    "StoreError",
+    "StoreUnavailable",
+    "default_path",
+    "engine_url",
+    "is_url",
+    "metrics",
+    "new_share_id",
+    "runs",
+    "safe_location",
+    "sweeps",
+    "update",
+]

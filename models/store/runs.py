@@ -64,10 +64,23 @@ DEFAULT_MAX_RUNS = (
 DEFAULT_MAX_RUNS_PER_OWNER = 50  # one visitor cannot fill the store (env GFL_VISITOR_MAX_RUNS)
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what a share id looks like (token_urlsafe)
 LISTED = (
-    "id", "created_at", "updated_at", "title", "preset", "status", "settings", "variant_names",
-    "n_variants", "steps_done", "total_steps", "n_diverged", "n_rows", "wall_s", "share_id",
+    "id",
+    "created_at",
+    "updated_at",
+    "title",
+    "preset",
+    "status",
+    "settings",
+    "variant_names",
+    "n_variants",
+    "steps_done",
+    "total_steps",
+    "n_diverged",
+    "n_rows",
+    "wall_s",
+    "share_id",
     "data_info",
-)  # fmt: skip
+)
 
 
 def _env_int(name: str, default: int = DEFAULT_MAX_RUNS) -> int:
@@ -149,9 +162,11 @@ def fill_listing(cfg_json: str, summary_json: str | None) -> dict[str, Any] | No
     return {
         "settings": settings_summary(comp),
         "variant_names": _json([v.name for v in comp.variants]),
-        "n_variants": len(comp.variants), "total_steps": max(v.steps for v in comp.variants),
-        "n_diverged": _count_diverged(_safe_json_list(summary_json)), "title": comp.title,
-    }  # fmt: skip
+        "n_variants": len(comp.variants),
+        "total_steps": max(v.steps for v in comp.variants),
+        "n_diverged": _count_diverged(_safe_json_list(summary_json)),
+        "title": comp.title,
+    }
 
 
 def _safe_json_list(text: str | None) -> list:
@@ -248,17 +263,22 @@ class RunStore:
         blob = encode_metrics(rows)  # compress outside the transaction: other writers go on
         now = _now()
         fields = {
-            "updated_at": now, "title": comparison.title or "", "preset": preset,
-            "status": status, "config_json": _json(comparison.to_json_dict()),
-            "summary_json": _json(_clean(summary)), "settings": settings_summary(comparison),
+            "updated_at": now,
+            "title": comparison.title or "",
+            "preset": preset,
+            "status": status,
+            "config_json": _json(comparison.to_json_dict()),
+            "summary_json": _json(_clean(summary)),
+            "settings": settings_summary(comparison),
             "variant_names": _json([v.name for v in comparison.variants]),
             "n_variants": len(comparison.variants),
             "steps_done": max((r[2] for r in rows), default=0),
             "total_steps": max((v.steps for v in comparison.variants), default=0),
-            "n_diverged": _count_diverged(summary), "n_rows": len(rows),
+            "n_diverged": _count_diverged(summary),
+            "n_rows": len(rows),
             "wall_s": float(result.wall_s) if result is not None else 0.0,
             "data_info": data_info,
-        }  # fmt: skip
+        }
         with self._db.write() as con:
             exists = (
                 run_id is not None
@@ -286,9 +306,11 @@ class RunStore:
         cap = self.max_runs_per_owner
         if owner is not None and cap and cap > 0:
             doomed.append(
-                select(runs.c.id).where(runs.c.owner == owner)
-                .order_by(runs.c.id.desc()).offset(int(cap))
-            )  # fmt: skip
+                select(runs.c.id)
+                .where(runs.c.owner == owner)
+                .order_by(runs.c.id.desc())
+                .offset(int(cap))
+            )
         for old in doomed:
             ids = [r[0] for r in con.execute(old).all()]
             if ids:
@@ -354,11 +376,16 @@ class RunStore:
     def load_run(self, run_id: int) -> tuple[Comparison, RunResult]:
         """The comparison and its results (metrics and summary) as saved."""
         query = (
-            select(runs.c.config_json, runs.c.summary_json, runs.c.status, runs.c.wall_s,
-                   metrics.c.csv_zlib)
+            select(
+                runs.c.config_json,
+                runs.c.summary_json,
+                runs.c.status,
+                runs.c.wall_s,
+                metrics.c.csv_zlib,
+            )
             .select_from(runs.outerjoin(metrics, metrics.c.run_id == runs.c.id))
             .where(runs.c.id == int(run_id))
-        )  # fmt: skip
+        )
         with self._db.read() as con:
             row = con.execute(query).first()
         if row is None:
@@ -426,7 +453,17 @@ def open_store(path: str | os.PathLike | None = None) -> RunStore:
 
 
 __all__ = [
-    "DEFAULT_PATH", "SCHEMA_VERSION", "SHARE_ID", "STATUSES", "RunStore", "StoreError",
-    "StoreUnavailable", "decode_metrics", "default_path", "encode_metrics", "open_store",
-    "outcome", "settings_summary",
-]  # fmt: skip
+    "DEFAULT_PATH",
+    "SCHEMA_VERSION",
+    "SHARE_ID",
+    "STATUSES",
+    "RunStore",
+    "StoreError",
+    "StoreUnavailable",
+    "decode_metrics",
+    "default_path",
+    "encode_metrics",
+    "open_store",
+    "outcome",
+    "settings_summary",
+]

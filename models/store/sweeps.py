@@ -48,9 +48,13 @@ class SweepStore:
         self._db.close()
 
     def save(
-        self, spec_json: dict[str, Any], rows: list[dict[str, Any]], status: str = "finished",
-        preset: str | None = None, owner: str | None = None,
-    ) -> int:  # fmt: skip
+        self,
+        spec_json: dict[str, Any],
+        rows: list[dict[str, Any]],
+        status: str = "finished",
+        preset: str | None = None,
+        owner: str | None = None,
+    ) -> int:
         """Keep one sweep (``owner``: the public-mode visitor's key); returns its id."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
@@ -59,11 +63,16 @@ class SweepStore:
         with self._db.write() as con:
             new_id = con.execute(
                 insert(sweeps).values(
-                    created_at=now, title=spec_json.get("title", ""), preset=preset,
-                    status=status, points=len(rows), owner=owner, rows=blob,
+                    created_at=now,
+                    title=spec_json.get("title", ""),
+                    preset=preset,
+                    status=status,
+                    points=len(rows),
+                    owner=owner,
+                    rows=blob,
                     spec=json.dumps(spec_json, ensure_ascii=False),
                 )
-            ).inserted_primary_key[0]  # fmt: skip
+            ).inserted_primary_key[0]
             keep = _max_sweeps()
             if keep > 0:
                 old = select(sweeps.c.id).order_by(sweeps.c.id.desc()).offset(keep)

@@ -19,9 +19,25 @@ from .presets import DEFAULT_SWEEP_PRESET, SWEEP_PRESETS, load_sweep_preset, swe
 from .spec import Point, SweepSpec, load_sweep_file, max_runs, sweep_from_dict
 
 __all__ = [
-    "BACKENDS", "SWEEP_COLUMNS", "Point", "SweepProgress", "SweepResult", "SweepSpec",
-    "check_out_dir", "load_sweep_file", "max_runs", "ray_available", "read_rows", "run_sweep",
-    "sweep_from_dict", "DEFAULT_SWEEP_PRESET", "SWEEP_PRESETS", "load_sweep_preset",
-    "sweep_preset_dict", "mean_field_applies", "mean_field_overlay", "pascanu_applies",
+    "BACKENDS",
+    "SWEEP_COLUMNS",
+    "Point",
+    "SweepProgress",
+    "SweepResult",
+    "SweepSpec",
+    "check_out_dir",
+    "load_sweep_file",
+    "max_runs",
+    "ray_available",
+    "read_rows",
+    "run_sweep",
+    "sweep_from_dict",
+    "DEFAULT_SWEEP_PRESET",
+    "SWEEP_PRESETS",
+    "load_sweep_preset",
+    "sweep_preset_dict",
+    "mean_field_applies",
+    "mean_field_overlay",
+    "pascanu_applies",
     "pascanu_length",
-]  # fmt: skip
+]

@@ -26,10 +26,23 @@ from .stacked import Member, plan_groups
 
 # after the grid's own columns, one per axis
 SWEEP_COLUMNS = [
-    "variant", "seed", "final_loss", "final_val_loss", "final_accuracy", "final_val_accuracy",
-    "best_val_loss", "steps_to_target", "diverged_step", "diverged_layer", "grad_ratio_init",
-    "grad_ratio_final", "wall_s", "s_per_step", "params", "error",
-]  # fmt: skip
+    "variant",
+    "seed",
+    "final_loss",
+    "final_val_loss",
+    "final_accuracy",
+    "final_val_accuracy",
+    "best_val_loss",
+    "steps_to_target",
+    "diverged_step",
+    "diverged_layer",
+    "grad_ratio_init",
+    "grad_ratio_final",
+    "wall_s",
+    "s_per_step",
+    "params",
+    "error",
+]
 CSV_NAME, JSON_NAME = "sweep.csv", "sweep.json"
 
 

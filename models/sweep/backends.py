@@ -60,9 +60,14 @@ def _failed(members: list[Member], e: Exception) -> list[dict[str, Any]]:
 
 
 def run_local(
-    stacks: list[list[Member]], workers: int, threads: int, on_done: Done, on_tick: Tick,
-    stop: threading.Event, poll: Callable[[], None],
-) -> None:  # fmt: skip
+    stacks: list[list[Member]],
+    workers: int,
+    threads: int,
+    on_done: Done,
+    on_tick: Tick,
+    stop: threading.Event,
+    poll: Callable[[], None],
+) -> None:
     """Stacks on ``workers`` Python threads (the compiled steps run without the GIL)."""
     finished: queue.SimpleQueue = queue.SimpleQueue()
 
@@ -130,9 +135,15 @@ def _init_ray(ray, kwargs: dict[str, Any], root: str | None) -> None:
 
 
 def run_ray(
-    stacks: list[list[Member]], workers: int, threads: int, on_done: Done, on_tick: Tick,
-    stop: threading.Event, poll: Callable[[], None], address: str | None = None,
-) -> None:  # fmt: skip
+    stacks: list[list[Member]],
+    workers: int,
+    threads: int,
+    on_done: Done,
+    on_tick: Tick,
+    stop: threading.Event,
+    poll: Callable[[], None],
+    address: str | None = None,
+) -> None:
     """Stacks as Ray tasks: on the cluster at ``address`` (or RAY_ADDRESS), else a local Ray."""
     try:
         import ray

@@ -17,9 +17,18 @@ SWEEP_PRESETS: dict[str, dict[str, Any]] = {
     "tanh-phase-diagram": {
         "title": "Tanh MLP phase diagram: which σ_w² × depth train, beside the edge of chaos "
         "(χ₁ = 1) and 6 ξ_c",
-        "family": "mlp", "task": "digits", "activation": "tanh", "init": "normal",
-        "bias_std": 0.2236, "width": 32, "optimizer": "momentum", "lr": 0.01,
-        "batch_size": 64, "steps": 150, "seeds": 2, "log_every": 25,
+        "family": "mlp",
+        "task": "digits",
+        "activation": "tanh",
+        "init": "normal",
+        "bias_std": 0.2236,
+        "width": 32,
+        "optimizer": "momentum",
+        "lr": 0.01,
+        "batch_size": 64,
+        "steps": 150,
+        "seeds": 2,
+        "log_every": 25,
         "variants": [{"name": "tanh mlp"}],
         "grid": {
             "init_gain": [round(math.sqrt(s), 4) for s in _SIGMA_W2],
@@ -29,24 +38,47 @@ SWEEP_PRESETS: dict[str, dict[str, Any]] = {
     "rnn-length": {
         "title": "Adding problem over sequence length T: a tanh RNN gives up long before LSTM "
         "and GRU",
-        "family": "rnn", "task": "adding", "hidden": 32, "cell": "rnn", "activation": "tanh",
-        "optimizer": "adam", "lr": 0.02, "batch_size": 32, "steps": 300, "seeds": 1,
+        "family": "rnn",
+        "task": "adding",
+        "hidden": 32,
+        "cell": "rnn",
+        "activation": "tanh",
+        "optimizer": "adam",
+        "lr": 0.02,
+        "batch_size": 32,
+        "steps": 300,
+        "seeds": 1,
         "log_every": 25,
         "variants": [
             {"name": "tanh rnn", "cell": "rnn"},
             {"name": "lstm", "cell": "lstm"},
             {"name": "gru", "cell": "gru"},
-            {"name": "irnn", "activation": "relu", "recurrent_init": "identity",
-             "init": "normal", "init_gain": 0.1, "lr": 0.004, "clip_norm": 1.0},
+            {
+                "name": "irnn",
+                "activation": "relu",
+                "recurrent_init": "identity",
+                "init": "normal",
+                "init_gain": 0.1,
+                "lr": 0.004,
+                "clip_norm": 1.0,
+            },
         ],
         "grid": {"seq_len": [5, 10, 20, 40, 80]},
     },
     "transformer-lr": {
         "title": "Transformers over learning rate × depth: which LayerNorm placements train at "
         "which Adam learning rate (Post-LN, Pre-LN, Post-LN with a warm-up, DeepNorm)",
-        "family": "transformer", "task": "row-digits", "width": 16, "heads": 2,
-        "norm": "layer", "activation": "relu", "optimizer": "adam98", "batch_size": 32,
-        "steps": 150, "seeds": 1, "log_every": 25,
+        "family": "transformer",
+        "task": "row-digits",
+        "width": 16,
+        "heads": 2,
+        "norm": "layer",
+        "activation": "relu",
+        "optimizer": "adam98",
+        "batch_size": 32,
+        "steps": 150,
+        "seeds": 1,
+        "log_every": 25,
         "variants": [
             {"name": "post-ln", "ln_placement": "post"},
             {"name": "pre-ln", "ln_placement": "pre"},
@@ -55,7 +87,7 @@ SWEEP_PRESETS: dict[str, dict[str, Any]] = {
         ],
         "grid": {"lr": [0.001, 0.003, 0.008, 0.02], "depth": [2, 6, 12]},
     },
-}  # fmt: skip
+}
 
 DEFAULT_SWEEP_PRESET = "tanh-phase-diagram"
 

@@ -23,9 +23,20 @@ from ..core.trainer import VariantTrainer, _flat, _global_norms
 
 # fields a member may set on its own rows: read at initialisation or in the update only
 ROW_FIELDS = (
-    "seed", "init", "init_gain", "bias_std", "recurrent_init", "spectral_radius", "forget_bias",
-    "optimizer", "lr", "momentum", "clip_norm", "clip_value", "warmup_steps",
-)  # fmt: skip
+    "seed",
+    "init",
+    "init_gain",
+    "bias_std",
+    "recurrent_init",
+    "spectral_radius",
+    "forget_bias",
+    "optimizer",
+    "lr",
+    "momentum",
+    "clip_norm",
+    "clip_value",
+    "warmup_steps",
+)
 MAX_GROUP_ROWS = 16  # rows (members × seeds) per stacked model; fixed, so numbers never depend
 # on the worker count or the backend
 
@@ -79,8 +90,7 @@ class _RowOptimizers:
                 continue  # the next member shares these settings: one span for both
             end = m.offset + m.rows
             c = m.cfg
-            opt = StackedOptimizer([flat[start:end]], c.optimizer, c.lr, c.momentum,
-                                   c.warmup_steps)  # fmt: skip
+            opt = StackedOptimizer([flat[start:end]], c.optimizer, c.lr, c.momentum, c.warmup_steps)
             self.spans.append((start, end, opt))
             start = end
 
@@ -111,11 +121,14 @@ class StackedPointsTrainer(VariantTrainer):
         first = members[0].cfg
         rows = sum(m.rows for m in members)
         combined = dataclasses.replace(
-            first, name="stack", seeds=rows, seed=0,
+            first,
+            name="stack",
+            seeds=rows,
+            seed=0,
             # the base class asks for the gradient norm when any row clips by norm
             clip_norm=max(m.cfg.clip_norm for m in members),
             clip_value=max(m.cfg.clip_value for m in members),
-        )  # fmt: skip
+        )
         super().__init__(combined, instrument=True, gradients=gradients)
         self.members = members
         with torch.no_grad():  # each member's rows: the weights its lone run draws

@@ -12,6 +12,14 @@ from .run import WATCHED_PREFIX, WatchedRun
 from .store_adapter import is_watched, load_watched, save_watched
 
 __all__ = [
-    "Finding", "WATCHED_PREFIX", "Watch", "WatchedRun", "activation_kind", "diagnose",
-    "is_watched", "load_watched", "save_watched", "watch",
-]  # fmt: skip
+    "Finding",
+    "WATCHED_PREFIX",
+    "Watch",
+    "WatchedRun",
+    "activation_kind",
+    "diagnose",
+    "is_watched",
+    "load_watched",
+    "save_watched",
+    "watch",
+]

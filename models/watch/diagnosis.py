@@ -73,14 +73,16 @@ def diagnose(rows: Iterable[tuple], meta: dict[str, Any]) -> list[Finding]:
     if div:
         step, layer = int(div[0][2]), int(div[0][4])
         where = "in the loss" if layer == 0 else f"first in layer {_name(layers, layer)}"
-        found.append(Finding(
-            "diverged",
-            f"Training diverged at step {step}: a gradient or the loss became NaN or infinite "
-            f"({where}).",
-            ("exploding-rnn", "deep-residual"),
-            "clip the gradient norm (exploding-rnn) or start residual branches at zero "
-            "(ReZero, deep-residual); a smaller learning rate also helps",
-        ))  # fmt: skip
+        found.append(
+            Finding(
+                "diverged",
+                f"Training diverged at step {step}: a gradient or the loss became NaN or infinite "
+                f"({where}).",
+                ("exploding-rnn", "deep-residual"),
+                "clip the gradient norm (exploding-rnn) or start residual branches at zero "
+                "(ReZero, deep-residual); a smaller learning rate also helps",
+            )
+        )
     grads = {k: v for k, v in _by(rows, "grad_norm").items() if v}
     ratios = []
     first_last = None
@@ -93,37 +95,46 @@ def diagnose(rows: Iterable[tuple], meta: dict[str, Any]) -> list[Finding]:
         med = statistics.median(ratios)
         a, b = (_name(layers, i) for i in first_last)
         if med < VANISH_RATIO:
-            found.append(Finding(
-                "vanishing",
-                f"Gradients vanish towards the input: the first layer ({a}) gets {_g(med)} of "
-                f"the gradient of the last ({b}) (median over {len(ratios)} recorded steps; "
-                f"below {_g(VANISH_RATIO)}).",
-                ("deep-mlp",),
-                "He (or Xavier) initialisation, residual connections, batch or layer "
-                "normalisation",
-            ))  # fmt: skip
+            found.append(
+                Finding(
+                    "vanishing",
+                    f"Gradients vanish towards the input: the first layer ({a}) gets {_g(med)} of "
+                    f"the gradient of the last ({b}) (median over {len(ratios)} recorded steps; "
+                    f"below {_g(VANISH_RATIO)}).",
+                    ("deep-mlp",),
+                    "He (or Xavier) initialisation, residual connections, batch or layer "
+                    "normalisation",
+                )
+            )
         elif med > 1 / VANISH_RATIO:
-            found.append(Finding(
-                "exploding",
-                f"Gradients grow towards the input: the first layer ({a}) gets {_g(med)} times "
-                f"the gradient of the last ({b}) (median over {len(ratios)} recorded steps; "
-                f"above {_g(1 / VANISH_RATIO)}).",
-                ("exploding-rnn", "deep-residual"),
-                "gradient clipping, ReZero, a smaller initialisation or learning rate",
-            ))  # fmt: skip
-    totals = [(k, v[0]) for k, v in sorted(_by(rows, "grad_norm_total").items())
-              if 0 in v and math.isfinite(v[0])]  # fmt: skip
+            found.append(
+                Finding(
+                    "exploding",
+                    f"Gradients grow towards the input: the first layer ({a}) gets {_g(med)} times "
+                    f"the gradient of the last ({b}) (median over {len(ratios)} recorded steps; "
+                    f"above {_g(1 / VANISH_RATIO)}).",
+                    ("exploding-rnn", "deep-residual"),
+                    "gradient clipping, ReZero, a smaller initialisation or learning rate",
+                )
+            )
+    totals = [
+        (k, v[0])
+        for k, v in sorted(_by(rows, "grad_norm_total").items())
+        if 0 in v and math.isfinite(v[0])
+    ]
     if not div and len(totals) >= 2 and totals[0][1] > 0:
         peak_step, peak = max(totals, key=lambda kv: kv[1])
         growth = peak / totals[0][1]
         if growth > EXPLODE_GROWTH and not any(f.kind == "exploding" for f in found):
-            found.append(Finding(
-                "exploding",
-                f"The gradient norm grew {_g(growth)}-fold, from {_g(totals[0][1])} at step "
-                f"{totals[0][0]} to {_g(peak)} at step {peak_step}.",
-                ("exploding-rnn", "deep-residual"),
-                "gradient clipping (exploding-rnn), ReZero (deep-residual)",
-            ))  # fmt: skip
+            found.append(
+                Finding(
+                    "exploding",
+                    f"The gradient norm grew {_g(growth)}-fold, from {_g(totals[0][1])} at step "
+                    f"{totals[0][0]} to {_g(peak)} at step {peak_step}.",
+                    ("exploding-rnn", "deep-residual"),
+                    "gradient clipping (exploding-rnn), ReZero (deep-residual)",
+                )
+            )
     sat = _by(rows, "saturation")
     if sat:
         step = max(sat)
@@ -138,45 +149,58 @@ def diagnose(rows: Iterable[tuple], meta: dict[str, Any]) -> list[Finding]:
         if dead:
             share, name, kind = max(dead)
             others = f" and in {len(dead) - 1} more" if len(dead) > 1 else ""
-            found.append(Finding(
-                "dead",
-                f"Dead units: {100 * share:.0f}% of the units after {name} ({kind}) were never "
-                f"active on a batch at step {step}{others} (above {100 * DEAD_SHARE:.0f}%).",
-                ("relu-init",),
-                "He initialisation (Var(W) = 2/fan-in); if it is already He, a smaller learning "
-                "rate, wider layers or a leaky activation",
-            ))  # fmt: skip
+            found.append(
+                Finding(
+                    "dead",
+                    f"Dead units: {100 * share:.0f}% of the units after {name} ({kind}) were never "
+                    f"active on a batch at step {step}{others} (above {100 * DEAD_SHARE:.0f}%).",
+                    ("relu-init",),
+                    "He initialisation (Var(W) = 2/fan-in); if it is already He, a smaller learning "
+                    "rate, wider layers or a leaky activation",
+                )
+            )
         if saturated:
             share, name, kind = max(saturated)
             others = f" and in {len(saturated) - 1} more" if len(saturated) > 1 else ""
-            found.append(Finding(
-                "saturated",
-                f"Saturated units: {100 * share:.0f}% of the inputs to {name} ({kind}) sit where "
-                f"its slope is below 10% of its maximum at step {step}{others} (above "
-                f"{100 * SATURATED_SHARE:.0f}%).",
-                ("deep-mlp",),
-                "batch or layer normalisation before the activation, Xavier initialisation, or "
-                "a non-saturating activation",
-            ))  # fmt: skip
-    upd = [v for k, by_layer in _by(rows, "update_ratio").items() if k > 0
-           for v in by_layer.values() if math.isfinite(v) and v > 0]  # fmt: skip
+            found.append(
+                Finding(
+                    "saturated",
+                    f"Saturated units: {100 * share:.0f}% of the inputs to {name} ({kind}) sit where "
+                    f"its slope is below 10% of its maximum at step {step}{others} (above "
+                    f"{100 * SATURATED_SHARE:.0f}%).",
+                    ("deep-mlp",),
+                    "batch or layer normalisation before the activation, Xavier initialisation, or "
+                    "a non-saturating activation",
+                )
+            )
+    upd = [
+        v
+        for k, by_layer in _by(rows, "update_ratio").items()
+        if k > 0
+        for v in by_layer.values()
+        if math.isfinite(v) and v > 0
+    ]
     if upd:
         med = statistics.median(upd)
         if med < UPDATE_LOW:
-            found.append(Finding(
-                "update-small",
-                f"Updates are tiny: the median update-to-weight ratio is {_g(med)} (rule of "
-                f"thumb ~1e-3; below {_g(UPDATE_LOW)}): the weights barely move.",
-                ("deep-mlp",),
-                "a larger learning rate; where it comes from vanished gradients, the "
-                "deep-mlp mitigations",
-            ))  # fmt: skip
+            found.append(
+                Finding(
+                    "update-small",
+                    f"Updates are tiny: the median update-to-weight ratio is {_g(med)} (rule of "
+                    f"thumb ~1e-3; below {_g(UPDATE_LOW)}): the weights barely move.",
+                    ("deep-mlp",),
+                    "a larger learning rate; where it comes from vanished gradients, the "
+                    "deep-mlp mitigations",
+                )
+            )
         elif med > UPDATE_HIGH:
-            found.append(Finding(
-                "update-large",
-                f"Updates are huge: the median update-to-weight ratio is {_g(med)} (rule of "
-                f"thumb ~1e-3; above {_g(UPDATE_HIGH)}): each step rewrites the weights.",
-                ("exploding-rnn",),
-                "a smaller learning rate, or gradient clipping",
-            ))  # fmt: skip
+            found.append(
+                Finding(
+                    "update-large",
+                    f"Updates are huge: the median update-to-weight ratio is {_g(med)} (rule of "
+                    f"thumb ~1e-3; above {_g(UPDATE_HIGH)}): each step rewrites the weights.",
+                    ("exploding-rnn",),
+                    "a smaller learning rate, or gradient clipping",
+                )
+            )
     return found

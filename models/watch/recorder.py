@@ -35,8 +35,17 @@ from .run import WatchedRun
 
 CLIP_TOLERANCE = 1e-4  # relative: a gradient norm this much below the backward's was clipped
 # names the instruments write: a scalar passed to log() must not overwrite them
-RESERVED = ("grad_norm", "grad_norm_total", "grad_to_weight", "weight_norm", "update_ratio",
-            "clipped", "saturation", "diverged", "wall_s")  # fmt: skip
+RESERVED = (
+    "grad_norm",
+    "grad_norm_total",
+    "grad_to_weight",
+    "weight_norm",
+    "update_ratio",
+    "clipped",
+    "saturation",
+    "diverged",
+    "wall_s",
+)
 
 
 def activation_kind(module: nn.Module) -> str | None:
@@ -91,8 +100,12 @@ class Watch:
         base, self.compiled = _unwrap(model)
         if saturation_every is None:
             saturation_every = every
-        if (isinstance(saturation_every, bool) or not isinstance(saturation_every, int)
-                or saturation_every < every or saturation_every % every):  # fmt: skip
+        if (
+            isinstance(saturation_every, bool)
+            or not isinstance(saturation_every, int)
+            or saturation_every < every
+            or saturation_every % every
+        ):
             raise ValueError(
                 f"watch: saturation_every must be a multiple of every ({every}), "
                 f"got {saturation_every!r}"
@@ -117,17 +130,24 @@ class Watch:
         in_opt = {id(p) for g in optimizer.param_groups for p in g["params"]}
         if not any(id(p) in in_opt for _, _, own in self._layer_mods for p in own):
             raise ValueError("watch: none of the model's parameters is in this optimizer")
-        self._acts = [] if self.compiled else [
-            (n, m, k) for n, m in base.named_modules() if (k := activation_kind(m)) is not None
-        ]  # fmt: skip
+        self._acts = (
+            []
+            if self.compiled
+            else [
+                (n, m, k) for n, m in base.named_modules() if (k := activation_kind(m)) is not None
+            ]
+        )
         title = name or type(base).__name__
         self.run = WatchedRun(
-            name=str(title), every=every, saturation_every=saturation_every,
+            name=str(title),
+            every=every,
+            saturation_every=saturation_every,
             model=type(base).__name__,
-            optimizer=type(optimizer).__name__, scaler=scaler is not None,
+            optimizer=type(optimizer).__name__,
+            scaler=scaler is not None,
             compiled=self.compiled,
             params=sum(p.numel() for _, _, own in self._layer_mods for p in own),
-        )  # fmt: skip
+        )
         self.steps = 0  # optimizer steps done
         self.error: str | None = None
         self.closed = False
@@ -183,8 +203,9 @@ class Watch:
             except (TypeError, ValueError) as e:  # a bad scalar is skipped, never the loop
                 if key not in self._bad_keys:
                     self._bad_keys.add(key)
-                    warnings.warn(f"gradient_flow_lab.watch: {e}; not recorded", RuntimeWarning,
-                                  stacklevel=2)  # fmt: skip
+                    warnings.warn(
+                        f"gradient_flow_lab.watch: {e}; not recorded", RuntimeWarning, stacklevel=2
+                    )
                 continue
             except Exception as e:  # noqa: BLE001 - recording must never stop training
                 self._fail(e)
@@ -219,8 +240,9 @@ class Watch:
         except Exception as e:  # noqa: BLE001 - a full disk must not raise at the end of training
             warnings.warn(
                 f"gradient_flow_lab.watch: the run could not be saved: {type(e).__name__}: {e}",
-                RuntimeWarning, stacklevel=2,
-            )  # fmt: skip
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return self.run
 
     def __enter__(self) -> Watch:
@@ -251,8 +273,9 @@ class Watch:
         warnings.warn(
             f"gradient_flow_lab.watch: recording stopped at step {self.steps} ({self.error}); "
             "training goes on",
-            RuntimeWarning, stacklevel=3,
-        )  # fmt: skip
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def _remove_hooks(self) -> None:
         for hooks in (self._handles, self._armed_handles, self._act_handles, self._order_handles):
@@ -359,8 +382,11 @@ class Watch:
                 parts.pop()
                 anc = ".".join(parts)
                 if anc in parents:
-                    inside = [p for a, p in parents.items()
-                              if not anc or a == anc or a.startswith(anc + ".")]  # fmt: skip
+                    inside = [
+                        p
+                        for a, p in parents.items()
+                        if not anc or a == anc or a.startswith(anc + ".")
+                    ]
                     return (max(inside), 1, j)
             return (math.inf, 1, j)
 
@@ -403,10 +429,14 @@ class Watch:
         with torch.no_grad():
             before = self._snapshot()
             self._step_state = {
-                "pre": self._pre_sq, "now": self._pre_sq if same else self._layer_sq(grads),
-                "weights": self._layer_sq(before), "before": before,
-                "has_grad": self._has_grad, "scale": self._scale, "changed": not same,
-            }  # fmt: skip
+                "pre": self._pre_sq,
+                "now": self._pre_sq if same else self._layer_sq(grads),
+                "weights": self._layer_sq(before),
+                "before": before,
+                "has_grad": self._has_grad,
+                "scale": self._scale,
+                "changed": not same,
+            }
         self._disarm()  # the backward passes of the next steps run without hooks
 
     def _post_step(self, optimizer, args, kwargs) -> None:
@@ -463,8 +493,9 @@ class Watch:
         total_now = math.sqrt(sum(g * g for g in now))
         run = self.run
         run.add(k, "grad_norm_total", 0, total)
-        clipped = (st["changed"] and math.isfinite(total)
-                   and total_now < total * (1 - CLIP_TOLERANCE))  # fmt: skip
+        clipped = (
+            st["changed"] and math.isfinite(total) and total_now < total * (1 - CLIP_TOLERANCE)
+        )
         run.add(k, "clipped", 0, float(clipped))
         per_module: dict[int, list[float]] = {}
         for i, v in zip(calls, values[4 * L :]):
@@ -558,5 +589,13 @@ def watch(
     this many steps (a multiple of ``every``; default ``every``): its hooks on every activation
     module are the costliest part of a recorded step on a small model.
     """
-    return Watch(model, optimizer, every=every, name=name, out=out, scaler=scaler, store=store,
-                 saturation_every=saturation_every)  # fmt: skip
+    return Watch(
+        model,
+        optimizer,
+        every=every,
+        name=name,
+        out=out,
+        scaler=scaler,
+        store=store,
+        saturation_every=saturation_every,
+    )

@@ -79,19 +79,30 @@ class WatchedRun:
         """config.json's ``watched`` table."""
         n = len(self.layers)
         return {
-            "source": "watch", "model": self.model, "optimizer": self.optimizer,
-            "every": self.every, "saturation_every": self.saturation_every or self.every,
-            "steps": self.steps, "params": self.params,
-            "scaler": self.scaler, "compiled": self.compiled,
-            "layers": self.layers, "activations": self.activations,
+            "source": "watch",
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "every": self.every,
+            "saturation_every": self.saturation_every or self.every,
+            "steps": self.steps,
+            "params": self.params,
+            "scaler": self.scaler,
+            "compiled": self.compiled,
+            "layers": self.layers,
+            "activations": self.activations,
             "activation_kinds": self.activation_kinds,
             "settings": f"{WATCHED_PREFIX} · {self.model} · {n} layer{'s' * (n != 1)} · "
-                        f"{self.steps} steps · every {self.every}",
-        }  # fmt: skip
+            f"{self.steps} steps · every {self.every}",
+        }
 
     def comparison(self) -> Comparison:
-        cfg = RunConfig(name=self.name, steps=min(self.steps, MAX_STEPS),
-                        log_every=min(self.every, MAX_STEPS), seeds=1, seed=0)  # fmt: skip
+        cfg = RunConfig(
+            name=self.name,
+            steps=min(self.steps, MAX_STEPS),
+            log_every=min(self.every, MAX_STEPS),
+            seeds=1,
+            seed=0,
+        )
         return Comparison(variants=[cfg], title=self.name, watched=self.meta())
 
     def summary(self) -> list[dict[str, Any]]:
@@ -103,15 +114,25 @@ class WatchedRun:
             if m == "val_loss" and math.isfinite(v):
                 best = min(best, v)
         div = self.diverged
-        return [{
-            "variant": self.name, "seed": 0, "final_loss": last.get("loss"),
-            "final_val_loss": last.get("val_loss"), "final_accuracy": last.get("accuracy"),
-            "final_val_accuracy": last.get("val_accuracy"),
-            "best_val_loss": best if math.isfinite(best) else None, "steps_to_target": None,
-            "diverged_step": div[0] if div else None, "diverged_layer": div[1] if div else None,
-            "wall_s": round(self.wall_s, 4), "s_per_step": self.wall_s / max(1, self.steps),
-            "params": self.params, "error": self.error, "step_impl": STEP_IMPL,
-        }]  # fmt: skip
+        return [
+            {
+                "variant": self.name,
+                "seed": 0,
+                "final_loss": last.get("loss"),
+                "final_val_loss": last.get("val_loss"),
+                "final_accuracy": last.get("accuracy"),
+                "final_val_accuracy": last.get("val_accuracy"),
+                "best_val_loss": best if math.isfinite(best) else None,
+                "steps_to_target": None,
+                "diverged_step": div[0] if div else None,
+                "diverged_layer": div[1] if div else None,
+                "wall_s": round(self.wall_s, 4),
+                "s_per_step": self.wall_s / max(1, self.steps),
+                "params": self.params,
+                "error": self.error,
+                "step_impl": STEP_IMPL,
+            }
+        ]
 
     def result(self) -> RunResult:
         result = RunResult(self.comparison(), metrics=list(self.rows), summary=self.summary())

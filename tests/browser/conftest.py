@@ -18,8 +18,13 @@ from tests.helpers import kill_tree, popen
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # git-ignored screenshots, to look at by eye
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-dev-shm-usage"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
 
 
 def _chromium() -> str | None:
@@ -46,8 +51,18 @@ def _start(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     """A `streamlit run` on a free port, healthy; a port taken between the probe and the
     server's bind (another xdist worker) is retried on another port. Its output goes to a
     file (a pipe nobody reads fills up and stalls the server)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
-           "true", "--server.address", "127.0.0.1", "--server.port"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+    ]
     for _ in range(3):
         port = _free_port()
         with open(log, "w") as out:
@@ -78,9 +93,12 @@ def server(request, tmp_path_factory):
     """One server per test module (its result cache and run queue start empty); a module's
     SERVER_ENV dict adds environment settings for its server. It is stopped (with anything it
     started) however the module ends, and dies with the test process if that is killed."""
-    env = {**os.environ, "PYTHONPATH": "",  # the app must find the engine by itself
-           "GFL_STORE": str(tmp_path_factory.mktemp("store") / "runs.sqlite"),
-           **getattr(request.module, "SERVER_ENV", {})}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": "",  # the app must find the engine by itself
+        "GFL_STORE": str(tmp_path_factory.mktemp("store") / "runs.sqlite"),
+        **getattr(request.module, "SERVER_ENV", {}),
+    }
     proc, url = _start(env, tmp_path_factory.mktemp("server") / "streamlit.log")
     try:
         yield url

@@ -23,8 +23,12 @@ SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 
 def test_every_page_renders(page, server):
-    for path, title in (("theory", "Theory"), ("toy", "toy model"), ("recurrent", "Recurrent"),
-                        ("runs", "Runs")):  # fmt: skip
+    for path, title in (
+        ("theory", "Theory"),
+        ("toy", "toy model"),
+        ("recurrent", "Recurrent"),
+        ("runs", "Runs"),
+    ):
         page.goto(f"{server}/{path}")
         page.get_by_role("heading", name=title).first.wait_for()
         _settle(page)

@@ -56,8 +56,10 @@ def test_two_visitors_keep_their_runs_and_data_apart(visitors, server, tmp_path)
     path = tmp_path / "pets.csv"
     path.write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
-    link = (f"{server}/?preset=deep-mlp&steps=60&seeds=1&task=csv&data=pets.csv"
-            f"&target=animal&data_sha256={sha}")  # fmt: skip
+    link = (
+        f"{server}/?preset=deep-mlp&steps=60&seeds=1&task=csv&data=pets.csv"
+        f"&target=animal&data_sha256={sha}"
+    )
 
     # A opens a link made elsewhere: the page asks for the file (links never carry data)
     a.goto(link)

@@ -32,13 +32,33 @@ def serve(store: str, disk: Path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     disk.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": "", "GFL_STORE": store, "GFL_PUBLIC": "1",
-           "HOME": str(disk), "TMPDIR": str(disk)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": "",
+        "GFL_STORE": store,
+        "GFL_PUBLIC": "1",
+        "HOME": str(disk),
+        "TMPDIR": str(disk),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):  # 120 s: a loaded 2-core machine starts torch slowly

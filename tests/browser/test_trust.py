@@ -127,8 +127,10 @@ def _segment(pg, label: str):
 
 
 def _selected(pg) -> str:
-    return pg.locator("[data-testid=stButtonGroup] button[aria-checked=true], "
-                      "[data-testid=stButtonGroup] button[aria-pressed=true]").first.inner_text()  # fmt: skip
+    return pg.locator(
+        "[data-testid=stButtonGroup] button[aria-checked=true], "
+        "[data-testid=stButtonGroup] button[aria-pressed=true]"
+    ).first.inner_text()
 
 
 def _assert_selected(pg, label: str, timeout_ms: int = WAIT_MS) -> None:
@@ -229,8 +231,9 @@ def test_links_open_the_right_page_and_say_what_they_changed(page, server):
 
 
 def test_a_phone_user_can_train_and_read_the_result(browser, server):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                              has_touch=True)  # fmt: skip
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     pg = ctx.new_page()
     pg.set_default_timeout(WAIT_MS)
     try:
@@ -252,7 +255,8 @@ def test_a_phone_user_can_train_and_read_the_result(browser, server):
         side = pg.get_by_test_id("stSidebar")
         side.get_by_role("button", name="Train", exact=True).wait_for()
         pg.locator("[data-testid=stSidebar] [data-testid=stNumberInput]").filter(
-            has_text="Training steps").locator("input").fill("21")  # fmt: skip
+            has_text="Training steps"
+        ).locator("input").fill("21")
         side.get_by_role("button", name="Train", exact=True).click()
         pg.get_by_text("Trade-offs").wait_for(timeout=WAIT_MS)
         settle(pg, timeout_ms=WAIT_MS)

@@ -15,13 +15,30 @@ pytestmark = pytest.mark.science
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
-    "id", "claim", "source", "setup", "expected", "threshold", "measured", "passed", "seeds",
-    "values", "tolerance",
-}  # fmt: skip
+    "id",
+    "claim",
+    "source",
+    "setup",
+    "expected",
+    "threshold",
+    "measured",
+    "passed",
+    "seeds",
+    "values",
+    "tolerance",
+}
 PROVENANCE = {
-    "generated", "commit", "cpu", "cores", "platform", "python", "torch", "threads",
-    "elapsed_s", "load",
-}  # fmt: skip
+    "generated",
+    "commit",
+    "cpu",
+    "cores",
+    "platform",
+    "python",
+    "torch",
+    "threads",
+    "elapsed_s",
+    "load",
+}
 
 
 def _table_module():
@@ -98,11 +115,24 @@ def test_committed_claims_json_is_well_formed_and_says_which_run_made_it() -> No
 def test_markdown_table_escapes_and_marks_failures() -> None:
     mod = _table_module()
     claims = [
-        {"id": "a", "claim": "x | y", "source": "s", "expected": "e", "measured": "1.0",
-         "passed": True, "seeds": "100–101"},
-        {"id": "b", "claim": "c", "source": "s", "expected": "e", "measured": "2.0",
-         "passed": False},
-    ]  # fmt: skip
+        {
+            "id": "a",
+            "claim": "x | y",
+            "source": "s",
+            "expected": "e",
+            "measured": "1.0",
+            "passed": True,
+            "seeds": "100–101",
+        },
+        {
+            "id": "b",
+            "claim": "c",
+            "source": "s",
+            "expected": "e",
+            "measured": "2.0",
+            "passed": False,
+        },
+    ]
     lines = mod.markdown_table(claims).splitlines()
     assert lines[0] == "| claim | source | set-up | expected | threshold from | seeds | measured |"
     assert "x \\| y" in lines[2] and "100–101" in lines[2]
@@ -111,8 +141,9 @@ def test_markdown_table_escapes_and_marks_failures() -> None:
 
 def test_docs_block_is_replaced_in_place_or_appended() -> None:
     mod = _table_module()
-    claims = [{"id": "a", "claim": "c", "source": "s", "expected": "e", "measured": "1",
-               "passed": True}]  # fmt: skip
+    claims = [
+        {"id": "a", "claim": "c", "source": "s", "expected": "e", "measured": "1", "passed": True}
+    ]
     block = mod.section(claims, {"generated": "2026-01-01", "commit": "abc"})
     assert block.startswith(mod.START) and block.endswith(mod.END)
     assert "2026-01-01" in block and "abc" in block and mod.markdown_table(claims) in block
