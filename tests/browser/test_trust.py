@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from streamlit_ui import WAIT_MS, charts, no_errors, settle
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from test_dashboard_trust import HOSTILE_NAMES, HOSTILE_TITLE, hostile_comparison  # noqa: E402
 
 from dashboard.state.query_codec import decode, encode  # noqa: E402

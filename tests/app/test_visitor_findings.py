@@ -37,7 +37,7 @@ from models import (
 )
 from models.io.safe_csv import FORMULA_STARTS, neutralise
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
 # the names the visitor put in a crafted link (issue 22), and the rest of OWASP's starts
 HOSTILE = [

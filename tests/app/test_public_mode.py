@@ -19,7 +19,7 @@ from models.core.tabular import _SHAPES, table_dims
 from models.store.runs import SCHEMA_VERSION, SHARE_ID, RunStore
 from tests.helpers import APP_TIMEOUT, ok
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TINY = {
     "title": "tiny",
     "depth": 2,

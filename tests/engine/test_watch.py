@@ -20,7 +20,7 @@ from models import METRIC_COLUMNS, SUMMARY_COLUMNS, open_store
 from models.watch import activation_kind, watch
 from models.watch.run import LAYER_COLUMN
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REL = 1e-5  # float32 norms against float64 sums of the same numbers
 
 

@@ -21,7 +21,7 @@ from models import comparison_from_dict, run_comparison
 from models.io.presets import load_preset
 from tests.helpers import APP_TIMEOUT, ROOT, ok
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = [
     "views/deep.py",
     "views/recurrent.py",

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.store.runs import RunStore
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 def ok(at: AppTest) -> None:

@@ -286,7 +286,7 @@ def test_oldest_runs_beyond_the_limit_are_dropped(monkeypatch, store_location):
 
 # --- the release before SQLAlchemy, database URLs, several servers, a database that goes away -----
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_a_store_written_by_the_schema_3_release_upgrades_with_every_run_intact(tmp_path):

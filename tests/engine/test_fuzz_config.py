@@ -31,7 +31,7 @@ from models.cli import main as cli_mod
 from models.core.runner import RunResult
 from models.io.presets import DEFAULT_PRESET, DEFAULT_RNN_PRESET
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )

@@ -21,7 +21,7 @@ from models.sweep import run_sweep, sweep_from_dict
 from models.sweep.presets import load_sweep_preset
 from tests.helpers import APP_TIMEOUT, ok
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 def phase_app(**params) -> AppTest:

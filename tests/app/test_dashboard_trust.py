@@ -16,7 +16,7 @@ from models import Comparison
 from models.io.presets import load_preset
 from tests.helpers import APP_TIMEOUT, ok
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 # what Markdown or Plotly would turn into something other than the text itself
 HOSTILE_NAMES = [

@@ -24,7 +24,7 @@ from models import (
 )
 from models.core.metrics import SHAPES, of_family, rows_per_seed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("models", "dashboard", "benchmarks", "scripts")
 # where a family's name may be written: its registry entry, the entries that name their
 # family (tasks, metrics recorded by one family only), presets and the science claims' configs

@@ -22,7 +22,7 @@ from models.core.budget import (
 )
 from models.io.presets import PRESETS, load_preset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GB = 2**30
 
 # Runs a comparison in a fresh interpreter and prints its peak RSS; the baseline is taken after

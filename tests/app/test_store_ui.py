@@ -178,7 +178,7 @@ def test_run_saver_keeps_a_run_cut_short(tmp_path, monkeypatch, trained):
     assert row["outcome"] == "stopped" and row["preset"] == "tiny-mlp" and row["steps_done"] > 0
 
 
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 WIRED = "views/runs.py" in APP.read_text(encoding="utf-8")
 
 

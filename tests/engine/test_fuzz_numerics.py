@@ -15,7 +15,7 @@ import pytest
 
 from models import comparison_from_dict, run_comparison
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMING = {"wall_s"}  # the only metric allowed to differ between identical runs
 
 MIXED = {
