@@ -1,7 +1,7 @@
 """Cost of a comparison before it trains: arithmetic (FLOPs) and peak memory, checked against caps.
 
 A shared (public) deployment must refuse a run that would hog the CPU or the memory of everybody
-else. The estimate is deliberately a little pessimistic; ``tests/test_budget.py`` checks it
+else. The estimate is deliberately a little pessimistic; ``tests/engine/test_budget.py`` checks it
 against measured peak memory and that the largest run allowed under the default caps stays well
 under 1 GB of resident memory (the interpreter, torch and the data take ~0.4 GB of that).
 

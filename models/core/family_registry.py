@@ -3,7 +3,7 @@
 A family is everything the engine and the dashboard ask of a kind of net: how to build it, its
 config fields, its cost model, what its depth is called on axes and in captions (layer, time
 step, block), which charts apply to it and which preset its page opens with. Code outside the
-registry asks the entry and never branches on a family's name; ``tests/test_family_registry.py``
+registry asks the entry and never branches on a family's name; ``tests/app/test_family_registry.py``
 greps for such branches.
 
 Kept apart from the entries so that config validation can read it without importing the nets,

@@ -1,7 +1,7 @@
 """The optimizer registry: SGD, momentum and Adam as a few multi-tensor (foreach) kernels a step.
 
 Same arithmetic, bit for bit, as ``torch.optim.SGD``/``Adam`` with ``foreach=True`` (checked in
-tests/test_fast_path.py), without their per-step bookkeeping and without the first
+tests/engine/test_fast_path.py), without their per-step bookkeeping and without the first
 construction's import of torch._dynamo (about a second of start-up).
 All updates are element-wise, so seeds stacked along dim 0 stay independent.
 """
