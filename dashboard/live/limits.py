@@ -78,8 +78,8 @@ def over_budget(variants: list[RunConfig]) -> str | None:
     steps = max(v.steps for v in variants)
     if cap_g is not None and est.gflop > cap_g:
         biggest = max(est.variants, key=lambda v: v.flops)
-        fit = math.floor(steps * cap_g / est.gflop)  # cost grows about linearly with steps
-        hint = f" (about {fit} steps would fit)" if 0 < fit < steps else ""
+        fit = steps_that_fit(variants, cap_g)
+        hint = f" (at most {fit} steps would fit)" if 0 < fit < steps else ""
         return (
             f"this run needs about {est.gflop:,.0f} GFLOP of compute; one run on this server may "
             f"use {cap_g:,.0f}. Lower the training steps{hint}, seeds, depth or width "
@@ -106,6 +106,26 @@ def over_budget(variants: list[RunConfig]) -> str | None:
             f"often{hint}, or lower the steps, seeds, depth or the number of variants."
         )
     return None
+
+
+def _gflop(variants: list[RunConfig], steps: int) -> float:
+    """The run's GFLOP with every variant's steps capped at ``steps``."""
+    capped = [dataclasses.replace(v, steps=min(v.steps, steps)) for v in variants]
+    return estimate(Comparison(capped)).gflop
+
+
+def steps_that_fit(variants: list[RunConfig], cap_gflop: float) -> int:
+    """The most training steps (every variant capped there) whose estimate stays within the cap;
+    0 when not even one step fits. Searched, not scaled: the probe and the first and last
+    steps' measurements cost the same however short the run, so cost is not ∝ steps."""
+    lo, hi = 0, max(v.steps for v in variants)
+    while lo < hi:  # cost grows with steps: the largest s with _gflop(s) <= cap
+        mid = (lo + hi + 1) // 2
+        if _gflop(variants, mid) <= cap_gflop:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo if lo > 0 and _gflop(variants, lo) <= cap_gflop else 0
 
 
 def _rows(variants: list[RunConfig], log_every: int) -> int:

@@ -71,9 +71,13 @@ def test_limits_accept_presets_and_refuse_huge_runs():
     huge = load_preset("deep-mlp", {"depth": 64, "width": 256, "steps": 3000})
     refused = limits.check(huge.variants)
     assert refused.startswith("this run needs about") and "GFLOP of compute" in refused
-    # a hint of fewer steps (it assumes cost ∝ steps; the fixed costs make it optimistic)
-    fit = int(re.search(r"about (\d+) steps would fit", refused).group(1))
+    # a hint of fewer steps that really fits: searched, since fixed costs make cost not ∝ steps
+    fit = int(re.search(r"at most (\d+) steps would fit", refused).group(1))
     assert 0 < fit < 3000
+    capped = load_preset("deep-mlp", {"depth": 64, "width": 256, "steps": fit})
+    assert "GFLOP" not in (limits.check(capped.variants) or "")  # its compute fits (memory
+    more = load_preset("deep-mlp", {"depth": 64, "width": 256, "steps": fit + 1})  # is its own cap)
+    assert "GFLOP of compute" in limits.check(more.variants)  # ... and it is the most that does
     assert "steps" in limits.check(load_preset("deep-mlp", {"steps": 50_000}).variants)
     assert limits.field_range("steps") == (0, 3000)
     assert limits.field_range("lr") == (0.0, 100.0)
