@@ -294,6 +294,10 @@ def phase_figure(
             "yanchor": "top",
             "pad": {"t": 10},
         },
+        # the cell under the pointer is the nearest centre of the click layer: hover and click
+        # anywhere in a cell, not only within 20 px of its centre
+        hovermode="closest",
+        hoverdistance=-1,
         height=max(380, 330 * rows + 100 + 20 * (len(lines) - 1)),
         margin={"l": 70, "r": 20, "t": 56 + 20 * len(lines), "b": 100},
         # the legend at the figure's own bottom edge, under the x-axis title: placed in the

@@ -114,6 +114,9 @@ def test_cells_average_seeds_and_theory_lines_sit_in_cell_coordinates():
     fig, notes = figure(spec, rows, "final validation accuracy")
     names = [t.name for t in fig.data if t.type == "scatter" and t.name]  # (+ the dark edge)
     assert names == [CLICK_LAYER, "6 ξ_c (signals propagate below it)", "χ₁ = 1 (edge of chaos)"]
+    # hover and click anywhere in a cell: the nearest click-layer centre is the cell's
+    assert fig.layout.hovermode == "closest" and fig.layout.hoverdistance == -1
+    assert all(t.hoverinfo == "skip" for t in fig.data if t.type == "heatmap")
     edge = [t for t in fig.data if t.name == "χ₁ = 1 (edge of chaos)"][0]
     # σ_w² = 1.76 sits just right of the σ_w = 1.3266 column (σ_w² = 1.7599)
     assert 1.0 <= edge.x[0] < 1.01

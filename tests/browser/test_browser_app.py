@@ -74,7 +74,7 @@ def test_train_small_preset(page, server):
 
 
 def test_stop_keeps_what_was_trained(page, server):
-    page.goto(f"{server}/?preset=deep-mlp&steps=1500&seeds=1")
+    page.goto(f"{server}/?preset=deep-mlp&steps=1500&seeds=1&log_every=20")  # within the caps
     page.get_by_role("heading", name="Deep networks").first.wait_for()
     _settle(page)
     page.get_by_role("button", name="Train", exact=True).click()

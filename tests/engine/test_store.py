@@ -12,7 +12,9 @@ import math
 import multiprocessing as mp
 import shutil
 import sqlite3
+import sys
 import threading
+import types
 import zipfile
 from pathlib import Path
 
@@ -241,6 +243,14 @@ def test_unknown_status_is_refused(small_run, store_location):
 # --- concurrency -----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def spawn(monkeypatch):
+    """A spawn context whose children never re-run this process's __main__: an AppTest run
+    earlier on the same xdist worker leaves a temporary script there, which a child cannot run."""
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    return mp.get_context("spawn")
+
+
 def _writer(path: str, tag: str, n: int) -> None:
     comp = comparison_from_dict({"title": tag, "variants": [{"name": tag}]})
     rows = [(tag, 0, k, "loss", 0, k / 3) for k in range(3000)]
@@ -253,10 +263,10 @@ def _writer(path: str, tag: str, n: int) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_writing_at_once_never_corrupt_the_store(store_location):
+def test_two_processes_writing_at_once_never_corrupt_the_store(store_location, spawn):
     path = store_location
     RunStore(path).close()
-    ctx = mp.get_context("spawn")
+    ctx = spawn
     procs = [ctx.Process(target=_writer, args=(path, tag, 12)) for tag in ("left", "right")]
     for p in procs:
         p.start()
@@ -396,8 +406,8 @@ def _open_and_save(url: str, title: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_create_one_new_database_once(pg_database):
-    ctx = mp.get_context("spawn")
+def test_two_processes_create_one_new_database_once(pg_database, spawn):
+    ctx = spawn
     procs = [ctx.Process(target=_open_and_save, args=(pg_database, t)) for t in ("p", "q")]
     for p in procs:
         p.start()
