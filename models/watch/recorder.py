@@ -151,6 +151,8 @@ class Watch:
             params=sum(p.numel() for _, _, own in self._layer_mods for p in own),
         )
         self.steps = 0  # optimizer steps done
+        self._last_recorded: int | None = None  # the last recorded step (all finite until then)
+        self._prev_recorded: int | None = None  # the recorded step before it
         self.error: str | None = None
         self.closed = False
         self._t0 = time.perf_counter()
@@ -216,7 +218,8 @@ class Watch:
                 return
             self.run.add(step, key, 0, value)
             if key in ("loss", "val_loss") and not math.isfinite(value):
-                self.run.mark_diverged(step, 0)  # layer 0: the loss itself
+                after = self._prev_recorded if step == self._last_recorded else self._last_recorded
+                self.run.mark_diverged(step, 0, after)  # layer 0: the loss itself
 
     def close(self) -> WatchedRun:
         """Stop recording, write ``out/`` and save the run in the store; returns the run."""
@@ -547,6 +550,7 @@ class Watch:
                 run.add(k, "saturation", idx, sum(per_module[i]) / len(per_module[i]))
         run.add(k, "wall_s", 0, time.perf_counter() - self._t0)
         self._sat = {}
+        self._prev_recorded, self._last_recorded = self._last_recorded, k
 
     def _emit_layers(self, k: int, grads, has_grad, weights, deltas) -> None:
         add, bad_layer = self.run.add, None
@@ -559,8 +563,8 @@ class Watch:
             add(k, "grad_to_weight", idx, g / max(w, 1e-12))
             if not math.isfinite(g) and bad_layer is None:
                 bad_layer = idx
-        if bad_layer is not None:
-            self.run.mark_diverged(k, bad_layer)
+        if bad_layer is not None:  # the first NaN/inf came after the last recorded step
+            self.run.mark_diverged(k, bad_layer, self._last_recorded)
 
 
 def _remove(handles: list) -> None:
