@@ -518,11 +518,13 @@ class Watch:
         now = st["now"]
         per_param = st["pre"] + (now if now is not None else []) + weights + delta
         norms = self._layer_norms(per_param, 4 if now is not None else 3)
-        calls, shares = _shares(self._sat)
-        parts = [norms] + ([shares.to(norms.device)] if shares is not None else [])
+        calls, lengths, counts = _shares(self._sat)
+        parts = [norms] + ([counts.to(norms.device)] if counts is not None else [])
         scale = st["scale"]
         if isinstance(scale, torch.Tensor):
-            parts.append(scale.reshape(1).float().to(norms.device))
+            parts.append(scale.reshape(1).to(norms.device))
+        if len(parts) > 1:  # float64: the counts stay exact
+            parts = [t.double() for t in parts]
         values = torch.cat(parts).tolist()  # the one device sync of the step
         if isinstance(scale, torch.Tensor):
             scale = values.pop()
@@ -543,8 +545,10 @@ class Watch:
         )
         run.add(k, "clipped", 0, float(clipped))
         per_module: dict[int, list[float]] = {}
-        for i, v in zip(calls, values[n * L :]):
-            per_module.setdefault(i, []).append(v)
+        done = 0.0  # running count of saturated units before this call
+        for i, size, upto in zip(calls, lengths, values[n * L :]):
+            per_module.setdefault(i, []).append((upto - done) / size)
+            done = upto
         for idx, i in enumerate(self._act_order, start=1):
             if i in per_module:
                 run.add(k, "saturation", idx, sum(per_module[i]) / len(per_module[i]))
@@ -601,32 +605,31 @@ def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
 
 
-def _shares(flags: dict[int, list[torch.Tensor]]) -> tuple[list[int], torch.Tensor | None]:
-    """(module of each forward call, each call's saturated share): all calls of all modules in
-    a few ops. A bool tensor holds saturated flags; a float one (ReLU-like) each unit's largest
-    pre-activation over the batch, dead when ≤ 0: those are compared in one op, after one cat."""
+def _shares(
+    flags: dict[int, list[torch.Tensor]],
+) -> tuple[list[int], list[int], torch.Tensor | None]:
+    """(module of each forward call, each call's unit count, the running count of saturated
+    units at the end of each call): all calls of all modules in a few ops, whatever their number
+    (a segment mean costs more). A bool tensor holds saturated flags; a float one (ReLU-like) each
+    unit's largest pre-activation over the batch, dead when ≤ 0: compared in one op, after one
+    cat. The count is a float64 cumulative sum of 0/1 flags: exact (below 2**53 units)."""
     items = [(i, f) for i, fs in flags.items() for f in fs if f.numel()]
     if not items or len({f.device for _, f in items}) > 1:
-        return [], None
-    dev = items[0][1].device
+        return [], [], None
     maxima = [(i, f) for i, f in items if f.dtype != torch.bool]
     bools = [(i, f) for i, f in items if f.dtype == torch.bool]
     items = maxima + bools
     parts = []
     if maxima:
-        parts.append(
-            torch.cat(
-                [
-                    f.reshape(-1).float() if f.dtype != torch.float32 else f.reshape(-1)
-                    for _, f in maxima
-                ]
-            ).le(0)
-        )
+        parts.append(torch.cat([f.reshape(-1) for _, f in maxima]).le(0))
     if bools:
         parts.append(torch.cat([f.reshape(-1) for _, f in bools]))
-    lengths = torch.tensor([f.numel() for _, f in items], device=dev)
-    cat = (parts[0] if len(parts) == 1 else torch.cat(parts)).float()
-    return [i for i, _ in items], torch.segment_reduce(cat, "mean", lengths=lengths)
+    lengths = [f.numel() for _, f in items]
+    ends = list(itertools.accumulate(lengths))
+    cat = parts[0] if len(parts) == 1 else torch.cat(parts)
+    running = cat.cumsum(0, dtype=torch.float64)
+    at = torch.tensor([e - 1 for e in ends], device=cat.device)
+    return [i for i, _ in items], lengths, running.index_select(0, at)
 
 
 def watch(
