@@ -73,10 +73,23 @@ def diagnose(rows: Iterable[tuple], meta: dict[str, Any]) -> list[Finding]:
     if div:
         step, layer = int(div[0][2]), int(div[0][4])
         where = "in the loss" if layer == 0 else f"first in layer {_name(layers, layer)}"
+        # the previous recorded step (everything finite there): NaN/inf is only seen at
+        # recorded steps, so with every > 1 the first one lies somewhere after it
+        before = [int(r[2]) for r in rows if int(r[2]) < step]
+        after = max(before) if before else None
+        if step == 0 or after == step - 1:
+            when = f"at step {step}"
+        elif after is None:
+            when = f"at or before step {step} (the first recorded step)"
+        else:
+            when = (
+                f"between step {after + 1} and step {step} (recorded every "
+                f"{step - after} steps; everything was finite at step {after})"
+            )
         found.append(
             Finding(
                 "diverged",
-                f"Training diverged at step {step}: a gradient or the loss became NaN or infinite "
+                f"Training diverged {when}: a gradient or the loss became NaN or infinite "
                 f"({where}).",
                 ("exploding-rnn", "deep-residual"),
                 "clip the gradient norm (exploding-rnn) or start residual branches at zero "

@@ -7,10 +7,12 @@ How it finds what it records (see docs/watch.md):
   queues one callback at the end of each backward pass, which takes the gradient norms at once
   (``torch._foreach_norm``): the norms after accumulation and before any clipping. Between
   recorded steps no backward hook is registered at all; the step hooks return at once.
-- the update: the parameters are copied at the step's pre-hook and compared at its post-hook.
+- the update: the parameters are copied (one ``torch._foreach_copy_`` into buffers kept for the
+  run) at the step's pre-hook and subtracted in place (one ``torch._foreach_sub_``) at its post-hook.
 - saturation: forward pre-hooks on activation modules (torch.nn's classes whose name is an entry
   of the activation registry: Sigmoid, Tanh, ReLU, LeakyReLU, GELU, ELU, SiLU), on recorded steps.
-Everything a recorded step measures stays on the device until one ``tolist()`` at its post-hook.
+Everything a recorded step measures stays on the device as per-parameter norms (0-d tensors)
+until its post-hook: one stack, one square, one index_add into layers, one sqrt, one ``tolist()``.
 
 It never breaks the loop: an error while recording warns once, removes every hook and stops.
 """
@@ -149,6 +151,8 @@ class Watch:
             params=sum(p.numel() for _, _, own in self._layer_mods for p in own),
         )
         self.steps = 0  # optimizer steps done
+        self._last_recorded: int | None = None  # the last recorded step (all finite until then)
+        self._prev_recorded: int | None = None  # the recorded step before it
         self.error: str | None = None
         self.closed = False
         self._t0 = time.perf_counter()
@@ -159,7 +163,8 @@ class Watch:
         self._armed = False
         self._queued = False
         self._touched: set[int] = set()
-        self._pre_sq: torch.Tensor | None = None
+        self._pre: list[torch.Tensor] | None = None  # per-parameter gradient norms at backward
+        self._before: list[torch.Tensor] | None = None  # parameter copies, reused every step
         self._has_grad: list[bool] = []
         self._grad_versions: list = []
         self._bad_keys: set[str] = set()
@@ -173,6 +178,7 @@ class Watch:
         self._base = base
         self._scalars: dict[str, float] = {}
         self._layers_fixed = False
+        self._done_cb = self._guard(self._backward_done)  # made once, queued at each backward
         try:
             self._handles.append(optimizer.register_step_pre_hook(self._guard(self._pre_step)))
             self._handles.append(optimizer.register_step_post_hook(self._guard(self._post_step)))
@@ -212,7 +218,8 @@ class Watch:
                 return
             self.run.add(step, key, 0, value)
             if key in ("loss", "val_loss") and not math.isfinite(value):
-                self.run.mark_diverged(step, 0)  # layer 0: the loss itself
+                after = self._prev_recorded if step == self._last_recorded else self._last_recorded
+                self.run.mark_diverged(step, 0, after)  # layer 0: the loss itself
 
     def close(self) -> WatchedRun:
         """Stop recording, write ``out/`` and save the run in the store; returns the run."""
@@ -294,13 +301,14 @@ class Watch:
         Hooks needed at every step (every=1, saturation_every=1) stay registered: registering
         and removing them each step would cost more than they do."""
         self._armed, self._queued = True, False
-        self._touched, self._pre_sq, self._sat = set(), None, {}
+        self._touched, self._pre, self._sat = set(), None, {}
         self._sat_armed = self.steps % self.saturation_every == 0
         if not self._armed_handles:
             for _, _, own in self._layer_mods:
                 for p in own:
+                    # unguarded: it only adds to a set; the callback it queues is guarded
                     self._armed_handles.append(
-                        p.register_post_accumulate_grad_hook(self._guard(self._accumulated))
+                        p.register_post_accumulate_grad_hook(self._accumulated)
                     )
         if self._sat_armed and not self._act_handles:
             for i, (_, m, kind) in enumerate(self._acts):
@@ -319,9 +327,10 @@ class Watch:
         self._touched.add(id(p))
         if not self._queued:  # one callback per backward pass, after its last accumulation
             self._queued = True
-            torch.autograd.Variable._execution_engine.queue_callback(
-                self._guard(self._backward_done)
-            )
+            try:
+                torch.autograd.Variable._execution_engine.queue_callback(self._done_cb)
+            except Exception as e:  # noqa: BLE001 - recording must never stop training
+                self._fail(e)
 
     def _backward_done(self) -> None:
         self._queued = False
@@ -329,7 +338,7 @@ class Watch:
             self._fix_layers()
         touched = self._touched
         grads = [p.grad if id(p) in touched else None for p in self._params]
-        self._pre_sq = self._layer_sq(grads)
+        self._pre = self._param_norms(grads)
         self._has_grad = [any(g is not None for g in grads[a:b]) for a, b in self._spans]
         # which gradient tensors, in which version: the step compares (a clip, an unscale_ or any
         # in-place change bumps the version; unchanged ones need no second norm)
@@ -341,13 +350,23 @@ class Watch:
                 self._scale = float(self.scaler.get_scale())
 
     def _act_hook(self, i: int, kind: str) -> Callable:
+        # "dead" (ReLU-like): never active ⇔ the unit's largest pre-activation over the batch is
+        # ≤ 0 (saturated_units' rule); the hook keeps the maximum, _shares compares all at once
+        dead = ACTIVATIONS[kind].saturation == "dead"
+
         def hook(module, args):
             if not self._sat_armed or not torch.is_grad_enabled() or not args:
                 return None  # evaluation passes (no_grad) do not count
             try:
                 z = args[0]
                 if isinstance(z, torch.Tensor) and z.is_floating_point() and z.numel():
-                    flags = saturated_units(kind, z.detach())  # detached: no graph
+                    z = z.detach()  # detached: no graph
+                    if dead:  # one reduction here; its `≤ 0` waits for the step's record
+                        flags = (
+                            z.reshape(z.shape[0], -1).amax(0) if z.dim() > 1 else z.amax(0, True)
+                        )
+                    else:
+                        flags = saturated_units(kind, z)
                     if flags is not None:
                         self._sat.setdefault(i, []).append(flags)
             except Exception as e:  # noqa: BLE001
@@ -419,7 +438,7 @@ class Watch:
             return
         if not self._layers_fixed:
             self._fix_layers()
-        if self._pre_sq is None:  # no backward pass reached the model's parameters
+        if self._pre is None:  # no backward pass reached the model's parameters
             self._disarm()
             return
         params = self._params
@@ -427,12 +446,10 @@ class Watch:
         grads = [None if g is None else p.grad for p, (g, _) in zip(params, old)]
         same = all(g is None or (p.grad is g and g._version == v) for p, (g, v) in zip(params, old))
         with torch.no_grad():
-            before = self._snapshot()
+            self._snapshot()
             self._step_state = {
-                "pre": self._pre_sq,
-                "now": self._pre_sq if same else self._layer_sq(grads),
-                "weights": self._layer_sq(before),
-                "before": before,
+                "pre": self._pre,
+                "now": None if same else self._param_norms(grads),
                 "has_grad": self._has_grad,
                 "scale": self._scale,
                 "changed": not same,
@@ -450,13 +467,22 @@ class Watch:
 
     # --- one recorded step ---------------------------------------------------------------------
 
-    def _snapshot(self) -> list[torch.Tensor]:
-        """A copy of the parameters now."""
-        return [p.detach().clone() for p in self._params]
+    def _snapshot(self) -> None:
+        """Copy the parameters into ``_before``: buffers allocated once and reused (one
+        ``_foreach_copy_``, no allocation), re-made if a parameter changed shape, dtype or device."""
+        params, before = self._params, self._before
+        if before is None or any(
+            b.shape != p.shape or b.dtype != p.dtype or b.device != p.device
+            for b, p in zip(before, params)
+        ):
+            before = self._before = [
+                torch.empty_like(p, memory_format=torch.contiguous_format) for p in params
+            ]
+        torch._foreach_copy_(before, [p.detach() for p in params])
 
-    def _layer_sq(self, tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
-        """(L,) squared L2 norm of each layer's tensors (one per parameter; None: no gradient),
-        float32, on the model's device: one batched norm, one stack, one index_add."""
+    def _param_norms(self, tensors: list[torch.Tensor | None]) -> list[torch.Tensor] | None:
+        """Per-parameter L2 norms (0-d float32 tensors on the first one's device; 0 where a
+        tensor is None: no gradient) in one batched call; None when every tensor is None."""
         present = [t for t in tensors if t is not None]
         if not present:
             return None
@@ -465,27 +491,48 @@ class Watch:
         if len(present) < len(tensors) or any(n.device != dev for n in norms):
             it, zero = iter(norms), torch.zeros((), device=dev)
             norms = [zero if t is None else next(it).to(dev) for t in tensors]
-        per_param = torch.stack(norms)
-        index = self._layer_index.get(dev)
+        return norms
+
+    def _layer_norms(self, per_param: list[torch.Tensor], parts: int) -> torch.Tensor:
+        """(parts·L,) per-layer L2 norms of ``parts`` lists of per-parameter norms laid end to
+        end: one stack, one square, one index_add, one sqrt."""
+        stacked = torch.stack(per_param)
+        dev = stacked.device
+        index = self._layer_index.get((dev, parts))
         if index is None:
-            index = self._layer_index[dev] = torch.tensor(self._layer_of_param, device=dev)
-        out = torch.zeros(len(self._layer_mods), device=dev)
-        return out.index_add_(0, index, per_param.square())
+            L, base = len(self._layer_mods), self._layer_of_param
+            flat = [i + j * L for j in range(parts) for i in base]
+            index = self._layer_index[(dev, parts)] = torch.tensor(flat, device=dev)
+        out = torch.zeros(parts * len(self._layer_mods), device=dev)
+        return out.index_add_(0, index, stacked.square()).sqrt_()
 
     def _record(self, k: int, st: dict[str, Any]) -> None:
+        before = self._before
         with torch.no_grad():
-            d_sq = self._layer_sq(torch._foreach_sub(self._params, st["before"]))
-        calls, shares = _shares(self._sat)
-        norms = torch.cat([st["pre"], st["now"], st["weights"], d_sq]).sqrt()
-        parts = [norms] + ([shares.to(norms.device)] if shares is not None else [])
+            weights = _norms(before)
+            torch._foreach_sub_(before, [p.detach() for p in self._params])  # −Δ: same norm
+            delta = _norms(before)
+        dev = st["pre"][0].device
+        if any(n.device != dev for n in itertools.chain(weights, delta)):
+            weights, delta = [n.to(dev) for n in weights], [n.to(dev) for n in delta]
+        now = st["now"]
+        per_param = st["pre"] + (now if now is not None else []) + weights + delta
+        norms = self._layer_norms(per_param, 4 if now is not None else 3)
+        calls, lengths, counts = _shares(self._sat)
+        parts = [norms] + ([counts.to(norms.device)] if counts is not None else [])
         scale = st["scale"]
         if isinstance(scale, torch.Tensor):
-            parts.append(scale.reshape(1).float().to(norms.device))
+            parts.append(scale.reshape(1).to(norms.device))
+        if len(parts) > 1:  # float64: the counts stay exact
+            parts = [t.double() for t in parts]
         values = torch.cat(parts).tolist()  # the one device sync of the step
         if isinstance(scale, torch.Tensor):
             scale = values.pop()
-        L = len(self._layer_mods)
-        pre, now, weights, delta_n = (values[i * L : (i + 1) * L] for i in range(4))
+        L, n = len(self._layer_mods), 4 if now is not None else 3
+        blocks = [values[i * L : (i + 1) * L] for i in range(n)]
+        if now is None:  # the gradients did not change between backward and step
+            blocks.insert(1, blocks[0])
+        pre, now, weights, delta_n = blocks
         inv = 1.0 / scale if scale else 1.0
         grads = [g * inv for g in pre]
         self._emit_layers(k, grads, st["has_grad"], weights, delta_n)
@@ -498,13 +545,16 @@ class Watch:
         )
         run.add(k, "clipped", 0, float(clipped))
         per_module: dict[int, list[float]] = {}
-        for i, v in zip(calls, values[4 * L :]):
-            per_module.setdefault(i, []).append(v)
+        done = 0.0  # running count of saturated units before this call
+        for i, size, upto in zip(calls, lengths, values[n * L :]):
+            per_module.setdefault(i, []).append((upto - done) / size)
+            done = upto
         for idx, i in enumerate(self._act_order, start=1):
             if i in per_module:
                 run.add(k, "saturation", idx, sum(per_module[i]) / len(per_module[i]))
         run.add(k, "wall_s", 0, time.perf_counter() - self._t0)
         self._sat = {}
+        self._prev_recorded, self._last_recorded = self._last_recorded, k
 
     def _emit_layers(self, k: int, grads, has_grad, weights, deltas) -> None:
         add, bad_layer = self.run.add, None
@@ -517,8 +567,8 @@ class Watch:
             add(k, "grad_to_weight", idx, g / max(w, 1e-12))
             if not math.isfinite(g) and bad_layer is None:
                 bad_layer = idx
-        if bad_layer is not None:
-            self.run.mark_diverged(k, bad_layer)
+        if bad_layer is not None:  # the first NaN/inf came after the last recorded step
+            self.run.mark_diverged(k, bad_layer, self._last_recorded)
 
 
 def _remove(handles: list) -> None:
@@ -555,15 +605,31 @@ def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         return list(torch._foreach_norm(tensors, 2, dtype=torch.float32))
 
 
-def _shares(flags: dict[int, list[torch.Tensor]]) -> tuple[list[int], torch.Tensor | None]:
-    """(module of each forward call, each call's saturated share): all calls of all modules in
-    three ops (one concatenation, one cast, one segment mean)."""
+def _shares(
+    flags: dict[int, list[torch.Tensor]],
+) -> tuple[list[int], list[int], torch.Tensor | None]:
+    """(module of each forward call, each call's unit count, the running count of saturated
+    units at the end of each call): all calls of all modules in a few ops, whatever their number
+    (a segment mean costs more). A bool tensor holds saturated flags; a float one (ReLU-like) each
+    unit's largest pre-activation over the batch, dead when ≤ 0: compared in one op, after one
+    cat. The count is a float64 cumulative sum of 0/1 flags: exact (below 2**53 units)."""
     items = [(i, f) for i, fs in flags.items() for f in fs if f.numel()]
     if not items or len({f.device for _, f in items}) > 1:
-        return [], None
-    lengths = torch.tensor([f.numel() for _, f in items], device=items[0][1].device)
-    cat = torch.cat([f for _, f in items]).float()
-    return [i for i, _ in items], torch.segment_reduce(cat, "mean", lengths=lengths)
+        return [], [], None
+    maxima = [(i, f) for i, f in items if f.dtype != torch.bool]
+    bools = [(i, f) for i, f in items if f.dtype == torch.bool]
+    items = maxima + bools
+    parts = []
+    if maxima:
+        parts.append(torch.cat([f.reshape(-1) for _, f in maxima]).le(0))
+    if bools:
+        parts.append(torch.cat([f.reshape(-1) for _, f in bools]))
+    lengths = [f.numel() for _, f in items]
+    ends = list(itertools.accumulate(lengths))
+    cat = parts[0] if len(parts) == 1 else torch.cat(parts)
+    running = cat.cumsum(0, dtype=torch.float64)
+    at = torch.tensor([e - 1 for e in ends], device=cat.device)
+    return [i for i, _ in items], lengths, running.index_select(0, at)
 
 
 def watch(

@@ -52,6 +52,9 @@ class WatchedRun:
     steps: int = 0
     wall_s: float = 0.0
     diverged: tuple[int, int] | None = None  # (step, layer index; 0 = the loss)
+    # the recorded step before ``diverged``'s, where everything was finite (None: none before):
+    # the first NaN/inf came after it, at or before ``diverged``'s step (exact when every=1)
+    diverged_after: int | None = None
     error: str | None = None  # why recording stopped, if it did
     stopped: bool = False  # the loop ended with an exception
     store_id: int | None = None
@@ -63,10 +66,12 @@ class WatchedRun:
         """One metric row (callers pass ints and floats: recorded steps add ~100 of them)."""
         self.rows.append((self.name, 0, step, metric, index, value))
 
-    def mark_diverged(self, step: int, layer: int) -> None:
-        """The first non-finite gradient (or loss): recorded once."""
+    def mark_diverged(self, step: int, layer: int, after: int | None = None) -> None:
+        """The first non-finite gradient (or loss) seen, at a recorded step: recorded once.
+        ``after``: the recorded step before it (the first NaN/inf came after that one)."""
         if self.diverged is None:
             self.diverged = (int(step), int(layer))
+            self.diverged_after = None if after is None else int(after)
             self.add(step, "diverged", layer, float(step))
 
     def set_layers(self, layers: list[str], activations: list[str], kinds: list[str]) -> None:
@@ -91,6 +96,7 @@ class WatchedRun:
             "layers": self.layers,
             "activations": self.activations,
             "activation_kinds": self.activation_kinds,
+            "diverged_after": self.diverged_after,
             "settings": f"{WATCHED_PREFIX} · {self.model} · {n} layer{'s' * (n != 1)} · "
             f"{self.steps} steps · every {self.every}",
         }

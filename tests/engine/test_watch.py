@@ -270,6 +270,91 @@ def test_first_non_finite_gradient_step_and_layer():
     assert run.layers[3] == "6"
     assert [r for r in run.rows if r[3] == "diverged"] == [(run.name, 0, 4, "diverged", 4, 4.0)]
     assert run.summary()[0]["diverged_step"] == 4
+    assert run.diverged_after == 2  # seen at step 4: the first NaN came after step 2
+    assert run.meta()["diverged_after"] == 2
+
+
+def test_non_finite_gradient_with_every_1_is_the_exact_step():
+    torch.manual_seed(8)
+    model = mlp(4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    g = torch.Generator().manual_seed(0)
+    w = watch(model, opt, every=1, store=False)
+    for step in range(5):
+        if step == 3:
+            model[2].weight.register_hook(lambda grad: grad * float("inf"))
+        x, y = batch("mlp", g)
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad()
+    run = w.close()
+    assert run.diverged == (3, 2) and run.diverged_after == 2
+
+
+def test_parameter_copies_are_reused_and_follow_a_changed_parameter():
+    torch.manual_seed(4)
+    model = mlp(3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    w = watch(model, opt, every=1, store=False)
+    g = torch.Generator().manual_seed(0)
+
+    def step():
+        x, y = batch("mlp", g)
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad()
+
+    step()
+    bufs = [b.data_ptr() for b in w._before]
+    step()
+    assert [b.data_ptr() for b in w._before] == bufs  # no new copies per step
+    with torch.no_grad():  # a parameter's storage replaced: the copies read the new one
+        model[0].weight.data = model[0].weight.data * 2
+    layer = [model[0].weight, model[0].bias]
+    before = [p.detach().clone() for p in layer]
+    step()
+    run = w.close()
+    assert w.error is None and [b.data_ptr() for b in w._before] == bufs
+    name = run.layers[0]
+    assert recorded(run, 2, "weight_norm")[name] == pytest.approx(norm(before), rel=REL)
+    delta = norm([p.detach() - b for p, b in zip(layer, before)]) / norm(before)
+    assert recorded(run, 2, "update_ratio")[name] == pytest.approx(delta, rel=REL)
+
+
+def test_saturation_of_activations_in_any_order_and_called_twice():
+    torch.manual_seed(14)
+
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(8, 16), nn.Linear(16, 16)
+            self.sig, self.relu, self.head = nn.Sigmoid(), nn.ReLU(), nn.Linear(16, 3)
+
+        def forward(self, x):
+            h = self.sig(self.a(x))  # sigmoid first, then one ReLU called twice
+            return self.head(self.relu(self.b(self.relu(self.b(h)))))
+
+    model = Twice()
+    with torch.no_grad():
+        model.a.weight.mul_(30)
+        model.b.bias[:6] = -50.0
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    w = watch(model, opt, every=1, store=False)
+    x = torch.randn(32, 8)
+    model(x).sum().backward()
+    opt.step()
+    run = w.close()
+    from models.core.activations import ACTIVATIONS
+
+    za = model.a(x)
+    z1 = model.b(torch.sigmoid(za))
+    z2 = model.b(torch.relu(z1))
+    sat = float((za.abs() > ACTIVATIONS["sigmoid"].saturated_beyond).float().mean())
+    dead = (float((z1 <= 0).all(0).float().mean()) + float((z2 <= 0).all(0).float().mean())) / 2
+    got = recorded(run, 0, "saturation")
+    assert run.activations == ["sig", "relu"]
+    assert got["sig"] == pytest.approx(sat) and sat > 0.3
+    assert got["relu"] == pytest.approx(dead) and dead >= 6 / 16
 
 
 def test_a_non_finite_loss_marks_layer_zero():

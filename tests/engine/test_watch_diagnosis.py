@@ -136,3 +136,15 @@ def test_a_deep_sigmoid_mlp_is_diagnosed_vanishing_and_he_relu_is_not():
     assert "vanishing" in kinds(_train(_deep(nn.Sigmoid, he=False)))
     torch.manual_seed(11)
     assert not {"vanishing", "exploding", "diverged"} & set(kinds(_train(_deep(nn.ReLU, he=True))))
+
+
+def test_divergence_seen_at_a_recorded_step_is_placed_between_the_recorded_steps():
+    m = healthy()  # recorded at 0, 10, 20: a NaN seen at 20 came after step 10
+    m["diverged"] = [(20, 3, 20.0)]
+    [f] = [f for f in diagnose(rows(**m), META) if f.kind == "diverged"]
+    assert "between step 11 and step 20" in f.text and "finite at step 10" in f.text
+    # every=1: the step itself
+    m = healthy(steps=(0, 1, 2))
+    m["diverged"] = [(2, 3, 2.0)]
+    [f] = [f for f in diagnose(rows(**m), META) if f.kind == "diverged"]
+    assert "diverged at step 2:" in f.text
