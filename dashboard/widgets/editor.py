@@ -106,7 +106,7 @@ def field_widget(
 ) -> Any:
     """One widget for one config field, ranged by the engine's schema; returns its value."""
     spec = FIELDS[name]
-    label = LABELS.get(name, name)
+    label = FAMILIES[family].labels.get(name) or LABELS.get(name, name)
     hook = {"on_change": on_change, "args": args}
     if spec.choices:
         options = list(_choices(family, name))

@@ -73,6 +73,8 @@ class Family:
     accepts_csv: bool = False  # task=csv is one of its tasks (the page shows the CSV panel)
     # the results page's charts, by name (dashboard.widgets.result_charts.CHARTS), in page order
     charts: tuple[str, ...] = ()
+    # editor labels this family words its own way ({'depth': 'Depth (blocks)'}); others: the editor's
+    labels: dict[str, str] = field(default_factory=dict)
     slider_where: str = ""  # "per-layer": which charts the step slider moves
     size_text: str = ""  # its size in a run's one-line summary: "depth {depth} × width {width}"
     size_field: str = ""  # the field that widens it (the benchmarks' workloads)

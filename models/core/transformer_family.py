@@ -173,6 +173,7 @@ TRANSFORMER = FAMILIES.register(
         weight_layers=lambda c: c.depth + 1,
         hidden_layers=lambda c: c.depth,
         depth_unit="block",
+        labels={"depth": "Depth (blocks)", "width": "Width (d_model)"},
         depth_symbol="l",
         depth_note=" (1 = input side; last: the readout)",
         gradient_metric="grad_norm",

@@ -340,6 +340,9 @@ def test_transformer_page_trains_its_preset_and_draws_every_block_chart():
         "deepnorm",
     ]
     assert at.number_input(key="transformer_s_heads").value == 2
+    # the editor words depth and width as the family does (its registry entry's labels)
+    assert at.number_input(key="transformer_s_depth").label == "Depth (blocks)"
+    assert at.number_input(key="transformer_s_width").label == "Width (d_model)"
     at.number_input(key="transformer_s_steps").set_value(4)
     at.number_input(key="transformer_s_depth").set_value(3)
     at.number_input(key="transformer_s_seeds").set_value(1)
