@@ -79,6 +79,7 @@ from .sweep import (
     sweep_from_dict,
     sweep_preset_dict,
 )
+from .watch import INSTRUMENTS as WATCH_INSTRUMENTS
 from .watch import WATCHED_PREFIX, Finding, WatchedRun, diagnose, is_watched
 
 __all__ = [
@@ -167,6 +168,7 @@ __all__ = [
     # watch() itself is gradient_flow_lab.watch (models.watch.watch): ``models.watch`` stays the
     # subpackage's name
     "WATCHED_PREFIX",
+    "WATCH_INSTRUMENTS",
     "Finding",
     "WatchedRun",
     "diagnose",

@@ -15,18 +15,9 @@ import plotly.graph_objects as go
 
 from dashboard.charts.common import DIVERGED_SYMBOL, base_layout, empty_figure, finite, log_safe
 from dashboard.plain import plotly_text
+from models import WATCH_INSTRUMENTS
 
-INSTRUMENTS = (
-    "grad_norm",
-    "grad_norm_total",
-    "grad_to_weight",
-    "weight_norm",
-    "update_ratio",
-    "clipped",
-    "saturation",
-    "diverged",
-    "wall_s",
-)
+INSTRUMENTS = WATCH_INSTRUMENTS  # what watch() records; anything else is the user's own scalars
 UPDATE_RULE = 1e-3  # the update-to-weight ratio's rule of thumb (Karpathy)
 
 

@@ -7,11 +7,12 @@
 """
 
 from .diagnosis import Finding, diagnose
-from .recorder import Watch, activation_kind, watch
+from .recorder import INSTRUMENTS, Watch, activation_kind, watch
 from .run import WATCHED_PREFIX, WatchedRun
 from .store_adapter import is_watched, load_watched, save_watched
 
 __all__ = [
+    "INSTRUMENTS",
     "Finding",
     "WATCHED_PREFIX",
     "Watch",

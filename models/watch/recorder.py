@@ -36,8 +36,9 @@ from ..core.layers import saturated_units
 from .run import WatchedRun
 
 CLIP_TOLERANCE = 1e-4  # relative: a gradient norm this much below the backward's was clipped
-# names the instruments write: a scalar passed to log() must not overwrite them
-RESERVED = (
+# names the instruments write: a scalar passed to log() must not overwrite them (the dashboard
+# tells these from the user's own scalars by this list)
+INSTRUMENTS = RESERVED = (
     "grad_norm",
     "grad_norm_total",
     "grad_to_weight",
