@@ -8,8 +8,8 @@ Two knobs of glibc, through ctypes (a no-op where there is no glibc: macOS, Wind
 - ``fix_mmap_threshold``: allocations of 4 MiB and more get their own mmap, unmapped when
   freed. By default glibc raises this threshold each time such a block is freed (up to 32 MiB),
   after which the big arrays of a run (metric columns, chart frames, tensors) land in the heap
-  and stay there as fragments between live objects. Three visitors training peaked at 670-707
-  MB, with it fixed at 4 MiB at 651-675 MB (scripts/measure_memory.py, docs/deploy.md). Lower
+  and stay there as fragments between live objects. Three visitors training peaked at 670-713
+  MB, with it fixed at 4 MiB at 648-676 MB (scripts/measure_memory.py, docs/deploy.md). Lower
   thresholds save more (128 KiB: 613-633 MB) but map and zero-fill every tensor anew: the
   engine took 1.5-2x as long; at 4 MiB its time is unchanged (within the machine's noise).
 - ``trim``: ``malloc_trim(0)`` after a run has trained and been saved, when the most memory
