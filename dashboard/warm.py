@@ -13,6 +13,7 @@ import gc
 from dashboard.live import memory
 
 memory.limit_arenas()  # before the training threads exist: see dashboard/live/memory.py
+memory.fix_mmap_threshold()  # big arrays mapped apart, unmapped when freed: same module
 
 import numpy  # noqa: E402, F401
 import pandas  # noqa: E402, F401
